@@ -1,0 +1,136 @@
+"""Answering a question: the best passages, cited, with the best sentence first."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+
+from newsbot.analysis import Analyzer, split_sentences
+from newsbot.errors import BadQuestion
+from newsbot.index import Index
+from newsbot.records import Answer, Citation, Filters, Hit, Snippet
+
+MAX_QUESTION_CHARS = 500
+# Share of the question's idf weight that the best passage must contain to count as a match.
+# Calibrated with `newsbot eval` on real news-quiz questions (see docs/quality.md).
+MIN_COVERAGE = 0.5
+SNIPPET_CHARS = 360
+_NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
+
+# Discord mentions, channels, roles, custom emoji, URLs and HTML tags carry no searchable words.
+_MARKUP = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|<[^>]{1,200}>|https?://\S+|[*_`~|>]+")
+
+
+def clean_question(question: str) -> str:
+    """The question without markup; raises BadQuestion when nothing searchable is left."""
+    text = " ".join(_MARKUP.sub(" ", question or "").split())
+    if not text:
+        raise BadQuestion(_NO_WORDS)
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"That question is {len(text):,} characters long; please keep it under "
+                          f"{MAX_QUESTION_CHARS} and ask about one thing.")
+    return text
+
+
+def answer(index: Index, analyzer: Analyzer, question: str, k: int = 3,
+           filters: Filters = Filters(), per_article: int = 1) -> Answer:
+    """The best `k` passages for `question`, at most `per_article` from one article."""
+    began = time.perf_counter()
+    text = clean_question(question)
+    if not analyzer.tokens(text):
+        raise BadQuestion(_NO_WORDS)
+    terms = analyzer.terms(text)
+    if not terms:
+        raise BadQuestion("That question has only very common words (like “who” or “the”); "
+                          "add the names or topics you are asking about.")
+    k = max(1, min(k, 10))
+    found = index.search(index.term_ids(terms), k, filters, per_article)
+    weights = term_weights(index, terms)
+    hits = tuple(_hit(index, analyzer, p, s, weights) for p, s in found)
+    best = _best_sentence(index, analyzer, [p for p, _ in found], weights)
+    matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
+    return Answer(
+        question=question, hits=hits, best_sentence=best if matched else None, matched=matched,
+        index_version=index.version, took_ms=(time.perf_counter() - began) * 1000,
+        filters=filters, terms=tuple(dict.fromkeys(terms)),
+    )
+
+
+def term_weights(index: Index, terms: list[str]) -> dict[str, float]:
+    """Each distinct query term's idf (a term the corpus lacks gets the highest idf)."""
+    n = max(index.n_passages, 1)
+    out: dict[str, float] = {}
+    for term in dict.fromkeys(terms):
+        t = index.vocab.get(term)
+        df = int(index.postings.indptr[t + 1] - index.postings.indptr[t]) if t is not None else 0
+        out[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return out
+
+
+def coverage(index: Index, passage: int, weights: dict[str, float]) -> float:
+    """Share of the question's idf weight found in the passage (title included)."""
+    lo, hi = int(index.forward.indptr[passage]), int(index.forward.indptr[passage + 1])
+    present = {index.terms[t] for t in index.forward.terms[lo:hi].tolist()}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def _hit(index: Index, analyzer: Analyzer, passage: int, score: float,
+         weights: dict[str, float]) -> Hit:
+    article = index.article_of(passage)
+    citation = Citation(article_id=article.id, title=article.title, source=article.source,
+                        date=article.date, url=article.url, path=article.path)
+    return Hit(citation=citation, passage_id=passage, position=int(index.passage_position[passage]),
+               score=score, snippet=snippet(index.passage_text(passage), analyzer, weights))
+
+
+def _sentence_score(sentence: str, analyzer: Analyzer, weights: dict[str, float]) -> float:
+    found = {term for _, _, term in analyzer.spans(sentence) if term in weights}
+    # Distinct query terms by idf, with a gentle preference for short, dense sentences.
+    return sum(weights[t] for t in found) / (1 + len(sentence) / 2000)
+
+
+def snippet(text: str, analyzer: Analyzer, weights: dict[str, float],
+            limit: int = SNIPPET_CHARS) -> Snippet:
+    """The passage's best sentence with its neighbours up to `limit` characters, words marked."""
+    sentences = split_sentences(text) or [text]
+    scores = [_sentence_score(s, analyzer, weights) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    lo = hi = best
+    size = len(sentences[best])
+    while True:
+        grown = False
+        for j in (hi + 1, lo - 1):
+            if 0 <= j < len(sentences) and size + len(sentences[j]) + 1 <= limit:
+                size += len(sentences[j]) + 1
+                lo, hi = min(lo, j), max(hi, j)
+                grown = True
+        if not grown:
+            break
+    body = " ".join(sentences[lo:hi + 1])
+    if len(body) > limit * 2:  # one enormous sentence: cut at a word
+        body = body[:limit * 2].rsplit(" ", 1)[0] + " …"
+    prefix = "… " if lo > 0 else ""
+    suffix = " …" if hi < len(sentences) - 1 and not body.endswith("…") else ""
+    return mark(prefix + body + suffix, analyzer, weights)
+
+
+def mark(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Snippet:
+    """`text` with the spans of words whose term is in the question."""
+    spans = tuple((s, e) for s, e, term in analyzer.spans(text) if term in weights)
+    return Snippet(text=text, marks=spans)
+
+
+def _best_sentence(index: Index, analyzer: Analyzer, passages: list[int],
+                   weights: dict[str, float]) -> Snippet | None:
+    """The single sentence of the shown passages that covers the question best."""
+    best: tuple[float, int, str] | None = None
+    for rank, passage in enumerate(passages):
+        for sentence in split_sentences(index.passage_text(passage)):
+            score = _sentence_score(sentence, analyzer, weights) * (1 - 0.05 * rank)
+            if best is None or score > best[0]:
+                best = (score, rank, sentence)
+    if best is None or best[0] <= 0:
+        return None
+    return mark(best[2], analyzer, weights)

@@ -1,0 +1,290 @@
+"""Reading articles from the corpus: .txt, .md, .json, .jsonl and .jsonl.gz.
+
+Bad input never stops a build and never passes silently: every file or record that is skipped
+or repaired yields a `Skipped` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from newsbot.records import Article, Skipped
+
+SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
+MAX_SINGLE_FILE = 20_000_000  # bytes; a .txt/.md/.json this large is not one news article
+MAX_TEXT_CHARS = 200_000  # longer article texts are truncated (crawler dumps, not news)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """The articles of one corpus file and what was skipped or repaired in it."""
+
+    articles: tuple[Article, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def suffix_of(path: Path) -> str:
+    name = path.name.lower()
+    return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
+
+
+def scan(root: Path) -> tuple[list[Path], list[Skipped]]:
+    """The corpus files under `root` (or `root` itself), sorted; hidden files are ignored."""
+    if root.is_file():
+        return ([root], []) if suffix_of(root) in SUFFIXES else ([], [_unsupported(root, root)])
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if suffix_of(path) in SUFFIXES:
+            found.append(path)
+        else:
+            skipped.append(_unsupported(path, root))
+    return found, skipped
+
+
+def _unsupported(path: Path, root: Path) -> Skipped:
+    return Skipped(_rel(path, root), f"unsupported file type {suffix_of(path) or '(none)'}")
+
+
+def _rel(path: Path, root: Path) -> str:
+    if root.is_file():
+        return path.name
+    return path.relative_to(root).as_posix()
+
+
+def read_file(path: Path, root: Path) -> FileRead:
+    """Read one corpus file into articles; never raises for bad content."""
+    where = _rel(path, root)
+    try:
+        kind = suffix_of(path)
+        if kind in (".jsonl", ".jsonl.gz"):
+            return _read_jsonl(path, where, kind == ".jsonl.gz")
+        size = path.stat().st_size
+        if size == 0:
+            return FileRead((), (Skipped(where, "empty file"),))
+        if size > MAX_SINGLE_FILE:
+            return FileRead((), (Skipped(where, f"file too large ({size:,} bytes)"),))
+        raw = path.read_bytes()
+        if b"\x00" in raw[:8192]:
+            return FileRead((), (Skipped(where, "binary file, not text"),))
+        text, note = decode(raw)
+        notes = [Skipped(where, note, repaired=True)] if note else []
+        if kind == ".json":
+            return _read_json(text, where, notes)
+        fields = _parse_md(text) if kind == ".md" else _parse_txt(text)
+        fields.setdefault("id", Path(where).with_suffix("").as_posix())
+        article, more = make_article(fields, where, where)
+        return FileRead((article,) if article else (), tuple(notes + more))
+    except OSError as exc:
+        return FileRead((), (Skipped(where, f"cannot read: {exc.strerror or exc}"),))
+
+
+def decode(raw: bytes) -> tuple[str, str | None]:
+    """Decode bytes as UTF-8, repairing cp1252 and mixed encodings line by line."""
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    lines = raw.split(b"\n")
+    bad = good = 0  # lines that fail as UTF-8 / non-ASCII lines that pass
+    out = []
+    for line in lines:
+        try:
+            out.append(line.decode("utf-8"))
+            good += not line.isascii()
+        except UnicodeDecodeError:
+            bad += 1
+            out.append(line.decode("cp1252", errors="replace"))
+    how = f"mixed encodings ({bad} of {len(lines)} lines)" if good else "not UTF-8"
+    return "\n".join(out), f"{how}: decoded as cp1252"
+
+
+def _parse_txt(text: str) -> dict[str, Any]:
+    """First non-empty line is the title, the rest is the body."""
+    lines = text.strip().split("\n", 1)
+    return {"title": lines[0].strip(), "text": lines[1] if len(lines) > 1 else ""}
+
+
+def _parse_md(text: str) -> dict[str, Any]:
+    """Optional front matter between `---` lines (title, date, source, url, author), then body."""
+    fields: dict[str, Any] = {}
+    match = re.match(r"\A\s*---\s*\n(.*?)\n---\s*(?:\n|\Z)", text, re.S)
+    if match:
+        for line in match.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() in ("title", "date", "source", "url", "author", "id"):
+                fields[key.strip().lower()] = value.strip().strip("\"'")
+        text = text[match.end():]
+    if "title" not in fields:
+        first = _parse_txt(text)
+        fields["title"] = first["title"].lstrip("#").strip()
+        text = first["text"]
+    fields["text"] = text
+    return fields
+
+
+def _read_json(text: str, where: str, notes: list[Skipped]) -> FileRead:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return FileRead((), (*notes, Skipped(where, f"malformed JSON: {exc.msg} at line {exc.lineno}")))
+    items = data if isinstance(data, list) else [data]
+    return _from_objects(((f"{where}#{i + 1}", obj) for i, obj in enumerate(items)), where, notes)
+
+
+def _read_jsonl(path: Path, where: str, gz: bool) -> FileRead:
+    notes: list[Skipped] = []
+
+    def objects() -> Iterator[tuple[str, Any]]:
+        opener = gzip.open if gz else open
+        with opener(path, "rb") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                text, note = decode(line)
+                if note:
+                    notes.append(Skipped(f"{where}:{number}", note, repaired=True))
+                try:
+                    yield f"{where}:{number}", json.loads(text)
+                except json.JSONDecodeError as exc:
+                    notes.append(Skipped(f"{where}:{number}", f"malformed JSON line: {exc.msg}"))
+
+    try:
+        read = _from_objects(objects(), where, notes)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        return FileRead((), (*notes, Skipped(where, f"cannot read: {exc}")))
+    if not read.articles and not read.skipped:
+        return FileRead((), (Skipped(where, "empty file"),))
+    return read
+
+
+def _from_objects(items: Iterable[tuple[str, Any]], path: str, notes: list[Skipped]) -> FileRead:
+    articles = []
+    for where, obj in items:
+        if not isinstance(obj, dict):
+            notes.append(Skipped(where, f"expected a JSON object, got {type(obj).__name__}"))
+            continue
+        article, more = make_article(obj, where, path)
+        notes.extend(more)
+        if article:
+            articles.append(article)
+    return FileRead(tuple(articles), tuple(notes))
+
+
+def make_article(fields: dict[str, Any], where: str, path: str) -> tuple[Article | None, list[Skipped]]:
+    """Validate and clean one article's fields; repair what can be repaired."""
+    notes: list[Skipped] = []
+    text = clean(_str(fields.get("text") or fields.get("body") or fields.get("content")))
+    title = clean(_str(fields.get("title")))
+    title = " ".join(title.split())
+    if not text.strip():
+        if not title:
+            return None, [Skipped(where, "no title and no text")]
+        return None, [Skipped(where, "no body text")]
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS].rsplit(" ", 1)[0]
+        notes.append(Skipped(where, f"text truncated to {MAX_TEXT_CHARS:,} characters", True))
+    if not title:
+        first = text.strip().split("\n", 1)[0]
+        title = first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
+        notes.append(Skipped(where, "no title: the first line of the text is used", True))
+    raw_id = _str(fields.get("id")).strip()
+    day, bad_date = parse_article_date(fields.get("date"))
+    if bad_date:
+        notes.append(Skipped(where, f"unreadable date {bad_date!r} ignored", True))
+    article = Article(
+        id=raw_id or "h" + hashlib.sha1(text.encode()).hexdigest()[:16],
+        title=title[:500],
+        text=text,
+        source=_str(fields.get("source")).strip() or None,
+        date=day,
+        url=_str(fields.get("url")).strip() or None,
+        author=_author(fields.get("author") or fields.get("authors")),
+        path=path,
+    )
+    return replace(article, content_hash=content_hash(article), text_hash=text_key(text)), notes
+
+
+def clean(text: str) -> str:
+    """Drop control characters (keeping newlines and tabs) and normalise line ends."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def parse_article_date(value: Any) -> tuple[date | None, str | None]:
+    """(date, None) when readable; (None, the raw text) when not; (None, None) when absent."""
+    if value is None or value == "":
+        return None, None
+    text = str(value).strip()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date(), None
+    except ValueError:
+        pass
+    for fmt in ("%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%d-%b-%Y"):
+        try:
+            return datetime.strptime(text, fmt).date(), None
+        except ValueError:
+            continue
+    return None, text[:40]
+
+
+def content_hash(article: Article) -> str:
+    """A hash of everything an answer shows, so a reindex can skip unchanged articles."""
+    fields = [article.title, article.text, article.source, article.url, article.author,
+              article.date.isoformat() if article.date else None]
+    return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """A key under which two copies of the same text collide (case and spacing ignored)."""
+    return hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()
+
+
+def dedupe(articles: Iterable[Article]) -> tuple[list[Article], list[Skipped]]:
+    """Drop repeated texts; give a clashing id (different text) a suffix."""
+    seen_text: dict[str, str] = {}
+    seen_id: set[str] = set()
+    kept: list[Article] = []
+    notes: list[Skipped] = []
+    for article in articles:
+        where = f"{article.path} [{article.id}]" if article.path else article.id
+        key = article.text_hash or text_key(article.text)
+        if key in seen_text:
+            notes.append(Skipped(where, f"duplicate text of article {seen_text[key]}"))
+            continue
+        if article.id in seen_id:
+            n = 2
+            while f"{article.id}~{n}" in seen_id:
+                n += 1
+            notes.append(Skipped(where, f"duplicate id {article.id}: renamed {article.id}~{n}", True))
+            article = replace(article, id=f"{article.id}~{n}")
+        seen_text[key] = article.id
+        seen_id.add(article.id)
+        kept.append(article)
+    return kept, notes
+
+
+def _str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n\n".join(_str(v) for v in value)
+    return str(value)
+
+
+def _author(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value if v)
+    text = _str(value).strip()
+    return text or None

@@ -1,0 +1,163 @@
+"""The core facade the CLI and the Discord bot share: ask, reindex, stats, corpus changes.
+
+Thread-safe: `ask` reads whichever index is live; `reindex` builds a new one beside it and swaps
+the reference in one assignment, so questions keep being answered during a rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from newsbot.analysis import Analyzer, default_analyzer
+from newsbot.answers import answer
+from newsbot.corpus import SUFFIXES, read_file, suffix_of
+from newsbot.errors import BadUpload, IndexBusy, NewsbotError, NotFound
+from newsbot.index import Index
+from newsbot.indexer import build_index
+from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
+from newsbot.settings import Settings
+
+Progress = Callable[[str, int, int], None]
+
+
+class Engine:
+    """Corpus, index and answers behind one small, thread-safe interface."""
+
+    def __init__(self, settings: Settings, index: Index | None = None,
+                 analyzer: Analyzer | None = None) -> None:
+        self.settings = settings
+        self.analyzer = analyzer or default_analyzer()
+        self._index = index
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings, *, build_if_missing: bool = True) -> Engine:
+        """Load the saved index; build it first when there is none and `build_if_missing`."""
+        engine = cls(settings, Index.load(settings.index_dir))
+        if engine._index is None and build_if_missing:
+            engine.reindex()
+        return engine
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            raise NewsbotError("There is no index yet: run `newsbot index` (or /reindex) first.")
+        return self._index
+
+    @property
+    def version(self) -> str:
+        return self._index.version if self._index else "none"
+
+    @property
+    def reindexing(self) -> bool:
+        return self._lock.locked()
+
+    def ask(self, question: str, k: int = 3, filters: Filters = Filters(),
+            per_article: int = 1) -> Answer:
+        """The best passages for a question (see `newsbot.answers.answer`)."""
+        return answer(self.index, self.analyzer, question, k, filters, per_article)
+
+    def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+        """Bring the index up to date with the corpus; only one reindex runs at a time."""
+        if not self._lock.acquire(blocking=False):
+            raise IndexBusy("A reindex is already running; wait for it to finish.")
+        try:
+            corpus = self.settings.corpus_dir
+            if not corpus.exists():
+                raise NewsbotError(f"The corpus folder {corpus} does not exist.")
+            index, report = build_index(
+                corpus, self.analyzer, previous=None if full else self._index,
+                exclude=self._removed_ids(), progress=progress,
+            )
+            if progress:
+                progress("saving", 0, 1)
+            index.save(self.settings.index_dir)
+            self._index = Index.load(self.settings.index_dir)  # memory-mapped, like at start-up
+            return report
+        finally:
+            self._lock.release()
+
+    def stats(self) -> IndexStats:
+        index = self.index
+        counts = Counter(a.source for a in index.articles if a.source)
+        days = [a.date for a in index.articles if a.date]
+        return IndexStats(
+            articles=len(index.articles), passages=index.n_passages,
+            sources=tuple(counts.most_common()), first_date=min(days, default=None),
+            last_date=max(days, default=None), version=index.version, built_at=index.built_at,
+            size_bytes=index.size_bytes, corpus=index.corpus,
+        )
+
+    def sources(self) -> list[str]:
+        return list(self._index.sources) if self._index else []
+
+    def find_article(self, article_id: str) -> Article:
+        for article in self.index.articles:
+            if article.id == article_id:
+                return article
+        raise NotFound(f"No article with id “{article_id[:80]}” is indexed.")
+
+    def add_file(self, filename: str, data: bytes) -> tuple[Article, ...]:
+        """Validate an uploaded article file and save it into the corpus (not yet indexed)."""
+        limit = self.settings.max_upload_bytes
+        if len(data) > limit:
+            raise BadUpload(f"That file is {len(data):,} bytes; the limit is {limit:,}.")
+        name = _safe_name(filename)
+        if suffix_of(Path(name)) not in SUFFIXES:
+            raise BadUpload(f"Unsupported file type; send one of {', '.join(SUFFIXES)}.")
+        corpus = self.settings.corpus_dir
+        if corpus.is_file():
+            raise BadUpload("The corpus is a single file, so files cannot be added to it.")
+        with tempfile.TemporaryDirectory() as tmp:
+            probe = Path(tmp) / name
+            probe.write_bytes(data)
+            read = read_file(probe, Path(tmp))
+        if not read.articles:
+            why = "; ".join(s.reason for s in read.skipped[:3]) or "no articles found"
+            raise BadUpload(f"No article could be read from {name}: {why}.")
+        target = corpus / "uploads" / name
+        n = 2
+        while target.exists():
+            target = target.with_name(f"{Path(name).stem.split('.')[0]}-{n}{suffix_of(Path(name))}")
+            n += 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        articles = read_file(target, corpus).articles  # ids depend on the path in the corpus
+        self._set_removed(self._removed_ids() - {a.id for a in articles})
+        return articles
+
+    def remove_article(self, article_id: str) -> Article:
+        """Remove an article: delete its file when it holds only it, else exclude its id."""
+        article = self.find_article(article_id)
+        root = self.settings.corpus_dir
+        path = root / article.path if article.path and root.is_dir() else None
+        state = self.index.files.get(article.path or "")
+        if path and path.is_file() and state and state.article_ids == (article.id,):
+            path.unlink()
+        else:
+            self._set_removed(self._removed_ids() | {article.id})
+        return article
+
+    def _removed_ids(self) -> set[str]:
+        path = self.settings.data_dir / "removed.json"
+        return set(json.loads(path.read_text())) if path.is_file() else set()
+
+    def _set_removed(self, ids: set[str]) -> None:
+        path = self.settings.data_dir / "removed.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(sorted(ids)))
+        tmp.replace(path)
+
+
+def _safe_name(filename: str) -> str:
+    """A plain file name: no folders, no hidden files, only safe characters."""
+    base = Path(filename.replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._") or "article.txt"
+    return base[-120:]

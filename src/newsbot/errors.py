@@ -1,0 +1,33 @@
+"""Domain errors. Each carries a message fit to show a user as it is."""
+
+
+class NewsbotError(Exception):
+    """Base of every error whose message a user may see."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadQuestion(NewsbotError):
+    """The question cannot be searched (empty, only stopwords, too long)."""
+
+
+class BadFilter(NewsbotError):
+    """A date or source filter cannot be understood."""
+
+
+class IndexBusy(NewsbotError):
+    """A reindex is already running."""
+
+
+class NotFound(NewsbotError):
+    """An article, log row or other named thing does not exist."""
+
+
+class BadUpload(NewsbotError):
+    """An uploaded article file was refused (size, type, content)."""
+
+
+class ConfigError(NewsbotError):
+    """A setting is missing or malformed."""

@@ -1,0 +1,123 @@
+"""Small frozen records shared by the core, the CLI and the Discord layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from the corpus."""
+
+    id: str
+    title: str
+    text: str
+    source: str | None = None
+    date: date | None = None
+    url: str | None = None
+    author: str | None = None
+    path: str | None = None  # the corpus file it came from, relative to the corpus root
+    content_hash: str = ""  # of everything shown: a changed hash means reindex this article
+    text_hash: str = ""  # of the text alone, case and spacing ignored: finds duplicate texts
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was skipped or repaired, with a one-line reason."""
+
+    where: str
+    reason: str
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions on an answer: a date range and a source."""
+
+    since: date | None = None
+    until: date | None = None
+    source: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.since, self.until, self.source))
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Text with the character spans of the matched words."""
+
+    text: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a passage comes from."""
+
+    article_id: str
+    title: str
+    source: str | None
+    date: date | None
+    url: str | None
+    path: str | None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One passage shown in an answer."""
+
+    citation: Citation
+    passage_id: int
+    position: int  # passage number within its article, from 0
+    score: float
+    snippet: Snippet
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns: platform-neutral, rendered by the CLI and the bot."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    best_sentence: Snippet | None
+    matched: bool  # False: nothing matched well enough; hits then hold the closest
+    index_version: str
+    took_ms: float
+    filters: Filters = field(default_factory=Filters)
+    terms: tuple[str, ...] = ()  # the analysed query terms
+
+    @property
+    def closest_titles(self) -> tuple[str, ...]:
+        return tuple(h.citation.title for h in self.hits)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The summary of an index build."""
+
+    articles: int
+    passages: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    version: str
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What is indexed."""
+
+    articles: int
+    passages: int
+    sources: tuple[tuple[str, int], ...]  # (source, articles), most first
+    first_date: date | None
+    last_date: date | None
+    version: str
+    built_at: str  # ISO 8601 UTC
+    size_bytes: int
+    corpus: str

@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny corpus written for the tests, and settings pointing at tmp folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsbot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "corpus" / "000_1e09d41da4d2db93.txt"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Short made-up articles (written for these tests, not taken from any publisher).
+ARTICLES = [
+    {"id": "harbour-1", "title": "Harbour city opens floating solar farm",
+     "text": "The harbour city of Lindqvist opened a floating solar farm on Monday.\n\n"
+             "Mayor Anja Berg said the panels would power 4,000 homes. Critics said the "
+             "project cost twice the first estimate.",
+     "date": "2024-03-04", "source": "Coast Herald", "url": "https://example.org/solar"},
+    {"id": "rail-2", "title": "Rail strike halts northern trains",
+     "text": "Train drivers walked out over pay on Tuesday, halting services across the north.\n\n"
+             "The union said talks with the operator had failed. Commuters faced long delays.",
+     "date": "2024-05-20", "source": "Daily Ledger", "url": "https://example.org/rail"},
+    {"id": "chess-3", "title": "Teenager wins national chess title",
+     "text": "A 15-year-old from Marlow won the national chess championship on Sunday, "
+             "beating the defending champion in a tense final game.",
+     "date": "2023-11-12", "source": "Daily Ledger"},
+]
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A corpus folder: the user's sample article plus a .jsonl of small fixtures."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / SEED.name).write_bytes(SEED.read_bytes())
+    (root / "wire.jsonl").write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n")
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    return Settings(corpus_dir=corpus_dir, data_dir=tmp_path / "data")
+
+
+def shared(name: str) -> Path:
+    """A file of ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent")
+    return path

@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from newsbot.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_ask_builds_index_first_and_answers(corpus_dir: Path, tmp_path: Path) -> None:
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    result = invoke("ask", "who was sanctioned?", *opts)
+    assert result.exit_code == 0, result.output
+    assert "Kadyrov" in result.output and "UK’s Boris Johnson" in result.output
+    data = json.loads(invoke("ask", "who was sanctioned?", "--json", *opts).stdout)
+    assert data["matched"] and data["hits"][0]["citation"]["article_id"] == "000_1e09d41da4d2db93"
+
+
+def test_index_stats_and_filters(corpus_dir: Path, tmp_path: Path) -> None:
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    built = invoke("index", *opts)
+    assert built.exit_code == 0 and "Indexed 4 articles" in built.output
+    stats = json.loads(invoke("stats", "--json", *opts).stdout)
+    assert stats["articles"] == 4 and stats["sources"][0] == ["Daily Ledger", 2]
+    data = json.loads(invoke("ask", "strike pay union", "--json", "--source", "Coast Herald",
+                             *opts).stdout)
+    assert all(h["citation"]["source"] == "Coast Herald" for h in data["hits"])
+
+
+def test_errors_are_one_clear_line(corpus_dir: Path, tmp_path: Path) -> None:
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    result = invoke("ask", "who?", "--since", "tomorrow", *opts)
+    assert result.exit_code != 0 and "not a date I understand" in str(result.exception)

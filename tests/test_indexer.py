@@ -1,0 +1,55 @@
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from newsbot.analysis import default_analyzer
+from newsbot.indexer import build_index
+
+
+def test_full_build_report(corpus_dir: Path) -> None:
+    (corpus_dir / "junk.bin").write_bytes(b"\x00\x01")
+    (corpus_dir / "dup.txt").write_text("Rail copy\nTrain drivers walked out over pay on Tuesday, "
+                                        "halting services across the north.\n\nThe union said "
+                                        "talks with the operator had failed. Commuters faced "
+                                        "long delays.")
+    index, report = build_index(corpus_dir, default_analyzer())
+    assert report.articles == 4 and report.added == 4 and report.passages == index.n_passages
+    assert {s.reason for s in report.skipped} == {"unsupported file type .bin",
+                                                  "duplicate text of article dup"}
+    assert report.version == index.version and report.seconds >= 0
+
+
+def test_incremental_reindex_reanalyses_only_changes(corpus_dir: Path) -> None:
+    first, _ = build_index(corpus_dir, default_analyzer())
+    (corpus_dir / "new.txt").write_text("Volcano erupts\nA volcano erupted near the village.")
+    jsonl = corpus_dir / "wire.jsonl"
+    lines = jsonl.read_text().replace("chess champ", "checkers champ").splitlines()
+    jsonl.write_text(lines[0] + "\n" + lines[2] + "\n")  # one kept, one removed, one changed
+    second, report = build_index(corpus_dir, default_analyzer(), previous=first)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 2)
+    fresh, _ = build_index(corpus_dir, default_analyzer())
+    query = ["volcano", "checker", "solar", "kadyrov"]
+    # Same passages and scores as a from-scratch build (term ids may differ, scores may not).
+    assert [a.id for a in second.articles] == [a.id for a in fresh.articles]
+    np.testing.assert_array_equal(second.postings.scores(second.term_ids(query)),
+                                  fresh.postings.scores(fresh.term_ids(query)))
+
+
+def test_unchanged_files_are_not_reread(corpus_dir: Path, monkeypatch) -> None:
+    first, _ = build_index(corpus_dir, default_analyzer())
+    read = []
+    import newsbot.indexer as indexer
+
+    real = indexer.read_file
+    monkeypatch.setattr(indexer, "read_file", lambda p, r: read.append(p.name) or real(p, r))
+    touched = corpus_dir / "wire.jsonl"
+    os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))
+    _, report = build_index(corpus_dir, default_analyzer(), previous=first)
+    assert read == ["wire.jsonl"] and report.unchanged == 4
+
+
+def test_excluded_ids_are_dropped(corpus_dir: Path) -> None:
+    index, report = build_index(corpus_dir, default_analyzer(), exclude={"rail-2"})
+    assert "rail-2" not in {a.id for a in index.articles} and report.articles == 3
