@@ -36,3 +36,13 @@ def test_errors_are_one_clear_line(corpus_dir: Path, tmp_path: Path) -> None:
     opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
     result = invoke("ask", "who?", "--since", "tomorrow", *opts)
     assert result.exit_code != 0 and "not a date I understand" in str(result.exception)
+
+
+def test_questions_are_logged_and_reviewable(corpus_dir: Path, tmp_path: Path) -> None:
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    invoke("ask", "who was sanctioned?", *opts)
+    invoke("ask", "who?", *opts)
+    db = str(tmp_path / "d" / "querylog.sqlite3")
+    rows = json.loads(invoke("logs", "recent", "--db", db, "--json").stdout)
+    assert [(r["question"], r["outcome"], r["interface"]) for r in rows] == [
+        ("who?", "refused", "cli"), ("who was sanctioned?", "answered", "cli")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -11,13 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsbot.engine import Engine
-from newsbot.errors import NewsbotError
+from newsbot.errors import BadFilter, BadQuestion, NewsbotError
 from newsbot.filters import parse_filters
+from newsbot.querylog import Interface, Outcome, QueryRecord, SqliteQueryLog
+from newsbot.querylog.cli import logs_app
 from newsbot.settings import Settings
 from newsbot.terminal import render_answer, render_report, render_stats, to_json
 
 app = typer.Typer(help="Answer questions over a news corpus by quoting the news.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(logs_app, name="logs")
 console = Console()
 errors = Console(stderr=True)
 
@@ -68,13 +72,30 @@ def ask(
     corpus: CorpusOpt = None, data_dir: DataOpt = None,
 ) -> None:
     """Answer a question with cited passages from the corpus."""
-    filters = parse_filters(since, until, source)
-    engine = _engine(_settings(corpus, data_dir))
-    result = engine.ask(question, k=k, filters=filters)
+    settings = _settings(corpus, data_dir)
+    engine = _engine(settings)
+    log = SqliteQueryLog(settings.querylog_path, settings.log_retention_days)
+    try:
+        try:
+            result = engine.ask(question, k=k, filters=parse_filters(since, until, source))
+        except (BadQuestion, BadFilter) as exc:
+            log.record(QueryRecord(question, Interface.CLI, Outcome.REFUSED, user_name=_user(),
+                                   error=exc.message, index_version=engine.version))
+            raise
+        log.record(QueryRecord.from_answer(result, interface=Interface.CLI, user_name=_user()))
+    finally:
+        log.close()
     if as_json:
         print(to_json(result))
     else:
         render_answer(console, result)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 @app.command()
