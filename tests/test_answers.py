@@ -65,3 +65,4 @@ def test_stopword_only_and_huge_questions(index: Index) -> None:
 
 def test_markup_is_ignored_in_questions() -> None:
     assert clean_question("**who** was <@&99> sanctioned? https://x.y/z <b>") == "who was sanctioned?"
+    assert clean_question("@everyone who was sanctioned? @here") == "who was sanctioned?"

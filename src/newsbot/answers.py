@@ -18,8 +18,10 @@ MIN_COVERAGE = 0.5
 SNIPPET_CHARS = 360
 _NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
 
-# Discord mentions, channels, roles, custom emoji, URLs and HTML tags carry no searchable words.
-_MARKUP = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|<[^>]{1,200}>|https?://\S+|[*_`~|>]+")
+# Discord mentions (@everyone too), channels, roles, custom emoji, URLs and HTML tags carry
+# no searchable words.
+_MARKUP = re.compile(
+    r"<(?:@[!&]?|#|a?:\w+:)\d+>|@(?:everyone|here)\b|<[^>]{1,200}>|https?://\S+|[*_`~|>]+")
 
 
 def clean_question(question: str) -> str:

@@ -125,7 +125,7 @@ def sync(corpus: CorpusOpt = None, data_dir: DataOpt = None) -> None:
     """Register the slash commands with Discord (to NEWSBOT_DEV_GUILD_ID when set)."""
     from newsbot.bot.runner import sync as sync_commands
 
-    sync_commands(_settings(corpus, data_dir))
+    console.print(sync_commands(_settings(corpus, data_dir)))
 
 
 def main() -> None:

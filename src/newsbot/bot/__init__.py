@@ -1,0 +1,1 @@
+"""newsbot on Discord: the client, its cogs and how answers are rendered."""

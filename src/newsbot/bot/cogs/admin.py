@@ -1,0 +1,127 @@
+"""Keeping the index current: `/reindex` and `/corpus stats|add|remove`, for server admins.
+
+Every command here is hidden from non-admins by `default_permissions` and refused by the
+real `is_admin()` check, answers only the admin (ephemeral), and defers at once because
+reindexing takes seconds to minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from newsbot.bot.checks import is_admin
+from newsbot.bot.fit import CONTENT, escape, fit
+from newsbot.bot.render import progress_text, report_embed, stats_embed
+from newsbot.errors import BadUpload, IndexBusy
+from newsbot.records import Article, BuildReport
+
+if TYPE_CHECKING:
+    from newsbot.bot.client import NewsBot
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside Discord's rate limits
+
+
+class Progress:
+    """The latest progress report of a reindex, written by its worker thread, read by the loop."""
+
+    def __init__(self) -> None:
+        self.latest: tuple[str, int, int] | None = None
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        self.latest = (stage, done, total)  # one reference assignment: atomic
+
+
+class Admin(commands.Cog):
+    """Index and corpus upkeep."""
+
+    corpus = app_commands.Group(name="corpus", description="See or change the news corpus (admins)",
+                                default_permissions=discord.Permissions(manage_guild=True),
+                                guild_only=True)
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    @app_commands.command()
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @is_admin()
+    @app_commands.describe(full="Re-read every article instead of only new and changed files")
+    async def reindex(self, interaction: discord.Interaction, full: bool = False) -> None:
+        """Update the search index from the corpus folder (admins)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self._reindex(interaction, full=full)
+        await interaction.edit_original_response(content=None, embed=report_embed(report))
+
+    @corpus.command(name="stats")
+    @is_admin()
+    async def stats(self, interaction: discord.Interaction) -> None:
+        """What the index holds: articles, sources, dates and version (admins)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stats = await asyncio.to_thread(self.bot.engine.stats)
+        await interaction.edit_original_response(embed=stats_embed(stats))
+
+    @corpus.command(name="add")
+    @is_admin()
+    @app_commands.describe(file="An article file: .txt, .md, .json, .jsonl or .jsonl.gz")
+    async def add(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        """Add an article file to the corpus, then reindex (admins)."""
+        limit = self.bot.settings.max_upload_bytes
+        if file.size > limit:  # refuse before downloading anything
+            raise BadUpload(f"That file is {file.size:,} bytes; the limit is {limit:,}.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        articles = await asyncio.to_thread(self.bot.engine.add_file, file.filename, data)
+        await self._reindex_after(interaction, f"Added {_titles(articles)}.")
+
+    @corpus.command(name="remove")
+    @is_admin()
+    @app_commands.describe(article_id="The id of the article to remove")
+    async def remove(self, interaction: discord.Interaction, article_id: str) -> None:
+        """Remove an article from the corpus, then reindex (admins)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        article = await asyncio.to_thread(self.bot.engine.remove_article, article_id.strip())
+        await self._reindex_after(interaction, f"Removed {_titles([article])}.")
+
+    async def _reindex_after(self, interaction: discord.Interaction, done: str) -> None:
+        """Reindex after a corpus change; a reindex already running is reported, not an error."""
+        try:
+            report = await self._reindex(interaction, full=False)
+        except IndexBusy:
+            await interaction.edit_original_response(content=fit(
+                f"{done} A reindex is already running; run /reindex when it ends "
+                "to include this change.", CONTENT))
+            return
+        await interaction.edit_original_response(content=fit(done, CONTENT),
+                                                 embed=report_embed(report))
+
+    async def _reindex(self, interaction: discord.Interaction, *, full: bool) -> BuildReport:
+        """Run the reindex in a worker thread, editing the reply with its progress (throttled)."""
+        progress = Progress()
+        job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.reindex, full=full,
+                                                      progress=progress.update))
+        shown: tuple[str, int, int] | None = None
+        while not (await asyncio.wait({job}, timeout=PROGRESS_EVERY))[0]:
+            if progress.latest is None or progress.latest == shown:
+                continue
+            shown = progress.latest
+            try:
+                await interaction.edit_original_response(content=progress_text(*shown))
+            except discord.HTTPException as exc:  # progress is a courtesy; the job goes on
+                log.debug("Could not show reindex progress: %s", exc)
+        return job.result()
+
+
+def _titles(articles: Sequence[Article]) -> str:
+    """“First title” (and N more)."""
+    if not articles:
+        return "nothing"
+    first = f"“{escape(fit(' '.join(articles[0].title.split()), 150))}”"
+    return first + (f" and {len(articles) - 1} more" if len(articles) > 1 else "")

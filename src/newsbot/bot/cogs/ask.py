@@ -1,0 +1,203 @@
+"""Answering questions: `/ask` and `@newsbot question`, one engine call each, always logged.
+
+Every question gets one query-log row (answered, no match, refused, rate limited or error),
+written before the reply is sent so a crash after replying loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from newsbot.bot.errors import Failure, explain
+from newsbot.bot.fit import CONTENT, fit
+from newsbot.bot.render import answer_embed
+from newsbot.bot.review import NO_MATCH, post_for_review
+from newsbot.filters import parse_filters
+from newsbot.querylog import QueryRecord
+
+if TYPE_CHECKING:
+    from newsbot.bot.client import NewsBot
+
+log = logging.getLogger(__name__)
+MAX_CHOICES = 25  # Discord's limit for autocomplete suggestions
+MAX_CHOICE_CHARS = 100
+DEFER_AFTER = 1.0  # seconds an answer may take before the interaction is deferred
+
+
+class UserCooldown:
+    """At most one question per user per `seconds`, shared by /ask and mentions."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._until: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 (and start the user's wait) when they may ask now, else the seconds left."""
+        if self.seconds <= 0:
+            return 0.0
+        now = time.monotonic()
+        if len(self._until) > 10_000:
+            self._until = {user: t for user, t in self._until.items() if t > now}
+        left = self._until.get(user_id, 0.0) - now
+        if left > 0:
+            return left
+        self._until[user_id] = now + self.seconds
+        return 0.0
+
+    def check(self, user_id: int) -> None:
+        """Raise discord.py's CommandOnCooldown when the user must wait."""
+        left = self.retry_after(user_id)
+        if left:
+            raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, self.seconds), left)
+
+
+class Ask(commands.Cog):
+    """Questions in, quoted news out."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self.cooldown = UserCooldown(bot.settings.cooldown_seconds)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """The per-user cooldown, checked before /ask runs (typing in autocomplete is free)."""
+        self.cooldown.check(interaction.user.id)
+        return True
+
+    @app_commands.command()
+    @app_commands.describe(
+        question="What you want to know, in your own words",
+        source="Only quote this news source",
+        since="Only news from this day on: YYYY-MM-DD (or 2024-05, or 2024)",
+        until="Only news up to this day: YYYY-MM-DD (or 2024-05, or 2024)",
+        private="Show the answer only to you",
+    )
+    async def ask(self, interaction: discord.Interaction, question: str,
+                  source: str | None = None, since: str | None = None,
+                  until: str | None = None, private: bool = False) -> None:
+        """Ask a question; newsbot answers by quoting the news."""
+        filters = parse_filters(since, until, source)
+        job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question,
+                                                      filters=filters))
+        # Answering takes milliseconds: waiting a moment before deferring lets a refused
+        # question be answered privately, while a slow answer still beats the 3 s deadline.
+        if not (await asyncio.wait({job}, timeout=DEFER_AFTER))[0]:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+        answer = await job
+        if not interaction.response.is_done():  # the log write may wait on a busy database
+            await interaction.response.defer(ephemeral=private, thinking=True)
+        row = await self._record(QueryRecord.from_answer(answer, **_who(interaction)))
+        await interaction.edit_original_response(embed=answer_embed(answer),
+                                                 **self._feedback(row))
+        if row is not None and not answer.matched:
+            await post_for_review(self.bot, row, NO_MATCH)
+
+    @ask.autocomplete("source")
+    async def _sources(self, interaction: discord.Interaction,
+                       current: str) -> list[app_commands.Choice[str]]:
+        typed = current.casefold().strip()
+        return [app_commands.Choice(name=name, value=name) for name in self.bot.engine.sources()
+                if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS][:MAX_CHOICES]
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        """Log the failed question; the tree's handler then tells the user."""
+        ns = interaction.namespace
+        raw = {"source": ns.source, "since": ns.since, "until": ns.until}
+        await self._record_failure(explain(error, interaction.id), str(ns.question or ""),
+                                   {k: str(v) for k, v in raw.items() if v},
+                                   _who(interaction))
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer `@newsbot question` with a reply, under the same cooldown as /ask."""
+        question = self.question_in(message)
+        if question is None:
+            return
+        who = _author(message)
+        try:
+            self.cooldown.check(message.author.id)
+            answer = await asyncio.to_thread(self.bot.engine.ask, question)
+        except Exception as exc:
+            failure = explain(exc, message.id)
+            if failure.outcome == "error":
+                log.error("Error %s answering a mention (message %s)", failure.id, message.id,
+                          exc_info=exc)
+            await self._record_failure(failure, question, {}, who)
+            await _reply(message, content=fit(failure.text, CONTENT))
+            return
+        row = await self._record(QueryRecord.from_answer(answer, **who))
+        await _reply(message, embed=answer_embed(answer), **self._feedback(row))
+        if row is not None and not answer.matched:
+            await post_for_review(self.bot, row, NO_MATCH)
+
+    def question_in(self, message: discord.Message) -> str | None:
+        """The question of a message that mentions the bot (or its role), else None."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.author.id == me.id:
+            return None
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return None
+        tokens = [f"<@{me.id}>", f"<@!{me.id}>"]
+        role = message.guild.self_role if message.guild else None
+        if role is not None:
+            tokens.append(f"<@&{role.id}>")
+        if not any(token in message.content for token in tokens):
+            return None
+        text = message.content
+        for token in tokens:
+            text = text.replace(token, " ")
+        return " ".join(text.split())
+
+    def _feedback(self, row: int | None) -> dict[str, Any]:
+        """The feedback buttons under an answer, once a feedback cog provides them."""
+        make = self.bot.answer_view
+        return {"view": make(row)} if make is not None and row is not None else {}
+
+    async def _record_failure(self, failure: Failure, question: str,
+                              filters: Mapping[str, str], who: Mapping[str, Any]) -> None:
+        await self._record(QueryRecord(question=question, outcome=failure.outcome,
+                                       filters=dict(filters), error=failure.detail,
+                                       index_version=self._version(), **who))
+
+    def _version(self) -> str | None:
+        try:
+            return self.bot.engine.version
+        except RuntimeError:
+            return None
+
+    async def _record(self, record: QueryRecord) -> int | None:
+        """Write one query-log row; a broken log is logged here, never shown to the asker."""
+        try:
+            return await asyncio.to_thread(self.bot.querylog.record, record)
+        except Exception:
+            log.exception("Could not write the query log row for %r", record.question[:80])
+            return None
+
+
+def _who(interaction: discord.Interaction) -> dict[str, Any]:
+    return {"interface": "slash", "guild_id": interaction.guild_id,
+            "channel_id": interaction.channel_id, "user_id": interaction.user.id,
+            "user_name": interaction.user.name}
+
+
+def _author(message: discord.Message) -> dict[str, Any]:
+    return {"interface": "mention", "guild_id": message.guild.id if message.guild else None,
+            "channel_id": message.channel.id, "user_id": message.author.id,
+            "user_name": message.author.name}
+
+
+async def _reply(message: discord.Message, **kwargs: Any) -> None:
+    """Reply without pinging; a channel the bot may not write in is logged, not raised."""
+    try:
+        await message.reply(mention_author=False, **kwargs)
+    except discord.HTTPException as exc:
+        log.warning("Could not reply to message %s in channel %s: %s",
+                    message.id, message.channel.id, exc)

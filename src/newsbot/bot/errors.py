@@ -1,0 +1,100 @@
+"""The one place failures become replies: short, private, and never a traceback.
+
+User-fit errors (`NewsbotError`, refused checks, cooldowns) are answered with their own
+message. Anything else is logged with its traceback under a short error id, and the user
+gets an apology quoting that id, so a report can be matched to the log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import discord
+from discord import app_commands
+
+from newsbot.bot.fit import CONTENT, fit
+from newsbot.errors import NewsbotError
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["refused", "rate_limited", "error"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, as the user sees it and as the query log keeps it."""
+
+    outcome: Outcome
+    text: str  # shown to the user
+    detail: str  # kept in the query log
+    id: str | None = None  # set for unexpected errors: quoted to the user and logged
+
+
+def error_id(snowflake: int) -> str:
+    """A short id derived from the interaction or message id, quoted to the user and logged."""
+    return hashlib.blake2s(str(snowflake).encode(), digest_size=4).hexdigest()
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """The exception a command raised, without discord.py's CommandInvokeError wrapper."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        return error.original
+    return error
+
+
+def explain(error: BaseException, snowflake: int) -> Failure:
+    """Map any exception to the reply and the query-log outcome."""
+    cause = unwrap(error)
+    if isinstance(cause, NewsbotError):
+        return Failure("refused", cause.message, f"{type(cause).__name__}: {cause.message}")
+    if isinstance(cause, app_commands.CommandOnCooldown):
+        wait = max(1, math.ceil(cause.retry_after))
+        return Failure("rate_limited", f"Slow down a little: try again in {wait} s.",
+                       f"cooldown {cause.retry_after:.1f} s")
+    if isinstance(cause, app_commands.NoPrivateMessage):
+        return Failure("refused", "This command only works in a server.", "no private message")
+    if isinstance(cause, app_commands.CheckFailure):
+        # A bare CheckFailure carries discord.py's internal wording; subclasses speak to users.
+        text = ("You are not allowed to use this command here."
+                if type(cause) is app_commands.CheckFailure else str(cause))
+        return Failure("refused", text, f"{type(cause).__name__}: {cause}")
+    eid = error_id(snowflake)
+    return Failure("error", f"Sorry, something went wrong on my side (error id `{eid}`). "
+                            "Please try again later.",
+                   f"{eid} {type(cause).__name__}: {cause}", eid)
+
+
+async def notify(interaction: discord.Interaction, text: str) -> None:
+    """Tell the user, whether or not the interaction was already acknowledged.
+
+    Before any reply the notice is ephemeral. After a deferral it replaces the "thinking…"
+    reply (and any progress shown in it), which is private when the command deferred so.
+    """
+    text = fit(text, CONTENT)
+    if not interaction.response.is_done():
+        await interaction.response.send_message(text, ephemeral=True)
+    elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        await interaction.edit_original_response(content=text, embed=None, view=None)
+    else:
+        await interaction.followup.send(text, ephemeral=True)
+
+
+async def on_app_command_error(interaction: discord.Interaction,
+                               error: app_commands.AppCommandError) -> None:
+    """The command tree's error handler: every slash command failure ends here."""
+    failure = explain(error, interaction.id)
+    command = interaction.command.qualified_name if interaction.command else "?"
+    if failure.outcome == "error":
+        log.error("Error %s in /%s (interaction %s, user %s)", failure.id, command,
+                  interaction.id, interaction.user.id, exc_info=unwrap(error))
+    else:
+        log.info("/%s refused for user %s: %s", command, interaction.user.id, failure.detail)
+    try:
+        await notify(interaction, failure.text)
+    except discord.HTTPException as exc:
+        log.warning("Could not tell user %s about a failed /%s: %s",
+                    interaction.user.id, command, exc)

@@ -1,0 +1,88 @@
+"""`newsbot run` and `newsbot sync`: blocking entry points that raise ConfigError, never a traceback.
+
+`run` logs in before opening the index, so a wrong token is reported in a second instead of
+after a long first build; the gateway connection comes last, once the engine is attached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+import discord
+from discord.http import Route
+
+from newsbot.bot.client import NewsBot
+from newsbot.bot.endpoints import apply_endpoints
+from newsbot.errors import ConfigError
+from newsbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run(settings: Settings) -> None:
+    """Start the bot and serve until it is stopped (Ctrl+C)."""
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        log.info("Stopped.")
+
+
+def sync(settings: Settings) -> str:
+    """Register the slash commands (to NEWSBOT_DEV_GUILD_ID when set, else globally) and say so."""
+    return asyncio.run(push_commands(settings))
+
+
+def require_token(settings: Settings) -> str:
+    token = (settings.discord_token or "").strip()
+    if not token:
+        raise ConfigError("DISCORD_TOKEN is not set: put DISCORD_TOKEN=<your bot token> in .env "
+                          "(see .env.example; the token is under Bot → Reset Token in the "
+                          "Discord developer portal).")
+    return token
+
+
+async def serve(settings: Settings) -> None:
+    """Log in, open the index and the query log, then stay connected until closed or cancelled."""
+    from newsbot.engine import Engine
+    from newsbot.querylog import SqliteQueryLog
+
+    token = require_token(settings)
+    bot = NewsBot(settings)
+    apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
+    async with bot:
+        await login(bot, token)
+        log.info("Opening the index (building it on first run)…")
+        engine = await asyncio.to_thread(Engine.open, settings)
+        querylog = await asyncio.to_thread(SqliteQueryLog, settings.querylog_path,
+                                           settings.log_retention_days)
+        bot.attach(engine, querylog)
+        try:
+            await bot.connect()
+        finally:
+            querylog.close()
+
+
+async def push_commands(settings: Settings) -> str:
+    """Log in over REST only (no gateway, no index) and sync the slash commands."""
+    token = require_token(settings)
+    bot = NewsBot(settings, sync_global=True)
+    apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
+    async with bot:
+        await login(bot, token)  # setup_hook syncs
+    where = (f"server {settings.dev_guild_id}" if settings.dev_guild_id
+             else "every server (global commands can take up to an hour to appear)")
+    names = ", ".join(f"/{command.name}" for command in bot.synced)
+    return f"Synced {len(bot.synced)} command(s) to {where}: {names}."
+
+
+async def login(bot: NewsBot, token: str) -> None:
+    """Log in over REST; a rejected token or an unreachable Discord becomes one clear line."""
+    try:
+        await bot.login(token)
+    except discord.LoginFailure:
+        raise ConfigError("Discord rejected DISCORD_TOKEN: copy the bot token again from the "
+                          "developer portal (Bot → Reset Token) into .env.") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ConfigError(f"Cannot reach Discord at {Route.BASE}: {exc}") from None

@@ -1,0 +1,104 @@
+"""Shared helpers for the Discord-layer tests: small records, spec'd mock interactions, a bot."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+
+from newsbot.bot.client import NewsBot
+from newsbot.engine import Engine
+from newsbot.querylog import SqliteQueryLog
+from newsbot.records import Answer, Citation, Filters, Hit, Snippet
+from newsbot.settings import Settings
+
+
+def snippet(text: str, *words: str) -> Snippet:
+    """`text` with every occurrence of `words` marked, as the core marks matched words."""
+    marks = sorted(m.span() for w in words for m in re.finditer(re.escape(w), text))
+    return Snippet(text, tuple(marks))
+
+
+def hit(text: str, *words: str, title: str = "A title", url: str | None = "https://example.org/a",
+        source: str | None = "Coast Herald", day: date | None = date(2024, 3, 4),
+        article_id: str = "a1", n: int = 0) -> Hit:
+    cite = Citation(article_id=article_id, title=title, source=source, date=day, url=url,
+                    path="a.txt")
+    return Hit(citation=cite, passage_id=n, position=n, score=1.0 - n / 10,
+               snippet=snippet(text, *words))
+
+
+def answer(*hits: Hit, question: str = "who opened the solar farm?", matched: bool = True,
+           best: Snippet | None = None, filters: Filters = Filters()) -> Answer:
+    return Answer(question=question, hits=hits, best_sentence=best, matched=matched,
+                  index_version="v1", took_ms=2.0, filters=filters)
+
+
+def interaction(*, user_id: int = 42, guild: bool = True, manage_guild: bool = False,
+                manage_messages: bool = False, role_ids: tuple[int, ...] = (),
+                settings: Settings | None = None, done: bool = False,
+                response_type: discord.InteractionResponseType | None = None) -> MagicMock:
+    """A spec'd `discord.Interaction` whose response and followup record what is sent."""
+    inter = MagicMock(spec=discord.Interaction)
+    inter.id = 1234567890123456789
+    inter.guild_id = 99 if guild else None
+    inter.channel_id = 7
+    inter.guild = MagicMock(spec=discord.Guild) if guild else None
+    user = MagicMock(spec=discord.Member if guild else discord.User)
+    user.id, user.name = user_id, "alice"
+    user.roles = [_role(r) for r in role_ids]
+    inter.user = user
+    inter.permissions = discord.Permissions(manage_guild=manage_guild,
+                                            manage_messages=manage_messages)
+    inter.client = MagicMock(spec=NewsBot)
+    inter.client.settings = settings or Settings()
+    inter.command = None
+    inter.namespace = discord.app_commands.Namespace(inter, {}, [])
+    inter.response = response = MagicMock(spec=discord.InteractionResponse)
+    response.type = response_type
+    response.is_done.side_effect = lambda: done or response.type is not None
+    kinds = {"send_message": discord.InteractionResponseType.channel_message,
+             "defer": discord.InteractionResponseType.deferred_channel_message,
+             "autocomplete": discord.InteractionResponseType.autocomplete_result}
+    for name, kind in kinds.items():
+        setattr(response, name, AsyncMock(side_effect=_responds(response, kind)))
+    inter.followup = MagicMock(spec=discord.Webhook)
+    inter.followup.send = AsyncMock()
+    inter.edit_original_response = AsyncMock()
+    inter.delete_original_response = AsyncMock()
+    return inter
+
+
+def _responds(response: MagicMock, kind: discord.InteractionResponseType) -> Any:
+    """A side effect that marks the mock interaction as responded, like discord.py does."""
+
+    def respond(*_args: Any, **_kwargs: Any) -> None:
+        if response.type is not None:
+            raise discord.InteractionResponded(MagicMock())
+        response.type = kind
+
+    return respond
+
+
+def _role(role_id: int) -> MagicMock:
+    role = MagicMock(spec=discord.Role)
+    role.id = role_id
+    return role
+
+
+def sent_kwargs(mock: AsyncMock) -> dict[str, Any]:
+    """The keyword arguments of the single call to `mock`."""
+    mock.assert_awaited_once()
+    assert mock.await_args is not None
+    return dict(mock.await_args.kwargs)
+
+
+def open_bot(settings: Settings, **kwargs: Any) -> NewsBot:
+    """A bot over a real engine and a real query log in the settings' data folder."""
+    engine = Engine.open(settings)
+    querylog = SqliteQueryLog(Path(settings.querylog_path), settings.log_retention_days)
+    return NewsBot(settings, engine=engine, querylog=querylog, **kwargs)
