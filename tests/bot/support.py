@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from newsbot.engine import Engine
 from newsbot.querylog import SqliteQueryLog
 from newsbot.records import Answer, Citation, Filters, Hit, Snippet
 from newsbot.settings import Settings
+
+from .fakediscord import FakeDiscord
 
 
 def snippet(text: str, *words: str) -> Snippet:
@@ -102,3 +105,37 @@ def open_bot(settings: Settings, **kwargs: Any) -> NewsBot:
     engine = Engine.open(settings)
     querylog = SqliteQueryLog(Path(settings.querylog_path), settings.log_retention_days)
     return NewsBot(settings, engine=engine, querylog=querylog, **kwargs)
+
+
+# Where a bot posts or edits a message: channels, and the webhook of an interaction.
+MESSAGE_ROUTE = re.compile(r"/channels/\d+/messages(/\d+)?|/webhooks/\d+/[^/]+(/messages/[^/]+)?")
+
+
+def _message_bodies(fake: FakeDiscord) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every message body the bot sent the fake: posts and replies, interaction answers,
+    edits of them and followups."""
+    for request in fake.requests:
+        body = request.json if isinstance(request.json, dict) else None
+        if body is None or request.method not in ("POST", "PATCH"):
+            continue
+        if request.path.endswith("/callback"):
+            if body.get("type") in (4, 7):  # a message, or an update of one
+                yield str(request), body.get("data") or {}
+        elif MESSAGE_ROUTE.fullmatch(request.path):
+            yield str(request), body
+
+
+def pings(fake: FakeDiscord) -> list[str]:
+    """Whatever the bot sent that pinged, or could have pinged, anyone: a message of the bot
+    that mentions a person, a role or everyone, or a body sent without `allowed_mentions`
+    set to nobody. An empty list is what a test wants."""
+    found = [f"{where}: allowed_mentions {body.get('allowed_mentions')}"
+             for where, body in _message_bodies(fake)
+             if (body.get("allowed_mentions") or {}).get("parse") != []
+             or (body.get("allowed_mentions") or {}).get("replied_user")]
+    bot = str(fake.bot_user.id)
+    found += [f"message {m['id']} pinged {m['mentions']} {m['mention_roles']} "
+              f"everyone={m['mention_everyone']}" for m in fake.messages.values()
+              if m["author"]["id"] == bot
+              and (m["mention_everyone"] or m["mentions"] or m["mention_roles"])]
+    return found

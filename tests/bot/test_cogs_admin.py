@@ -16,7 +16,9 @@ from newsbot.bot.checks import is_admin
 from newsbot.bot.client import NewsBot
 from newsbot.bot.cogs import admin as admin_module
 from newsbot.bot.cogs.admin import Admin
+from newsbot.bot.errors import DisclosedError
 from newsbot.errors import BadUpload, IndexBusy, NotFound
+from newsbot.index import Index
 from newsbot.settings import Settings
 from tests.bot.support import interaction, open_bot, sent_kwargs
 
@@ -185,3 +187,30 @@ async def test_corpus_remove_then_reindex(cog: Admin, bot: NewsBot) -> None:
 async def test_corpus_remove_unknown_id(cog: Admin) -> None:
     with pytest.raises(NotFound):
         await cog.remove.callback(cog, interaction(manage_guild=True), "nope")  # type: ignore[arg-type]
+
+
+def full_disk(*_: Any, **__: Any) -> None:
+    raise OSError(28, "No space left on device")
+
+
+async def test_a_failed_build_keeps_the_old_index_and_says_why(cog: Admin, bot: NewsBot,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    before = bot.engine.version
+    monkeypatch.setattr(Index, "save", full_disk)
+    with pytest.raises(DisclosedError) as caught:
+        await cog.reindex.callback(cog, interaction(manage_guild=True), full=True)  # type: ignore[arg-type]
+    assert caught.value.message == (
+        f"The reindex failed; the index in use (`{before}`) is unchanged and keeps answering. "
+        r"Why: OSError: \[Errno 28\] No space left on device")  # escaped: shown as typed
+    assert isinstance(caught.value.__cause__, OSError)  # logged with its traceback
+    assert bot.engine.version == before
+    assert "Kadyrov" in bot.engine.ask("who was sanctioned?").hits[0].snippet.text
+
+
+async def test_a_failed_build_after_an_upload_says_the_file_was_added(
+        cog: Admin, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Index, "save", full_disk)
+    with pytest.raises(DisclosedError, match=r"^Added “Tidal barrage approved for the estuary”\. "
+                                             r"The reindex failed"):
+        await cog.add.callback(cog, interaction(manage_guild=True),  # type: ignore[arg-type]
+                               attachment(json.dumps(NEW_ARTICLE).encode()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -270,14 +271,24 @@ async def test_a_mention_reply_that_cannot_be_sent_is_logged(cog: Ask,
     assert any("Could not reply" in r.getMessage() for r in caplog.records)
 
 
-async def test_questions_are_answered_during_a_reindex(cog: Ask, bot: NewsBot) -> None:
+async def test_questions_are_answered_during_a_reindex(cog: Ask, bot: NewsBot,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real = bot.engine._removed_ids
+    monkeypatch.setattr(bot.engine, "_removed_ids", lambda: (release.wait(10), real())[1])
     reindex = asyncio.create_task(asyncio.to_thread(bot.engine.reindex, full=True))
-    answers = []
-    for n in range(20):
-        inter = interaction(user_id=n)
-        await ask(cog, inter, "who was sanctioned?")
-        answers.append(sent_kwargs(inter.edit_original_response)["embed"])
-    await reindex
+    try:
+        while not bot.engine.reindexing:
+            await asyncio.sleep(0.01)
+        answers = []
+        for n in range(20):
+            inter = interaction(user_id=n)
+            await ask(cog, inter, "who was sanctioned?")
+            answers.append(sent_kwargs(inter.edit_original_response)["embed"])
+        assert bot.engine.reindexing  # every answer above came while the build was held
+    finally:
+        release.set()
+        await reindex
     assert all("Kadyrov" in (e.description or "") for e in answers)
 
 

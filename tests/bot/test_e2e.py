@@ -8,18 +8,24 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import re
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from newsbot.bot import runner
+from newsbot.bot.cogs import admin as admin_module
 from newsbot.engine import Engine
+from newsbot.index import Index
 from newsbot.querylog import SqliteQueryLog
+from newsbot.querylog.records import percentile
 from newsbot.settings import Settings
 
 from .fakediscord import FakeDiscord, Upload
+from .support import pings
 
 HOSTILE = {"id": "hostile-1", "title": "**Pwned** @everyone",
            "text": "@everyone @here **Lighthouse keepers** went on strike at the old "
@@ -27,30 +33,45 @@ HOSTILE = {"id": "hostile-1", "title": "**Pwned** @everyone",
            "date": "2024-02-02", "source": "Prank Wire"}
 
 
+def serving(fake: FakeDiscord, settings: Settings, **changes: Any) -> Settings:
+    """`settings` pointed at the fake, with no cooldown between questions."""
+    return dataclasses.replace(settings, discord_token=fake.token, cooldown_seconds=0,
+                               discord_api_base=fake.api_base,
+                               discord_gateway_url=fake.gateway_url, **changes)
+
+
+@contextlib.asynccontextmanager
+async def served(fake: FakeDiscord, settings: Settings,
+                 synced_to: int | None) -> AsyncIterator[None]:
+    """`runner.serve` (what `newsbot run` runs) until the block ends, once it is logged in,
+    has its guild and has synced its commands (`synced_to`: a guild id, None for global)."""
+    task = asyncio.create_task(runner.serve(settings))
+
+    def ready() -> bool | None:
+        if task.done():
+            task.result()  # raise what stopped it
+        session = fake.gateway.session
+        guild_create = session is not None and any(f["t"] == "GUILD_CREATE" for f in session.sent)
+        return True if guild_create and fake.commands.get(synced_to) else None
+
+    try:
+        await fake.until(ready, 20, "the bot to be ready")
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 @pytest.fixture
 async def live(fake_discord: FakeDiscord, settings: Settings) -> AsyncIterator[FakeDiscord]:
-    """The bot served by `runner.serve` until the test ends, logged in, synced and ready."""
+    """The bot served until the test ends, synced to the fake's guild as the dev guild. After
+    the test, nothing the bot sent may have pinged anyone."""
     (settings.corpus_dir / "hostile.jsonl").write_text(json.dumps(HOSTILE) + "\n")
     fake = fake_discord
-    target = dataclasses.replace(settings, discord_token=fake.token, cooldown_seconds=0,
-                                 discord_api_base=fake.api_base,
-                                 discord_gateway_url=fake.gateway_url, dev_guild_id=fake.guild.id)
-    served = asyncio.create_task(runner.serve(target))
-    try:
-        await fake.until(lambda: _ready(fake, served), 20, "the bot to be ready")
+    async with served(fake, serving(fake, settings, dev_guild_id=fake.guild.id), fake.guild.id):
         yield fake
-    finally:
-        served.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await served
-
-
-def _ready(fake: FakeDiscord, served: asyncio.Task[None]) -> bool | None:
-    if served.done():
-        served.result()  # raise what stopped it
-    guild_create = fake.gateway.session is not None and any(
-        f["t"] == "GUILD_CREATE" for f in fake.gateway.session.sent)
-    return True if guild_create and fake.commands.get(fake.guild.id) else None
+    assert pings(fake) == []
 
 
 def log_rows(settings: Settings) -> list[Any]:
@@ -133,19 +154,30 @@ async def test_empty_and_huge_questions_are_refused_privately(live: FakeDiscord,
     assert log_rows(settings)[0].record.outcome == "refused"
 
 
+async def test_an_empty_mention_is_told_to_ask_in_words(live: FakeDiscord,
+                                                      settings: Settings) -> None:
+    asked = await live.send_message(f"{live.bot_user.mention}  ")
+    reply = await asked.reply()
+    assert "question in words" in reply["content"] and not reply["embeds"]
+    assert reply["message_reference"]["message_id"] == str(asked.id)
+    assert log_rows(settings)[0].record.outcome == "refused"
+
+
 class HeldReindex:
-    """Holds every reindex inside the engine until released, so overlaps are certain."""
+    """Holds every reindex at `owner.name` (inside the engine) until released, so overlaps are
+    certain. The default, before any progress is reported, keeps the reply unedited."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: type = Engine,
+                 name: str = "_removed_ids") -> None:
         self.started, self.release = threading.Event(), threading.Event()
-        real = Engine._removed_ids
+        real = getattr(owner, name)
 
-        def held(engine: Engine) -> set[str]:
+        def held(*args: Any, **kwargs: Any) -> Any:
             self.started.set()
             self.release.wait(10)
-            return real(engine)
+            return real(*args, **kwargs)
 
-        monkeypatch.setattr(Engine, "_removed_ids", held)
+        monkeypatch.setattr(owner, name, held)
 
     async def running(self) -> None:
         assert await asyncio.to_thread(self.started.wait, 10)
@@ -156,6 +188,12 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldReindex]:
     hold = HeldReindex(monkeypatch)
     yield hold
     hold.release.set()
+
+
+async def report_of(fake: FakeDiscord, handle: Any) -> dict[str, Any]:
+    """The reindex reply once it holds the final report (progress edits come before)."""
+    return await fake.until(lambda: handle.original if handle.original and
+                            handle.original["embeds"] else None, 20, "the reindex report")
 
 
 async def test_questions_are_answered_while_a_reindex_runs(live: FakeDiscord,
@@ -196,3 +234,84 @@ async def test_source_autocomplete(live: FakeDiscord) -> None:
     handle = await live.send_autocomplete("ask", {"question": "rail", "source": "Coast"},
                                           focused="source")
     assert [c["value"] for c in await handle.choices()] == ["Coast Herald"]
+
+
+async def test_reindex_shows_progress_by_editing_its_reply(
+        live: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admin_module, "PROGRESS_EVERY", 0.05)
+    hold = HeldReindex(monkeypatch, Index, "save")  # after the "saving" progress report
+    try:
+        reindex = await live.send_interaction("reindex", {"full": True}, user=live.admin)
+        await hold.running()
+        shown = await live.until(lambda: (reindex.original or {}).get("content") or None, 5,
+                                 "progress in the reply")
+        assert shown.startswith("Reindexing… saving")
+    finally:
+        hold.release.set()
+    report = await report_of(live, reindex)
+    assert report["embeds"][0]["title"] == "Reindex finished" and not report["content"]
+    assert report["flags"] & 64
+
+
+async def test_a_failed_reindex_keeps_the_old_index_and_says_why(
+        live: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(*_: Any, **__: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Index, "save", full_disk)
+    reindex = await live.send_interaction("reindex", {"full": True}, user=live.admin)
+    failed = await reindex.reply()
+    assert failed["flags"] & 64 and not failed["embeds"]
+    assert "The reindex failed" in failed["content"]
+    assert "No space left on device" in failed["content"] and "error id `" in failed["content"]
+    match = re.search(r"index in use \(`([^`]+)`\)", failed["content"])
+    assert match is not None
+    answer = await (await live.send_interaction("ask", {"question": "who was sanctioned?"})).reply()
+    [embed] = answer["embeds"]
+    assert "Kadyrov" in embed["description"]
+    assert embed["footer"]["text"].startswith(f"index {match[1]} ")
+
+
+async def test_markdown_and_mentions_in_a_slash_question_are_shown_literally(
+        live: FakeDiscord) -> None:
+    question = (f"**lighthouse keepers** strike? @everyone {live.member.mention} "
+                f"{live.guild.role('Admin').mention} [x](https://evil.example)")
+    reply = await (await live.send_interaction("ask", {"question": question})).reply()
+    [embed] = reply["embeds"]
+    assert embed["title"].startswith("\\*\\*lighthouse keepers\\*\\* strike? @\u200beveryone \\<@")
+    assert r"\[x\](https://evil.example)" in embed["title"]
+    # The article's own markdown and mentions are escaped too.
+    assert "\\*\\*Pwned\\*\\* @\u200beveryone" in embed["description"]
+    assert r"\<@&123456789012345678\>" in embed["description"]
+    assert not reply["mention_everyone"] and not reply["mentions"] and not reply["mention_roles"]
+
+
+async def test_without_a_dev_guild_commands_sync_globally(fake_discord: FakeDiscord,
+                                                          settings: Settings) -> None:
+    async with served(fake_discord, serving(fake_discord, settings), None):
+        names = {c["name"] for c in fake_discord.commands[None]}
+    assert {"ask", "reindex", "corpus", "logs"} <= names
+    assert fake_discord.guild.id not in fake_discord.commands
+
+
+ASKS = 50
+
+
+async def test_ask_latency_end_to_end(live: FakeDiscord) -> None:
+    """From the user's INTERACTION_CREATE to the answer filled in, through discord.py, the
+    fake's HTTP and websocket, the engine and the query log. The issue asks for p95 < 300 ms;
+    the bound here is generous so a busy CI machine does not fail it."""
+    took: list[float] = []
+    for _ in range(ASKS):
+        await live.settle()
+        start = time.perf_counter()
+        handle = await live.send_interaction("ask", {"question": "who was sanctioned?"})
+        reply = await handle.reply()
+        took.append(time.perf_counter() - start)
+        assert "Kadyrov" in reply["embeds"][0]["description"]
+    took.sort()
+    p50, p95 = percentile(took, 50), percentile(took, 95)
+    assert p50 is not None and p95 is not None
+    print(f"\n/ask end to end, {ASKS} asks: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+          f"max {took[-1] * 1000:.0f} ms")
+    assert p95 < 1.5

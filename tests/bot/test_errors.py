@@ -10,7 +10,14 @@ import pytest
 from discord import app_commands
 
 from newsbot.bot.checks import Refused
-from newsbot.bot.errors import error_id, explain, notify, on_app_command_error
+from newsbot.bot.errors import (
+    DisclosedError,
+    error_id,
+    explain,
+    notify,
+    on_app_command_error,
+    report,
+)
 from newsbot.errors import BadQuestion, IndexBusy
 from tests.bot.support import interaction, sent_kwargs
 
@@ -49,6 +56,12 @@ def test_explain_unexpected_errors_quote_a_stable_id() -> None:
     assert f"`{failure.id}`" in failure.text and "boom" not in failure.text
     assert failure.detail.startswith(failure.id)
     assert error_id(77) != error_id(78) and len(error_id(77)) == 8
+
+
+def test_explain_a_disclosed_error_shows_its_reason_and_an_id() -> None:
+    failure = explain(invoke_error(DisclosedError("The reindex failed. Why: disk full")), 5)
+    assert failure.outcome == "error" and failure.id == error_id(5)
+    assert failure.text == f"The reindex failed. Why: disk full (error id `{error_id(5)}`)"
 
 
 async def test_notify_before_any_response_is_ephemeral() -> None:
@@ -101,3 +114,19 @@ async def test_handler_survives_a_failing_reply(caplog: pytest.LogCaptureFixture
     inter.response.send_message.side_effect = discord.NotFound(response, "Unknown interaction")
     await on_app_command_error(inter, invoke_error(BadQuestion("x")))
     assert any("Could not tell user" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_failed_click_is_reported_like_a_failed_command(
+        caplog: pytest.LogCaptureFixture) -> None:
+    inter = interaction()
+    try:
+        raise DisclosedError("The reindex failed.") from OSError("disk full")
+    except DisclosedError as exc:
+        error = exc
+    with caplog.at_level(logging.INFO, "newsbot.bot.errors"):
+        await report(inter, error, "a button")
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "in a button" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1].__cause__, OSError)
+    assert sent_kwargs(inter.response.send_message)["ephemeral"] is True
+    assert inter.response.send_message.await_args.args[0].startswith("The reindex failed. (error id")

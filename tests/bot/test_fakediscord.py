@@ -209,6 +209,33 @@ async def test_mention_is_answered_and_plain_messages_carry_no_content(
     assert request.json["message_reference"]["message_id"] == asked.id
 
 
+async def test_mentions_ping_only_from_content_and_as_allowed(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    admins = fake.guild.role("Admin")
+    text = f"@everyone {fake.member.mention} {admins.mention}"
+    async with run_bot(make_bot(), fake) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        assert isinstance(channel, discord.TextChannel)
+        loud = await channel.send(text)
+        quiet = await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        roles_only = await channel.send(text, allowed_mentions=discord.AllowedMentions(
+            everyone=False, users=False, roles=[admins]))
+        in_embed = await channel.send(embed=discord.Embed(description=text))
+        asked = await fake.send_message("a question", user=fake.admin)
+        replies = [await channel.get_partial_message(asked.id).reply("answer", mention_author=m)
+                   for m in (True, False)]
+
+    def pings(message: discord.Message) -> tuple[bool, list[int], list[int]]:
+        sent = fake.messages[message.id]
+        return (sent["mention_everyone"], [int(u["id"]) for u in sent["mentions"]],
+                [int(r) for r in sent["mention_roles"]])
+
+    assert loud.mention_everyone and pings(loud) == (True, [fake.member.id], [admins.id])
+    assert pings(quiet) == pings(in_embed) == (False, [], [])
+    assert pings(roles_only) == (False, [], [admins.id])
+    assert [pings(r)[1] for r in replies] == [[fake.admin.id], []]
+
+
 async def test_modal_permissions_reactions_and_refused_messages(
         fake_discord: FakeDiscord) -> None:
     fake = fake_discord

@@ -15,9 +15,11 @@ from newsbot.bot.fit import (
     FIELD_VALUE,
     FIELDS,
     TITLE,
+    code,
     escape,
     fit,
     fit_embed,
+    lines_within,
 )
 
 BOLD = re.compile(r"\*\*")
@@ -114,3 +116,20 @@ def test_fit_embed_keeps_a_small_embed_unchanged() -> None:
 
 def test_content_limit_constant() -> None:
     assert CONTENT == 2000
+
+
+def test_code_spans_show_text_as_typed() -> None:
+    assert code("/srv/news_corpus/*.jsonl") == "`/srv/news_corpus/*.jsonl`"  # no escapes inside
+    assert code("a`b\nc") == "`aʼb c`" and code("") == "` `"
+
+
+def test_lines_within_keeps_whole_lines_and_counts_the_rest() -> None:
+    lines = [f"line {n} " + "x" * 40 for n in range(100)]
+    out = lines_within(lines, 300)
+    kept = out.splitlines()
+    assert len(out) <= 300 and kept[-1].startswith("…and ") and kept[-1].endswith(" more")
+    assert kept[:-1] == lines[:len(kept) - 1]
+    assert int(kept[-1].split()[1]) == 100 - (len(kept) - 1)
+    assert lines_within(["short"], 300) == "short" and lines_within([], 300) == "\u200b"
+    huge = lines_within(["y " * 2000, "after"], 1024)
+    assert len(huge) <= 1024 and huge.endswith("\nafter")  # one long line hides no other

@@ -149,9 +149,10 @@ def test_report_embed_lists_counts_and_skipped_reasons() -> None:
 def test_stats_embed() -> None:
     stats = IndexStats(articles=4, passages=20, sources=(("Daily Ledger", 2), ("Coast_Herald", 1)),
                        first_date=date(2023, 11, 12), last_date=date(2024, 5, 20), version="v3",
-                       built_at="2024-06-01T10:00:00Z", size_bytes=123_456, corpus="/tmp/corpus")
+                       built_at="2024-06-01T10:00:00Z", size_bytes=123_456, corpus="/srv/news_corpus")
     embed = stats_embed(stats)
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Articles"] == "4" and fields["Size"] == "123.5 kB"
     assert r"Coast\_Herald: 1" in (fields["Sources (2)"] or "")
     assert (fields["Built"] or "").startswith("<t:")
+    assert embed.description == "`/srv/news_corpus`"  # a code span: escapes would show in it

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import socket
+import sys
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -126,3 +129,31 @@ async def test_a_wrong_token_against_the_fake_is_one_line(fake_discord: FakeDisc
 
 def _must_not_run(*_: Any, **__: Any) -> None:
     raise AssertionError("the index was opened before the token was checked")
+
+
+async def newsbot_cli(*args: str, cwd: Path, **env: str) -> tuple[int, str, str]:
+    """Run the installed `newsbot` entry point in a subprocess without blocking the fake's loop."""
+    environ = {**os.environ, "COLUMNS": "1000", **env}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from newsbot.cli import main; main()", *args, cwd=cwd, env=environ,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode is not None
+    return child.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("token", ["", "not-the-token"])
+async def test_newsbot_run_with_a_bad_token_prints_one_line(fake_discord: FakeDiscord,
+                                                            settings: Settings, tmp_path: Path,
+                                                            token: str) -> None:
+    code, out, err = await newsbot_cli(
+        "run", cwd=tmp_path, DISCORD_TOKEN=token, NEWSBOT_CORPUS_DIR=str(settings.corpus_dir),
+        NEWSBOT_DATA_DIR=str(settings.data_dir), DISCORD_API_BASE=fake_discord.api_base,
+        DISCORD_GATEWAY_URL=fake_discord.gateway_url)
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()  # INFO logging may say it is logging in first
+    errors = [line for line in lines if "Error" in line or "WARNING" in line]
+    assert len(errors) == 1 and errors[0] == lines[-1], err
+    assert lines[-1].startswith("Error: ") and "DISCORD_TOKEN" in lines[-1] and ".env" in lines[-1]
+    assert "Traceback" not in err
+    assert not settings.index_dir.exists()  # refused before the (slow) index build

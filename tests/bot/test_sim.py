@@ -247,7 +247,6 @@ async def test_every_message_sent_fits_discords_limits(simcord_env: simcord.Env,
     assert not simcord_env.errors  # SimCord rejects any oversize content or embed
 
 
-
 async def test_a_slow_reindex_is_acknowledged_first_then_reported(simcord_env: simcord.Env,
                                                              world: dict[str, Any],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:

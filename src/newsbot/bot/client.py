@@ -38,6 +38,9 @@ class NewsBot(commands.Bot):
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None,
                  querylog: QueryLog | None = None, sync_global: bool = False) -> None:
+        # newsbot never joins voice: discord.py's warnings that voice libraries are missing
+        # would only bury the one line that matters (say, a rejected token).
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(command_prefix=commands.when_mentioned, intents=intents(),
                          allowed_mentions=discord.AllowedMentions.none(), help_command=None)
         self.settings = settings

@@ -2,7 +2,8 @@
 
 User-fit errors (`NewsbotError`, refused checks, cooldowns) are answered with their own
 message. Anything else is logged with its traceback under a short error id, and the user
-gets an apology quoting that id, so a report can be matched to the log line.
+gets an apology quoting that id, so a report can be matched to the log line. Commands reach
+`report` through the tree's handler; buttons, which the tree never sees, call it themselves.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ class Failure:
     id: str | None = None  # set for unexpected errors: quoted to the user and logged
 
 
+class DisclosedError(Exception):
+    """An unexpected failure whose cause the user may read (an admin's failed reindex): logged
+    with its traceback like any error, but answered with this message and the error id."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def error_id(snowflake: int) -> str:
     """A short id derived from the interaction or message id, quoted to the user and logged."""
     return hashlib.blake2s(str(snowflake).encode(), digest_size=4).hexdigest()
@@ -63,6 +73,9 @@ def explain(error: BaseException, snowflake: int) -> Failure:
                 if type(cause) is app_commands.CheckFailure else str(cause))
         return Failure("refused", text, f"{type(cause).__name__}: {cause}")
     eid = error_id(snowflake)
+    if isinstance(cause, DisclosedError):
+        return Failure("error", f"{cause.message} (error id `{eid}`)", f"{eid} {cause.message}",
+                       eid)
     return Failure("error", f"Sorry, something went wrong on my side (error id `{eid}`). "
                             "Please try again later.",
                    f"{eid} {type(cause).__name__}: {cause}", eid)
@@ -83,18 +96,22 @@ async def notify(interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(text, ephemeral=True)
 
 
-async def on_app_command_error(interaction: discord.Interaction,
-                               error: app_commands.AppCommandError) -> None:
-    """The command tree's error handler: every slash command failure ends here."""
+async def report(interaction: discord.Interaction, error: BaseException, what: str) -> None:
+    """Log a failed command or click (`what`: "/ask", "a button") and tell the user privately."""
     failure = explain(error, interaction.id)
-    command = interaction.command.qualified_name if interaction.command else "?"
     if failure.outcome == "error":
-        log.error("Error %s in /%s (interaction %s, user %s)", failure.id, command,
-                  interaction.id, interaction.user.id, exc_info=unwrap(error))
+        log.error("Error %s in %s (interaction %s, user %s)", failure.id, what, interaction.id,
+                  interaction.user.id, exc_info=unwrap(error))
     else:
-        log.info("/%s refused for user %s: %s", command, interaction.user.id, failure.detail)
+        log.info("%s refused for user %s: %s", what, interaction.user.id, failure.detail)
     try:
         await notify(interaction, failure.text)
     except discord.HTTPException as exc:
-        log.warning("Could not tell user %s about a failed /%s: %s",
-                    interaction.user.id, command, exc)
+        log.warning("Could not tell user %s about a failed %s: %s", interaction.user.id, what, exc)
+
+
+async def on_app_command_error(interaction: discord.Interaction,
+                               error: app_commands.AppCommandError) -> None:
+    """The command tree's error handler: every slash command failure ends here."""
+    command = interaction.command.qualified_name if interaction.command else "?"
+    await report(interaction, error, f"/{command}")

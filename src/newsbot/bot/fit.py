@@ -8,6 +8,7 @@ run, a masked link, a timestamp, a backslash escape), so a shortened answer stil
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import discord
 
@@ -77,6 +78,30 @@ def _inside_spans(text: str, budget: int) -> list[bool]:
         for p in range(start + 1, min(end, budget + 1)):
             inside[p] = True
     return inside
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span. Escapes do not work inside one, so backticks (the only
+    character that could end it early) become look-alike quotes and nothing else changes."""
+    return "`" + (" ".join(text.split()).replace("`", "ʼ") or " ") + "`"
+
+
+def lines_within(lines: Sequence[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` characters, then how many were left out.
+
+    A line longer than half the limit is shortened by `fit`, so one huge line cannot hide
+    all the others.
+    """
+    kept: list[str] = []
+    size = len("…and 000000 more")
+    for line in lines:
+        line = fit(line, limit // 2)
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    rest = len(lines) - len(kept)
+    return "\n".join(kept + ([f"…and {rest:,} more"] if rest else [])) or "\u200b"
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:

@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 
 import discord
 
-from newsbot.bot.fit import DESCRIPTION, FIELD_VALUE, TITLE, escape, fit, fit_embed
+from newsbot.bot.fit import (
+    DESCRIPTION,
+    FIELD_VALUE,
+    TITLE,
+    escape,
+    fit,
+    fit_embed,
+    lines_within,
+)
 from newsbot.querylog import LoggedQuery, LogStats, Outcome, QueryRecord, QuestionGroup, Votes
 
 LIST = discord.Colour.blurple()
@@ -62,19 +70,6 @@ def where(r: QueryRecord) -> str:
 
 def votes(v: Votes) -> str:
     return f"👍 {v.up} · 👎 {v.down}"
-
-
-def pack(lines: Sequence[str], limit: int) -> str:
-    """As many whole lines as fit in `limit`, then how many were left out."""
-    kept: list[str] = []
-    size = len("…and 000000 more")
-    for line in lines:
-        if size + len(line) + 1 > limit:
-            break
-        kept.append(line)
-        size += len(line) + 1
-    rest = len(lines) - len(kept)
-    return "\n".join(kept + ([f"…and {rest:,} more"] if rest else [])) or "\u200b"
 
 
 def shown_lines(r: QueryRecord) -> list[str]:
@@ -137,12 +132,12 @@ def query_embed(q: LoggedQuery) -> discord.Embed:
     if r.error:
         embed.add_field(name="Error", value=text(r.error, 500), inline=False)
     embed.add_field(name=f"Shown ({len(r.shown)})",
-                    value=pack(shown_lines(r), FIELD_VALUE) if r.shown else "nothing",
+                    value=lines_within(shown_lines(r), FIELD_VALUE) if r.shown else "nothing",
                     inline=False)
     if q.flags:
         lines = [f"{when(f.created_at, 'd')} · moderator {f.moderator_id}: {text(f.reason, 300)}"
                  for f in q.flags]
-        embed.add_field(name=f"Flags ({len(q.flags)})", value=pack(lines, FIELD_VALUE),
+        embed.add_field(name=f"Flags ({len(q.flags)})", value=lines_within(lines, FIELD_VALUE),
                         inline=False)
     return fit_embed(embed)
 
@@ -156,7 +151,7 @@ def _group_line(g: QuestionGroup, width: int) -> str:
 
 def unanswered_embed(groups: Sequence[QuestionGroup], days: int) -> discord.Embed:
     """No-match questions grouped, most asked first: what the corpus lacks."""
-    body = (pack([_group_line(g, 150) for g in groups], DESCRIPTION) if groups
+    body = (lines_within([_group_line(g, 150) for g in groups], DESCRIPTION) if groups
             else "Every question found a match.")
     embed = discord.Embed(title=f"Unanswered questions · last {days} days", colour=REVIEW,
                           description=body)
@@ -185,7 +180,7 @@ def log_stats_embed(s: LogStats, days: int | None) -> discord.Embed:
     embed.add_field(name="Feedback", value=f"👍 {s.votes_up:,} · 👎 {s.votes_down:,} · "
                                            f"{s.flagged:,} flagged")
     if s.top_questions:
-        embed.add_field(name="Top questions", inline=False, value=pack(
+        embed.add_field(name="Top questions", inline=False, value=lines_within(
             [_group_line(g, 100) for g in s.top_questions], FIELD_VALUE))
     return fit_embed(embed)
 
@@ -205,7 +200,7 @@ def review_embed(q: LoggedQuery, reason: str) -> discord.Embed:
     embed.add_field(name="Asked", value=when(r.created_at))
     embed.add_field(name="Votes", value=votes(q.votes))
     titles = [f"{n}. {text(s.title, 150) or '*untitled*'}" for n, s in enumerate(r.shown, 1)]
-    embed.add_field(name="Shown", value=pack(titles, FIELD_VALUE) if titles else "nothing",
+    embed.add_field(name="Shown", value=lines_within(titles, FIELD_VALUE) if titles else "nothing",
                     inline=False)
     embed.set_footer(text=f"Row #{q.id} · /logs show id:{q.id}")
     return fit_embed(embed)

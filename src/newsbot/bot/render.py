@@ -8,7 +8,16 @@ from urllib.parse import quote, urlsplit
 
 import discord
 
-from newsbot.bot.fit import DESCRIPTION, FIELD_VALUE, TITLE, escape, fit, fit_embed
+from newsbot.bot.fit import (
+    DESCRIPTION,
+    FIELD_VALUE,
+    TITLE,
+    code,
+    escape,
+    fit,
+    fit_embed,
+    lines_within,
+)
 from newsbot.records import Answer, BuildReport, Citation, Filters, Hit, IndexStats, Snippet
 
 ANSWERED = discord.Colour.blurple()
@@ -153,19 +162,19 @@ def report_embed(report: BuildReport, *, title: str = "Reindex finished") -> dis
                         ("Articles", report.articles), ("Passages", report.passages)):
         embed.add_field(name=name, value=f"{value:,}")
     embed.add_field(name="Took", value=f"{report.seconds:.1f} s")
-    embed.add_field(name="Version", value=f"`{escape(report.version)}`")
+    embed.add_field(name="Version", value=code(report.version))
     if report.skipped:
         lines = [f"• {escape(s.where)}: {escape(s.reason)}" + (" (repaired)" if s.repaired else "")
                  for s in report.skipped]
         embed.add_field(name=f"Skipped or repaired ({len(report.skipped)})",
-                        value=_lines_within(lines, FIELD_VALUE), inline=False)
+                        value=lines_within(lines, FIELD_VALUE), inline=False)
     return fit_embed(embed)
 
 
 def stats_embed(stats: IndexStats) -> discord.Embed:
     """What the index holds."""
     embed = discord.Embed(title="Corpus", colour=REPORT,
-                          description=f"`{escape(fit(stats.corpus, 200))}`")
+                          description=code(fit(stats.corpus, 200)))
     embed.add_field(name="Articles", value=f"{stats.articles:,}")
     embed.add_field(name="Passages", value=f"{stats.passages:,}")
     embed.add_field(name="Size", value=_size(stats.size_bytes))
@@ -175,24 +184,10 @@ def stats_embed(stats: IndexStats) -> discord.Embed:
     if stats.sources:
         lines = [f"• {escape(name)}: {count:,}" for name, count in stats.sources]
         embed.add_field(name=f"Sources ({len(stats.sources)})",
-                        value=_lines_within(lines, FIELD_VALUE), inline=False)
-    embed.add_field(name="Version", value=f"`{escape(stats.version)}`")
+                        value=lines_within(lines, FIELD_VALUE), inline=False)
+    embed.add_field(name="Version", value=code(stats.version))
     embed.add_field(name="Built", value=_iso_timestamp(stats.built_at))
     return fit_embed(embed)
-
-
-def _lines_within(lines: list[str], limit: int) -> str:
-    """As many whole lines as fit, then how many were left out."""
-    kept: list[str] = []
-    size = len("…and 000000 more")
-    for line in lines:
-        line = fit(line, limit // 2)
-        if size + len(line) + 1 > limit:
-            break
-        kept.append(line)
-        size += len(line) + 1
-    rest = len(lines) - len(kept)
-    return "\n".join(kept + ([f"…and {rest:,} more"] if rest else []))
 
 
 def _size(n: int) -> str:

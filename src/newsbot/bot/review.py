@@ -1,7 +1,4 @@
-"""What moderators are shown outside their commands: answers posted for review in the mod
-channel (`NEWSBOT_MOD_CHANNEL_ID`), and failures of buttons (which the command tree's error
-handler never sees) answered the same way as failed commands.
-"""
+"""Answers posted for moderators to review in the mod channel (`NEWSBOT_MOD_CHANNEL_ID`)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from newsbot.bot.errors import explain, notify
 from newsbot.bot.logrender import review_embed
 from newsbot.errors import NewsbotError
 
@@ -54,17 +50,3 @@ async def post_for_review(bot: NewsBot, row_id: int, reason: str) -> bool:
         log.exception("Could not post row %s to the mod channel %s", row_id, channel_id)
         return False
     return True
-
-
-async def report_failure(interaction: discord.Interaction, error: BaseException) -> None:
-    """A button or view failed: tell the clicker privately, as the tree's handler would."""
-    failure = explain(error, interaction.id)
-    if failure.outcome == "error":
-        log.error("Error %s in a component (interaction %s, user %s)", failure.id,
-                  interaction.id, interaction.user.id, exc_info=error)
-    else:
-        log.info("Component refused for user %s: %s", interaction.user.id, failure.detail)
-    try:
-        await notify(interaction, failure.text)
-    except discord.HTTPException as exc:
-        log.warning("Could not tell user %s about a failed click: %s", interaction.user.id, exc)

@@ -49,7 +49,7 @@ async def serve(settings: Settings) -> None:
     from newsbot.querylog import SqliteQueryLog
 
     token = require_token(settings)
-    bot = NewsBot(settings)
+    bot = NewsBot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
     apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
     async with bot:
         await login(bot, token)

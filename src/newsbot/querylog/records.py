@@ -58,7 +58,7 @@ class QueryRecord:
     latency_ms: float = 0.0
     index_version: str | None = None
     error: str | None = None  # error id / short text for outcome "error"
-    message_id: int | None = None  # the bot's reply message, to attach feedback votes
+    message_id: int | None = None  # the reply's message id, if a writer knows it
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:

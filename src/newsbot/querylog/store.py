@@ -6,7 +6,6 @@ guild's rows; `None` is the CLI's view of every guild (and the only view of DM /
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sqlite3
@@ -30,7 +29,6 @@ from newsbot.querylog.records import (
     Votes,
     group_questions,
     percentile,
-    write_csv,
 )
 
 log = logging.getLogger(__name__)
@@ -57,10 +55,8 @@ class QueryLog(Protocol):
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]: ...
     def stats(self, guild_id: int | None, days: int | None = 7) -> LogStats: ...
     def export(self, guild_id: int | None, days: int | None = None) -> list[LoggedQuery]: ...
-    def export_csv(self, guild_id: int | None, days: int | None = None) -> str: ...
     def flag(self, guild_id: int | None, row_id: int, moderator_id: int, reason: str) -> Flag: ...
     def vote(self, row_id: int, user_id: int, up: bool) -> Votes: ...
-    def find_by_message(self, message_id: int) -> int | None: ...
     def forget_user(self, guild_id: int | None, user_id: int) -> int: ...
     def prune(self, now: datetime | None = None) -> int: ...
     def close(self) -> None: ...
@@ -229,13 +225,6 @@ class SqliteQueryLog:
 
         return self._run(read)
 
-    def find_by_message(self, message_id: int) -> int | None:
-        """The row answered by this bot message, to attach a feedback vote to."""
-        row = self._run(lambda db: db.execute(
-            "SELECT id FROM queries WHERE message_id = ? ORDER BY id DESC LIMIT 1",
-            (message_id,)).fetchone())
-        return None if row is None else int(row["id"])
-
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]:
         """Recent no-match questions grouped by normalised text, most asked first."""
         scope, params = _scope(guild_id, _since(days))
@@ -281,12 +270,6 @@ class SqliteQueryLog:
         scope, params = _scope(guild_id, _since(days))
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at, q.id"
         return self._run(lambda db: _hydrate(db, db.execute(sql, params)))
-
-    def export_csv(self, guild_id: int | None, days: int | None = None) -> str:
-        """The export as CSV text (see `records.write_csv`)."""
-        buf = io.StringIO()
-        write_csv(buf, self.export(guild_id, days))
-        return buf.getvalue()
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -49,8 +49,11 @@ Discord's rules a bot could break are kept: 2000-character content and the embed
 no empty messages, one callback per interaction and only the types its kind allows,
 `default_member_permissions` hiding a command (PermissionError), no message content without
 the Message Content intent unless the bot is mentioned, and no members but the bot's own in
-GUILD_CREATE without the presences intent. A user action first waits until the bot's pending
-requests are answered, as a human could not click faster.
+GUILD_CREATE without the presences intent. Who a message pings (`mention_everyone`,
+`mentions`, `mention_roles`) is worked out as Discord does: from its content, never its
+embeds, as far as its `allowed_mentions` let it (`tests/bot/support.pings` lists any ping).
+A user action first waits until the bot's pending requests are answered, as a human could
+not click faster.
 """
 
 from .interactions import InteractionHandle, MessageHandle, Upload

@@ -5,7 +5,9 @@ Field names and shapes follow Discord's API so discord.py parses them as it pars
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -234,6 +236,40 @@ def apply_message_body(message: JSON, body: JSON, attachments: list[JSON] | None
         message["flags"] = kept | ((body["flags"] or 0) & ~(EPHEMERAL | LOADING))
     if attachments is not None:
         message["attachments"] = attachments
+
+
+USER_MENTION = re.compile(r"<@!?(\d+)>")
+ROLE_MENTION = re.compile(r"<@&(\d+)>")
+MASS_MENTION = re.compile(r"@(everyone|here)")
+
+
+def resolve_mentions(message: JSON, body: JSON, guild: Guild, users: Mapping[int, User]) -> None:
+    """Set who `message` pings, as Discord works it out: mentions in the content only (never in
+    embeds), narrowed by the body's `allowed_mentions`; without one, everything in the content
+    pings and a reply pings the replied-to author."""
+    if "content" not in body and "allowed_mentions" not in body:
+        return  # an edit that leaves the content alone keeps its mentions
+    content, allowed = message["content"] or "", body.get("allowed_mentions")
+
+    def may(kind: str, ident: int | None = None) -> bool:
+        if allowed is None:
+            return True
+        return kind in (allowed.get("parse") or []) or str(ident) in map(str, allowed.get(kind) or [])
+
+    members = {m.user.id for m in guild.members}
+    pinged = [users[i] for i in dict.fromkeys(int(i) for i in USER_MENTION.findall(content))
+              if i in users and i in members and may("users", i)]
+    replied = message.get("referenced_message")
+    if replied and (allowed is None or allowed.get("replied_user")):
+        author = users.get(int(replied["author"]["id"]))
+        if author is not None and author not in pinged:
+            pinged.append(author)
+    roles = {r.id for r in guild.roles if r.id != guild.id}
+    message["mentions"] = [{**user_payload(u), "member": member_payload(guild, u, with_user=False)}
+                           for u in pinged]
+    message["mention_roles"] = [r for r in dict.fromkeys(ROLE_MENTION.findall(content))
+                                if int(r) in roles and may("roles", int(r))]
+    message["mention_everyone"] = bool(MASS_MENTION.search(content)) and may("everyone")
 
 
 EMBED_LIMITS = {"title": 256, "description": 4096}

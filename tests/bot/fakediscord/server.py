@@ -38,13 +38,11 @@ from .payloads import (
     member_payload,
     message_payload,
     now_iso,
-    user_payload,
+    resolve_mentions,
 )
 from .rest import API, ApiError, Request, RestApi, UploadedFile
 
 T = TypeVar("T")
-MENTION = re.compile(r"<@!?(\d+)>")
-ROLE_MENTION = re.compile(r"<@&(\d+)>")
 
 
 class FakeDiscord:
@@ -228,10 +226,11 @@ class FakeDiscord:
         """Store a message the bot posted; like Discord, echo it as MESSAGE_CREATE."""
         message = message_payload(self.new_id(), channel, author, **fields)
         apply_message_body(message, body, self.attachments(body, files, []))
+        guild = self.guild_of(channel)
+        resolve_mentions(message, body, guild, self.users)
         self.messages[int(message["id"])] = message
         self.notify()
         if not message["flags"] & EPHEMERAL and self.gateway.session is not None:
-            guild = self.guild_of(channel)
             await self.gateway.dispatch("MESSAGE_CREATE", {
                 **message, "guild_id": str(guild.id),
                 "member": member_payload(guild, author, with_user=False)}, intent=GUILD_MESSAGES)
@@ -240,6 +239,9 @@ class FakeDiscord:
     def edit_message(self, message: JSON, body: JSON, files: tuple[UploadedFile, ...]) -> JSON:
         """Apply an edit; filling a deferred ("thinking") message is not shown as edited."""
         apply_message_body(message, body, self.attachments(body, files, message["attachments"]))
+        found = self.channel_by_id(int(message["channel_id"]))
+        if found is not None:
+            resolve_mentions(message, body, found[0], self.users)
         if message["flags"] & LOADING:
             message["flags"] &= ~LOADING
         else:
@@ -355,22 +357,19 @@ class FakeDiscord:
         await self.settle()
         channel, user = channel or self.channel, user or self.member
         guild = self.guild_of(channel)
-        mentioned = [self.users[int(i)] for i in MENTION.findall(content) if int(i) in self.users]
-        fields: JSON = {"content": content,
-                        "mention_roles": ROLE_MENTION.findall(content)}
+        fields: JSON = {}
         if reply_to is not None:
-            mentioned.append(self.users[int(reply_to["author"]["id"])])
             fields.update(type=19, referenced_message=reply_to, message_reference={
                 "type": 0, "message_id": reply_to["id"], "channel_id": str(channel.id),
                 "guild_id": str(guild.id)})
-        fields["mentions"] = [{**user_payload(u), "member": member_payload(guild, u, with_user=False)}
-                              for u in dict.fromkeys(mentioned)]
-        message = message_payload(self.new_id(), channel, user, **fields)
+        message = message_payload(self.new_id(), channel, user, content=content, **fields)
+        resolve_mentions(message, {"content": content}, guild, self.users)
         self.messages[int(message["id"])] = message
         event = {**message, "guild_id": str(guild.id),
                  "member": member_payload(guild, user, with_user=False)}
         session = self.gateway.session
-        if session and not session.intents & MESSAGE_CONTENT and self.bot_user not in mentioned:
+        mentioned = {int(u["id"]) for u in message["mentions"]}
+        if session and not session.intents & MESSAGE_CONTENT and self.bot_user.id not in mentioned:
             event.update(content="", embeds=[], attachments=[], components=[])
         delivered = await self.gateway.dispatch("MESSAGE_CREATE", event, intent=GUILD_MESSAGES)
         return MessageHandle(self, message, delivered)

@@ -17,9 +17,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.bot.checks import is_admin
-from newsbot.bot.fit import CONTENT, escape, fit
+from newsbot.bot.errors import DisclosedError
+from newsbot.bot.fit import CONTENT, code, escape, fit
 from newsbot.bot.render import progress_text, report_embed, stats_embed
-from newsbot.errors import BadUpload, IndexBusy
+from newsbot.errors import BadUpload, IndexBusy, NewsbotError
 from newsbot.records import Article, BuildReport
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class Admin(commands.Cog):
     async def _reindex_after(self, interaction: discord.Interaction, done: str) -> None:
         """Reindex after a corpus change; a reindex already running is reported, not an error."""
         try:
-            report = await self._reindex(interaction, full=False)
+            report = await self._reindex(interaction, full=False, done=done)
         except IndexBusy:
             await interaction.edit_original_response(content=fit(
                 f"{done} A reindex is already running; run /reindex when it ends "
@@ -102,8 +103,13 @@ class Admin(commands.Cog):
         await interaction.edit_original_response(content=fit(done, CONTENT),
                                                  embed=report_embed(report))
 
-    async def _reindex(self, interaction: discord.Interaction, *, full: bool) -> BuildReport:
-        """Run the reindex in a worker thread, editing the reply with its progress (throttled)."""
+    async def _reindex(self, interaction: discord.Interaction, *, full: bool,
+                       done: str = "") -> BuildReport:
+        """Run the reindex in a worker thread, editing the reply with its progress (throttled).
+
+        A build that fails leaves the index in use untouched; the admin is told so, and why
+        (`done`, what was already changed, comes first).
+        """
         progress = Progress()
         job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.reindex, full=full,
                                                       progress=progress.update))
@@ -116,7 +122,16 @@ class Admin(commands.Cog):
                 await interaction.edit_original_response(content=progress_text(*shown))
             except discord.HTTPException as exc:  # progress is a courtesy; the job goes on
                 log.debug("Could not show reindex progress: %s", exc)
-        return job.result()
+        try:
+            return job.result()
+        except NewsbotError:
+            raise
+        except Exception as exc:
+            why = escape(fit(" ".join(f"{type(exc).__name__}: {exc}".split()), 300))
+            raise DisclosedError(
+                f"{done} The reindex failed; the index in use ({code(self.bot.engine.version)}) "
+                f"is unchanged and keeps answering. Why: {why}".strip()
+            ) from exc
 
 
 def _titles(articles: Sequence[Article]) -> str:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 from discord.ext import commands
 
-from newsbot.bot.review import THUMBS_DOWN, post_for_review, report_failure
+from newsbot.bot.errors import report
+from newsbot.bot.review import THUMBS_DOWN, post_for_review
 from newsbot.querylog import QueryLog, Votes
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
             before, after = await asyncio.to_thread(_vote, bot.querylog, interaction.guild_id,
                                                     self.row_id, interaction.user.id, self.up)
         except Exception as exc:  # a button has no tree error handler: answer like one
-            await report_failure(interaction, exc)
+            await report(interaction, exc, "a vote button")
             return
         review = not self.up and after.down > before.down and bool(bot.settings.mod_channel_id)
         await interaction.edit_original_response(content=thanks(after, review))

@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from newsbot.bot.checks import is_mod
+from newsbot.bot.errors import report
 from newsbot.bot.fit import CONTENT, fit
 from newsbot.bot.logrender import (
     log_stats_embed,
@@ -29,7 +30,6 @@ from newsbot.bot.logrender import (
     unanswered_embed,
     window,
 )
-from newsbot.bot.review import report_failure
 from newsbot.errors import NewsbotError
 from newsbot.querylog import LoggedQuery, Outcome, QueryLog, write_csv
 
@@ -98,7 +98,7 @@ class OwnedView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception,
                        item: discord.ui.Item[OwnedView], /) -> None:
-        await report_failure(interaction, error)
+        await report(interaction, error, "a /logs button")
 
 
 class RecentPager(OwnedView):
