@@ -26,7 +26,8 @@ def test_kadyrov_answer_with_citation_and_marks(index: Index) -> None:
     marked = [top.snippet.text[s:e].lower() for s, e in top.snippet.marks]
     assert marked and all(m.startswith("sanction") for m in marked)
     assert result.best_sentence is not None
-    assert "Kadyrov" in result.best_sentence.text and "sanction" in result.best_sentence.text
+    best = result.best_sentence.text
+    assert "sanction" in best and ("Kadyrov" in best or "Chechen leader" in best)
     assert result.terms == ("sanction",)
 
 

@@ -29,8 +29,9 @@ def index_tokens(docs: list[list[str]], params: BM25Params = BM25Params()) -> tu
 
 
 def assert_same(docs: list[list[str]], queries: list[list[str]], **kw: float) -> None:
-    reference = BM25Okapi(docs, **kw)
-    vocab, postings = index_tokens(docs, BM25Params(**kw))
+    params = BM25Params(**kw)  # newsbot's defaults where not given
+    reference = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    vocab, postings = index_tokens(docs, params)
     for q in queries:
         ours = postings.scores([vocab[w] for w in q if w in vocab])
         np.testing.assert_array_equal(ours, reference.get_scores(q), err_msg=str(q))

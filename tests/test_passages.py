@@ -1,4 +1,4 @@
-from newsbot.passages import split_passages
+from newsbot.passages import TARGET_WORDS, split_passages
 from tests.conftest import SEED
 
 
@@ -23,5 +23,5 @@ def test_every_word_kept_once_on_real_article() -> None:
     body = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
     parts = split_passages(body)
     assert " ".join(" ".join(parts).split()) == " ".join(body.split())
-    assert all(len(p.split()) <= 200 for p in parts)
+    assert all(len(p.split()) <= TARGET_WORDS for p in parts)
     assert len(parts) > 3

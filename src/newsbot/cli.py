@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsbot.engine import Engine
 from newsbot.errors import BadFilter, BadQuestion, NewsbotError
+from newsbot.eval_cli import eval_command
 from newsbot.filters import parse_filters
 from newsbot.querylog import Interface, Outcome, QueryRecord, SqliteQueryLog
 from newsbot.querylog.cli import logs_app
@@ -22,6 +23,7 @@ from newsbot.terminal import render_answer, render_report, render_stats, to_json
 app = typer.Typer(help="Answer questions over a news corpus by quoting the news.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(logs_app, name="logs")
+app.command("eval")(eval_command)
 console = Console()
 errors = Console(stderr=True)
 

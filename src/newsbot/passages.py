@@ -6,7 +6,7 @@ import re
 
 from newsbot.analysis import split_sentences
 
-TARGET_WORDS = 200  # a passage holds about this many words: a few news paragraphs
+TARGET_WORDS = 300  # a passage holds about this many words: a few news paragraphs
 
 
 def split_passages(text: str, target: int = TARGET_WORDS) -> list[str]:
