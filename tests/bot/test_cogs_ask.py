@@ -53,7 +53,8 @@ async def test_answer_is_logged_then_sent_as_an_embed(cog: Ask, bot: NewsBot) ->
     await ask(cog, inter, "who was sanctioned?")
     assert sent_kwargs(inter.response.defer) == {"ephemeral": False, "thinking": True}
     embed = sent_kwargs(inter.edit_original_response)["embed"]
-    assert "Kadyrov" in embed.description and "**sanctions**" in embed.description
+    assert "Kadyrov" in embed.description and "Magnitsky Act" in embed.description
+    assert "**sanction**" in embed.description
     assert logged_before_reply == [1]
     [row] = rows(bot)
     assert (row.record.interface, row.record.outcome) == ("slash", "answered")

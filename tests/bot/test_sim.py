@@ -88,7 +88,8 @@ async def test_ask_answers_publicly_with_the_quoted_passage(simcord_env: simcord
     result = await world["alice"].slash(world["channel"], "ask", question="who was sanctioned?")
     assert result.acknowledged and not result.ephemeral
     [embed] = result.response.embeds
-    assert "Kadyrov" in embed.description and "**sanctions**" in embed.description
+    assert "Kadyrov" in embed.description and "Magnitsky Act" in embed.description
+    assert "**sanction**" in embed.description
     [row] = newsbot(simcord_env).querylog.recent(None)
     assert (row.record.outcome, row.record.guild_id) == ("answered", world["guild"].id)
 
