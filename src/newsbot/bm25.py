@@ -99,7 +99,7 @@ class Postings:
         """The passages that contain `term`, ascending, and `times` its weight in each, roughly.
 
         Each rough weight is within `step[term] / 2` of the weight, so within
-        `spread[term] / 131070` of it relatively, plus float32 rounding (2**-23).
+        `spread[term] / 131070` of it relatively, plus float32 rounding (2**-20).
         """
         start, end = int(self.indptr[term]), int(self.indptr[term + 1])
         weights = self.level[start:end].astype(np.float32)
@@ -130,11 +130,16 @@ class Postings:
         return scores
 
 
-def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float) -> FloatArray:
-    """BM25Okapi weights: the same float64 operations, in the same order, as rank-bm25's get_scores."""
+def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float,
+          into: FloatArray | None = None) -> FloatArray:
+    """BM25Okapi weights: the same float64 operations as rank-bm25's get_scores,
+    idf * (tf * (k1 + 1) / (tf + norm)), done in place (into `norm` when it is `into`)."""
     counts = tf.astype(np.float64)
-    weights: FloatArray = idf * (counts * (k1 + 1) / (counts + norm))
-    return weights
+    total = np.add(counts, norm, out=into)
+    counts *= k1 + 1
+    counts /= total
+    counts *= idf
+    return counts
 
 
 def idf_table(df: IntArray, first_seen: IntArray, n_docs: int, epsilon: float) -> FloatArray:
@@ -164,7 +169,9 @@ def build_postings(forward: Forward, n_terms: int, params: BM25Params) -> Postin
     terms = np.asarray(forward.terms)
     assert len(terms) < 2**32
     # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
-    order = (terms.astype(np.int64) << 32) | np.arange(len(terms), dtype=np.int64)
+    order = terms.astype(np.int64)
+    order <<= 32
+    order |= np.arange(len(terms), dtype=np.int64)
     order.sort()
     order &= 0xFFFFFFFF
     df = np.bincount(terms, minlength=n_terms).astype(np.int64)
@@ -178,11 +185,20 @@ def build_postings(forward: Forward, n_terms: int, params: BM25Params) -> Postin
     per_doc = np.diff(forward.indptr)
     counts = np.asarray(forward.counts)
     norm = params.k1 * (1 - params.b + params.b * lengths.astype(np.float64) / avgdl)
-    # Computed in forward order, then permuted once into postings order.
-    weights = np.abs(weigh(idf[terms], counts, np.repeat(norm, per_doc), params.k1))
+    # The 16-bit levels, from float32 weights (within 2**-20 of the exact ones: the search's slack
+    # allows for twice that), computed in forward order, in place, then permuted into postings.
+    spare = np.repeat(norm.astype(np.float32), per_doc)
+    weights = counts.astype(np.float32)
+    spare += weights
+    weights *= np.float32(params.k1 + 1)
+    weights /= spare
+    weights *= np.take(np.abs(idf).astype(np.float32), terms, out=spare)
     step, spread = _steps(weights, terms, n_terms)
-    level = np.minimum(np.rint(weights / step.astype(np.float64)[terms]), 65535).astype(np.uint16)[order]
-    del weights
+    weights /= np.take(step, terms, out=spare)
+    np.rint(weights, out=weights)
+    np.minimum(weights, 65535, out=weights)
+    level = weights.astype(np.uint16)[order]
+    del weights, spare
     assert n_docs < 2**(31 - _TF_BITS), "too many passages for 32-bit postings"
     packed = np.repeat(np.arange(n_docs, dtype=np.int32) << _TF_BITS, per_doc)
     packed |= np.minimum(counts, _TF_MAX).astype(np.int32)
@@ -192,14 +208,15 @@ def build_postings(forward: Forward, n_terms: int, params: BM25Params) -> Postin
                     level=level, step=step, spread=spread, idf=idf, norm=norm, k1=params.k1)
 
 
-def _steps(weights: FloatArray, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
+def _steps(weights: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
     """Per term, a quantization step of 1/65535 of its largest weight (a hair more, so that no
     weight needs more than 65535 steps after rounding) and its largest weight / its smallest."""
-    largest = np.zeros(n_terms)
+    largest = np.zeros(n_terms, dtype=np.float32)
     np.maximum.at(largest, terms, weights)
-    smallest = np.full(n_terms, np.inf)
+    smallest = np.full(n_terms, np.inf, dtype=np.float32)
     np.minimum.at(smallest, terms, weights)
-    step = np.maximum(largest / 65535 * (1 + 2.0**-20), np.finfo(np.float32).tiny).astype(np.float32)
-    ratio = np.divide(largest, smallest, out=np.ones_like(largest), where=smallest > 0)
-    spread = np.minimum(ratio * (1 + 2.0**-20), np.finfo(np.float32).max).astype(np.float32)
+    high, low = largest.astype(np.float64), smallest.astype(np.float64)
+    step = np.maximum(high / 65535 * (1 + 2.0**-18), np.finfo(np.float32).tiny).astype(np.float32)
+    ratio = np.divide(high, low, out=np.ones_like(high), where=low > 0)
+    spread = np.minimum(ratio * (1 + 2.0**-18), np.finfo(np.float32).max).astype(np.float32)
     return step, spread

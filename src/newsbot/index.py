@@ -13,6 +13,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import pairwise
@@ -55,7 +56,7 @@ class Index:
     vocab: Mapping[str, int]  # term -> term id
     forward: Forward
     postings: Postings
-    articles: tuple[Article, ...]  # metadata only: `text` is empty, passages hold the text
+    articles: Sequence[Article]  # metadata only: `text` is empty, passages hold the text
     article_start: npt.NDArray[np.int64]  # article i owns passages article_start[i]:[i + 1]
     passage_article: npt.NDArray[np.int32]
     passage_position: npt.NDArray[np.int32]
@@ -64,7 +65,7 @@ class Index:
     sources: tuple[str, ...]
     texts: bytes | np.memmap[Any, np.dtype[np.uint8]]
     text_offsets: npt.NDArray[np.int64]
-    files: dict[str, FileState]
+    files: Mapping[str, FileState]  # read from disk when first needed (by a reindex)
     size_bytes: int = 0
     stems: Mapping[str, str] = field(default_factory=dict)  # token -> stem of the corpus' words
 
@@ -82,6 +83,11 @@ class Index:
 
     def passage_text(self, passage: int) -> str:
         start, end = int(self.text_offsets[passage]), int(self.text_offsets[passage + 1])
+        if isinstance(self.texts, np.memmap) and self.texts.filename:
+            # Read, not mapped: mapped pages (and the kernel's read-ahead) would stay in memory.
+            with open(self.texts.filename, "rb") as fh:
+                fh.seek(self.texts.offset + start)
+                return fh.read(end - start).decode("utf-8")
         return bytes(self.texts[start:end]).decode("utf-8")
 
     def term_ids(self, terms: list[str]) -> list[int]:
@@ -200,21 +206,30 @@ class Index:
             "passage_day": self.passage_day, "passage_source": self.passage_source,
             "text_offsets": self.text_offsets,
         }
-        for name, array in arrays.items():
-            _write(tmp / f"{name}.npy", lambda fh, a=array: np.save(fh, np.asarray(a)))
-        _write(tmp / "texts.bin", lambda fh: fh.write(bytes(self.texts)))
-        _write(tmp / "articles.jsonl", lambda fh: fh.write(_articles_jsonl(self).encode()))
-        _Table.of(self.stems, f"S{_Table.WIDTH}").save(tmp, "stems")
-        _Table.of(self.vocab, "int32").save(tmp, "vocab")
-        _Terms.of(self.terms).save(tmp)
+        # The big files are written (and flushed to disk) side by side: writes wait on the disk.
+        with ThreadPoolExecutor(4) as pool:
+            done = [pool.submit(_write, tmp / "texts.bin", lambda fh: fh.write(self.texts))]
+            done += [pool.submit(_write, tmp / f"{name}.npy", lambda fh, a=array: np.save(fh, np.asarray(a)))
+                     for name, array in arrays.items()]
+            lines = _articles_jsonl(self)
+            _write(tmp / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
+            offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+            np.cumsum([len(line) for line in lines], out=offsets[1:])
+            _write(tmp / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+            _write(tmp / "article_start.npy", lambda fh: np.save(fh, np.asarray(self.article_start)))
+            _Table.of(self.stems, f"S{_Table.WIDTH}").save(tmp, "stems")
+            _Table.of(self.vocab, "int32").save(tmp, "vocab")
+            _Terms.of(self.terms).save(tmp)
+            for job in done:
+                job.result()
         meta = {
             "format": FORMAT, "version": self.version, "built_at": self.built_at,
             "corpus": self.corpus, "params": asdict(self.params),
             "sources": list(self.sources),
-            "files": {p: [s.size, s.mtime_ns, list(s.article_ids),
-                          [[k.where, k.reason, k.repaired] for k in s.skipped]]
-                      for p, s in self.files.items()},
         }
+        files = {p: [s.size, s.mtime_ns, list(s.article_ids),
+                     [[k.where, k.reason, k.repaired] for k in s.skipped]] for p, s in self.files.items()}
+        _write(tmp / "files.json", lambda fh: fh.write(json.dumps(files).encode()))
         _write(tmp / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
         _fsync_dir(tmp)
         shutil.rmtree(final, ignore_errors=True)
@@ -240,7 +255,8 @@ class Index:
         a = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
         # Plain arrays over the maps: numpy's memmap subclass slows down every small slice.
         a = {name: np.asarray(array) for name, array in a.items()}
-        articles, starts = _read_articles(folder / "articles.jsonl")
+        articles = _Articles(folder / "articles.jsonl", np.load(folder / "article_offsets.npy"))
+        starts = np.load(folder / "article_start.npy")
         stems = _Table.open(folder, "stems")
         if stems is not None:  # answering questions then rarely needs to load the stemmer
             learn_stems(stems.get)
@@ -262,10 +278,33 @@ class Index:
             sources=tuple(meta["sources"]),
             texts=np.memmap(texts, dtype=np.uint8, mode="r") if texts.stat().st_size else b"",
             text_offsets=a["text_offsets"],
-            files={p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
-                   for p, (s, m, ids, notes) in meta["files"].items()},
-            size_bytes=sum(f.stat().st_size for f in folder.iterdir()), stems=stems or {},
+            files=_Files(folder / "files.json"),
+            size_bytes=sum(f.stat().st_size for f in folder.iterdir()),
+            stems=stems if stems is not None else {},
         )
+
+
+class _Files(Mapping[str, FileState]):
+    """The corpus files' states, read from `path` when first needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._files: dict[str, FileState] | None = None
+
+    def _load(self) -> dict[str, FileState]:
+        if self._files is None:
+            self._files = {p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
+                           for p, (s, m, ids, notes) in json.loads(self.path.read_bytes()).items()}
+        return self._files
+
+    def __getitem__(self, key: str) -> FileState:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 class _Table(Mapping[str, Any]):
@@ -320,9 +359,8 @@ class _Table(Mapping[str, Any]):
         value = self._extra.get(key)
         if value is not None:
             return value
-        k = key.encode()
-        i = int(np.searchsorted(self._keys, k))
-        if len(k) > self.WIDTH or i == len(self._keys) or self._keys[i] != k:
+        i = self._find(key)
+        if i is None:
             return default
         return bytes(self._values[i]).decode() if self._text else int(self._values[i])
 
@@ -339,7 +377,12 @@ class _Table(Mapping[str, Any]):
         return iter(dict(self.items()))
 
     def __len__(self) -> int:
-        return len(dict(self.items()))
+        return len(self._keys) + sum(1 for k in self._extra if self._find(k) is None)
+
+    def _find(self, key: str) -> int | None:
+        k = key.encode()
+        i = int(np.searchsorted(self._keys, k))
+        return i if len(k) <= self.WIDTH and i < len(self._keys) and self._keys[i] == k else None
 
     def items(self) -> Any:  # all at once: much faster than one lookup per key
         values = (bytes(v).decode() for v in self._values) if self._text else self._values.tolist()
@@ -418,7 +461,7 @@ def _pick(order: npt.NDArray[np.integer[Any]], article_of: npt.NDArray[np.int32]
     return picked
 
 
-def _articles_jsonl(index: Index) -> str:
+def _articles_jsonl(index: Index) -> list[bytes]:
     lines = []
     for i, a in enumerate(index.articles):
         lines.append(json.dumps({
@@ -426,32 +469,65 @@ def _articles_jsonl(index: Index) -> str:
             "date": a.date.isoformat() if a.date else None, "url": a.url, "author": a.author,
             "path": a.path, "hash": a.content_hash, "text_hash": a.text_hash,
             "start": int(index.article_start[i]),
-        }, ensure_ascii=False))
-    lines.append(json.dumps({"end": int(index.article_start[-1]) if len(index.article_start) else 0}))
-    return "\n".join(lines) + "\n"
+        }, ensure_ascii=False).encode() + b"\n")
+    end = int(index.article_start[-1]) if len(index.article_start) else 0
+    lines.append(json.dumps({"end": end}).encode())
+    return lines
 
 
-def _read_articles(path: Path) -> tuple[tuple[Article, ...], npt.NDArray[np.int64]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    rows = json.loads("[" + ",".join(lines) + "]")  # one parse for all lines: much faster
-    articles = []
-    starts = []
-    days: dict[str, date] = {}
-    for row in rows:
-        if "end" in row:
-            starts.append(row["end"])
-            break
-        day = row["date"]
-        if day and day not in days:
-            days[day] = date.fromisoformat(day)
-        articles.append(Article(
-            id=row["id"], title=row["title"], text="", source=row["source"],
-            date=days[day] if day else None, url=row["url"],
-            author=row["author"], path=row["path"], content_hash=row["hash"],
-            text_hash=row["text_hash"],
-        ))
-        starts.append(row["start"])
-    return tuple(articles), np.array(starts, dtype=np.int64)
+class _Articles(Sequence[Article]):
+    """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
+
+    def __init__(self, path: Path, offsets: npt.NDArray[np.int64]) -> None:
+        self.path, self.offsets = path, offsets  # the last line is not an article
+        self._cache: dict[int, Article] = {}
+
+    def __len__(self) -> int:
+        return max(len(self.offsets) - 2, 0)
+
+    @overload
+    def __getitem__(self, i: int) -> Article: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Article]: ...
+    def __getitem__(self, i: int | slice) -> Article | list[Article]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        article = self._cache.get(i)
+        if article is None:
+            with self.path.open("rb") as fh:
+                fh.seek(int(self.offsets[i]))
+                article = _article(json.loads(fh.read(int(self.offsets[i + 1] - self.offsets[i]))))
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            self._cache[i] = article
+        return article
+
+    def __iter__(self) -> Iterator[Article]:
+        days: dict[str, date] = {}
+        with self.path.open("rb") as fh:
+            for _, line in zip(range(len(self)), fh, strict=False):
+                yield _article(json.loads(line), days)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _article(row: dict[str, Any], days: dict[str, date] | None = None) -> Article:
+    day = row["date"]
+    when: date | None = None
+    if day and days is not None:
+        when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+    elif day:
+        when = date.fromisoformat(day)
+    return Article(id=row["id"], title=row["title"], text="", source=row["source"], date=when,
+                   url=row["url"], author=row["author"], path=row["path"], content_hash=row["hash"],
+                   text_hash=row["text_hash"])
 
 
 def _write(path: Path, fill: Any) -> None:

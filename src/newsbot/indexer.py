@@ -21,6 +21,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
@@ -253,7 +254,8 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
     tell = progress or (lambda stage, done, total: None)
     excluded = set(exclude)
     paths, skipped = scan(root)
-    old_articles = {a.id: i for i, a in enumerate(previous.articles)} if previous else {}
+    before = list(previous.articles) if previous else []  # read once: may be parsed on demand
+    old_articles = {a.id: i for i, a in enumerate(before)}
     files: dict[str, FileState] = {}
     found: list[Article] = []
     for n, path in enumerate(paths):
@@ -263,7 +265,7 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
         state = previous.files.get(rel) if previous else None
         if (state and state.size == stat.st_size and state.mtime_ns == stat.st_mtime_ns
                 and all(i in old_articles for i in state.article_ids)):
-            articles = [previous.articles[old_articles[i]] for i in state.article_ids]  # type: ignore[union-attr]
+            articles = [before[old_articles[i]] for i in state.article_ids]
             notes = list(state.skipped)
         else:
             read = read_file(path, root)
@@ -278,7 +280,7 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
     builder = _Builder(base=previous.vocab if previous else {},
                        base_size=len(previous.terms) if previous else 0)
     olds = [old_articles.get(a.id) for a in kept]
-    reusable = [previous.articles[old].content_hash == a.content_hash if previous and old is not None
+    reusable = [before[old].content_hash == a.content_hash if previous and old is not None
                 else False for a, old in zip(kept, olds, strict=True)]
     fresh = [a for a, reuse in zip(kept, reusable, strict=True) if not reuse]
     batches = _analysed(fresh, analyzer, target_words, workers)
@@ -313,16 +315,36 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
         batches.close()  # stops the worker processes
     tell("analysing", len(kept), len(kept))
     removed = len(set(old_articles) - {a.id for a in kept})
+    n_kept = len(kept)
+    del found, kept, fresh  # the articles' texts: the builder has the passages now
 
     tell("indexing", 0, 1)
-    index = _assemble(builder, root, params, files, previous)
+    with _small_pages():
+        index = _assemble(builder, root, params, files, previous)
     tell("indexing", 1, 1)
     report = BuildReport(
-        articles=len(kept), passages=index.n_passages, added=added, updated=updated,
+        articles=n_kept, passages=index.n_passages, added=added, updated=updated,
         removed=removed, unchanged=unchanged, skipped=tuple(skipped),
         seconds=time.perf_counter() - began, version=index.version,
     )
     return index, report
+
+
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """Ask no huge pages for numpy's big arrays for a while: the arrays of a build are written once
+    and read a few times in order, and where the kernel compacts memory to make huge pages on
+    request (the common `defrag=madvise`), getting them costs more than they save (4x here)."""
+    setter = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(setter, "_set_madvise_hugepage", None)
+    if setter is None:
+        yield
+        return
+    before = setter(False)
+    try:
+        yield
+    finally:
+        setter(before)
 
 
 def _assemble(b: _Builder, root: Path, params: BM25Params, files: dict[str, FileState],
