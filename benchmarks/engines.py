@@ -153,21 +153,21 @@ class Newsbot(Engine):
         from newsbot.analysis import Analyzer
         from newsbot.indexer import build_index
 
-        stages: dict[str, float] = {}
-        state = {"stage": "", "at": time.perf_counter()}
+        stages: dict[str, float] = {}  # seconds per stage of `build_index`'s progress reports
+        current: list[Any] = ["", time.perf_counter()]  # stage, since
 
         def progress(stage: str, done: int, total: int) -> None:
             now = time.perf_counter()
-            if stage != state["stage"]:
-                if state["stage"]:
-                    stages[str(state["stage"])] = now - float(state["at"])
-                state.update(stage=stage, at=now)
+            if stage != current[0]:
+                if current[0]:
+                    stages[current[0]] = now - current[1]
+                current[:] = [stage, now]
 
         with timer("build"):
             index, report = build_index(self.work / "corpus", Analyzer(), previous=previous,
                                         target_words=self.words, progress=progress,
                                         workers=self.spec.threads or None)
-            stages[str(state["stage"])] = time.perf_counter() - float(state["at"])
+            stages[current[0]] = time.perf_counter() - current[1]
         timer.seconds.update({"read": stages.get("reading", 0.0), "analysis": stages.get("analysing", 0.0),
                               "index": stages.get("indexing", 0.0)})
         with timer("save"):

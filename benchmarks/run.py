@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,8 @@ def machine() -> dict[str, Any]:
     versions = {}
     for name in ("numpy", "nltk", "rank_bm25", "bm25s", "tantivy", "PyStemmer", "scipy"):
         try:
-            from importlib.metadata import version
-
-            versions[name] = version(name.replace("_", "-"))
-        except Exception:
+            versions[name] = metadata.version(name.replace("_", "-"))
+        except metadata.PackageNotFoundError:
             versions[name] = "absent"
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory, "python": platform.python_version(),
             "platform": platform.platform(), "versions": versions,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -148,3 +149,17 @@ def test_search_after_reload_is_the_same(tmp_path: Path, k: int) -> None:
     for term in list(built.terms)[:50]:
         ids = loaded.term_ids([term, "harbour"])
         assert loaded.search(ids, k) == built.search(built.term_ids([term, "harbour"]), k)
+
+
+def test_parallel_analysis_from_a_thread(tmp_path: Path) -> None:
+    """A bot reindexes from a thread: workers then come from a fresh server process, not a fork."""
+    root = _corpus(tmp_path, n=60)
+    one, _ = build_index(root, Analyzer(), workers=1)
+    out: dict[str, Index] = {}
+    build = lambda: out.setdefault("two", build_index(root, Analyzer(), workers=2)[0])  # noqa: E731
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join(timeout=120)
+    two = out["two"]
+    np.testing.assert_array_equal(one.postings.entries, two.postings.entries)
+    assert list(one.terms) == list(two.terms)
