@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ from newsbot.analysis import learn_stems
 from newsbot.bm25 import BM25Params, Float32Array, FloatArray, Forward, Postings
 from newsbot.records import Article, Filters, Skipped
 
+T = TypeVar("T")
 FORMAT = 2  # 2: postings of passage ids with term counts and 16-bit weights (were float64); lookups
 # of terms and stems on disk
 _ARRAYS = ("fwd_indptr", "fwd_terms", "fwd_counts", "post_indptr", "post_entries", "post_big_at",
@@ -390,7 +391,27 @@ class _Table(Mapping[str, Any]):
                 **self._extra}.items()
 
 
-class _Terms(Sequence[str]):
+class _Lazy(Sequence[T]):
+    """A read-only sequence whose items are fetched one at a time by `_item` (indexing rules here)."""
+
+    def _item(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._item(i)
+
+
+class _Terms(_Lazy[str]):
     """Term id -> term, decoded on demand from all terms' UTF-8 (memory-mapped) and their offsets,
     then the terms added since (`extended`)."""
 
@@ -425,17 +446,7 @@ class _Terms(Sequence[str]):
     def __len__(self) -> int:
         return len(self.offsets) - 1 + len(self.more)
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def _item(self, i: int) -> str:
         if i >= len(self.offsets) - 1:
             return self.more[i - len(self.offsets) + 1]
         return bytes(self.blob[self.offsets[i]:self.offsets[i + 1]]).decode()
@@ -475,7 +486,7 @@ def _articles_jsonl(index: Index) -> list[bytes]:
     return lines
 
 
-class _Articles(Sequence[Article]):
+class _Articles(_Lazy[Article]):
     """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
 
     def __init__(self, path: Path, offsets: npt.NDArray[np.int64]) -> None:
@@ -485,17 +496,7 @@ class _Articles(Sequence[Article]):
     def __len__(self) -> int:
         return max(len(self.offsets) - 2, 0)
 
-    @overload
-    def __getitem__(self, i: int) -> Article: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Article]: ...
-    def __getitem__(self, i: int | slice) -> Article | list[Article]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def _item(self, i: int) -> Article:
         article = self._cache.get(i)
         if article is None:
             with self.path.open("rb") as fh:
