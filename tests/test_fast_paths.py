@@ -14,6 +14,7 @@ from nltk.tokenize import RegexpTokenizer
 from rank_bm25 import BM25Okapi
 
 from newsbot.analysis import TOKEN_PATTERN, Analyzer, word_list
+from newsbot.answers import Ranking, prior, rank
 from newsbot.bm25 import BM25Params
 from newsbot.index import Index, _pick
 from newsbot.indexer import build_index
@@ -59,11 +60,15 @@ def _corpus(tmp_path: Path, n: int = 160, seed: int = 3) -> Path:
     return root
 
 
-def _reference(index: Index, term_ids: list[int], k: int, filters: Filters, per_article: int) -> list:
-    """Every passage scored in query order, ranked by score then passage, picked per article."""
+def _reference(index: Index, term_ids: list[int], k: int, filters: Filters, per_article: int,
+               factor: np.ndarray | None = None) -> list:
+    """Every passage scored in query order (times its factor), ranked by score then passage,
+    picked per article."""
     scores = index.postings.scores(term_ids)
     if filters.active:
         scores[~index.filter_mask(filters)] = 0.0
+    if factor is not None:
+        scores *= factor
     docs = np.flatnonzero(scores)
     order = docs[np.lexsort((docs, -scores[docs]))]
     picked = _pick(order, index.passage_article, k, per_article)
@@ -83,6 +88,39 @@ def test_search_equals_scoring_every_passage(tmp_path: Path) -> None:
         assert index.search(query, k, f, per_article) == _reference(index, query, k, f, per_article)
 
 
+def test_search_with_a_prior_equals_scoring_every_passage(tmp_path: Path) -> None:
+    index, _ = build_index(_corpus(tmp_path, seed=8), Analyzer(), target_words=40)
+    rng = np.random.default_rng(4)
+    vocab = list(range(len(index.terms)))
+    # Bounded like the recency prior, coarse so that ties occur, and arbitrary, zeros included.
+    factors = [1 + 0.5 * rng.random(index.n_passages), 1 + rng.integers(0, 3, index.n_passages) / 4,
+               rng.random(index.n_passages) * (rng.random(index.n_passages) > 0.2) * 7]
+    picker = random.Random(6)
+    for n in range(300):
+        query = [picker.choice(vocab) for _ in range(picker.randint(1, 10))]
+        k, per_article, factor = picker.randint(1, 12), picker.choice([0, 1, 2]), factors[n % 3]
+        filters = Filters(source="ledger") if n % 5 == 0 else Filters()
+        assert (index.search(query, k, filters, per_article, factor)
+                == _reference(index, query, k, filters, per_article, factor))
+
+
+def test_recency_ranking_is_bm25_times_the_prior(tmp_path: Path) -> None:
+    index, _ = build_index(_corpus(tmp_path, seed=9), Analyzer(), target_words=40)
+    reference = date(2024, 7, 1).toordinal()
+    ranking = Ranking()
+    days = np.asarray(index.passage_day, dtype=np.int64)
+    age = reference - days
+    fresh = (days > 0) & (age >= 0)
+    expected = 1.0 + ranking.boost * np.where(fresh, np.exp(-np.where(fresh, age, 0) / ranking.days), 0.0)
+    np.testing.assert_array_equal(prior(index, reference, ranking), expected)
+    assert expected.max() == 1.5 and expected.min() == 1.0  # a dated passage of that day; future ones
+    picker = random.Random(7)
+    for _ in range(100):
+        query = [picker.randrange(len(index.terms)) for _ in range(picker.randint(1, 8))]
+        assert (rank(index, query, 5, reference=reference, ranking=ranking)
+                == _reference(index, query, 5, Filters(), 1, expected))
+
+
 def test_search_falls_back_when_weights_can_be_negative(tmp_path: Path) -> None:
     root = tmp_path / "c"
     root.mkdir()
@@ -93,6 +131,8 @@ def test_search_falls_back_when_weights_can_be_negative(tmp_path: Path) -> None:
     index, _ = build_index(root, Analyzer())
     query = index.term_ids(["common", "rare"])
     assert index.search(query, 3, per_article=0) == _reference(index, query, 3, Filters(), 0)
+    factor = np.linspace(1.5, 1.0, index.n_passages)
+    assert index.search(query, 3, Filters(), 0, factor) == _reference(index, query, 3, Filters(), 0, factor)
 
 
 def test_large_term_counts_keep_exact_scores() -> None:

@@ -17,6 +17,7 @@ from datetime import date
 import numpy as np
 
 from newsbot.analysis import Analyzer, split_sentences
+from newsbot.bm25 import FloatArray
 from newsbot.errors import BadQuestion
 from newsbot.index import Index
 from newsbot.records import Answer, Citation, Filters, Hit, Snippet
@@ -51,6 +52,7 @@ class Ranking:
 
 RANKING = Ranking()
 _NEWEST: dict[tuple[str, int], int] = {}  # (index version, as-of day) -> reference day
+_PRIORS: dict[tuple[str, int, Ranking], FloatArray] = {}
 
 
 def clean_question(question: str) -> str:
@@ -122,33 +124,24 @@ def rank(index: Index, term_ids: list[int], k: int, filters: Filters = Filters()
     the recency prior counted from the day `reference` (none when None)."""
     if reference is None or ranking.boost <= 0:
         return index.search(term_ids, k, filters, per_article)
-    if not term_ids or not index.n_passages or k < 1:
-        return []
-    scores = index.postings.scores(term_ids)
-    if filters.active:
-        scores[~index.filter_mask(filters)] = 0.0
-    docs = np.flatnonzero(scores)
-    days = np.asarray(index.passage_day[docs], dtype=np.int64)
-    age = reference - days
-    fresh = (days > 0) & (age >= 0)
-    prior = np.exp(-np.where(fresh, age, 0) / ranking.days)
-    scores = scores[docs] * (1.0 + ranking.boost * np.where(fresh, prior, 0.0))
-    want = 4 * k * max(per_article, 1)
-    while True:
-        top = np.argpartition(-scores, want)[:want] if len(docs) > want else np.arange(len(docs))
-        top = top[np.lexsort((docs[top], -scores[top]))]  # score desc, then passage order
-        picked: list[tuple[int, float]] = []
-        taken: dict[int, int] = {}
-        for i in top.tolist():
-            article = int(index.passage_article[docs[i]])
-            if per_article <= 0 or taken.get(article, 0) < per_article:
-                taken[article] = taken.get(article, 0) + 1
-                picked.append((int(docs[i]), float(scores[i])))
-                if len(picked) == k:
-                    return picked
-        if len(top) == len(docs):
-            return picked
-        want *= 4
+    return index.search(term_ids, k, filters, per_article, factor=prior(index, reference, ranking))
+
+
+def prior(index: Index, reference: int, ranking: Ranking = RANKING) -> FloatArray:
+    """Each passage's recency prior as of the day `reference`, kept per index version and day: a
+    bot asks with the same day all day long."""
+    key = (index.version, reference, ranking)
+    found = _PRIORS.get(key)
+    if found is None:
+        days = np.asarray(index.passage_day, dtype=np.int64)
+        age = reference - days
+        fresh = (days > 0) & (age >= 0)
+        decay = np.exp(-np.where(fresh, age, 0) / ranking.days)
+        found = 1.0 + ranking.boost * np.where(fresh, decay, 0.0)
+        if len(_PRIORS) >= 8:
+            _PRIORS.clear()
+        _PRIORS[key] = found
+    return found
 
 
 def term_weights(index: Index, terms: list[str]) -> dict[str, float]:

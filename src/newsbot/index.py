@@ -97,15 +97,16 @@ class Index:
         return [i for i in ids if i is not None]
 
     def search(self, term_ids: list[int], k: int, filters: Filters = Filters(),
-               per_article: int = 1) -> list[tuple[int, float]]:
+               per_article: int = 1, factor: FloatArray | None = None) -> list[tuple[int, float]]:
         """The best (passage, score) pairs, best first, at most `per_article` per article.
 
-        Exactly what scoring every passage (`Postings.scores`) and ranking by score, then passage
-        order, gives. The query terms' 16-bit rough weights are first added up per passage in
-        float32 (`np.add.at`); these rough scores are within `slack` of the true ones, so only the
-        few passages within about twice that of the k-th best can be in the top k. Those are then
-        scored again with exact float64 weights, term by term in query order as rank-bm25 does,
-        which gives its floats exactly.
+        Exactly what scoring every passage (`Postings.scores`), multiplying each score by its
+        passage's `factor` (a prior, >= 0, one per passage) if given, and ranking by score, then
+        passage order, gives. The query terms' 16-bit rough weights are first added up per passage
+        in float32 (`np.add.at`); these rough scores are within `slack` of the true ones, so only
+        the few passages within about twice that of the k-th best can be in the top k. Those are
+        then scored again with exact float64 weights, term by term in query order as rank-bm25
+        does, which gives its floats exactly (times `factor`, in float64).
         """
         if not term_ids or not self.n_passages or k < 1:
             return []
@@ -114,17 +115,22 @@ class Index:
         rough = np.zeros(self.n_passages, dtype=np.float32)
         for t, n in repeats.items():
             if postings.idf[t] <= 0:  # weights <= 0 (tiny corpora): no bounds to rely on
-                return self._search_all(term_ids, k, filters, per_article)
+                return self._search_all(term_ids, k, filters, per_article, factor)
             np.add.at(rough, *postings.rough_postings(t, n))
         if filters.active:
             rough[~self.filter_mask(filters)] = 0.0
-        # Quantizing (see `rough_postings`) and float32 sums (2**-24 a step), with room to spare.
-        slack = float(postings.spread[list(repeats)].max()) * 2.0**-16 + (len(term_ids) + 8) * 2.0**-22
+        # Quantizing (see `rough_postings`) and float32 sums (2**-24 a step), with room to spare;
+        # a factor adds two float32 roundings (itself and the product).
+        slack = float(postings.spread[list(repeats)].max()) * 2.0**-16 + (len(term_ids) + 12) * 2.0**-22
+        if factor is not None:
+            rough *= factor.astype(np.float32)
         top = self._contenders(rough, k, per_article, slack).astype(np.int32)
         exact = {t: postings.lookup(t, top) for t in repeats}
         scores = np.zeros(len(top))
         for t in term_ids:  # in query order, repeats included, like rank-bm25
             scores += exact[t]
+        if factor is not None:
+            scores *= factor[top]
         return self._ranked(top, scores, k, per_article)
 
     def _contenders(self, rough: Float32Array, k: int, per_article: int,
@@ -163,14 +169,15 @@ class Index:
         return [(int(docs[i]), float(scores[i]))
                 for i in order[_pick(docs[order], self.passage_article, k, per_article)]]
 
-    def _search_all(self, term_ids: list[int], k: int, filters: Filters,
-                    per_article: int) -> list[tuple[int, float]]:
+    def _search_all(self, term_ids: list[int], k: int, filters: Filters, per_article: int,
+                    factor: FloatArray | None) -> list[tuple[int, float]]:
         """`search` by scoring every passage: for corpora where weights can be negative."""
         scores = self.postings.scores(term_ids)
         if filters.active:
             scores[~self.filter_mask(filters)] = 0.0
         docs = np.flatnonzero(scores)
-        return self._ranked(docs, scores[docs], k, per_article)
+        found = scores[docs] if factor is None else scores[docs] * factor[docs]
+        return self._ranked(docs, found, k, per_article)
 
     def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
         mask = np.ones(self.n_passages, dtype=bool)
