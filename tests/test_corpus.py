@@ -1,8 +1,12 @@
 import gzip
+import hashlib
 import json
+import re
 from pathlib import Path
 
-from newsbot.corpus import dedupe, read_file, scan
+from newsbot.analysis import Analyzer
+from newsbot.corpus import clean, dedupe, read_file, scan, text_key
+from newsbot.indexer import build_index
 from newsbot.records import Article
 
 
@@ -122,3 +126,35 @@ def test_dedupe_texts_and_ids() -> None:
     assert [a.id for a in kept] == ["a", "a~2"]
     assert notes[0].reason == "duplicate text of article a"
     assert notes[1].reason == "duplicate id a: renamed a~2" and notes[1].repaired
+
+
+def test_text_key_is_the_hash_of_lowered_words() -> None:
+    """text_key works on UTF-8 bytes; it must still match str.lower and str.split exactly."""
+    samples = ["", "  ", "Plain ASCII  text\n\nNew paragraph. ", "\x1cA\x1fB\x0bC\x0cD\r\n",
+               "caf\xe9 \u2019quoted\u201d \xa0nbsp\u2003em\u3000wide\x85next\u2028line",
+               "\xc9COLE \u039f\u0394\u039f\u03a3 \u0130stanbul \u212a \xdf \u01c5 \U0001d400 \U0001f600",
+               "\u03a3\xa0\u03a3 MIXED \xe9\xc9"]
+    for text in samples:
+        expected = hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()
+        assert text_key(text) == expected, repr(text)
+
+
+def test_clean_drops_control_characters_in_any_text() -> None:
+    control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+    for text in ["no controls\tat all\n", "a\x00b\x1fc\x7fd\r\ne\rf", "\u2019\x07\u4e2d\x0b\U0001f600",
+                 "lone \ud800 surrogate\x01", "lone \udfff surrogate"]:
+        expected = control.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+        assert clean(text) == expected, repr(text)
+
+
+def test_lone_surrogate_escapes_are_replaced_and_reported(tmp_path: Path) -> None:
+    # "\ud800" is half of a UTF-16 pair: valid JSON, but not text, and not writable as UTF-8.
+    (tmp_path / "wire.jsonl").write_text('{"id": "s1", "title": "Bad \\ud800 title", '
+                                         '"text": "Storm \\udc00 hits the coast \\ud83d\\ude00."}\n')
+    read = read_file(tmp_path / "wire.jsonl", tmp_path)
+    (article,) = read.articles
+    assert article.title == "Bad \ufffd title" and article.text == "Storm \ufffd hits the coast 😀."
+    assert [(s.where, s.repaired) for s in read.skipped] == [("wire.jsonl:1", True)]
+    index, _ = build_index(tmp_path, Analyzer())
+    index.save(tmp_path / "index")
+    assert index.passage_text(0).startswith("Storm \ufffd hits")
