@@ -172,8 +172,9 @@ class Newsbot(Engine):
                               "index": stages.get("indexing", 0.0)})
         with timer("save"):
             index.save(index_dir, keep=0)
-        return {"passages": index.n_passages, "terms": len(index.terms),
-                "postings": len(index.postings.entries), "reanalysed": report.added + report.updated,
+        return {"passages": index.n_live, "terms": len(index.terms),
+                "postings": sum(len(s.inverted.entries) for s in index.segments),
+                "segments": len(index.segments), "reanalysed": report.added + report.updated,
                 "reused": report.unchanged}
 
     def open(self, index_dir: Path) -> Any:

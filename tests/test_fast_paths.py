@@ -64,7 +64,7 @@ def _reference(index: Index, term_ids: list[int], k: int, filters: Filters, per_
                factor: np.ndarray | None = None) -> list:
     """Every passage scored in query order (times its factor), ranked by score then passage,
     picked per article."""
-    scores = index.postings.scores(term_ids)
+    scores = index.scores(term_ids)
     if filters.active:
         scores[~index.filter_mask(filters)] = 0.0
     if factor is not None:
@@ -151,11 +151,15 @@ def test_parallel_analysis_builds_the_same_index(tmp_path: Path) -> None:
     root = _corpus(tmp_path, n=120)
     one, _ = build_index(root, Analyzer(), workers=1)
     two, _ = build_index(root, Analyzer(), workers=2)
-    assert list(one.terms) == list(two.terms) and bytes(one.texts) == bytes(two.texts)
+    assert list(one.terms) == list(two.terms)
+    assert bytes(one.segments[0].texts) == bytes(two.segments[0].texts)
+    (a, _), (b, _) = one.parts[0], two.parts[0]
     for name in ("indptr", "terms", "counts"):
-        np.testing.assert_array_equal(getattr(one.forward, name), getattr(two.forward, name))
-    for name in ("indptr", "entries", "level", "step", "idf", "norm"):
-        np.testing.assert_array_equal(getattr(one.postings, name), getattr(two.postings, name))
+        np.testing.assert_array_equal(getattr(a.forward, name), getattr(b.forward, name))
+    for name in ("indptr", "entries", "level", "unit"):
+        np.testing.assert_array_equal(getattr(a.inverted, name), getattr(b.inverted, name))
+    np.testing.assert_array_equal(one.idf, two.idf)
+    np.testing.assert_array_equal(one.norm, two.norm)
     assert dict(one.stems) == dict(two.stems)
 
 
@@ -201,5 +205,5 @@ def test_parallel_analysis_from_a_thread(tmp_path: Path) -> None:
     worker.start()
     worker.join(timeout=120)
     two = out["two"]
-    np.testing.assert_array_equal(one.postings.entries, two.postings.entries)
+    np.testing.assert_array_equal(one.segments[0].inverted.entries, two.segments[0].inverted.entries)
     assert list(one.terms) == list(two.terms)

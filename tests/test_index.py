@@ -21,7 +21,7 @@ def test_save_and_load_round_trip(corpus_dir: Path, tmp_path: Path) -> None:
     assert loaded is not None and loaded.version == index.version
     assert loaded.articles == index.articles and loaded.sources == index.sources
     ids = loaded.term_ids(["sanction"])
-    np.testing.assert_array_equal(loaded.postings.scores(ids), index.postings.scores(ids))
+    np.testing.assert_array_equal(loaded.scores(ids), index.scores(ids))
     assert loaded.passage_text(3) == index.passage_text(3)
     assert loaded.size_bytes > 0
 

@@ -146,19 +146,18 @@ def prior(index: Index, reference: int, ranking: Ranking = RANKING) -> FloatArra
 
 def term_weights(index: Index, terms: list[str]) -> dict[str, float]:
     """Each distinct query term's idf (a term the corpus lacks gets the highest idf)."""
-    n = max(index.n_passages, 1)
+    n = max(index.n_live, 1)
     out: dict[str, float] = {}
     for term in dict.fromkeys(terms):
         t = index.vocab.get(term)
-        df = int(index.postings.indptr[t + 1] - index.postings.indptr[t]) if t is not None else 0
+        df = int(index.df[t]) if t is not None else 0
         out[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
     return out
 
 
 def coverage(index: Index, passage: int, weights: dict[str, float]) -> float:
     """Share of the question's idf weight found in the passage (title included)."""
-    lo, hi = int(index.forward.indptr[passage]), int(index.forward.indptr[passage + 1])
-    present = {index.terms[t] for t in index.forward.terms[lo:hi].tolist()}
+    present = {index.terms[t] for t in index.passage_terms(passage).tolist()}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 

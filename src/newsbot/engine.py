@@ -88,7 +88,7 @@ class Engine:
         counts = Counter(a.source for a in index.articles if a.source)
         days = [a.date for a in index.articles if a.date]
         return IndexStats(
-            articles=len(index.articles), passages=index.n_passages,
+            articles=len(index.articles), passages=index.n_live,
             sources=tuple(counts.most_common()), first_date=min(days, default=None),
             last_date=max(days, default=None), version=index.version, built_at=index.built_at,
             size_bytes=index.size_bytes, corpus=index.corpus,

@@ -250,7 +250,7 @@ def evaluate(index: Index, analyzer: Analyzer, questions: Sequence[Question], *,
         notes.append(f"{missing_dates} questions have no question_date: answered with every article")
     return EvalReport(
         questions_file=questions_file, corpus=index.corpus, index_version=index.version,
-        passages=index.n_passages, as_of=as_of, k=k,
+        passages=index.n_live, as_of=as_of, k=k,
         ranking={"recency_boost": ranking.boost, "recency_days": ranking.days},
         bm25={"k1": index.params.k1, "b": index.params.b, "epsilon": index.params.epsilon},
         labels=tuple(r for r in reports if r.questions),

@@ -103,7 +103,7 @@ def evaluate_beir(index: Index, analyzer: Analyzer, folder: Path, split: str = "
     values = ir.calc_aggregate([ir.nDCG @ 10, ir.R @ 100], judged, run)
     return BeirReport(
         dataset=folder.name, split=split, queries=len(queries), documents=len(index.articles),
-        passages=index.n_passages, ndcg10=float(values[ir.nDCG @ 10]),
+        passages=index.n_live, ndcg10=float(values[ir.nDCG @ 10]),
         recall100=float(values[ir.R @ 100]),
         bm25={"k1": index.params.k1, "b": index.params.b, "epsilon": index.params.epsilon},
         ms_per_query=took,

@@ -1,0 +1,290 @@
+"""The index's on-disk tables, read lazily: start-up touches only what a query needs.
+
+`Files` (the corpus files' states, read by a reindex only), `Table` (a sorted str -> value map
+searched on disk), `Terms` (term id -> term) and `Articles` (article metadata, one JSON line
+each) all read their files on demand; `write_file` writes and flushes a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from newsbot.records import Article, Skipped
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a corpus file looked like when indexed, to skip re-reading it when unchanged."""
+
+    size: int
+    mtime_ns: int
+    article_ids: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()  # reported again while the file is unchanged
+
+
+class Files(Mapping[str, FileState]):
+    """The corpus files' states, read from `path` when first needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._files: dict[str, FileState] | None = None
+
+    def _load(self) -> dict[str, FileState]:
+        if self._files is None:
+            self._files = {p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
+                           for p, (s, m, ids, notes) in json.loads(self.path.read_bytes()).items()}
+        return self._files
+
+    def __getitem__(self, key: str) -> FileState:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    @staticmethod
+    def save(files: Mapping[str, FileState], path: Path) -> None:
+        rows = {p: [s.size, s.mtime_ns, list(s.article_ids),
+                    [[k.where, k.reason, k.repaired] for k in s.skipped]] for p, s in files.items()}
+        write_file(path, lambda fh: fh.write(json.dumps(rows).encode()))
+
+
+class Table(Mapping[str, Any]):
+    """str -> value: keys sorted as fixed-width UTF-8 with the values in the same order, both read
+    from disk as needed (memory-mapped), not into memory; keys or values too long for the width,
+    and entries added since the arrays were sorted (`extended`), are in a small `extra` dict.
+    Lookups are binary searches."""
+
+    WIDTH = 24
+
+    def __init__(self, keys: npt.NDArray[np.bytes_], values: npt.NDArray[Any], extra: dict[str, Any]) -> None:
+        self._keys, self._values, self._extra = keys, values, extra
+        self._text = values.dtype.kind == "S"
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, Any], dtype: str) -> Table:
+        """A table of `mapping` (as is when it already is one)."""
+        if isinstance(mapping, Table):
+            return mapping
+        sortable, extra = [], {}
+        for key, value in mapping.items():
+            k, v = key.encode(), value.encode() if isinstance(value, str) else value
+            if len(k) <= cls.WIDTH and (not isinstance(v, bytes) or len(v) <= cls.WIDTH):
+                sortable.append((k, v))
+            else:
+                extra[key] = value
+        sortable.sort()
+        return cls(np.array([k for k, _ in sortable], dtype=f"S{cls.WIDTH}"),
+                   np.array([v for _, v in sortable], dtype=dtype), extra)
+
+    def extended(self, more: dict[str, Any]) -> Table:
+        """This table plus `more` (which wins); sorted again when the additions pile up."""
+        table = Table(self._keys, self._values, {**self._extra, **more})
+        if len(table._extra) > max(len(self._keys) // 8, 1024):
+            return Table.of(dict(table.items()), self._values.dtype.str)
+        return table
+
+    @classmethod
+    def open(cls, folder: Path, name: str) -> Table | None:
+        keys = folder / f"{name}_keys.npy"
+        if not keys.exists():
+            return None
+        return cls(np.load(keys, mmap_mode="r"), np.load(folder / f"{name}_values.npy", mmap_mode="r"),
+                   json.loads((folder / f"{name}_extra.json").read_text(encoding="utf-8")))
+
+    def save(self, folder: Path, name: str) -> None:
+        for suffix, array in (("keys", self._keys), ("values", self._values)):
+            write_file(folder / f"{name}_{suffix}.npy", lambda fh, a=array: np.save(fh, np.asarray(a)))
+        write_file(folder / f"{name}_extra.json", lambda fh: fh.write(json.dumps(self._extra).encode()))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._extra.get(key)
+        if value is not None:
+            return value
+        i = self._find(key)
+        if i is None:
+            return default
+        return bytes(self._values[i]).decode() if self._text else int(self._values[i])
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self.items()))
+
+    def __len__(self) -> int:
+        return len(self._keys) + sum(1 for k in self._extra if self._find(k) is None)
+
+    def _find(self, key: str) -> int | None:
+        k = key.encode()
+        i = int(np.searchsorted(self._keys, k))
+        return i if len(k) <= self.WIDTH and i < len(self._keys) and self._keys[i] == k else None
+
+    def items(self) -> Any:  # all at once: much faster than one lookup per key
+        values = (bytes(v).decode() for v in self._values) if self._text else self._values.tolist()
+        return {**dict(zip((bytes(k).decode() for k in self._keys), values, strict=True)),
+                **self._extra}.items()
+
+
+class Lazy(Sequence[T]):
+    """A read-only sequence whose items are fetched one at a time by `_item` (indexing rules here)."""
+
+    def _item(self, i: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._item(i)
+
+
+class Terms(Lazy[str]):
+    """Term id -> term, decoded on demand from all terms' UTF-8 (memory-mapped) and their offsets,
+    then the terms added since (`extended`)."""
+
+    def __init__(self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64],
+                 more: list[str] | None = None) -> None:
+        self.blob, self.offsets, self.more = blob, offsets, more or []
+
+    @classmethod
+    def of(cls, terms: Sequence[str]) -> Terms:
+        if isinstance(terms, Terms):
+            return terms
+        return cls(np.zeros(0, np.uint8), np.zeros(1, np.int64), list(terms))
+
+    def extended(self, more: list[str]) -> Terms:
+        return Terms(self.blob, self.offsets, self.more + more)
+
+    @classmethod
+    def open(cls, folder: Path) -> Terms:
+        path = folder / "terms.bin"
+        blob = np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size else np.zeros(0, np.uint8)
+        return cls(blob, np.asarray(np.load(folder / "term_offsets.npy", mmap_mode="r")))
+
+    def save(self, folder: Path) -> None:
+        encoded = [t.encode() for t in self.more]
+        offsets = np.zeros(len(self) + 1, dtype=np.int64)
+        offsets[:len(self.offsets)] = self.offsets
+        np.cumsum([len(e) for e in encoded], out=offsets[len(self.offsets):])
+        offsets[len(self.offsets):] += self.offsets[-1]
+        write_file(folder / "terms.bin", lambda fh: fh.write(bytes(self.blob) + b"".join(encoded)))
+        write_file(folder / "term_offsets.npy", lambda fh: np.save(fh, offsets))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1 + len(self.more)
+
+    def _item(self, i: int) -> str:
+        if i >= len(self.offsets) - 1:
+            return self.more[i - len(self.offsets) + 1]
+        return bytes(self.blob[self.offsets[i]:self.offsets[i + 1]]).decode()
+
+    def __iter__(self) -> Iterator[str]:
+        data = bytes(self.blob)
+        bounds = self.offsets.tolist()
+        yield from (data[a:b].decode() for a, b in pairwise(bounds))
+        yield from self.more
+
+
+class Articles(Lazy[Article]):
+    """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
+
+    def __init__(self, path: Path, offsets: npt.NDArray[np.int64]) -> None:
+        self.path, self.offsets = path, offsets
+        self._cache: dict[int, Article] = {}
+
+    @classmethod
+    def open(cls, folder: Path) -> Articles:
+        return cls(folder / "articles.jsonl", np.load(folder / "article_offsets.npy"))
+
+    @staticmethod
+    def save(articles: Sequence[Article], folder: Path) -> None:
+        """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them."""
+        lines = [json.dumps({
+            "id": a.id, "title": a.title, "source": a.source,
+            "date": a.date.isoformat() if a.date else None, "url": a.url, "author": a.author,
+            "path": a.path, "hash": a.content_hash, "text_hash": a.text_hash,
+        }, ensure_ascii=False).encode() + b"\n" for a in articles]
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) for line in lines], out=offsets[1:])
+        write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
+        write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _item(self, i: int) -> Article:
+        article = self._cache.get(i)
+        if article is None:
+            with self.path.open("rb") as fh:
+                fh.seek(int(self.offsets[i]))
+                article = _article(json.loads(fh.read(int(self.offsets[i + 1] - self.offsets[i]))))
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            self._cache[i] = article
+        return article
+
+    def __iter__(self) -> Iterator[Article]:
+        days: dict[str, date] = {}
+        with self.path.open("rb") as fh:
+            for _, line in zip(range(len(self)), fh, strict=False):
+                yield _article(json.loads(line), days)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _article(row: dict[str, Any], days: dict[str, date] | None = None) -> Article:
+    day = row["date"]
+    when: date | None = None
+    if day and days is not None:
+        when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+    elif day:
+        when = date.fromisoformat(day)
+    return Article(id=row["id"], title=row["title"], text="", source=row["source"], date=when,
+                   url=row["url"], author=row["author"], path=row["path"], content_hash=row["hash"],
+                   text_hash=row["text_hash"])
+
+
+def write_file(path: Path, fill: Any) -> None:
+    with path.open("wb") as fh:
+        fill(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
