@@ -61,6 +61,13 @@ def assert_exact(index: Index, rng: random.Random) -> None:
     passages, docs = _tokens(index)
     reference = BM25Okapi(docs, k1=index.params.k1, b=index.params.b, epsilon=index.params.epsilon)
     assert index.n_live == len(docs) and np.array_equal(np.flatnonzero(index.passage_article < 0), index.dead)
+    for i, article in enumerate(index.articles):  # each article's passages: its own, in order
+        span = slice(int(index.article_start[i]), int(index.article_end[i]))
+        assert list(index.passage_article[span]) == [i] * (span.stop - span.start) and span.stop > span.start
+        assert list(index.passage_position[span]) == list(range(span.stop - span.start))
+        # The title's words count in every passage of its article.
+        title = set(index.term_ids(Analyzer().terms(article.title)))
+        assert title <= set(index.passage_terms(span.start).tolist())
     for _ in range(30):
         query = [rng.choice([*WORDS, "said", "nowhere"]) for _ in range(rng.randint(1, 6))]
         ids = index.term_ids(query)

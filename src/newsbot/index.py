@@ -159,7 +159,7 @@ class Index:
         if factor is not None:
             rough *= factor.astype(np.float32)
         top = self._contenders(rough, k, per_article, slack).astype(np.int32)
-        exact = {t: self._lookup(t, top) for t in repeats}
+        exact = self._lookup(list(repeats), top)
         scores = np.zeros(len(top))
         for t in weighed:  # in query order, repeats included, like rank-bm25
             scores += exact[t]
@@ -167,11 +167,16 @@ class Index:
             scores *= factor[top]
         return self._ranked(top, scores, k, per_article)
 
-    def _lookup(self, term: int, passages: Int32Array) -> FloatArray:
-        """The exact weight of `term` in each of `passages` (ascending), 0 where absent."""
+    def _lookup(self, terms: list[int], passages: Int32Array) -> dict[int, FloatArray]:
+        """The exact weight of each term in each of `passages` (ascending), 0 where absent."""
+        if len(self.parts) == 1:
+            (_, postings), = self.parts
+            return {t: postings.lookup(t, passages) for t in terms}
         cuts = np.searchsorted(passages, [s.start for s in self.segments[1:]])
-        return np.concatenate([postings.lookup(term, part - segment.start) for (segment, postings), part
-                               in zip(self.parts, np.split(passages, cuts), strict=True)])
+        pieces = [(postings, part - segment.start) for (segment, postings), part
+                  in zip(self.parts, np.split(passages, cuts), strict=True) if len(part)]
+        return {t: np.concatenate([postings.lookup(t, part) for postings, part in pieces] or [np.zeros(0)])
+                for t in terms}
 
     def _contenders(self, rough: Float32Array, k: int, per_article: int,
                     slack: float) -> npt.NDArray[np.intp]:

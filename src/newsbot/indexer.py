@@ -151,16 +151,17 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
             tell("analysing", done, len(fresh))
     finally:
         batches.close()  # stops the worker processes
-    n_kept = len(kept)
-    del found, kept  # the articles' texts: the builder has the passages now
+    n_kept, n_fresh = len(kept), len(fresh)
+    analysed_passages = builder.fresh(fresh)
+    del found, kept, fresh, builder  # the articles' texts, and the batches now joined
 
     tell("indexing", 0, 1)
     with _small_pages():
-        index = assemble(root, params, files, builder.fresh(fresh), previous, sorted(reused))
+        index = assemble(root, params, files, analysed_passages, previous, sorted(reused, key=lambda r: r[0]))
     tell("indexing", 1, 1)
     report = BuildReport(
-        articles=n_kept, passages=index.n_live, added=added, updated=len(fresh) - added,
-        removed=len(before) - len(reused) - (len(fresh) - added), unchanged=len(reused),
+        articles=n_kept, passages=index.n_live, added=added, updated=n_fresh - added,
+        removed=len(before) - len(reused) - (n_fresh - added), unchanged=len(reused),
         skipped=tuple(skipped), seconds=time.perf_counter() - began, version=index.version,
     )
     return index, report
