@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,19 +59,25 @@ class _Builder:
         self.text_lengths.append(result.text_lengths)
         self.passages.extend(result.passages)
 
-    def fresh(self, articles: list[Article]) -> Fresh:
-        def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-            return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+    def take(self, articles: list[Article]) -> Fresh:
+        """The passages of `articles` (analysed, texts dropped), joined; the builder is left
+        empty, each part freed once joined, so that a big build holds one copy at a time."""
+        def joined(parts: list[Any], dtype: type) -> np.ndarray:
+            out: np.ndarray = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+            parts.clear()
+            return out
 
         per_article = np.array(self.passages, dtype=np.int64)
         firsts = np.repeat(np.cumsum(per_article) - per_article, per_article)
+        texts = b"".join(self.texts)
+        self.texts.clear()
         return Fresh(
-            articles=[a if not a.text else Article(**{**a.__dict__, "text": ""}) for a in articles],
+            articles=articles,
             passages=per_article,
             forward=Forward(indptr=_starts(joined(self.lengths, np.int64)),
                             terms=joined(self.fwd_terms, np.int32),
                             counts=joined(self.fwd_counts, np.uint16)),
-            texts=b"".join(self.texts), text_offsets=_starts(joined(self.text_lengths, np.int64)),
+            texts=texts, text_offsets=_starts(joined(self.text_lengths, np.int64)),
             positions=(np.arange(len(firsts)) - firsts).astype(np.int32),
             new_terms=self.new_terms, stems=self.stems,
         )
@@ -152,8 +159,9 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
     finally:
         batches.close()  # stops the worker processes
     n_kept, n_fresh = len(kept), len(fresh)
-    analysed_passages = builder.fresh(fresh)
-    del found, kept, fresh, builder  # the articles' texts, and the batches now joined
+    fresh = [replace(a, text="") for a in fresh]
+    del found, kept  # the articles' texts: the builder has the passages now
+    analysed_passages = builder.take(fresh)
 
     tell("indexing", 0, 1)
     with _small_pages():

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -65,17 +67,16 @@ class Segment:
     def meta(self) -> dict[str, Any]:
         return {"name": self.name, "start": self.start, "avgdl": self.avgdl}
 
-    def save(self, folder: Path) -> list[Any]:
+    def save(self, folder: Path) -> list[Callable[[], None]]:
         """Put the segment's files into `folder`: hard links to its saved files when it has
         some, else written. Returns jobs to run (in threads: writes wait on the disk)."""
         names = [f"{self.name}.{array}.npy" for array in _ARRAYS] + [f"{self.name}.texts.bin"]
         if self.folder is not None:
-            return [lambda n=n: _link(self.folder / n, folder / n) for n in names]  # type: ignore[operator]
-        jobs: list[Any] = [lambda: write_file(folder / names[-1], lambda fh: fh.write(self.texts))]
+            return [partial(_link, self.folder / n, folder / n) for n in names]
+        jobs: list[Callable[[], None]] = [partial(write_file, folder / names[-1], partial(_put, self.texts))]
         for array, (part, name) in _ARRAYS.items():
-            value = getattr(getattr(self, part) if part else self, name)
-            jobs.append(lambda a=array, v=value: write_file(folder / f"{self.name}.{a}.npy",
-                                                            lambda fh: np.save(fh, np.asarray(v))))
+            value = np.asarray(getattr(getattr(self, part) if part else self, name))
+            jobs.append(partial(write_file, folder / f"{self.name}.{array}.npy", partial(_put_array, value)))
         return jobs
 
     @classmethod
@@ -93,6 +94,14 @@ class Segment:
             texts=np.memmap(texts, dtype=np.uint8, mode="r") if texts.stat().st_size else b"",
             text_offsets=a["text_offsets"], folder=folder,
         )
+
+
+def _put(data: Any, fh: BinaryIO) -> None:
+    fh.write(data)
+
+
+def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:
+    np.save(fh, array)
 
 
 def _link(source: Path, target: Path) -> None:
