@@ -184,7 +184,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bm25s-max-passages", type=int, default=1_000_000)
     p.add_argument("--change-every", type=int, default=100, help="reindex: every n-th article edited")
     p.add_argument("--timeout", type=float, default=3600.0, help="per process, seconds")
-    p.add_argument("--memory-limit", type=float, default=16.0, help="per process, GiB of data (not maps)")
+    p.add_argument("--memory-limit", type=float, default=21.0,
+                   help="per process, GiB of data (not maps); newsbot's 2M build needs ~18")
     p.add_argument("--workdir", type=Path, help="inputs and indexes (default: a temporary folder)")
     p.add_argument("--keep-workdir", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results", help="results folder")
