@@ -53,6 +53,7 @@ class Ranking:
 RANKING = Ranking()
 _NEWEST: dict[tuple[str, int], int] = {}  # (index version, as-of day) -> reference day
 _PRIORS: dict[tuple[str, int, Ranking], FloatArray] = {}
+Scored = tuple[list[str], list[float]]  # a passage's sentences and their scores for a question
 
 
 def clean_question(question: str) -> str:
@@ -79,8 +80,10 @@ def answer(index: Index, analyzer: Analyzer, question: str, k: int = 3,
     found = rank(index, index.term_ids(terms), k, filters, per_article,
                  reference_day(index, as_of or filters.until), ranking)
     weights = term_weights(index, terms)
-    hits = tuple(_hit(index, analyzer, p, s, weights) for p, s in found)
-    best = _best_sentence(index, analyzer, [p for p, _ in found], weights)
+    scored = [_scored(index.passage_text(p), analyzer, weights) for p, _ in found]
+    hits = tuple(_hit(index, analyzer, p, s, weights, sentences)
+                 for (p, s), sentences in zip(found, scored, strict=True))
+    best = _best_sentence(analyzer, scored, weights)
     matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
     return Answer(
         question=question, hits=hits, best_sentence=best if matched else None, matched=matched,
@@ -157,18 +160,19 @@ def term_weights(index: Index, terms: list[str]) -> dict[str, float]:
 
 def coverage(index: Index, passage: int, weights: dict[str, float]) -> float:
     """Share of the question's idf weight found in the passage (title included)."""
-    present = {index.terms[t] for t in index.passage_terms(passage).tolist()}
+    present = set(index.passage_terms(passage).tolist())
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    found = sum(w for t, w in weights.items() if index.vocab.get(t) in present)
+    return found / total if total else 0.0
 
 
-def _hit(index: Index, analyzer: Analyzer, passage: int, score: float,
-         weights: dict[str, float]) -> Hit:
+def _hit(index: Index, analyzer: Analyzer, passage: int, score: float, weights: dict[str, float],
+         scored: Scored) -> Hit:
     article = index.article_of(passage)
     citation = Citation(article_id=article.id, title=article.title, source=article.source,
                         date=article.date, url=article.url, path=article.path)
     return Hit(citation=citation, passage_id=passage, position=int(index.passage_position[passage]),
-               score=score, snippet=snippet(index.passage_text(passage), analyzer, weights))
+               score=score, snippet=_window(scored, analyzer, weights))
 
 
 def _sentence_score(sentence: str, analyzer: Analyzer, weights: dict[str, float]) -> float:
@@ -177,11 +181,22 @@ def _sentence_score(sentence: str, analyzer: Analyzer, weights: dict[str, float]
     return sum(weights[t] for t in found) / (1 + len(sentence) / 2000)
 
 
+def _scored(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Scored:
+    """A passage's sentences and their scores: worked out once, for its snippet and the best
+    sentence."""
+    sentences = split_sentences(text) or [text]
+    return sentences, [_sentence_score(s, analyzer, weights) for s in sentences]
+
+
 def snippet(text: str, analyzer: Analyzer, weights: dict[str, float],
             limit: int = SNIPPET_CHARS) -> Snippet:
     """The passage's best sentence with its neighbours up to `limit` characters, words marked."""
-    sentences = split_sentences(text) or [text]
-    scores = [_sentence_score(s, analyzer, weights) for s in sentences]
+    return _window(_scored(text, analyzer, weights), analyzer, weights, limit)
+
+
+def _window(scored: Scored, analyzer: Analyzer, weights: dict[str, float],
+            limit: int = SNIPPET_CHARS) -> Snippet:
+    sentences, scores = scored
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     lo = hi = best
     size = len(sentences[best])
@@ -208,13 +223,13 @@ def mark(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Snippet:
     return Snippet(text=text, marks=spans)
 
 
-def _best_sentence(index: Index, analyzer: Analyzer, passages: list[int],
+def _best_sentence(analyzer: Analyzer, passages: list[Scored],
                    weights: dict[str, float]) -> Snippet | None:
-    """The single sentence of the shown passages that covers the question best."""
+    """The single sentence of the shown passages (best first) that covers the question best."""
     best: tuple[float, int, str] | None = None
-    for rank, passage in enumerate(passages):
-        for sentence in split_sentences(index.passage_text(passage)):
-            score = _sentence_score(sentence, analyzer, weights) * (1 - 0.05 * rank)
+    for rank, (sentences, scores) in enumerate(passages):
+        for sentence, found in zip(sentences, scores, strict=True):
+            score = found * (1 - 0.05 * rank)
             if best is None or score > best[0]:
                 best = (score, rank, sentence)
     if best is None or best[0] <= 0:
