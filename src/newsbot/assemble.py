@@ -26,7 +26,7 @@ import numpy.typing as npt
 from newsbot.bm25 import BM25Params, Forward, IntArray, average_length, drift, idf_table, invert, norms
 from newsbot.index import Index
 from newsbot.records import Article
-from newsbot.segment import Segment
+from newsbot.segment import Segment, Texts, text_array
 from newsbot.tables import FileState
 
 MAX_SEGMENTS = 4  # each one more costs a query about 0.15 ms at 215k passages
@@ -41,7 +41,7 @@ class Fresh:
     articles: list[Article]  # without their texts
     passages: IntArray  # per article
     forward: Forward
-    texts: bytes
+    texts: Texts
     text_offsets: IntArray
     positions: npt.NDArray[np.int32]
     new_terms: list[str]
@@ -124,18 +124,18 @@ def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh:
     )
 
 
-def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, bytes, IntArray]:
+def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, Texts, IntArray]:
     """The term counts and texts of a segment's `live` passages."""
     per_passage = np.diff(segment.forward.indptr)
     entries = np.repeat(live, per_passage)
     text_lengths = np.diff(segment.text_offsets)
-    text = np.frombuffer(segment.texts, dtype=np.uint8) if isinstance(segment.texts, bytes) else segment.texts
     forward = Forward(indptr=_starts(per_passage[live]), terms=np.asarray(segment.forward.terms)[entries],
                       counts=np.asarray(segment.forward.counts)[entries])
-    return forward, np.asarray(text)[np.repeat(live, text_lengths)].tobytes(), _starts(text_lengths[live])
+    texts = text_array(segment.texts)[np.repeat(live, text_lengths)].tobytes()
+    return forward, texts, _starts(text_lengths[live])
 
 
-def _joined(parts: list[tuple[Forward, bytes, IntArray]]) -> tuple[Forward, bytes, IntArray]:
+def _joined(parts: list[tuple[Forward, Texts, IntArray]]) -> tuple[Forward, Texts, IntArray]:
     """Passages of several parts, one after the other."""
     if len(parts) == 1:
         return parts[0]
@@ -143,7 +143,7 @@ def _joined(parts: list[tuple[Forward, bytes, IntArray]]) -> tuple[Forward, byte
                       terms=np.concatenate([f.terms for f, _, _ in parts]).astype(np.int32, copy=False),
                       counts=np.concatenate([f.counts for f, _, _ in parts]).astype(np.uint16, copy=False))
     offsets = _starts(np.concatenate([np.diff(o) for _, _, o in parts]))
-    return forward, b"".join(t for _, t, _ in parts), offsets
+    return forward, np.concatenate([text_array(t) for _, t, _ in parts]).tobytes(), offsets
 
 
 def _terms_of(index: Index, passages: IntArray) -> npt.NDArray[np.int32]:

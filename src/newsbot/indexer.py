@@ -8,12 +8,13 @@ they replace become dead (see `newsbot.assemble`), so a small change makes a sma
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -41,7 +42,9 @@ class _Builder:
     lengths: list[np.ndarray] = field(default_factory=list)  # distinct terms per passage
     fwd_terms: list[np.ndarray] = field(default_factory=list)
     fwd_counts: list[np.ndarray] = field(default_factory=list)
-    texts: list[bytes] = field(default_factory=list)
+    # The passages' texts go to an unnamed temporary file as they come: a big build need not hold
+    # them in memory (they are read back, mapped, only to be saved).
+    texts: BinaryIO = field(default_factory=tempfile.TemporaryFile)
     text_lengths: list[np.ndarray] = field(default_factory=list)
     passages: list[int] = field(default_factory=list)  # per article
     stems: dict[str, str] = field(default_factory=dict)
@@ -55,7 +58,7 @@ class _Builder:
         self.fwd_terms.append(np.array(remap, dtype=np.int32)[result.term_ids])
         self.fwd_counts.append(result.counts)
         self.lengths.append(result.lengths)
-        self.texts.append(result.text)
+        self.texts.write(result.text)
         self.text_lengths.append(result.text_lengths)
         self.passages.extend(result.passages)
 
@@ -69,8 +72,9 @@ class _Builder:
 
         per_article = np.array(self.passages, dtype=np.int64)
         firsts = np.repeat(np.cumsum(per_article) - per_article, per_article)
-        texts = b"".join(self.texts)
-        self.texts.clear()
+        self.texts.flush()
+        texts = np.memmap(self.texts, dtype=np.uint8, mode="r") if self.texts.tell() else b""
+        self.texts.close()  # the map keeps the data
         return Fresh(
             articles=articles,
             passages=per_article,

@@ -22,6 +22,14 @@ import numpy.typing as npt
 from newsbot.bm25 import Forward, Inverted
 from newsbot.tables import write_file
 
+Texts = bytes | np.memmap[Any, np.dtype[np.uint8]]
+
+
+def text_array(texts: Texts) -> npt.NDArray[np.uint8]:
+    """Texts as an array of bytes, without copying."""
+    return texts if isinstance(texts, np.ndarray) else np.frombuffer(texts, dtype=np.uint8)
+
+
 _ARRAYS = {  # file name -> (part, field)
     "fwd_indptr": ("forward", "indptr"), "fwd_terms": ("forward", "terms"),
     "fwd_counts": ("forward", "counts"), "post_indptr": ("inverted", "indptr"),
@@ -42,7 +50,7 @@ class Segment:
     avgdl: float  # the average passage length its levels were made with
     forward: Forward  # each passage's distinct term ids and counts
     inverted: Inverted
-    texts: bytes | np.memmap[Any, np.dtype[np.uint8]]  # the passages' UTF-8 texts, concatenated
+    texts: Texts  # the passages' UTF-8 texts, concatenated
     text_offsets: npt.NDArray[np.int64]
     folder: Path | None = None  # where its files are, once saved or opened
 
