@@ -157,3 +157,28 @@ def test_removing_everything_leaves_an_empty_index(tmp_path: Path) -> None:
     index, report = build_index(root, Analyzer(), previous=index, target_words=30)
     assert report.removed == 5 and index.n_live == 0 and not index.articles
     assert index.search(index.term_ids(["said"]), 3) == []
+
+
+def test_builds_chained_in_memory_survive_their_saves_pruning(tmp_path: Path) -> None:
+    # Load once, then build and save again and again without reloading: each save prunes the
+    # folders the next build would otherwise still read from or link from.
+    root = _corpus(tmp_path, 30)
+    rng = random.Random(6)
+    build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    index = Index.load(tmp_path / "index")
+    assert index is not None
+    for step in range(1, 5):
+        _write(root, step, rng, edit=step)
+        index, _ = build_index(root, Analyzer(), previous=index, target_words=30)
+        index.save(tmp_path / "index", keep=step % 2)
+        assert all(s.folder == tmp_path / "index" / index.version for s in index.segments)
+        assert index.passage_text(int(index.article_start[0]))
+        assert_exact(index, rng)
+    assert len([p for p in (tmp_path / "index").iterdir() if p.is_dir()]) <= 2
+
+
+def test_every_build_has_its_own_version(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 5)
+    first, _ = build_index(root, Analyzer(), target_words=30)
+    second, _ = build_index(root, Analyzer(), previous=first, target_words=30)  # nothing changed
+    assert first.version != second.version  # caches (the recency prior) key on it

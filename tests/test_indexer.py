@@ -1,3 +1,4 @@
+import json
 import os
 import time
 from pathlib import Path
@@ -61,3 +62,21 @@ def test_unchanged_files_are_not_reread(corpus_dir: Path, monkeypatch) -> None:
 def test_excluded_ids_are_dropped(corpus_dir: Path) -> None:
     index, report = build_index(corpus_dir, default_analyzer(), exclude={"rail-2"})
     assert "rail-2" not in {a.id for a in index.articles} and report.articles == 3
+
+
+def test_a_moved_file_is_cited_at_its_new_path(tmp_path: Path) -> None:
+    row = {"id": "fixed", "title": "Harbour strike", "text": "Dockers walked out at the harbour."}
+    (tmp_path / "x.json").write_text(json.dumps(row))
+    first, _ = build_index(tmp_path, default_analyzer())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "x.json").rename(tmp_path / "sub" / "x.json")
+    second, report = build_index(tmp_path, default_analyzer(), previous=first)
+    assert report.unchanged == 1 and [a.path for a in second.articles] == ["sub/x.json"]
+
+
+def test_a_renamed_duplicate_id_survives_a_reindex_with_no_change(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({"id": "x", "title": "One", "text": "Harbour strike today."}))
+    (tmp_path / "b.json").write_text(json.dumps({"id": "x", "title": "Two", "text": "Volcano erupts again."}))
+    first, _ = build_index(tmp_path, default_analyzer())
+    second, _ = build_index(tmp_path, default_analyzer(), previous=first)
+    assert sorted((a.id, a.title) for a in second.articles) == [("x", "One"), ("x~2", "Two")]

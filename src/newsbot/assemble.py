@@ -15,6 +15,7 @@ made (its rough weights would be looser, see `newsbot.bm25.drift`).
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,7 +104,7 @@ def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh:
     df += np.bincount(fresh.forward.terms, minlength=n_terms)
     now = datetime.now(UTC)
     digest = hashlib.sha1("".join(a.content_hash for a in articles).encode()).hexdigest()[:8]
-    version = f"{now:%Y%m%d-%H%M%S}-{digest}"
+    version = f"{now:%Y%m%d-%H%M%S}-{digest}-{secrets.token_hex(2)}"  # unique: caches key on it
     segments = list(kept)
     dead_now = np.flatnonzero(passage_article < 0)
     if forward.n_docs:

@@ -128,12 +128,12 @@ class Index:
         """The best (passage, score) pairs, best first, at most `per_article` per article.
 
         Exactly what scoring every passage (`scores`), multiplying each score by its passage's
-        `factor` (a prior, >= 0, one per passage) if given, and ranking by score, then passage
-        order, gives. The query terms' 16-bit rough weights are first added up per passage in
-        float32 (`np.add.at`); these rough scores are within `slack` of the true ones, so only
-        the few passages within about twice that of the k-th best can be in the top k. Those are
-        then scored again with exact float64 weights, term by term in query order as rank-bm25
-        does, which gives its floats exactly (times `factor`, in float64).
+        `factor` (a prior, 0 or at least 1e-30: float32 must hold it; one per passage) if given, and
+        ranking by score, then passage order, gives. The query terms' 16-bit rough weights are first
+        added up per passage in float32 (`np.add.at`); these rough scores are within `slack` of the
+        true ones, so only the few passages within about twice that of the k-th best can be in the
+        top k. Those are then scored again with exact float64 weights, term by term in query order
+        as rank-bm25 does, which gives its floats exactly (times `factor`, in float64).
         """
         # A term of idf 0 (say, only in dead passages) adds exactly 0.0 to every score: skipped.
         weighed = [t for t in term_ids if self.idf[t] != 0]
@@ -243,7 +243,8 @@ class Index:
     # --- persistence ---------------------------------------------------------------------------
 
     def save(self, index_dir: Path, keep: int = 1) -> Path:
-        """Write atomically as a new version folder, then point `CURRENT` at it."""
+        """Write atomically as a new version folder, then point `CURRENT` at it (this index then
+        reads its segments from there)."""
         index_dir.mkdir(parents=True, exist_ok=True)
         final = index_dir / self.version
         tmp = index_dir / f".tmp-{self.version}-{os.getpid()}"
@@ -271,6 +272,10 @@ class Index:
         fsync_dir(tmp)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
+        # From now on this index reads its segments from `final`: the folders it was assembled
+        # from may be pruned below, and a later version will link its files from here.
+        object.__setattr__(self, "segments", tuple(Segment.open(final, s.meta()) for s in self.segments))
+        self.__dict__.pop("parts", None)
         pointer = index_dir / "CURRENT.tmp"
         write_file(pointer, lambda fh: fh.write(self.version.encode()))
         os.replace(pointer, index_dir / "CURRENT")

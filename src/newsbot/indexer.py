@@ -126,8 +126,10 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
         rel = path.as_posix()[len(folder):] if folder else path.name
         stat = path.stat()
         state = previous.files.get(rel) if previous else None
+        # Unchanged, and its ids still name its own articles (not a renamed duplicate's).
         if (state and state.size == stat.st_size and state.mtime_ns == stat.st_mtime_ns
-                and all(i in old_articles for i in state.article_ids)):
+                and all(i in old_articles and before[old_articles[i]].path == rel
+                        for i in state.article_ids)):
             articles = [before[old_articles[i]] for i in state.article_ids]
             notes = list(state.skipped)
         else:
@@ -146,7 +148,7 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
     for article in kept:
         old = old_articles.get(article.id)
         if old is not None and before[old].content_hash == article.content_hash:
-            reused.append((old, before[old]))
+            reused.append((old, replace(article, text="")))  # as read now: its file may have moved
         else:
             fresh.append(article)
             added += old is None
