@@ -24,7 +24,17 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.bm25 import BM25Params, Forward, IntArray, average_length, drift, idf_table, invert, norms
+from newsbot.bm25 import (
+    BM25Params,
+    Forward,
+    IntArray,
+    average_length,
+    drift,
+    idf_table,
+    invert,
+    norms,
+    offsets,
+)
 from newsbot.index import Index
 from newsbot.records import Article
 from newsbot.segment import Segment, Texts, text_array
@@ -130,21 +140,21 @@ def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, 
     per_passage = np.diff(segment.forward.indptr)
     entries = np.repeat(live, per_passage)
     text_lengths = np.diff(segment.text_offsets)
-    forward = Forward(indptr=_starts(per_passage[live]), terms=np.asarray(segment.forward.terms)[entries],
+    forward = Forward(indptr=offsets(per_passage[live]), terms=np.asarray(segment.forward.terms)[entries],
                       counts=np.asarray(segment.forward.counts)[entries])
     texts = text_array(segment.texts)[np.repeat(live, text_lengths)].tobytes()
-    return forward, texts, _starts(text_lengths[live])
+    return forward, texts, offsets(text_lengths[live])
 
 
 def _joined(parts: list[tuple[Forward, Texts, IntArray]]) -> tuple[Forward, Texts, IntArray]:
     """Passages of several parts, one after the other."""
     if len(parts) == 1:
         return parts[0]
-    forward = Forward(indptr=_starts(np.concatenate([np.diff(f.indptr) for f, _, _ in parts])),
+    forward = Forward(indptr=offsets(np.concatenate([np.diff(f.indptr) for f, _, _ in parts])),
                       terms=np.concatenate([f.terms for f, _, _ in parts]).astype(np.int32, copy=False),
                       counts=np.concatenate([f.counts for f, _, _ in parts]).astype(np.uint16, copy=False))
-    offsets = _starts(np.concatenate([np.diff(o) for _, _, o in parts]))
-    return forward, np.concatenate([text_array(t) for _, t, _ in parts]).tobytes(), offsets
+    ends = offsets(np.concatenate([np.diff(o) for _, _, o in parts]))
+    return forward, np.concatenate([text_array(t) for _, t, _ in parts]).tobytes(), ends
 
 
 def _terms_of(index: Index, passages: IntArray) -> npt.NDArray[np.int32]:
@@ -155,7 +165,7 @@ def _terms_of(index: Index, passages: IntArray) -> npt.NDArray[np.int32]:
         if len(mine):
             first, sizes = segment.forward.indptr[mine], np.diff(segment.forward.indptr)[mine]
             # The positions first[i], first[i] + 1, ... for every passage, in one go.
-            at = np.repeat(first - _starts(sizes)[:-1], sizes) + np.arange(int(sizes.sum()))
+            at = np.repeat(first - offsets(sizes)[:-1], sizes) + np.arange(int(sizes.sum()))
             found.append(np.asarray(segment.forward.terms)[at])
     return np.concatenate(found)
 
@@ -194,12 +204,6 @@ def _spans(passage_article: npt.NDArray[np.int32], n_articles: int) -> tuple[Int
     starts = bounds[lo]
     ends = np.where(hi > lo, bounds[np.maximum(hi - 1, 0)] + 1, starts)
     return starts.astype(np.int64), ends.astype(np.int64)
-
-
-def _starts(sizes: IntArray) -> IntArray:
-    out = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=out[1:])
-    return out
 
 
 def _empty(params: BM25Params) -> Index:

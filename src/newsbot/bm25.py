@@ -185,6 +185,13 @@ def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float,
     return counts
 
 
+def offsets(sizes: npt.NDArray[np.integer[Any]]) -> IntArray:
+    """CSR offsets of consecutive runs of these sizes: run i is [out[i], out[i + 1])."""
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
+
+
 def idf_table(df: IntArray, n_docs: int, epsilon: float, first_seen: Callable[[], IntArray]) -> FloatArray:
     """rank-bm25's idf, with its floor for negative values: epsilon times the average idf.
 
@@ -246,8 +253,7 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     order.sort()
     order &= 0xFFFFFFFF
     df = np.bincount(terms, minlength=n_terms).astype(np.int64)
-    indptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
+    indptr = offsets(df)
     first_seen = np.full(n_terms, len(order), dtype=np.int64)
     has = df > 0
     first_seen[has] = order[indptr[:-1][has]]  # stable sort: the first posting is the earliest

@@ -21,7 +21,7 @@ import numpy as np
 from newsbot.analysing import Analysed, analysed
 from newsbot.analysis import Analyzer
 from newsbot.assemble import Fresh, assemble
-from newsbot.bm25 import BM25Params, Forward
+from newsbot.bm25 import BM25Params, Forward, offsets
 from newsbot.corpus import dedupe, read_file, scan
 from newsbot.index import Index
 from newsbot.passages import TARGET_WORDS
@@ -78,10 +78,10 @@ class _Builder:
         return Fresh(
             articles=articles,
             passages=per_article,
-            forward=Forward(indptr=_starts(joined(self.lengths, np.int64)),
+            forward=Forward(indptr=offsets(joined(self.lengths, np.int64)),
                             terms=joined(self.fwd_terms, np.int32),
                             counts=joined(self.fwd_counts, np.uint16)),
-            texts=texts, text_offsets=_starts(joined(self.text_lengths, np.int64)),
+            texts=texts, text_offsets=offsets(joined(self.text_lengths, np.int64)),
             positions=(np.arange(len(firsts)) - firsts).astype(np.int32),
             new_terms=self.new_terms, stems=self.stems,
         )
@@ -94,12 +94,6 @@ class _Builder:
                 i = self.new_ids[term] = self.base_size + len(self.new_terms)
                 self.new_terms.append(term)
         return i
-
-
-def _starts(sizes: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=out[1:])
-    return out
 
 
 def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None,
