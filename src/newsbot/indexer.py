@@ -142,7 +142,8 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
     for article in kept:
         old = old_articles.get(article.id)
         if old is not None and before[old].content_hash == article.content_hash:
-            reused.append((old, replace(article, text="")))  # as read now: its file may have moved
+            # As read now (its file may have moved); from an unchanged file it is already text-less.
+            reused.append((old, replace(article, text="") if article.text else article))
         else:
             fresh.append(article)
             added += old is None
