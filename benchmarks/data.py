@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsbot.corpus import dedupe, read_file
-from newsbot.passages import split_passages
+from newsbot.corpus.read import dedupe, read_file
 from newsbot.records import Article
+from newsbot.text.passages import split_passages
 
 EDIT = "Editor's note: this article was updated after publication to correct a detail."
 FILES_PER_FOLDER = 1000

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from newsbot.bm25 import BM25Params
+from newsbot.index.bm25 import BM25Params
 
 PARAMS = BM25Params()  # newsbot's
 
@@ -86,7 +86,7 @@ def load_changes(work: Path) -> list[dict[str, Any]]:
 
 
 def newsbot_tokens(docs: list[str]) -> list[list[str]]:
-    from newsbot.analysis import Analyzer
+    from newsbot.text.analyzer import Analyzer
 
     analyzer = Analyzer()
     return [analyzer.terms(d) for d in docs]
@@ -150,8 +150,8 @@ class Newsbot(Engine):
         return self._build(index_dir, timer, None)
 
     def _build(self, index_dir: Path, timer: Timer, previous: Any) -> dict[str, Any]:
-        from newsbot.analysis import Analyzer
-        from newsbot.indexer import build_index
+        from newsbot.index.build import build_index
+        from newsbot.text.analyzer import Analyzer
 
         stages: dict[str, float] = {}  # seconds per stage of `build_index`'s progress reports
         current: list[Any] = ["", time.perf_counter()]  # stage, since
@@ -178,8 +178,8 @@ class Newsbot(Engine):
                 "reused": report.unchanged}
 
     def open(self, index_dir: Path) -> Any:
-        from newsbot.analysis import default_analyzer
-        from newsbot.index import Index
+        from newsbot.index.store import Index
+        from newsbot.text.analyzer import default_analyzer
 
         index = Index.load(index_dir)
         assert index is not None, f"no index under {index_dir}"
@@ -197,7 +197,7 @@ class Newsbot(Engine):
 
     def reindex(self, index_dir: Path, timer: Timer) -> dict[str, Any]:
         from benchmarks.data import write_article
-        from newsbot.index import Index
+        from newsbot.index.store import Index
 
         changes = load_changes(self.work)
         for change in changes:  # the edited articles' files are rewritten
@@ -234,7 +234,7 @@ class RankBM25(Engine):
         with (index_dir / "bm25.pkl").open("rb") as fh:
             bm25 = pickle.load(fh)
         if self.spec.tokens == "newsbot":
-            from newsbot.analysis import default_analyzer
+            from newsbot.text.analyzer import default_analyzer
 
             return bm25, default_analyzer().terms
         return bm25, lambda q: q.lower().split()
@@ -273,7 +273,7 @@ class BM25S(Engine):
 
         retriever = bm25s.BM25.load(str(index_dir), show_progress=False)
         if self.spec.tokens == "newsbot":
-            from newsbot.analysis import default_analyzer
+            from newsbot.text.analyzer import default_analyzer
 
             terms = default_analyzer().terms
             return retriever, lambda q: [terms(q)]
@@ -330,7 +330,7 @@ class Tantivy(Engine):
         index = tantivy.Index.open(str(index_dir))
         searcher = index.searcher()
         if self.spec.tokens == "newsbot":
-            from newsbot.analysis import default_analyzer
+            from newsbot.text.analyzer import default_analyzer
 
             terms = default_analyzer().terms
             return index, searcher, lambda q: " ".join(terms(q))

@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.engines import Spec, Timer, make
 
-IMPORTS = {"newsbot": ["newsbot.index", "newsbot.analysis"], "rank_bm25": ["rank_bm25"],
+IMPORTS = {"newsbot": ["newsbot.index.store", "newsbot.text.analyzer"], "rank_bm25": ["rank_bm25"],
            "bm25s": ["bm25s", "Stemmer"], "tantivy": ["tantivy"]}
 
 
@@ -60,7 +60,7 @@ def main(task_path: str, launched: float | None = None) -> None:
     index_dir = Path(task["index"])
     phase = task["phase"]
     began = time.perf_counter()
-    modules = IMPORTS[spec.engine] + (["newsbot.analysis"] if spec.tokens == "newsbot" else [])
+    modules = IMPORTS[spec.engine] + (["newsbot.text.analyzer"] if spec.tokens == "newsbot" else [])
     for name in modules:
         importlib.import_module(name)
     out: dict[str, Any] = {"import_s": time.perf_counter() - began, "rss_start": rss_now()}

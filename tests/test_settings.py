@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.answers.filters import parse_filters
 from newsbot.errors import BadFilter, ConfigError
-from newsbot.filters import parse_filters
 from newsbot.settings import ENV_NAMES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]

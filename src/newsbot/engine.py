@@ -6,22 +6,18 @@ the reference in one assignment, so questions keep being answered during a rebui
 
 from __future__ import annotations
 
-import json
-import re
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
-from newsbot.analysis import Analyzer, default_analyzer
 from newsbot.answers import answer
-from newsbot.corpus import SUFFIXES, read_file, suffix_of
-from newsbot.errors import BadUpload, IndexBusy, NewsbotError, NotFound
-from newsbot.index import Index
-from newsbot.indexer import build_index
+from newsbot.corpus import edits
+from newsbot.errors import IndexBusy, NewsbotError, NotFound
+from newsbot.index.build import build_index
+from newsbot.index.store import Index
 from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
 from newsbot.settings import Settings
+from newsbot.text.analyzer import Analyzer, default_analyzer
 
 Progress = Callable[[str, int, int], None]
 
@@ -60,7 +56,7 @@ class Engine:
 
     def ask(self, question: str, k: int = 3, filters: Filters = Filters(),
             per_article: int = 1) -> Answer:
-        """The best passages for a question (see `newsbot.answers.answer`)."""
+        """The best passages for a question (see `newsbot.answers.answer.answer`)."""
         return answer(self.index, self.analyzer, question, k, filters, per_article)
 
     def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
@@ -73,7 +69,7 @@ class Engine:
                 raise NewsbotError(f"The corpus folder {corpus} does not exist.")
             index, report = build_index(
                 corpus, self.analyzer, previous=None if full else self._index,
-                exclude=self._removed_ids(), progress=progress,
+                exclude=edits.removed_ids(self.settings.data_dir), progress=progress,
             )
             if progress:
                 progress("saving", 0, 1)
@@ -105,59 +101,10 @@ class Engine:
 
     def add_file(self, filename: str, data: bytes) -> tuple[Article, ...]:
         """Validate an uploaded article file and save it into the corpus (not yet indexed)."""
-        limit = self.settings.max_upload_bytes
-        if len(data) > limit:
-            raise BadUpload(f"That file is {len(data):,} bytes; the limit is {limit:,}.")
-        name = _safe_name(filename)
-        if suffix_of(Path(name)) not in SUFFIXES:
-            raise BadUpload(f"Unsupported file type; send one of {', '.join(SUFFIXES)}.")
-        corpus = self.settings.corpus_dir
-        if corpus.is_file():
-            raise BadUpload("The corpus is a single file, so files cannot be added to it.")
-        with tempfile.TemporaryDirectory() as tmp:
-            probe = Path(tmp) / name
-            probe.write_bytes(data)
-            read = read_file(probe, Path(tmp))
-        if not read.articles:
-            why = "; ".join(s.reason for s in read.skipped[:3]) or "no articles found"
-            raise BadUpload(f"No article could be read from {name}: {why}.")
-        target = corpus / "uploads" / name
-        n = 2
-        while target.exists():
-            target = target.with_name(f"{Path(name).stem.split('.')[0]}-{n}{suffix_of(Path(name))}")
-            n += 1
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        articles = read_file(target, corpus).articles  # ids depend on the path in the corpus
-        self._set_removed(self._removed_ids() - {a.id for a in articles})
-        return articles
+        return edits.add_file(self.settings, filename, data)
 
     def remove_article(self, article_id: str) -> Article:
-        """Remove an article: delete its file when it holds only it, else exclude its id."""
+        """Remove an article from the corpus (effective at the next reindex)."""
         article = self.find_article(article_id)
-        root = self.settings.corpus_dir
-        path = root / article.path if article.path and root.is_dir() else None
         state = self.index.files.get(article.path or "")
-        if path and path.is_file() and state and state.article_ids == (article.id,):
-            path.unlink()
-        else:
-            self._set_removed(self._removed_ids() | {article.id})
-        return article
-
-    def _removed_ids(self) -> set[str]:
-        path = self.settings.data_dir / "removed.json"
-        return set(json.loads(path.read_text())) if path.is_file() else set()
-
-    def _set_removed(self, ids: set[str]) -> None:
-        path = self.settings.data_dir / "removed.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sorted(ids)))
-        tmp.replace(path)
-
-
-def _safe_name(filename: str) -> str:
-    """A plain file name: no folders, no hidden files, only safe characters."""
-    base = Path(filename.replace("\\", "/")).name
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._") or "article.txt"
-    return base[-120:]
+        return edits.remove_article(self.settings, article, state.article_ids if state else ())

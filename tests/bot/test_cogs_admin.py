@@ -17,8 +17,9 @@ from newsbot.bot.client import NewsBot
 from newsbot.bot.cogs import admin as admin_module
 from newsbot.bot.cogs.admin import Admin
 from newsbot.bot.errors import DisclosedError
+from newsbot.corpus import edits
 from newsbot.errors import BadUpload, IndexBusy, NotFound
-from newsbot.index import Index
+from newsbot.index.store import Index
 from newsbot.settings import Settings
 from tests.bot.support import interaction, open_bot, sent_kwargs
 
@@ -122,7 +123,7 @@ async def test_two_reindexes_never_run_at_once(cog: Admin, bot: NewsBot,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
     real = bot.engine.reindex
-    monkeypatch.setattr(bot.engine, "_removed_ids", lambda: (release.wait(5), set())[1])
+    monkeypatch.setattr(edits, "removed_ids", lambda folder: (release.wait(5), set())[1])
     holder = threading.Thread(target=real)
     holder.start()
     try:

@@ -17,6 +17,7 @@ from discord import app_commands
 from newsbot.bot.client import NewsBot
 from newsbot.bot.cogs import ask as ask_module
 from newsbot.bot.cogs.ask import Ask, UserCooldown
+from newsbot.corpus import edits
 from newsbot.errors import BadFilter, BadQuestion
 from newsbot.querylog import LoggedQuery
 from newsbot.settings import Settings
@@ -275,8 +276,8 @@ async def test_a_mention_reply_that_cannot_be_sent_is_logged(cog: Ask,
 async def test_questions_are_answered_during_a_reindex(cog: Ask, bot: NewsBot,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
-    real = bot.engine._removed_ids
-    monkeypatch.setattr(bot.engine, "_removed_ids", lambda: (release.wait(10), real())[1])
+    real = edits.removed_ids
+    monkeypatch.setattr(edits, "removed_ids", lambda folder: (release.wait(10), real(folder))[1])
     reindex = asyncio.create_task(asyncio.to_thread(bot.engine.reindex, full=True))
     try:
         while not bot.engine.reindexing:

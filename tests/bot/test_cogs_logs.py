@@ -19,8 +19,8 @@ from discord import app_commands
 from newsbot.bot.checks import Refused, is_mod
 from newsbot.bot.client import NewsBot
 from newsbot.bot.cogs.logs import ConfirmForget, Logs, RecentPager
-from newsbot.bot.fit import DESCRIPTION, EMBED_TOTAL
-from newsbot.bot.logrender import query_embed, recent_embed, review_embed
+from newsbot.bot.embeds.logrender import query_embed, recent_embed, review_embed
+from newsbot.bot.limits import DESCRIPTION, EMBED_TOTAL
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.querylog import QueryRecord, Shown, SqliteQueryLog
 from newsbot.settings import Settings

@@ -18,8 +18,8 @@ import pytest
 
 from newsbot.bot import runner
 from newsbot.bot.cogs import admin as admin_module
-from newsbot.engine import Engine
-from newsbot.index import Index
+from newsbot.corpus import edits
+from newsbot.index.store import Index
 from newsbot.querylog import SqliteQueryLog
 from newsbot.querylog.records import percentile
 from newsbot.settings import Settings
@@ -168,8 +168,8 @@ class HeldReindex:
     """Holds every reindex at `owner.name` (inside the engine) until released, so overlaps are
     certain. The default, before any progress is reported, keeps the reply unedited."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: type = Engine,
-                 name: str = "_removed_ids") -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object = edits,
+                 name: str = "removed_ids") -> None:
         self.started, self.release = threading.Event(), threading.Event()
         real = getattr(owner, name)
 

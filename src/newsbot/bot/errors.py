@@ -17,7 +17,7 @@ from typing import Literal
 import discord
 from discord import app_commands
 
-from newsbot.bot.fit import CONTENT, fit
+from newsbot.bot.limits import CONTENT, fit
 from newsbot.errors import NewsbotError
 
 log = logging.getLogger(__name__)

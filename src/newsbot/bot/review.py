@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from newsbot.bot.logrender import review_embed
+from newsbot.bot.embeds.logrender import review_embed
 from newsbot.errors import NewsbotError
 
 if TYPE_CHECKING:

@@ -17,9 +17,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.bot.checks import is_admin
+from newsbot.bot.embeds.render import progress_text, report_embed, stats_embed
 from newsbot.bot.errors import DisclosedError
-from newsbot.bot.fit import CONTENT, code, escape, fit
-from newsbot.bot.render import progress_text, report_embed, stats_embed
+from newsbot.bot.limits import CONTENT, code, escape, fit
 from newsbot.errors import BadUpload, IndexBusy, NewsbotError
 from newsbot.records import Article, BuildReport
 

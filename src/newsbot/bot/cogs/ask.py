@@ -16,11 +16,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from newsbot.answers import parse_filters
+from newsbot.bot.embeds.render import answer_embed
 from newsbot.bot.errors import Failure, explain
-from newsbot.bot.fit import CONTENT, fit
-from newsbot.bot.render import answer_embed
+from newsbot.bot.limits import CONTENT, fit
 from newsbot.bot.review import NO_MATCH, post_for_review
-from newsbot.filters import parse_filters
 from newsbot.querylog import QueryRecord
 
 if TYPE_CHECKING:

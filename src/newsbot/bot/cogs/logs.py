@@ -20,9 +20,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from newsbot.bot.checks import is_mod
-from newsbot.bot.errors import report
-from newsbot.bot.fit import CONTENT, fit
-from newsbot.bot.logrender import (
+from newsbot.bot.embeds.logrender import (
     log_stats_embed,
     query_embed,
     recent_embed,
@@ -30,6 +28,8 @@ from newsbot.bot.logrender import (
     unanswered_embed,
     window,
 )
+from newsbot.bot.errors import report
+from newsbot.bot.limits import CONTENT, fit
 from newsbot.errors import NewsbotError
 from newsbot.querylog import LoggedQuery, Outcome, QueryLog, write_csv
 

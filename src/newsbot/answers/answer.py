@@ -1,0 +1,89 @@
+"""Answering a question: the best passages, cited, with the best sentence first.
+
+The ranking is in `ranking.py`, the quoting (snippets, best sentence) in `snippets.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+from newsbot.answers.ranking import RANKING, Ranking, coverage, rank, reference_day, term_weights
+from newsbot.answers.snippets import Scored, best_sentence, scored, window
+from newsbot.errors import BadQuestion
+from newsbot.index.store import Index
+from newsbot.records import Answer, Citation, Filters, Hit
+from newsbot.text.analyzer import Analyzer
+
+MAX_QUESTION_CHARS = 500
+# Share of the question's idf weight that the best passage must contain to count as a match.
+# Calibrated with `newsbot eval` on real news-quiz questions (see docs/quality.md): the coarse
+# threshold that best separates shown answers from misses while hiding under 5% of the answers
+# found for questions the corpus can answer.
+MIN_COVERAGE = 0.55
+_NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
+
+# Discord mentions (@everyone too), channels, roles, custom emoji, URLs and HTML tags carry
+# no searchable words.
+_MARKUP = re.compile(
+    r"<(?:@[!&]?|#|a?:\w+:)\d+>|@(?:everyone|here)\b|<[^>]{1,200}>|https?://\S+|[*_`~|>]+")
+
+
+def clean_question(question: str) -> str:
+    """The question without markup; raises BadQuestion when nothing searchable is left."""
+    text = " ".join(_MARKUP.sub(" ", question or "").split())
+    if not text:
+        raise BadQuestion(_NO_WORDS)
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"That question is {len(text):,} characters long; please keep it under "
+                          f"{MAX_QUESTION_CHARS} and ask about one thing.")
+    return text
+
+
+def answer(index: Index, analyzer: Analyzer, question: str, k: int = 3,
+           filters: Filters = Filters(), per_article: int = 1, as_of: date | None = None,
+           ranking: Ranking = RANKING) -> Answer:
+    """The best `k` passages for `question`, at most `per_article` from one article.
+
+    `as_of`: the day recency is counted from; by default the `until` filter, else today.
+    """
+    began = time.perf_counter()
+    terms = question_terms(analyzer, question)
+    k = max(1, min(k, 10))
+    found = rank(index, index.term_ids(terms), k, filters, per_article,
+                 reference_day(index, as_of or filters.until), ranking)
+    weights = term_weights(index, terms)
+    shown = [scored(index.passage_text(p), analyzer, weights) for p, _ in found]
+    hits = tuple(_hit(index, analyzer, p, s, weights, sentences)
+                 for (p, s), sentences in zip(found, shown, strict=True))
+    best = best_sentence(analyzer, shown, weights)
+    matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
+    return Answer(
+        question=question, hits=hits, best_sentence=best if matched else None, matched=matched,
+        index_version=index.version, took_ms=(time.perf_counter() - began) * 1000,
+        filters=filters, terms=tuple(dict.fromkeys(terms)),
+    )
+
+
+def question_terms(analyzer: Analyzer, question: str) -> list[str]:
+    """The analysed terms of a question; raises BadQuestion when there are none."""
+    text = clean_question(question)
+    if not analyzer.tokens(text):
+        raise BadQuestion(_NO_WORDS)
+    terms = analyzer.terms(text)
+    if not terms:
+        raise BadQuestion("That question has only very common words (like “who” or “the”); "
+                          "add the names or topics you are asking about.")
+    return terms
+
+
+def _hit(index: Index, analyzer: Analyzer, passage: int, score: float, weights: dict[str, float],
+         sentences: Scored) -> Hit:
+    article = index.article_of(passage)
+    citation = Citation(article_id=article.id, title=article.title, source=article.source,
+                        date=article.date, url=article.url, path=article.path)
+    return Hit(citation=citation, passage_id=passage, position=int(index.passage_position[passage]),
+               score=score, snippet=window(sentences, analyzer, weights))
+
+

@@ -1,0 +1,1 @@
+"""Discord embeds: answers, reports and stats (render), query-log views (logrender)."""

@@ -1,0 +1,1 @@
+"""The corpus: reading article files (every bad input reported) and editing the corpus."""

@@ -1,0 +1,296 @@
+"""BM25 with rank-bm25's exact scores, precomputed into postings so a query touches only its words.
+
+rank-bm25's `BM25Okapi.get_scores` loops in Python over every document for every query word. The
+score of a document is a sum over query words of a per-(word, document) weight, idf times a
+term-frequency part, that does not depend on the query. Postings keep, per term, its passages in
+a compressed sparse row (CSR) layout with the term count, from which the exact float64 weight is
+computed with rank-bm25's operations in its order: identical scores, milliseconds instead of
+seconds.
+
+Each posting also keeps the term-frequency part quantized to 16 bits (`level` times the term's
+`unit`), for a first pass that only has to find the few passages worth scoring exactly (see
+`newsbot.index.store.Index.search`): 6 bytes a posting. Levels leave out the idf, so a segment of the
+index (`Inverted`) stays valid when the corpus around it changes: only idf and the average
+passage length move, and the search allows for the latter (`drift`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
+_TF_BITS = 6  # a posting is a passage id and a term count in one int32: count in the low bits
+_TF_MAX = (1 << _TF_BITS) - 1
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """rank-bm25's BM25Okapi parameters. Its defaults are k1=1.5, b=0.75, epsilon=0.25; newsbot uses
+    the textbook k1=1.2 (a little less weight on repeated words), measured in docs/quality.md."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    epsilon: float = 0.25
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Each passage's distinct term ids, in order of first occurrence, with their counts."""
+
+    indptr: IntArray  # passage d owns terms[indptr[d]:indptr[d + 1]]
+    terms: Int32Array
+    counts: npt.NDArray[np.uint16]
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.indptr) - 1
+
+    def doc_lengths(self) -> IntArray:
+        """Tokens per passage (repeats counted), as rank-bm25's `doc_len`."""
+        lengths = np.zeros(self.n_docs, dtype=np.int64)
+        has = np.flatnonzero(np.diff(self.indptr))
+        if len(has):
+            lengths[has] = np.add.reduceat(self.counts, self.indptr[has], dtype=np.int64)
+        return lengths
+
+
+@dataclass(frozen=True)
+class Inverted:
+    """A run of passages' postings, written once: term -> passages (ascending, numbered from 0)
+    with the term's count and the 16-bit level of its term-frequency part."""
+
+    indptr: IntArray  # indexed by term id; terms numbered after this was built have none
+    entries: Int32Array  # passage id << 6 | the term's count in it (63: look in `big_tf`)
+    big_at: IntArray  # positions of the postings with counts of 63 or more, ascending
+    big_tf: npt.NDArray[np.uint16]  # their counts
+    level: npt.NDArray[np.uint16]  # the term-frequency part is about level * unit[term]
+    unit: Float32Array  # per term: its largest term-frequency part / 65535 (a hair more)
+    spread: Float32Array  # per term: its largest term-frequency part / its smallest (a hair more)
+    first: IntArray  # per term: its first position in the forward index (len(terms): none)
+
+    def passages(self, term: int) -> Int32Array:
+        """The passages that contain `term`, ascending."""
+        return self.entries[int(self.indptr[term]):int(self.indptr[term + 1])] >> _TF_BITS
+
+    def doc_freq(self, n_terms: int) -> IntArray:
+        """Passages per term, for `n_terms` terms."""
+        df = np.zeros(n_terms, dtype=np.int64)
+        have = min(len(self.indptr) - 1, n_terms)
+        df[:have] = np.diff(self.indptr[:have + 1])
+        return df
+
+
+@dataclass(frozen=True)
+class Postings:
+    """An `Inverted` with the corpus-wide idf and passage norms: what a query reads."""
+
+    indptr: IntArray
+    entries: Int32Array
+    big_at: IntArray
+    big_tf: npt.NDArray[np.uint16]
+    level: npt.NDArray[np.uint16]
+    step: Float32Array  # per term: unit * |idf|, so the weight is about level * step
+    spread: Float32Array
+    idf: FloatArray  # per term
+    norm: FloatArray  # per passage: k1 * (1 - b + b * length / avgdl)
+    k1: float
+
+    @classmethod
+    def over(cls, inverted: Inverted, idf: FloatArray, norm: FloatArray, k1: float) -> Postings:
+        """`inverted` with these statistics (terms it lacks get empty postings)."""
+        n_terms, have = len(idf), len(inverted.indptr) - 1
+        indptr, unit, spread = inverted.indptr, inverted.unit, inverted.spread
+        if have < n_terms:
+            indptr = np.concatenate([indptr, np.full(n_terms - have, indptr[-1], dtype=np.int64)])
+            unit = np.concatenate([unit, np.zeros(n_terms - have, dtype=np.float32)])
+            spread = np.concatenate([spread, np.ones(n_terms - have, dtype=np.float32)])
+        step = np.maximum(unit * np.abs(idf), np.finfo(np.float32).tiny).astype(np.float32)
+        return cls(indptr=indptr, entries=inverted.entries, big_at=inverted.big_at, big_tf=inverted.big_tf,
+                   level=inverted.level, step=step, spread=spread, idf=idf, norm=norm, k1=k1)
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.norm)
+
+    def postings(self, term: int) -> tuple[Int32Array, FloatArray]:
+        """The passages that contain `term`, ascending, and its exact weight in each."""
+        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
+        entries = self.entries[start:end]
+        docs = entries >> _TF_BITS
+        tf = self._counts(start, np.arange(len(entries)), entries)
+        return docs, weigh(self.idf[term], tf, self.norm[docs], self.k1)
+
+    def _counts(self, start: int, at: IntArray, entries: Int32Array) -> npt.NDArray[np.uint16]:
+        """The term counts of postings `start + at`, given their `entries`."""
+        tf = (entries & _TF_MAX).astype(np.uint16)
+        big = np.flatnonzero(tf == _TF_MAX)
+        if len(big):
+            tf[big] = self.big_tf[np.searchsorted(self.big_at, start + at[big])]
+        return tf
+
+    def rough_postings(self, term: int, times: int = 1) -> tuple[Int32Array, Float32Array]:
+        """The passages that contain `term`, ascending, and `times` its weight in each, roughly.
+
+        Each rough weight is within `step[term] / 2` of the weight, so within
+        `spread[term] / 131070` of it relatively, plus float32 rounding (2**-20), when the
+        passage norms are those the levels were made with (otherwise see `drift`).
+        """
+        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
+        weights = self.level[start:end].astype(np.float32)
+        weights *= np.float32(self.step[term] * times)
+        return self.entries[start:end] >> _TF_BITS, weights
+
+    def lookup(self, term: int, docs: Int32Array) -> FloatArray:
+        """The exact weight of `term` in each of `docs` (ascending passage ids), 0 where absent."""
+        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
+        entries = self.entries[start:end]
+        if not len(entries):
+            return np.zeros(len(docs))
+        at = np.minimum(np.searchsorted(entries, docs << _TF_BITS), len(entries) - 1)
+        found = (entries[at] >> _TF_BITS) == docs
+        at = at[found]
+        weights = np.zeros(len(docs))
+        weights[found] = weigh(self.idf[term], self._counts(start, at, entries[at]), self.norm[docs[found]],
+                               self.k1)
+        return weights
+
+    def scores(self, term_ids: list[int]) -> FloatArray:
+        """Every passage's score for the query terms (repeats count, as in rank-bm25)."""
+        scores = np.zeros(self.n_docs)
+        for t in term_ids:
+            docs, weights = self.postings(t)
+            # Within one term a passage appears once, so fancy-index += is a correct scatter-add.
+            scores[docs] += weights
+        return scores
+
+
+def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float,
+          into: FloatArray | None = None) -> FloatArray:
+    """BM25Okapi weights: the same float64 operations as rank-bm25's get_scores,
+    idf * (tf * (k1 + 1) / (tf + norm)), done in place (into `norm` when it is `into`)."""
+    counts = tf.astype(np.float64)
+    total = np.add(counts, norm, out=into)
+    counts *= k1 + 1
+    counts /= total
+    counts *= idf
+    return counts
+
+
+def offsets(sizes: npt.NDArray[np.integer[Any]]) -> IntArray:
+    """CSR offsets of consecutive runs of these sizes: run i is [out[i], out[i + 1])."""
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
+
+
+def idf_table(df: IntArray, n_docs: int, epsilon: float, first_seen: Callable[[], IntArray]) -> FloatArray:
+    """rank-bm25's idf, with its floor for negative values: epsilon times the average idf.
+
+    rank-bm25 averages the idf of every word in the order the words first appear in the corpus;
+    float addition is not associative, so we add in that same order (`first_seen()`: each term's
+    first position in the corpus) to get the same bits. The average matters only when some idf is
+    negative (a word in over half the passages), so only then is the order worked out.
+    """
+    idf = np.zeros(len(df))
+    present = np.flatnonzero(df)
+    if not len(present):
+        return idf
+    values = [math.log(n_docs - f + 0.5) - math.log(f + 0.5) for f in df[present].tolist()]
+    idf[present] = values
+    negative = present[idf[present] < 0]
+    if len(negative):
+        order = present[np.argsort(first_seen()[present], kind="stable")]
+        # np.cumsum adds strictly left to right, like rank-bm25's `idf_sum += idf` loop.
+        average = float(np.cumsum(idf[order])[-1]) / len(order)
+        idf[negative] = epsilon * average
+    return idf
+
+
+def norms(lengths: npt.NDArray[np.integer[Any]], avgdl: float, params: BM25Params) -> FloatArray:
+    """Each passage's k1 * (1 - b + b * length / avgdl), as rank-bm25 computes it."""
+    return params.k1 * (1 - params.b + params.b * lengths.astype(np.float64) / avgdl)
+
+
+def average_length(lengths: npt.NDArray[np.integer[Any]]) -> float:
+    """rank-bm25's avgdl: the integer sum of lengths over their number (1.0 for no passages)."""
+    return int(lengths.sum()) / len(lengths) if len(lengths) else 1.0
+
+
+def drift(built_with: float, avgdl: float) -> float:
+    """How far (relatively) term-frequency parts made with average length `built_with` can be
+    from those with `avgdl`: tf * (k1 + 1) / (tf + norm) moves by at most the norm's ratio."""
+    return abs(built_with / avgdl - 1) if avgdl > 0 and built_with > 0 else 0.0
+
+
+def build_postings(forward: Forward, n_terms: int, params: BM25Params) -> Postings:
+    """The postings of one forward index on its own: a corpus of exactly these passages."""
+    lengths = forward.doc_lengths()
+    norm = norms(lengths, average_length(lengths), params)
+    inverted = invert(forward, n_terms, norm, params.k1)
+    idf = idf_table(inverted.doc_freq(n_terms), forward.n_docs, params.epsilon, lambda: inverted.first)
+    return Postings.over(inverted, idf, norm, params.k1)
+
+
+def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inverted:
+    """Invert the forward index, with 16-bit levels of every (term, passage) term-frequency part
+    for these passage norms."""
+    n_docs = forward.n_docs
+    terms = np.asarray(forward.terms)
+    assert len(terms) < 2**32
+    # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
+    order = terms.astype(np.int64)
+    order <<= 32
+    order |= np.arange(len(terms), dtype=np.int64)
+    order.sort()
+    order &= 0xFFFFFFFF
+    df = np.bincount(terms, minlength=n_terms).astype(np.int64)
+    indptr = offsets(df)
+    first_seen = np.full(n_terms, len(order), dtype=np.int64)
+    has = df > 0
+    first_seen[has] = order[indptr[:-1][has]]  # stable sort: the first posting is the earliest
+
+    per_doc = np.diff(forward.indptr)
+    counts = np.asarray(forward.counts)
+    # The 16-bit levels, from float32 parts (within 2**-20 of the exact ones: the search's slack
+    # allows for twice that), computed in forward order, in place, then permuted into postings.
+    spare = np.repeat(norm.astype(np.float32), per_doc)
+    parts = counts.astype(np.float32)
+    spare += parts
+    parts *= np.float32(k1 + 1)
+    parts /= spare
+    unit, spread = _units(parts, terms, n_terms)
+    parts /= np.take(unit, terms, out=spare)
+    np.rint(parts, out=parts)
+    np.minimum(parts, 65535, out=parts)
+    level = parts.astype(np.uint16)[order]
+    del parts, spare
+    assert n_docs < 2**(31 - _TF_BITS), "too many passages for 32-bit postings"
+    packed = np.repeat(np.arange(n_docs, dtype=np.int32) << _TF_BITS, per_doc)
+    packed |= np.minimum(counts, _TF_MAX).astype(np.int32)
+    entries = packed[order]
+    big_at = np.flatnonzero((entries & _TF_MAX) == _TF_MAX)
+    return Inverted(indptr=indptr, entries=entries, big_at=big_at, big_tf=counts[order[big_at]],
+                    level=level, unit=unit, spread=spread, first=first_seen)
+
+
+def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
+    """Per term, a quantization unit of 1/65535 of its largest part (a hair more, so that no part
+    needs more than 65535 units after rounding) and its largest part / its smallest."""
+    largest = np.zeros(n_terms, dtype=np.float32)
+    np.maximum.at(largest, terms, parts)
+    smallest = np.full(n_terms, np.inf, dtype=np.float32)
+    np.minimum.at(smallest, terms, parts)
+    high, low = largest.astype(np.float64), smallest.astype(np.float64)
+    unit = np.maximum(high / 65535 * (1 + 2.0**-18), np.finfo(np.float32).tiny).astype(np.float32)
+    ratio = np.divide(high, low, out=np.ones_like(high), where=low > 0)
+    spread = np.minimum(ratio * (1 + 2.0**-18), np.finfo(np.float32).max).astype(np.float32)
+    return unit, spread

@@ -1,0 +1,216 @@
+"""Putting an index together from the previous one and freshly analysed articles.
+
+The previous index's segments are kept as they are (a new version shares their files), the
+passages of articles removed or changed since become dead, and the fresh passages make one new
+segment. Only the corpus-wide statistics are recomputed for every passage: passage norms from the
+new average length, and idf from document frequencies adjusted by what died and what was added.
+So a reindex costs in proportion to the change, not to the corpus.
+
+The segments are merged back into one (compacted) now and then, to keep queries fast: all
+segments after the first once there are `MAX_SEGMENTS`, and everything when over `MAX_DEAD` of the
+passages are dead or the average passage length moved more than `MAX_DRIFT` since a segment was
+made (its rough weights would be looser, see `newsbot.index.bm25.drift`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from newsbot.index.bm25 import (
+    BM25Params,
+    Forward,
+    IntArray,
+    average_length,
+    drift,
+    idf_table,
+    invert,
+    norms,
+    offsets,
+)
+from newsbot.index.segment import Segment, Texts, text_array
+from newsbot.index.store import Index
+from newsbot.index.tables import FileState
+from newsbot.records import Article
+
+MAX_SEGMENTS = 4  # each one more costs a query about 0.15 ms at 215k passages
+MAX_DEAD = 0.25
+MAX_DRIFT = 0.05
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """Newly analysed articles: their passages' term counts and texts, and any new terms."""
+
+    articles: list[Article]  # without their texts
+    passages: IntArray  # per article
+    forward: Forward
+    texts: Texts
+    text_offsets: IntArray
+    positions: npt.NDArray[np.int32]
+    new_terms: list[str]
+    stems: dict[str, str]
+
+
+def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh: Fresh,
+             previous: Index | None, reused: list[tuple[int, Article]]) -> Index:
+    """The index of `previous`'s articles in `reused` (their numbers there, ascending, and
+    themselves) followed by the `fresh` ones."""
+    if previous is None:
+        vocab: Mapping[str, int] = {t: i for i, t in enumerate(fresh.new_terms)}
+        terms: Sequence[str] = tuple(fresh.new_terms)
+        stems: Mapping[str, str] = fresh.stems
+        previous = _empty(params)
+    else:
+        vocab, terms, stems = previous.extended(fresh.new_terms, fresh.stems)
+    old, n_terms = previous, len(terms)
+    numbers = [i for i, _ in reused]
+    keep = np.zeros(len(old.articles), dtype=bool)
+    keep[numbers] = True
+    owner = old.passage_article
+    live = (owner >= 0) & keep[np.maximum(owner, 0)]  # the old passages that stay
+    new_lengths = fresh.forward.doc_lengths()
+    lengths = np.concatenate([old.passage_length[live], new_lengths])
+    avgdl = average_length(lengths)
+    n_dead = old.n_passages - int(live.sum())
+    if n_dead > MAX_DEAD * (old.n_passages + fresh.forward.n_docs) or any(
+            drift(s.avgdl, avgdl) > MAX_DRIFT for s in old.segments):
+        first = 0  # the first segment to rewrite
+    elif len(old.segments) >= MAX_SEGMENTS:
+        first = 1
+    else:
+        first = len(old.segments)
+    kept = old.segments[:first]
+    start = kept[-1].end if kept else 0
+    moved = start + np.flatnonzero(live[start:])  # old live passages that go into the new segment
+    forward, texts, text_offsets = _joined([_live_part(s, live[s.start:s.end]) for s in old.segments[first:]]
+                                           + [(fresh.forward, fresh.texts, fresh.text_offsets)])
+
+    remap = np.full(len(old.articles) + 1, -1, dtype=np.int32)  # old article -> new (-1: none)
+    remap[numbers] = np.arange(len(reused), dtype=np.int32)
+    articles = [a for _, a in reused] + fresh.articles
+    fresh_article = np.repeat(np.arange(len(reused), len(articles), dtype=np.int32), fresh.passages)
+    passage_article = np.concatenate([np.where(live[:start], remap[owner[:start]], -1),
+                                      remap[owner[moved]], fresh_article]).astype(np.int32, copy=False)
+    passage_length = np.concatenate([old.passage_length[:start], old.passage_length[moved],
+                                     new_lengths]).astype(np.int32)
+    sources = sorted({a.source for a in articles if a.source})
+    source_id = {s: i for i, s in enumerate(sources)}
+    article_day = np.array([a.date.toordinal() if a.date else 0 for a in articles] + [0], dtype=np.int32)
+    article_source = np.array([source_id.get(a.source or "", -1) for a in articles] + [-1], dtype=np.int32)
+    norm = norms(passage_length, avgdl, params)
+
+    df = np.zeros(n_terms, dtype=np.int64)
+    df[:len(old.df)] = old.df
+    died = np.flatnonzero((owner >= 0) & ~live)
+    df -= np.bincount(_terms_of(old, died), minlength=n_terms)
+    df += np.bincount(fresh.forward.terms, minlength=n_terms)
+    now = datetime.now(UTC)
+    digest = hashlib.sha1("".join(a.content_hash for a in articles).encode()).hexdigest()[:8]
+    version = f"{now:%Y%m%d-%H%M%S}-{digest}-{secrets.token_hex(2)}"  # unique: caches key on it
+    segments = list(kept)
+    dead_now = np.flatnonzero(passage_article < 0)
+    if forward.n_docs:
+        inverted = invert(forward, n_terms, norm[start:], params.k1)
+        segments.append(Segment(name=f"{version}-{len(segments)}", start=start, avgdl=avgdl,
+                                forward=forward, inverted=inverted, texts=texts, text_offsets=text_offsets))
+    idf = idf_table(df, len(lengths), params.epsilon, lambda: _first_seen(segments, dead_now, n_terms))
+    starts, ends = _spans(passage_article, len(articles))
+    return Index(
+        version=version, built_at=now.isoformat(timespec="seconds"), corpus=str(root), params=params,
+        terms=terms, vocab=vocab, segments=tuple(segments), avgdl=avgdl, df=df, idf=idf, norm=norm,
+        dead=dead_now, articles=tuple(articles), article_start=starts, article_end=ends,
+        passage_article=passage_article,
+        passage_position=np.concatenate([old.passage_position[:start], old.passage_position[moved],
+                                         fresh.positions]).astype(np.int32),
+        passage_day=article_day[passage_article], passage_source=article_source[passage_article],
+        passage_length=passage_length, sources=tuple(sources), files=files, stems=stems,
+    )
+
+
+def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, Texts, IntArray]:
+    """The term counts and texts of a segment's `live` passages."""
+    per_passage = np.diff(segment.forward.indptr)
+    entries = np.repeat(live, per_passage)
+    text_lengths = np.diff(segment.text_offsets)
+    forward = Forward(indptr=offsets(per_passage[live]), terms=np.asarray(segment.forward.terms)[entries],
+                      counts=np.asarray(segment.forward.counts)[entries])
+    texts = text_array(segment.texts)[np.repeat(live, text_lengths)].tobytes()
+    return forward, texts, offsets(text_lengths[live])
+
+
+def _joined(parts: list[tuple[Forward, Texts, IntArray]]) -> tuple[Forward, Texts, IntArray]:
+    """Passages of several parts, one after the other."""
+    if len(parts) == 1:
+        return parts[0]
+    forward = Forward(indptr=offsets(np.concatenate([np.diff(f.indptr) for f, _, _ in parts])),
+                      terms=np.concatenate([f.terms for f, _, _ in parts]).astype(np.int32, copy=False),
+                      counts=np.concatenate([f.counts for f, _, _ in parts]).astype(np.uint16, copy=False))
+    ends = offsets(np.concatenate([np.diff(o) for _, _, o in parts]))
+    return forward, np.concatenate([text_array(t) for _, t, _ in parts]).tobytes(), ends
+
+
+def _terms_of(index: Index, passages: IntArray) -> npt.NDArray[np.int32]:
+    """The distinct term ids of each of `passages`, all together."""
+    found = [np.zeros(0, dtype=np.int32)]
+    for segment in index.segments:
+        mine = passages[(passages >= segment.start) & (passages < segment.end)] - segment.start
+        if len(mine):
+            first, sizes = segment.forward.indptr[mine], np.diff(segment.forward.indptr)[mine]
+            # The positions first[i], first[i] + 1, ... for every passage, in one go.
+            at = np.repeat(first - offsets(sizes)[:-1], sizes) + np.arange(int(sizes.sum()))
+            found.append(np.asarray(segment.forward.terms)[at])
+    return np.concatenate(found)
+
+
+def _first_seen(segments: list[Segment], dead: IntArray, n_terms: int) -> IntArray:
+    """Each term's first position among the live passages' terms, segment after segment (for
+    rank-bm25's idf order): where it was first seen in its segment, unless that passage died."""
+    first = np.full(n_terms, np.iinfo(np.int64).max, dtype=np.int64)
+    offset = 0
+    for segment in segments:
+        forward, seen = segment.forward, segment.inverted.first
+        gone = np.zeros(segment.n_passages, dtype=bool)
+        gone[dead[(dead >= segment.start) & (dead < segment.end)] - segment.start] = True
+        terms = np.flatnonzero((seen < len(forward.terms)) & (first[:len(seen)] == np.iinfo(np.int64).max))
+        at = seen[terms]
+        passage = np.searchsorted(forward.indptr, at, "right") - 1
+        first[terms] = np.where(gone[passage], np.iinfo(np.int64).max, offset + at)
+        for t in terms[gone[passage]].tolist():  # first seen in a dead passage: the next live one
+            docs = segment.inverted.passages(t)
+            live = docs[~gone[docs]]
+            if len(live):
+                p0, p1 = int(forward.indptr[live[0]]), int(forward.indptr[live[0] + 1])
+                first[t] = offset + p0 + int(np.flatnonzero(forward.terms[p0:p1] == t)[0])
+        offset += len(forward.terms)
+    return first
+
+
+def _spans(passage_article: npt.NDArray[np.int32], n_articles: int) -> tuple[IntArray, IntArray]:
+    """Each article's first passage and the one after its last (articles' passages are
+    consecutive, and articles in passage order)."""
+    at = np.flatnonzero(passage_article >= 0)
+    owners = passage_article[at]
+    wanted = np.arange(n_articles)
+    lo, hi = np.searchsorted(owners, wanted, "left"), np.searchsorted(owners, wanted, "right")
+    bounds = np.append(at, len(passage_article))
+    starts = bounds[lo]
+    ends = np.where(hi > lo, bounds[np.maximum(hi - 1, 0)] + 1, starts)
+    return starts.astype(np.int64), ends.astype(np.int64)
+
+
+def _empty(params: BM25Params) -> Index:
+    """An index of nothing, for a first build to start from."""
+    none = np.zeros(0, dtype=np.int32)
+    return Index(version="", built_at="", corpus="", params=params, terms=(), vocab={}, segments=(),
+                 avgdl=1.0, df=np.zeros(0, dtype=np.int64), idf=np.zeros(0), norm=np.zeros(0),
+                 dead=np.zeros(0, dtype=np.int64), articles=(), article_start=np.zeros(0, dtype=np.int64),
+                 article_end=np.zeros(0, dtype=np.int64), passage_article=none, passage_position=none,
+                 passage_day=none, passage_source=none, passage_length=none, sources=(), files={})

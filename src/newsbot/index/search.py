@@ -1,0 +1,138 @@
+"""The pruned search: the top k passages by rank-bm25's exact scores without scoring every passage.
+
+Rough 16-bit weights are summed per passage in float32; their error is bounded (`slack`), so only
+the few passages that can still reach the top k are scored again exactly, in float64, term by term
+in query order as rank-bm25 does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from newsbot.index.bm25 import Float32Array, FloatArray, Int32Array, drift
+from newsbot.records import Filters
+
+if TYPE_CHECKING:
+    from newsbot.index.store import Index
+
+
+def search(index: Index, term_ids: list[int], k: int, filters: Filters = Filters(),
+           per_article: int = 1, factor: FloatArray | None = None) -> list[tuple[int, float]]:
+    """The best (passage, score) pairs, best first, at most `per_article` per article.
+
+    Exactly what scoring every passage (`scores`), multiplying each score by its passage's
+    `factor` (a prior, 0 or at least 1e-30: float32 must hold it; one per passage) if given, and
+    ranking by score, then passage order, gives. The query terms' 16-bit rough weights are first
+    added up per passage in float32 (`np.add.at`); these rough scores are within `slack` of the
+    true ones, so only the few passages within about twice that of the k-th best can be in the
+    top k. Those are then scored again with exact float64 weights, term by term in query order
+    as rank-bm25 does, which gives its floats exactly (times `factor`, in float64).
+    """
+    # A term of idf 0 (say, only in dead passages) adds exactly 0.0 to every score: skipped.
+    weighed = [t for t in term_ids if index.idf[t] != 0]
+    if not weighed or not index.n_live or k < 1:
+        return []
+    repeats = Counter(weighed)
+    if min(index.idf[list(repeats)]) < 0:  # negative weights (tiny corpora): no bounds to rely on
+        return _search_all(index, term_ids, k, filters, per_article, factor)
+    rough = np.zeros(index.n_passages, dtype=np.float32)
+    slack = 0.0
+    for segment, postings in index.parts:
+        mine = rough[segment.start:segment.end]
+        for t, n in repeats.items():
+            np.add.at(mine, *postings.rough_postings(t, n))
+        # Quantizing (see `rough_postings`), levels made with another average length, float32
+        # sums (2**-24 a step) and a factor (two roundings), with room to spare.
+        moved = drift(segment.avgdl, index.avgdl)
+        slack = max(slack, float(postings.spread[list(repeats)].max()) * 2.0**-16 * (1 + moved)
+                    + 2 * moved + (len(weighed) + 12) * 2.0**-22)
+    rough[index.dead] = 0.0
+    if filters.active:
+        rough[~index.filter_mask(filters)] = 0.0
+    if factor is not None:
+        rough *= factor.astype(np.float32)
+    top = _contenders(index, rough, k, per_article, slack).astype(np.int32)
+    exact = _lookup(index, list(repeats), top)
+    scores = np.zeros(len(top))
+    for t in weighed:  # in query order, repeats included, like rank-bm25
+        scores += exact[t]
+    if factor is not None:
+        scores *= factor[top]
+    return _ranked(index, top, scores, k, per_article)
+
+def _lookup(index: Index, terms: list[int], passages: Int32Array) -> dict[int, FloatArray]:
+    """The exact weight of each term in each of `passages` (ascending), 0 where absent."""
+    if len(index.parts) == 1:
+        (_, postings), = index.parts
+        return {t: postings.lookup(t, passages) for t in terms}
+    cuts = np.searchsorted(passages, [s.start for s in index.segments[1:]])
+    pieces = [(postings, part - segment.start) for (segment, postings), part
+              in zip(index.parts, np.split(passages, cuts), strict=True) if len(part)]
+    return {t: np.concatenate([postings.lookup(t, part) for postings, part in pieces] or [np.zeros(0)])
+            for t in terms}
+
+def _contenders(index: Index, rough: Float32Array, k: int, per_article: int,
+                slack: float) -> npt.NDArray[np.intp]:
+    """The passages (ascending) that can be in the top k: all with a score if fewer than k.
+
+    Rough scores are within `slack` (relative) of the true ones. The k passages picked by
+    them (at most `per_article` per article) all score at least the k-th one's rough score
+    less slack: a passage whose rough score is below that, less slack again, scores less
+    than the k-th result and cannot change the result.
+    """
+    want = 4 * k * max(per_article, 1)
+    high = float(rough.max())
+    cut = high / 2
+    while True:
+        docs = np.flatnonzero(rough >= cut if cut > 0 else rough > 0)
+        best = docs[np.argpartition(-rough[docs], want)[:want]] if len(docs) > want else docs
+        best = best[np.argsort(-rough[best], kind="stable")]
+        picked = _pick(best, index.passage_article, k, per_article)
+        if len(picked) >= k:
+            floor = np.float32(float(rough[best[picked[k - 1]]]) * max(1 - 3 * slack, 0.0))
+            if floor >= cut:
+                return docs[rough[docs] >= floor]
+            return np.flatnonzero(rough >= floor) if floor > 0 else np.flatnonzero(rough > 0)
+        if len(best) < len(docs):
+            want *= 4
+        elif cut <= 0:
+            return docs
+        else:
+            cut = cut / 16 if cut > high * 1e-6 else 0.0
+
+def _ranked(index: Index, docs: npt.NDArray[np.integer[Any]], scores: FloatArray, k: int,
+            per_article: int) -> list[tuple[int, float]]:
+    """The top `k` of `docs` by score, then passage order, at most `per_article` per article."""
+    nonzero = np.flatnonzero(scores)
+    docs, scores = docs[nonzero], scores[nonzero]
+    order = np.lexsort((docs, -scores))
+    return [(int(docs[i]), float(scores[i]))
+            for i in order[_pick(docs[order], index.passage_article, k, per_article)]]
+
+def _search_all(index: Index, term_ids: list[int], k: int, filters: Filters, per_article: int,
+                factor: FloatArray | None) -> list[tuple[int, float]]:
+    """`search` by scoring every passage: for corpora where weights can be negative."""
+    scores = index.scores(term_ids)
+    if filters.active:
+        scores[~index.filter_mask(filters)] = 0.0
+    docs = np.flatnonzero(scores)
+    found = scores[docs] if factor is None else scores[docs] * factor[docs]
+    return _ranked(index, docs, found, k, per_article)
+
+
+def _pick(order: npt.NDArray[np.integer[Any]], article_of: npt.NDArray[np.int32], k: int,
+          per_article: int) -> list[int]:
+    """Positions in `order` (passages, best first) of the first k, at most `per_article` per article."""
+    picked: list[int] = []
+    taken: dict[int, int] = {}
+    for i, a in enumerate(article_of[order].tolist()):
+        if per_article <= 0 or taken.get(a, 0) < per_article:
+            taken[a] = taken.get(a, 0) + 1
+            picked.append(i)
+            if len(picked) == k:
+                break
+    return picked

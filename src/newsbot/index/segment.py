@@ -1,0 +1,120 @@
+"""A segment of the index: passages analysed and inverted together, never changed once written.
+
+The passages of an index are numbered across its segments in order. A cold build makes one
+segment; a reindex adds one for the new and changed articles and marks the passages they replace
+as dead (see `newsbot.index.build`), so its cost follows the change, not the corpus. A segment's files
+are written once and shared by later versions of the index through hard links.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from newsbot.index.bm25 import Forward, Inverted
+from newsbot.index.tables import write_file
+
+Texts = bytes | np.memmap[Any, np.dtype[np.uint8]]
+
+
+def text_array(texts: Texts) -> npt.NDArray[np.uint8]:
+    """Texts as an array of bytes, without copying."""
+    return texts if isinstance(texts, np.ndarray) else np.frombuffer(texts, dtype=np.uint8)
+
+
+_ARRAYS = {  # file name -> (part, field)
+    "fwd_indptr": ("forward", "indptr"), "fwd_terms": ("forward", "terms"),
+    "fwd_counts": ("forward", "counts"), "post_indptr": ("inverted", "indptr"),
+    "post_entries": ("inverted", "entries"), "post_big_at": ("inverted", "big_at"),
+    "post_big_tf": ("inverted", "big_tf"), "post_level": ("inverted", "level"),
+    "term_unit": ("inverted", "unit"), "term_spread": ("inverted", "spread"),
+    "term_first": ("inverted", "first"),
+    "text_offsets": ("", "text_offsets"),
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Passages `start` to `start + n_passages` (index-wide numbers); inside, numbered from 0."""
+
+    name: str  # its files are `<name>.<array>.npy` and `<name>.texts.bin`
+    start: int
+    avgdl: float  # the average passage length its levels were made with
+    forward: Forward  # each passage's distinct term ids and counts
+    inverted: Inverted
+    texts: Texts  # the passages' UTF-8 texts, concatenated
+    text_offsets: npt.NDArray[np.int64]
+    folder: Path | None = None  # where its files are, once saved or opened
+
+    @property
+    def n_passages(self) -> int:
+        return len(self.text_offsets) - 1
+
+    @property
+    def end(self) -> int:
+        return self.start + self.n_passages
+
+    def text(self, passage: int) -> str:
+        """The text of the segment's passage number `passage` (from 0)."""
+        start, end = int(self.text_offsets[passage]), int(self.text_offsets[passage + 1])
+        if isinstance(self.texts, np.memmap) and self.texts.filename:
+            # Read, not mapped: mapped pages (and the kernel's read-ahead) would stay in memory.
+            with open(self.texts.filename, "rb") as fh:
+                fh.seek(self.texts.offset + start)
+                return fh.read(end - start).decode("utf-8")
+        return bytes(self.texts[start:end]).decode("utf-8")
+
+    def meta(self) -> dict[str, Any]:
+        return {"name": self.name, "start": self.start, "avgdl": self.avgdl}
+
+    def save(self, folder: Path) -> list[Callable[[], None]]:
+        """Put the segment's files into `folder`: hard links to its saved files when it has
+        some, else written. Returns jobs to run (in threads: writes wait on the disk)."""
+        names = [f"{self.name}.{array}.npy" for array in _ARRAYS] + [f"{self.name}.texts.bin"]
+        if self.folder is not None:
+            return [partial(_link, self.folder / n, folder / n) for n in names]
+        jobs: list[Callable[[], None]] = [partial(write_file, folder / names[-1], partial(_put, self.texts))]
+        for array, (part, name) in _ARRAYS.items():
+            value = np.asarray(getattr(getattr(self, part) if part else self, name))
+            jobs.append(partial(write_file, folder / f"{self.name}.{array}.npy", partial(_put_array, value)))
+        return jobs
+
+    @classmethod
+    def open(cls, folder: Path, meta: dict[str, Any]) -> Segment:
+        """The segment described by `meta` (see `Segment.meta`), memory-mapped from `folder`."""
+        name = meta["name"]
+        # Plain arrays over the maps: numpy's memmap subclass slows down every small slice.
+        a = {array: np.asarray(np.load(folder / f"{name}.{array}.npy", mmap_mode="r")) for array in _ARRAYS}
+        texts = folder / f"{name}.texts.bin"
+        return cls(
+            name=name, start=meta["start"], avgdl=meta["avgdl"],
+            forward=Forward(a["fwd_indptr"], a["fwd_terms"], a["fwd_counts"]),
+            inverted=Inverted(a["post_indptr"], a["post_entries"], a["post_big_at"], a["post_big_tf"],
+                              a["post_level"], a["term_unit"], a["term_spread"], a["term_first"]),
+            texts=np.memmap(texts, dtype=np.uint8, mode="r") if texts.stat().st_size else b"",
+            text_offsets=a["text_offsets"], folder=folder,
+        )
+
+
+def _put(data: Any, fh: BinaryIO) -> None:
+    fh.write(data)
+
+
+def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:
+    np.save(fh, array)
+
+
+def _link(source: Path, target: Path) -> None:
+    """Share a written file with a new index version; copy it where links are not possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -1,0 +1,1 @@
+"""Text analysis: the one analyzer (tokens, stopwords, Snowball stems), sentences and passages."""

@@ -1,0 +1,169 @@
+"""The one analyzer for documents and queries.
+
+Choices, applied identically to articles and questions so their terms meet:
+- Text is lowercased; tokens are runs of letters/digits (Unicode ``\\w``), and dotted acronyms
+  ("U.S.", "U.K.") become one token without dots ("us", "uk"). Apostrophes and hyphens split words.
+- Stopwords are the project's own list (``data/stopwords.txt``: function words and single letters).
+- Remaining words are stemmed with nltk's Snowball (Porter2) English stemmer, each distinct word
+  once: results are cached in a dict, since nltk's stemmers are pure Python.
+- Nothing needs nltk data files, so nothing is downloaded, ever.
+
+Speed, with the same terms:
+- Tokens never contain whitespace, so `terms` cuts the lowercased text at whitespace and analyses
+  each distinct chunk ("sanctions," or "u.s.") once; the loop over a text's chunks runs in C.
+- Chunks of ASCII, common punctuation (never a word character) and Latin letters (word characters
+  for every regex engine) are tokenized with the standard `re`; any other by nltk's tokenizer.
+- nltk is imported only when first needed (it takes about a second): a saved index brings the stems
+  of its corpus' words (`learn_stems`), so answering questions rarely needs the stemmer at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib.resources import files
+from itertools import chain
+from typing import Any
+
+TOKEN_PATTERN = r"(?:[^\W\d_]\.){2,}|[^\W_]+"
+_ASCII_TOKENS = re.compile(r"(?:[A-Za-z]\.){2,}|[A-Za-z0-9]+")  # TOKEN_PATTERN, for ASCII text only
+_LATIN_TOKENS = re.compile(TOKEN_PATTERN)
+# Punctuation and symbols that no regex engine counts as word characters: as good as a space.
+_PUNCTUATION = str.maketrans(dict.fromkeys("‘’‚“”„«»‹›–—…•►♦£€¥©®™°\u200b\xad", " "))
+# Latin letters (not × or ÷): word characters, not digits, for `re` and `regex` alike.
+_LATIN = frozenset(chr(c) for c in range(0xC0, 0x250) if chr(c) not in "×÷")
+_MAX_TOKEN_LEN = 40  # longer "words" are URLs, hashes or junk; they would only bloat the vocabulary
+_MAX_CHUNKS = 1_000_000  # the chunk cache starts over when it grows past this (~150 MB)
+
+
+def _no_known_stem(token: str) -> str | None:
+    return None
+
+
+# token -> Snowball stem or None, for every analyzer (the stemmer is a pure function).
+_known_stem: Callable[[str], str | None] = _no_known_stem
+
+
+def word_list(name: str) -> frozenset[str]:
+    """A shipped word list: whitespace-separated words, `#` starts a comment line."""
+    text = files("newsbot.text.data").joinpath(name).read_text(encoding="utf-8")
+    return frozenset(
+        w for line in text.splitlines() if not line.lstrip().startswith("#") for w in line.split()
+    )
+
+
+class Analyzer:
+    """Turns text into index terms. Deterministic; see the module docstring for its choices."""
+
+    def __init__(self, stopwords: frozenset[str] | None = None) -> None:
+        self.stopwords = word_list("stopwords.txt") if stopwords is None else stopwords
+        self._tokenizer: Any = None  # nltk's, made when first needed
+        self._stem: Callable[[str], str] | None = None
+        # token -> term, or "" for a dropped token; filled lazily, one stemmer call per word.
+        self._terms: dict[str, str] = {}
+        # lowercased whitespace-free chunk of text -> its terms; filled lazily.
+        self._chunks = _ChunkCache(self.chunk_terms)
+        self._stemmed: dict[str, str] = {}  # token -> stem, since `take_stems`
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles (for worker processes) carry the configuration, not the caches."""
+        return {"stopwords": self.stopwords}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["stopwords"])  # type: ignore[misc]
+
+    def tokens(self, text: str) -> list[str]:
+        """Lowercased word tokens, in order, acronyms joined ("u.s." -> "us")."""
+        return [t.replace(".", "") if "." in t else t
+                for chunk in text.lower().split() for t in self._chunk_tokens(chunk)]
+
+    def term(self, token: str) -> str:
+        """The index term of one lowercase token, or "" when it is dropped."""
+        term = self._terms.get(token)
+        if term is None:
+            if token in self.stopwords or len(token) > _MAX_TOKEN_LEN:
+                term = ""
+            else:
+                term = self._stemmed[token] = _known_stem(token) or self._stem_of(token)
+            self._terms[token] = term
+        return term
+
+    def _stem_of(self, token: str) -> str:
+        if self._stem is None:
+            from nltk.stem.snowball import SnowballStemmer
+
+            self._stem = SnowballStemmer("english").stem
+        return self._stem(token)
+
+    def take_stems(self) -> dict[str, str]:
+        """The stems of the words met since the last call (an index keeps its corpus' stems)."""
+        stems, self._stemmed = self._stemmed, {}
+        return stems
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of a text, in order, repeats kept (BM25 counts them)."""
+        return list(chain.from_iterable(map(self._chunks.__getitem__, self.chunks(text))))
+
+    @staticmethod
+    def chunks(text: str) -> list[str]:
+        """The text lowercased and cut at whitespace: its terms are its chunks' terms, in order."""
+        return text.lower().split()
+
+    def chunk_terms(self, chunk: str) -> tuple[str, ...]:
+        """The terms of one of `chunks`, not cached (`terms` caches them)."""
+        if chunk.isalnum() and chunk.isascii():  # most: one plain token
+            term = self.term(chunk)
+            return (term,) if term else ()
+        terms = (self.term(t.replace(".", "") if "." in t else t) for t in self._chunk_tokens(chunk))
+        return tuple(t for t in terms if t)
+
+    def _chunk_tokens(self, chunk: str) -> list[str]:
+        """The tokens of a lowercased chunk of text without whitespace, dots not yet removed."""
+        if not chunk.isascii():
+            plain = chunk.translate(_PUNCTUATION)
+            if not plain.isascii():
+                if _LATIN.issuperset(c for c in plain if not c.isascii()):
+                    return _LATIN_TOKENS.findall(plain)
+                if self._tokenizer is None:
+                    from nltk.tokenize import RegexpTokenizer
+
+                    self._tokenizer = RegexpTokenizer(TOKEN_PATTERN)
+                tokens: list[str] = self._tokenizer.tokenize(chunk)
+                return tokens
+            chunk = plain
+        return [chunk] if chunk.isalnum() else _ASCII_TOKENS.findall(chunk)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """(start, end, term) for every token of `text` that survives analysis: for highlighting."""
+        for match in re.finditer(TOKEN_PATTERN, text):
+            token = match.group().lower()
+            term = self.term(token.replace(".", "") if "." in token else token)
+            if term:
+                yield match.start(), match.end(), term
+
+
+class _ChunkCache(dict[str, tuple[str, ...]]):
+    """chunk -> terms, computed on a miss: lookups that hit stay in C."""
+
+    def __init__(self, analyse: Callable[[str], tuple[str, ...]]) -> None:
+        super().__init__()
+        self._analyse = analyse
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        if len(self) >= _MAX_CHUNKS:
+            self.clear()
+        terms = self[chunk] = self._analyse(chunk)
+        return terms
+
+
+def learn_stems(lookup: Callable[[str], str | None]) -> None:
+    """Where known stems are (token -> Snowball stem or None), so analyzers need not compute them."""
+    global _known_stem
+    _known_stem = lookup
+
+
+@cache
+def default_analyzer() -> Analyzer:
+    """One shared analyzer per process, so its stem cache is shared too."""
+    return Analyzer()

@@ -1,0 +1,56 @@
+"""Splitting an article into passages: the units BM25 ranks and answers quote."""
+
+from __future__ import annotations
+
+import re
+
+from newsbot.text.sentences import split_sentences
+
+TARGET_WORDS = 300  # a passage holds about this many words: a few news paragraphs
+
+
+def split_passages(text: str, target: int = TARGET_WORDS) -> list[str]:
+    """Paragraph-aware windows of about `target` words, cut only at sentence boundaries.
+
+    Paragraphs are packed whole while they fit; a paragraph too long for one window is cut
+    between sentences, and only a single sentence longer than a window is cut between words.
+    Windows do not overlap, so every word belongs to exactly one passage.
+    """
+    units: list[tuple[str, int, bool]] = []  # (text, words, starts a paragraph)
+    for paragraph in re.split(r"\n\s*\n|\n", text):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
+        words = paragraph.count(" ") + 1
+        if words <= target:
+            units.append((paragraph, words, True))
+            continue
+        first = True
+        for sentence in split_sentences(paragraph):
+            for piece in _cut_words(sentence, target):
+                units.append((piece, piece.count(" ") + 1, first))
+                first = False
+
+    passages: list[str] = []
+    current: list[str] = []
+    count = 0
+    for piece, words, new_paragraph in units:
+        if current and count + words > target:
+            passages.append(_join(current))
+            current, count = [], 0
+        current.append(("\n\n" if new_paragraph else " ") + piece)
+        count += words
+    if current:
+        passages.append(_join(current))
+    return passages
+
+
+def _join(pieces: list[str]) -> str:
+    return "".join(pieces).strip()
+
+
+def _cut_words(sentence: str, target: int) -> list[str]:
+    words = sentence.split(" ")
+    if len(words) <= target:
+        return [sentence]
+    return [" ".join(words[i:i + target]) for i in range(0, len(words), target)]

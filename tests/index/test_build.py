@@ -1,0 +1,82 @@
+import json
+import os
+import time
+from pathlib import Path
+
+from newsbot.index.build import build_index
+from newsbot.index.store import Index
+from newsbot.text.analyzer import default_analyzer
+
+
+def test_full_build_report(corpus_dir: Path) -> None:
+    (corpus_dir / "junk.bin").write_bytes(b"\x00\x01")
+    (corpus_dir / "dup.txt").write_text("Rail copy\nTrain drivers walked out over pay on Tuesday, "
+                                        "halting services across the north.\n\nThe union said "
+                                        "talks with the operator had failed. Commuters faced "
+                                        "long delays.")
+    index, report = build_index(corpus_dir, default_analyzer())
+    assert report.articles == 4 and report.added == 4 and report.passages == index.n_passages
+    assert {s.reason for s in report.skipped} == {"unsupported file type .bin",
+                                                  "duplicate text of article dup"}
+    assert report.version == index.version and report.seconds >= 0
+
+
+def test_incremental_reindex_reanalyses_only_changes(corpus_dir: Path) -> None:
+    first, _ = build_index(corpus_dir, default_analyzer())
+    (corpus_dir / "new.txt").write_text("Volcano erupts\nA volcano erupted near the village.")
+    jsonl = corpus_dir / "wire.jsonl"
+    lines = jsonl.read_text().replace("chess champ", "checkers champ").splitlines()
+    jsonl.write_text(lines[0] + "\n" + lines[2] + "\n")  # one kept, one removed, one changed
+    second, report = build_index(corpus_dir, default_analyzer(), previous=first)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 2)
+    assert len(second.segments) == 2 and len(second.dead) > 0  # a new segment; replaced passages dead
+    fresh, _ = build_index(corpus_dir, default_analyzer())
+    # The same passages and scores as a from-scratch build: unchanged articles first, then the new
+    # and changed ones (term ids and passage numbers may differ, scores may not).
+    assert sorted(a.id for a in second.articles) == sorted(a.id for a in fresh.articles)
+    assert [a.id for a in second.articles][-2:] == ["new", "chess-3"]  # in corpus order
+    for query in (["volcano", "checker", "solar", "kadyrov"], ["harbour"], ["rail", "union"]):
+        assert _scored(second, query) == _scored(fresh, query)
+
+
+def _scored(index: Index, query: list[str]) -> dict[tuple[str, int], float]:
+    """Each live passage's score, by its article's id and its number in the article."""
+    scores = index.scores(index.term_ids(query))
+    return {(index.article_of(p).id, int(index.passage_position[p])): float(scores[p])
+            for p in range(index.n_passages) if index.passage_article[p] >= 0}
+
+
+def test_unchanged_files_are_not_reread(corpus_dir: Path, monkeypatch) -> None:
+    first, _ = build_index(corpus_dir, default_analyzer())
+    read = []
+    import newsbot.index.build as indexer
+
+    real = indexer.read_file
+    monkeypatch.setattr(indexer, "read_file", lambda p, r: read.append(p.name) or real(p, r))
+    touched = corpus_dir / "wire.jsonl"
+    os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))
+    _, report = build_index(corpus_dir, default_analyzer(), previous=first)
+    assert read == ["wire.jsonl"] and report.unchanged == 4
+
+
+def test_excluded_ids_are_dropped(corpus_dir: Path) -> None:
+    index, report = build_index(corpus_dir, default_analyzer(), exclude={"rail-2"})
+    assert "rail-2" not in {a.id for a in index.articles} and report.articles == 3
+
+
+def test_a_moved_file_is_cited_at_its_new_path(tmp_path: Path) -> None:
+    row = {"id": "fixed", "title": "Harbour strike", "text": "Dockers walked out at the harbour."}
+    (tmp_path / "x.json").write_text(json.dumps(row))
+    first, _ = build_index(tmp_path, default_analyzer())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "x.json").rename(tmp_path / "sub" / "x.json")
+    second, report = build_index(tmp_path, default_analyzer(), previous=first)
+    assert report.unchanged == 1 and [a.path for a in second.articles] == ["sub/x.json"]
+
+
+def test_a_renamed_duplicate_id_survives_a_reindex_with_no_change(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({"id": "x", "title": "One", "text": "Harbour strike today."}))
+    (tmp_path / "b.json").write_text(json.dumps({"id": "x", "title": "Two", "text": "Volcano erupts again."}))
+    first, _ = build_index(tmp_path, default_analyzer())
+    second, _ = build_index(tmp_path, default_analyzer(), previous=first)
+    assert sorted((a.id, a.title) for a in second.articles) == [("x", "One"), ("x~2", "Two")]

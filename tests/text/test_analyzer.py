@@ -1,0 +1,62 @@
+from newsbot.text.analyzer import Analyzer, default_analyzer, word_list
+from newsbot.text.sentences import split_sentences
+
+
+def test_terms_lowercase_stem_and_drop_stopwords() -> None:
+    a = Analyzer()
+    assert a.terms("Who was SANCTIONED? The sanctions!") == ["sanction", "sanction"]
+
+
+def test_acronyms_join_and_possessives_split() -> None:
+    a = Analyzer()
+    assert a.terms("The U.S. and the U.K. froze Kadyrov’s assets") == [
+        "us", "uk", "froze", "kadyrov", "asset"]
+
+
+def test_documents_and_queries_meet() -> None:
+    a = default_analyzer()
+    assert set(a.terms("sanctioning officials")) <= set(a.terms("Officials were sanctioned."))
+
+
+def test_deterministic_and_cached() -> None:
+    a = Analyzer()
+    first = a.terms("Running runners ran")
+    assert a.terms("Running runners ran") == first
+    assert a.term("running") == "run"
+
+
+def test_spans_point_at_the_original_text() -> None:
+    text = "Kadyrov was SANCTIONED by the U.S. Treasury"
+    spans = list(default_analyzer().spans(text))
+    assert [text[s:e] for s, e, _ in spans] == ["Kadyrov", "SANCTIONED", "U.S.", "Treasury"]
+    assert spans[1][2] == "sanction"
+
+
+def test_no_crash_on_emoji_markup_and_junk() -> None:
+    a = Analyzer()
+    assert a.terms("🙂🙂 <b>**bold**</b> ___") == ["bold"]
+    assert a.terms("🙂") == []
+    assert a.terms("x" * 100) == []  # absurdly long tokens are junk
+
+
+def test_shipped_word_lists_need_no_nltk_data() -> None:
+    assert {"the", "who", "was"} <= word_list("stopwords.txt")
+    assert "mr" in word_list("abbreviations.txt")
+
+
+def test_sentences_handle_news_text() -> None:
+    text = ("Mr. Johnson met Sen. Ann Lee in the U.S. Capitol. He said: “We won.” "
+            "Then J. K. Rowling spoke! Was it 2.5 million? Yes.\n\nNew paragraph here")
+    assert split_sentences(text) == [
+        "Mr. Johnson met Sen. Ann Lee in the U.S. Capitol.",
+        "He said: “We won.”",
+        "Then J. K. Rowling spoke!",
+        "Was it 2.5 million?",
+        "Yes.",
+        "New paragraph here",
+    ]
+
+
+def test_acronym_at_sentence_end() -> None:
+    assert split_sentences("He moved to the U.S. The rest followed.") == [
+        "He moved to the U.S.", "The rest followed."]
