@@ -76,9 +76,15 @@ def shuffled(article: Article, copy: int) -> Article:
         rng.shuffle(words)
         return " ".join(words)
 
-    return Article(id=f"{article.id}~syn{copy}", title=mix(article.title),
-                   text="\n\n".join(mix(p) for p in article.text.split("\n\n") if p.strip()),
-                   source=article.source, date=article.date, url=article.url, author=article.author)
+    return Article(
+        id=f"{article.id}~syn{copy}",
+        title=mix(article.title),
+        text="\n\n".join(mix(p) for p in article.text.split("\n\n") if p.strip()),
+        source=article.source,
+        date=article.date,
+        url=article.url,
+        author=article.author,
+    )
 
 
 def select(articles: list[Article], scale: Scale) -> Iterator[tuple[Article, list[str]]]:
@@ -105,17 +111,34 @@ def article_file(corpus: Path, i: int) -> Path:
 
 def write_article(path: Path, article: Article) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "id": article.id, "title": article.title, "text": article.text,
-        "date": article.date.isoformat() if article.date else None, "source": article.source,
-        "url": article.url, "author": article.author,
-    }, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "id": article.id,
+                "title": article.title,
+                "text": article.text,
+                "date": article.date.isoformat() if article.date else None,
+                "source": article.source,
+                "url": article.url,
+                "author": article.author,
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
 
 
 def edited(article: Article) -> Article:
     """The same article after a small edit: a paragraph appended."""
-    return Article(id=article.id, title=article.title, text=f"{article.text}\n\n{EDIT}",
-                   source=article.source, date=article.date, url=article.url, author=article.author)
+    return Article(
+        id=article.id,
+        title=article.title,
+        text=f"{article.text}\n\n{EDIT}",
+        source=article.source,
+        date=article.date,
+        url=article.url,
+        author=article.author,
+    )
 
 
 def prepare(articles: list[Article], scale: Scale, folder: Path, change_every: int = 100) -> dict[str, Any]:
@@ -135,12 +158,25 @@ def prepare(articles: list[Article], scale: Scale, folder: Path, change_every: i
         docs.extend(doc_text(article.title, p) for p in pieces)
         if i % change_every == 0:
             new = edited(article)
-            changes.append({"article": i, "file": str(article_file(corpus, i)), "json": new, "old": article,
-                            "docs": [doc_text(new.title, p) for p in split_passages(new.text, scale.words)]})
+            changes.append(
+                {
+                    "article": i,
+                    "file": str(article_file(corpus, i)),
+                    "json": new,
+                    "old": article,
+                    "docs": [doc_text(new.title, p) for p in split_passages(new.text, scale.words)],
+                }
+            )
         n, chars = i + 1, chars + len(article.text)
     with (folder / "passages.pkl").open("wb") as fh:
         pickle.dump({"article_of": article_of, "docs": docs}, fh, protocol=pickle.HIGHEST_PROTOCOL)
     with (folder / "changes.pkl").open("wb") as fh:
         pickle.dump(changes, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"scale": scale.name, "articles": n, "passages": len(docs), "words": scale.words,
-            "text_mb": round(chars / 1e6, 1), "changed": len(changes)}
+    return {
+        "scale": scale.name,
+        "articles": n,
+        "passages": len(docs),
+        "words": scale.words,
+        "text_mb": round(chars / 1e6, 1),
+        "changed": len(changes),
+    }

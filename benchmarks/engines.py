@@ -40,19 +40,40 @@ class Spec:
 
 
 SPECS = [
-    Spec("newsbot", "newsbot", "newsbot", threads=0,
-         note="nltk Snowball analyzer; analysis in one process per core"),
-    Spec("newsbot-1proc", "newsbot", "newsbot", threads=1, phases=("build",),
-         note="the same, analysis in one process"),
+    Spec(
+        "newsbot",
+        "newsbot",
+        "newsbot",
+        threads=0,
+        note="nltk Snowball analyzer; analysis in one process per core",
+    ),
+    Spec(
+        "newsbot-1proc",
+        "newsbot",
+        "newsbot",
+        threads=1,
+        phases=("build",),
+        note="the same, analysis in one process",
+    ),
     Spec("rank-bm25", "rank_bm25", note="BM25Okapi; tokens: text.lower().split()"),
-    Spec("rank-bm25+nb", "rank_bm25", "newsbot", phases=("build", "query"),
-         note="BM25Okapi on newsbot's tokens: the reference scores"),
+    Spec(
+        "rank-bm25+nb",
+        "rank_bm25",
+        "newsbot",
+        phases=("build", "query"),
+        note="BM25Okapi on newsbot's tokens: the reference scores",
+    ),
     Spec("bm25s", "bm25s", note="method lucene (default), PyStemmer english, stopwords en"),
     Spec("bm25s+nb", "bm25s", "newsbot", phases=("build", "query"), note="on newsbot's tokens"),
     Spec("tantivy", "tantivy", note="en_stem tokenizer, 1 writer thread, text stored"),
     Spec("tantivy-2t", "tantivy", threads=2, phases=("build",), note="the same, 2 writer threads"),
-    Spec("tantivy+nb", "tantivy", "newsbot", phases=("build", "query"),
-         note="newsbot's tokens, whitespace tokenizer"),
+    Spec(
+        "tantivy+nb",
+        "tantivy",
+        "newsbot",
+        phases=("build", "query"),
+        note="newsbot's tokens, whitespace tokenizer",
+    ),
 ]
 MODULES = {"newsbot": "newsbot", "rank_bm25": "rank_bm25", "bm25s": "bm25s", "tantivy": "tantivy"}
 EXTRA_MODULES = {"bm25s": ["Stemmer"]}
@@ -164,18 +185,32 @@ class Newsbot(Engine):
                 current[:] = [stage, now]
 
         with timer("build"):
-            index, report = build_index(self.work / "corpus", Analyzer(), previous=previous,
-                                        target_words=self.words, progress=progress,
-                                        workers=self.spec.threads or None)
+            index, report = build_index(
+                self.work / "corpus",
+                Analyzer(),
+                previous=previous,
+                target_words=self.words,
+                progress=progress,
+                workers=self.spec.threads or None,
+            )
             stages[current[0]] = time.perf_counter() - current[1]
-        timer.seconds.update({"read": stages.get("reading", 0.0), "analysis": stages.get("analysing", 0.0),
-                              "index": stages.get("indexing", 0.0)})
+        timer.seconds.update(
+            {
+                "read": stages.get("reading", 0.0),
+                "analysis": stages.get("analysing", 0.0),
+                "index": stages.get("indexing", 0.0),
+            }
+        )
         with timer("save"):
             index.save(index_dir, keep=0)
-        return {"passages": index.n_live, "terms": len(index.terms),
-                "postings": sum(len(s.inverted.entries) for s in index.segments),
-                "segments": len(index.segments), "reanalysed": report.added + report.updated,
-                "reused": report.unchanged}
+        return {
+            "passages": index.n_live,
+            "terms": len(index.terms),
+            "postings": sum(len(s.inverted.entries) for s in index.segments),
+            "segments": len(index.segments),
+            "reanalysed": report.added + report.updated,
+            "reused": report.unchanged,
+        }
 
     def open(self, index_dir: Path) -> Any:
         from newsbot.index.store import Index
@@ -278,8 +313,9 @@ class BM25S(Engine):
             terms = default_analyzer().terms
             return retriever, lambda q: [terms(q)]
         stemmer = self._stemmer()
-        return retriever, lambda q: bm25s.tokenize([q], stopwords="en", stemmer=stemmer,
-                                                   return_ids=False, show_progress=False)
+        return retriever, lambda q: bm25s.tokenize(
+            [q], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+        )
 
     def query(self, handle: Any, question: str) -> Any:
         retriever, tokenize = handle
@@ -300,8 +336,9 @@ class Tantivy(Engine):
         import tantivy
 
         builder = tantivy.SchemaBuilder()
-        builder.add_text_field("body", stored=True,
-                               tokenizer_name="whitespace" if self.spec.tokens == "newsbot" else "en_stem")
+        builder.add_text_field(
+            "body", stored=True, tokenizer_name="whitespace" if self.spec.tokens == "newsbot" else "en_stem"
+        )
         builder.add_integer_field("pid", stored=True, fast=True)
         builder.add_integer_field("art", indexed=True)
         return builder.build()
@@ -368,11 +405,12 @@ class Tantivy(Engine):
 
 
 ENGINES: dict[str, Callable[[Spec, Path, int], Engine]] = {
-    "newsbot": Newsbot, "rank_bm25": RankBM25, "bm25s": BM25S, "tantivy": Tantivy,
+    "newsbot": Newsbot,
+    "rank_bm25": RankBM25,
+    "bm25s": BM25S,
+    "tantivy": Tantivy,
 }
 
 
 def make(spec: Spec, work: Path, words: int) -> Engine:
     return ENGINES[spec.engine](spec, work, words)
-
-

@@ -41,8 +41,11 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     reindex = result.get("reindex", {})
     if "seconds" in reindex:
         s = reindex["seconds"]
-        f["reindex_s"] = s["build"] + s.get("save", 0.0) if "build" in s else sum(
-            s.get(k, 0.0) for k in ("analysis", "index", "save"))
+        f["reindex_s"] = (
+            s["build"] + s.get("save", 0.0)
+            if "build" in s
+            else sum(s.get(k, 0.0) for k in ("analysis", "index", "save"))
+        )
         f["reindex_incremental"] = reindex.get("incremental")
         cold = f.get("build_s", 0.0) + (f.get("read_s") or 0.0)
         f["reindex_share"] = f["reindex_s"] / cold if cold else None
@@ -110,11 +113,17 @@ ROWS: list[tuple[str, str, str]] = [  # label, figure, unit
     ("reindex after 1% of articles changed", "reindex_s", "s"),
     ("reindex ÷ cold build (reading included)", "reindex_share", "%"),
 ]
-RATIO_ROWS = [("cold build", "build_s", False), ("query p50", "p50_ms", False),
-              ("query p95", "p95_ms", False), ("query p99", "p99_ms", False),
-              ("throughput", "qps", True), ("start-up", "startup_s", False),
-              ("peak RSS, queries", "query_rss", False), ("index size on disk", "size", False),
-              ("reindex after 1% change", "reindex_s", False)]
+RATIO_ROWS = [
+    ("cold build", "build_s", False),
+    ("query p50", "p50_ms", False),
+    ("query p95", "p95_ms", False),
+    ("query p99", "p99_ms", False),
+    ("throughput", "qps", True),
+    ("start-up", "startup_s", False),
+    ("peak RSS, queries", "query_rss", False),
+    ("index size on disk", "size", False),
+    ("reindex after 1% change", "reindex_s", False),
+]
 
 
 def _cell(f: dict[str, Any], key: str, unit: str) -> str:
@@ -135,39 +144,63 @@ def _cell(f: dict[str, Any], key: str, unit: str) -> str:
 def render(results: dict[str, Any]) -> str:
     lines = [f"Command: `{results['command']}`", ""]
     m = results.get("machine", {})
-    lines += [f"Machine: {m.get('cpu', '?')}, {m.get('cores')} cores, {m.get('memory', 0) / 2**30:.0f} GiB, "
-              f"Python {m.get('python')}; " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()),
-              f"Load average at start: {m.get('load_average')}", ""]
+    lines += [
+        f"Machine: {m.get('cpu', '?')}, {m.get('cores')} cores, {m.get('memory', 0) / 2**30:.0f} GiB, "
+        f"Python {m.get('python')}; " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()),
+        f"Load average at start: {m.get('load_average')}",
+        "",
+    ]
     for name, scale in results.get("scales", {}).items():
         if not scale.get("main"):
             continue
         info, engines = scale["info"], scale["engines"]
         f = {n: figures(r) for n, r in engines.items()}
-        lines += [f"### {name}: {info['articles']:,} articles, {info['passages']:,} passages of "
-                  f"~{info['words']} words, {results.get('n_queries')} questions "
-                  f"(rank-bm25: the first {results.get('sample')})", ""]
+        lines += [
+            f"### {name}: {info['articles']:,} articles, {info['passages']:,} passages of "
+            f"~{info['words']} words, {results.get('n_queries')} questions "
+            f"(rank-bm25: the first {results.get('sample')})",
+            "",
+        ]
         names = list(engines)
         lines += ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         for label, key, unit in ROWS:
             if any(f[n].get(key) is not None for n in names):
                 lines.append(f"| {label} | " + " | ".join(_cell(f[n], key, unit) for n in names) + " |")
-        lines.append("| notes | " + " | ".join(
-            "; ".join([engines[n]["spec"]["note"], *problems(engines[n])]) for n in names) + " |")
-        lines += ["", "Parity with rank-bm25 (`BM25Okapi.get_scores` on newsbot's tokens): "
-                  f"{parity(engines)}.", ""]
+        lines.append(
+            "| notes | "
+            + " | ".join("; ".join([engines[n]["spec"]["note"], *problems(engines[n])]) for n in names)
+            + " |"
+        )
+        lines += [
+            "",
+            f"Parity with rank-bm25 (`BM25Okapi.get_scores` on newsbot's tokens): {parity(engines)}.",
+            "",
+        ]
         ours = f.get("newsbot", {})
         peers = [n for n in names if not n.startswith("newsbot") and f[n]]
         if ours and peers:
-            lines += ["newsbot's advantage (peer ÷ newsbot; for throughput newsbot ÷ peer; >1: newsbot "
-                      "is better):", "", "| | " + " | ".join(peers) + " |", "|---|" + "---|" * len(peers)]
+            lines += [
+                "newsbot's advantage (peer ÷ newsbot; for throughput newsbot ÷ peer; >1: newsbot is better):",
+                "",
+                "| | " + " | ".join(peers) + " |",
+                "|---|" + "---|" * len(peers),
+            ]
             for label, key, higher in RATIO_ROWS:
-                lines.append(f"| {label} | " + " | ".join(
-                    _ratio(ours.get(key), f[p].get(key), higher) for p in peers) + " |")
+                lines.append(
+                    f"| {label} | "
+                    + " | ".join(_ratio(ours.get(key), f[p].get(key), higher) for p in peers)
+                    + " |"
+                )
             lines.append("")
     scaling = [(name, s) for name, s in results.get("scales", {}).items()]
     if len(scaling) > 1:
-        lines += ["### Scaling", "", "| scale | passages | engine | cold build | p50 | p95 | peak RSS build "
-                  "| peak RSS queries | index size |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "### Scaling",
+            "",
+            "| scale | passages | engine | cold build | p50 | p95 | peak RSS build "
+            "| peak RSS queries | index size |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for name, scale in scaling:
             for engine, result in scale["engines"].items():
                 if engine not in ("newsbot", "rank-bm25", "bm25s", "tantivy"):
@@ -177,9 +210,11 @@ def render(results: dict[str, Any]) -> str:
                 if trouble and not f1:
                     lines.append(f"| {name} | {scale['info']['passages']:,} | {engine} | {trouble} |||||| ")
                     continue
-                lines.append(f"| {name} | {scale['info']['passages']:,} | {engine} | {_t(f1.get('build_s'))} "
-                             f"| {_t(f1.get('p50_ms'), 'ms')} | {_t(f1.get('p95_ms'), 'ms')} "
-                             f"| {_mb(f1.get('build_rss'))} | {_mb(f1.get('query_rss'))} "
-                             f"| {_mb(f1.get('size'))} |" + (f" {trouble}" if trouble else ""))
+                lines.append(
+                    f"| {name} | {scale['info']['passages']:,} | {engine} | {_t(f1.get('build_s'))} "
+                    f"| {_t(f1.get('p50_ms'), 'ms')} | {_t(f1.get('p95_ms'), 'ms')} "
+                    f"| {_mb(f1.get('build_rss'))} | {_mb(f1.get('query_rss'))} "
+                    f"| {_mb(f1.get('size'))} |" + (f" {trouble}" if trouble else "")
+                )
         lines.append("")
     return "\n".join(lines)

@@ -62,36 +62,62 @@ def machine() -> dict[str, Any]:
             versions[name] = metadata.version(name.replace("_", "-"))
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory, "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions,
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
 
 
 class Runner:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args, self.work = args, work
-        self.env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                    "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-                    "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "NUMBA_NUM_THREADS": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
 
     def task(self, spec: Spec, folder: Path, words: int, phase: str, **extra: Any) -> tuple[Path, Path]:
         name = f"{spec.name}-{phase}-{time.monotonic_ns()}"
         out = self.work / "tasks" / f"{name}.out.json"
         path = self.work / "tasks" / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"spec": asdict(spec), "work": str(folder), "words": words,
-                                    "index": str(folder / "index" / spec.name), "phase": phase,
-                                    "out": str(out), "memory_limit": int(self.args.memory_limit * 2**30),
-                                    **extra}))
+        path.write_text(
+            json.dumps(
+                {
+                    "spec": asdict(spec),
+                    "work": str(folder),
+                    "words": words,
+                    "index": str(folder / "index" / spec.name),
+                    "phase": phase,
+                    "out": str(out),
+                    "memory_limit": int(self.args.memory_limit * 2**30),
+                    **extra,
+                }
+            )
+        )
         return path, out
 
     def run(self, spec: Spec, folder: Path, words: int, phase: str, **extra: Any) -> dict[str, Any]:
         path, out = self.task(spec, folder, words, phase, **extra)
         began = time.perf_counter()
         try:
-            done = subprocess.run([sys.executable, "-m", "benchmarks.worker", str(path), str(time.time())],
-                                  env=self.env,
-                                  capture_output=True, text=True, timeout=self.args.timeout)
+            done = subprocess.run(
+                [sys.executable, "-m", "benchmarks.worker", str(path), str(time.time())],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=self.args.timeout,
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {self.args.timeout} s"}
         if done.returncode != 0 or not out.exists():
@@ -105,11 +131,19 @@ class Runner:
         """Throughput: one process per core, each loads the index, then all start together."""
         procs, outs = [], []
         for _ in range(self.args.processes):
-            path, out = self.task(spec, folder, words, "serve", queries=queries,
-                                  seconds=self.args.throughput_seconds)
-            procs.append(subprocess.Popen([sys.executable, "-m", "benchmarks.worker", str(path)],
-                                          env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
+            path, out = self.task(
+                spec, folder, words, "serve", queries=queries, seconds=self.args.throughput_seconds
+            )
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.worker", str(path)],
+                    env=self.env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
             outs.append(out)
         try:
             for p in procs:
@@ -130,29 +164,37 @@ class Runner:
         start = min(r["start"] for r in results)
         end = max(r["start"] + r["elapsed"] for r in results)
         served = sum(r["served"] for r in results)
-        return {"processes": len(results), "served": served, "seconds": end - start,
-                "qps": served / (end - start), "rss_peak": max(r["rss_peak"] for r in results)}
+        return {
+            "processes": len(results),
+            "served": served,
+            "seconds": end - start,
+            "qps": served / (end - start),
+            "rss_peak": max(r["rss_peak"] for r in results),
+        }
 
-    def engine(self, spec: Spec, folder: Path, info: dict[str, Any], queries: list[str],
-               main: bool) -> dict[str, Any]:
+    def engine(
+        self, spec: Spec, folder: Path, info: dict[str, Any], queries: list[str], main: bool
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {"spec": asdict(spec)}
         reason = missing(spec)
         if reason:
             return {**result, "skipped": reason}
-        limit = {"rank_bm25": self.args.rank_bm25_max_passages,
-                 "bm25s": self.args.bm25s_max_passages}.get(spec.engine)
+        limit = {"rank_bm25": self.args.rank_bm25_max_passages, "bm25s": self.args.bm25s_max_passages}.get(
+            spec.engine
+        )
         if limit is not None and info["passages"] > limit:
             return {**result, "skipped": f"not run above {limit:,} passages: {TOO_BIG[spec.engine]}"}
         words = info["words"]
-        sample = queries[:self.args.sample] if spec.engine == "rank_bm25" else queries
+        sample = queries[: self.args.sample] if spec.engine == "rank_bm25" else queries
         say(f"  {spec.name}: build")
         result["build"] = self.run(spec, folder, words, "build")
         if "error" in result["build"]:
             return result
         if "query" in spec.phases:
             say(f"  {spec.name}: query ({len(sample)} questions)")
-            result["query"] = self.run(spec, folder, words, "query", queries=sample,
-                                       warmup=spec.engine != "rank_bm25")
+            result["query"] = self.run(
+                spec, folder, words, "query", queries=sample, warmup=spec.engine != "rank_bm25"
+            )
         if main and "throughput" in spec.phases:
             say(f"  {spec.name}: throughput ({self.args.processes} processes)")
             result["throughput"] = self.serve(spec, folder, words, sample)
@@ -172,8 +214,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--articles", type=Path, required=True, help="articles .jsonl(.gz), newsbot's reader")
     p.add_argument("--questions", type=Path, required=True, help="questions .jsonl(.gz), field `question`")
     p.add_argument("--queries", type=int, default=500, help="questions used as queries (default 500)")
-    p.add_argument("--sample", type=int, default=20,
-                   help="questions for rank-bm25, whose get_scores takes ~1 s each at 215k (default 20)")
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=20,
+        help="questions for rank-bm25, whose get_scores takes ~1 s each at 215k (default 20)",
+    )
     p.add_argument("--scales", default=",".join(data.SCALES), help="scales to run (default: all)")
     p.add_argument("--main-scale", default=data.MAIN, help="the scale of the head-to-head table")
     p.add_argument("--engines", default=",".join(s.name for s in SPECS), help="engine configurations")
@@ -184,13 +230,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bm25s-max-passages", type=int, default=1_000_000)
     p.add_argument("--change-every", type=int, default=100, help="reindex: every n-th article edited")
     p.add_argument("--timeout", type=float, default=3600.0, help="per process, seconds")
-    p.add_argument("--memory-limit", type=float, default=21.0,
-                   help="per process, GiB of data (not maps); newsbot's 2M build needs ~18")
+    p.add_argument(
+        "--memory-limit",
+        type=float,
+        default=21.0,
+        help="per process, GiB of data (not maps); newsbot's 2M build needs ~18",
+    )
     p.add_argument("--workdir", type=Path, help="inputs and indexes (default: a temporary folder)")
     p.add_argument("--keep-workdir", action="store_true")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results", help="results folder")
-    p.add_argument("--scale-passages", default="",
-                   help="override scale sizes, e.g. 10k=200,50k=500 (for smoke runs)")
+    p.add_argument(
+        "--scale-passages", default="", help="override scale sizes, e.g. 10k=200,50k=500 (for smoke runs)"
+    )
     return p.parse_args(argv)
 
 
@@ -206,8 +257,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
-    results: dict[str, Any] = {"command": command, "machine": machine(), "started": time.time(),
-                               "queries": args.queries, "sample": args.sample, "scales": {}}
+    results: dict[str, Any] = {
+        "command": command,
+        "machine": machine(),
+        "started": time.time(),
+        "queries": args.queries,
+        "sample": args.sample,
+        "scales": {},
+    }
     try:
         say(f"reading {args.articles}")
         began = time.perf_counter()

@@ -19,8 +19,12 @@ from typing import Any
 
 from benchmarks.engines import Spec, Timer, make
 
-IMPORTS = {"newsbot": ["newsbot.index.store", "newsbot.text.analyzer"], "rank_bm25": ["rank_bm25"],
-           "bm25s": ["bm25s", "Stemmer"], "tantivy": ["tantivy"]}
+IMPORTS = {
+    "newsbot": ["newsbot.index.store", "newsbot.text.analyzer"],
+    "rank_bm25": ["rank_bm25"],
+    "bm25s": ["bm25s", "Stemmer"],
+    "tantivy": ["tantivy"],
+}
 
 
 def rss_now() -> int:
@@ -100,8 +104,11 @@ def main(task_path: str, launched: float | None = None) -> None:
             while done < len(queries) or time.perf_counter() - start < task["seconds"]:
                 engine.query(handle, queries[done % len(queries)])
                 done += 1
-            out.update(served=done, start=time.time() - (time.perf_counter() - start),
-                       elapsed=time.perf_counter() - start)
+            out.update(
+                served=done,
+                start=time.time() - (time.perf_counter() - start),
+                elapsed=time.perf_counter() - start,
+            )
     out["seconds"] = timer.seconds
     out["rss_peak"] = rss_peak()
     out["children_rss_peak"] = children_peak()

@@ -15,19 +15,33 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Short made-up articles (written for these tests, not taken from any publisher).
 ARTICLES = [
-    {"id": "harbour-1", "title": "Harbour city opens floating solar farm",
-     "text": "The harbour city of Lindqvist opened a floating solar farm on Monday.\n\n"
-             "Mayor Anja Berg said the panels would power 4,000 homes. Critics said the "
-             "project cost twice the first estimate.",
-     "date": "2024-03-04", "source": "Coast Herald", "url": "https://example.org/solar"},
-    {"id": "rail-2", "title": "Rail strike halts northern trains",
-     "text": "Train drivers walked out over pay on Tuesday, halting services across the north.\n\n"
-             "The union said talks with the operator had failed. Commuters faced long delays.",
-     "date": "2024-05-20", "source": "Daily Ledger", "url": "https://example.org/rail"},
-    {"id": "chess-3", "title": "Teenager wins national chess title",
-     "text": "A 15-year-old from Marlow won the national chess championship on Sunday, "
-             "beating the defending champion in a tense final game.",
-     "date": "2023-11-12", "source": "Daily Ledger"},
+    {
+        "id": "harbour-1",
+        "title": "Harbour city opens floating solar farm",
+        "text": "The harbour city of Lindqvist opened a floating solar farm on Monday.\n\n"
+        "Mayor Anja Berg said the panels would power 4,000 homes. Critics said the "
+        "project cost twice the first estimate.",
+        "date": "2024-03-04",
+        "source": "Coast Herald",
+        "url": "https://example.org/solar",
+    },
+    {
+        "id": "rail-2",
+        "title": "Rail strike halts northern trains",
+        "text": "Train drivers walked out over pay on Tuesday, halting services across the north.\n\n"
+        "The union said talks with the operator had failed. Commuters faced long delays.",
+        "date": "2024-05-20",
+        "source": "Daily Ledger",
+        "url": "https://example.org/rail",
+    },
+    {
+        "id": "chess-3",
+        "title": "Teenager wins national chess title",
+        "text": "A 15-year-old from Marlow won the national chess championship on Sunday, "
+        "beating the defending champion in a tense final game.",
+        "date": "2023-11-12",
+        "source": "Daily Ledger",
+    },
 ]
 
 

@@ -16,11 +16,47 @@ from benchmarks import run
 from benchmarks.engines import SPECS
 from benchmarks.report import figures
 
-WORDS = ["harbour", "solar", "farm", "mayor", "panels", "homes", "rail", "strike", "union",
-         "drivers", "pay", "talks", "chess", "champion", "final", "volcano", "village", "erupted",
-         "minister", "budget", "election", "votes", "court", "ruling", "storm", "flood", "river",
-         "bridge", "museum", "painting", "stolen", "police", "vaccine", "trial", "hospital",
-         "football", "league", "goal", "transfer"]
+WORDS = [
+    "harbour",
+    "solar",
+    "farm",
+    "mayor",
+    "panels",
+    "homes",
+    "rail",
+    "strike",
+    "union",
+    "drivers",
+    "pay",
+    "talks",
+    "chess",
+    "champion",
+    "final",
+    "volcano",
+    "village",
+    "erupted",
+    "minister",
+    "budget",
+    "election",
+    "votes",
+    "court",
+    "ruling",
+    "storm",
+    "flood",
+    "river",
+    "bridge",
+    "museum",
+    "painting",
+    "stolen",
+    "police",
+    "vaccine",
+    "trial",
+    "hospital",
+    "football",
+    "league",
+    "goal",
+    "transfer",
+]
 
 
 def write_fixture(folder: Path) -> tuple[Path, Path]:
@@ -28,13 +64,26 @@ def write_fixture(folder: Path) -> tuple[Path, Path]:
     rng = random.Random(5)
     articles = []
     for i in range(40):
-        paragraphs = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 90))).capitalize() + "."
-                      for _ in range(rng.randint(1, 5))]
-        articles.append({"id": f"a{i}", "title": " ".join(rng.sample(WORDS, 4)).title(),
-                         "text": "\n\n".join(paragraphs), "date": f"2024-01-{i % 28 + 1:02d}",
-                         "source": rng.choice(["Coast Herald", "Daily Ledger"])})
-    questions = [{"question": f"Which {rng.choice(WORDS)} did the {rng.choice(WORDS)} "
-                              f"{rng.choice(WORDS)} in the {rng.choice(WORDS)}?"} for _ in range(8)]
+        paragraphs = [
+            " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 90))).capitalize() + "."
+            for _ in range(rng.randint(1, 5))
+        ]
+        articles.append(
+            {
+                "id": f"a{i}",
+                "title": " ".join(rng.sample(WORDS, 4)).title(),
+                "text": "\n\n".join(paragraphs),
+                "date": f"2024-01-{i % 28 + 1:02d}",
+                "source": rng.choice(["Coast Herald", "Daily Ledger"]),
+            }
+        )
+    questions = [
+        {
+            "question": f"Which {rng.choice(WORDS)} did the {rng.choice(WORDS)} "
+            f"{rng.choice(WORDS)} in the {rng.choice(WORDS)}?"
+        }
+        for _ in range(8)
+    ]
     paths = folder / "articles.jsonl.gz", folder / "questions.jsonl.gz"
     for path, rows in zip(paths, (articles, questions), strict=True):
         with gzip.open(path, "wt", encoding="utf-8") as fh:
@@ -45,12 +94,36 @@ def write_fixture(folder: Path) -> tuple[Path, Path]:
 def test_benchmark_smoke_run(tmp_path: Path) -> None:
     articles, questions = write_fixture(tmp_path)
     engines = "newsbot,rank-bm25,rank-bm25+nb,bm25s,tantivy"
-    results = run.main([
-        "--articles", str(articles), "--questions", str(questions), "--queries", "8", "--sample", "4",
-        "--scales", "10k,215k", "--scale-passages", "10k=20", "--engines", engines,
-        "--scale-engines", "newsbot", "--processes", "2", "--throughput-seconds", "0.1",
-        "--change-every", "10", "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "out"),
-    ])
+    results = run.main(
+        [
+            "--articles",
+            str(articles),
+            "--questions",
+            str(questions),
+            "--queries",
+            "8",
+            "--sample",
+            "4",
+            "--scales",
+            "10k,215k",
+            "--scale-passages",
+            "10k=20",
+            "--engines",
+            engines,
+            "--scale-engines",
+            "newsbot",
+            "--processes",
+            "2",
+            "--throughput-seconds",
+            "0.1",
+            "--change-every",
+            "10",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     main = results["scales"]["215k"]
     assert main["info"]["passages"] > main["info"]["articles"] == 40
     ours = figures(main["engines"]["newsbot"])
@@ -66,7 +139,7 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
         assert "error" not in result["build"] and "error" not in result["query"], result
     if "skipped" not in main["engines"]["rank-bm25+nb"]:  # rank-bm25 is a core dependency
         ref = main["engines"]["rank-bm25+nb"]["query"]["hits"]
-        assert main["engines"]["newsbot"]["query"]["hits"][:len(ref)] == ref  # identical floats
+        assert main["engines"]["newsbot"]["query"]["hits"][: len(ref)] == ref  # identical floats
     assert "10k" in results["scales"] and (tmp_path / "out" / "results.md").read_text().count("|") > 50
     assert not list((tmp_path / "work").glob("*/corpus"))  # inputs are removed after each scale
 

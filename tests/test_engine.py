@@ -44,12 +44,15 @@ def test_add_then_reindex_then_remove(settings: Settings) -> None:
         engine.remove_article("rail-2")
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("a.pdf", b"%PDF", "Unsupported file type"),
-    ("a.txt", b"", "No article could be read"),
-    ("a.txt", b"x" * 2000, "the limit is 1,000"),
-    ("a.jsonl", b"{broken", "malformed JSON"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("a.pdf", b"%PDF", "Unsupported file type"),
+        ("a.txt", b"", "No article could be read"),
+        ("a.txt", b"x" * 2000, "the limit is 1,000"),
+        ("a.jsonl", b"{broken", "malformed JSON"),
+    ],
+)
 def test_bad_uploads(tmp_path: Path, corpus_dir: Path, name: str, data: bytes, message: str) -> None:
     engine = Engine(Settings(corpus_dir=corpus_dir, data_dir=tmp_path / "d", max_upload_bytes=1000))
     with pytest.raises(BadUpload, match=message):

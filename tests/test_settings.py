@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_env_example_lists_every_setting() -> None:
-    names = {line.split("=")[0] for line in (ROOT / ".env.example").read_text().splitlines()
-             if line and not line.startswith("#")}
+    names = {
+        line.split("=")[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert names == set(ENV_NAMES.values())
 
 
@@ -20,7 +23,11 @@ def test_load_env_file_and_environment_wins(tmp_path: Path) -> None:
     env.write_text("DISCORD_TOKEN=abc\nNEWSBOT_ADMIN_ROLE_IDS=1, 2\nNEWSBOT_COOLDOWN_SECONDS=2.5\n")
     s = Settings.load(env, environ={"NEWSBOT_COOLDOWN_SECONDS": "7", "NEWSBOT_DEV_GUILD_ID": "42"})
     assert (s.discord_token, s.admin_role_ids, s.cooldown_seconds, s.dev_guild_id) == (
-        "abc", frozenset({1, 2}), 7.0, 42)
+        "abc",
+        frozenset({1, 2}),
+        7.0,
+        42,
+    )
     assert Settings.load(None, environ={}) == Settings()
 
 
@@ -34,7 +41,10 @@ def test_bad_values_name_the_variable() -> None:
 def test_filters() -> None:
     f = parse_filters("2024", "2024-05", " Daily Ledger ")
     assert (f.since.isoformat(), f.until.isoformat(), f.source) == (  # type: ignore[union-attr]
-        "2024-01-01", "2024-05-01", "Daily Ledger")
+        "2024-01-01",
+        "2024-05-01",
+        "Daily Ledger",
+    )
     assert not parse_filters(None, "", "  ").active
     with pytest.raises(BadFilter, match="reversed"):
         parse_filters("2024-02-01", "2024-01-01")

@@ -25,8 +25,9 @@ Progress = Callable[[str, int, int], None]
 class Engine:
     """Corpus, index and answers behind one small, thread-safe interface."""
 
-    def __init__(self, settings: Settings, index: Index | None = None,
-                 analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self, settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None
+    ) -> None:
         self.settings = settings
         self.analyzer = analyzer or default_analyzer()
         self._index = index
@@ -54,8 +55,7 @@ class Engine:
     def reindexing(self) -> bool:
         return self._lock.locked()
 
-    def ask(self, question: str, k: int = 3, filters: Filters = Filters(),
-            per_article: int = 1) -> Answer:
+    def ask(self, question: str, k: int = 3, filters: Filters = Filters(), per_article: int = 1) -> Answer:
         """The best passages for a question (see `newsbot.answers.answer.answer`)."""
         return answer(self.index, self.analyzer, question, k, filters, per_article)
 
@@ -68,8 +68,11 @@ class Engine:
             if not corpus.exists():
                 raise NewsbotError(f"The corpus folder {corpus} does not exist.")
             index, report = build_index(
-                corpus, self.analyzer, previous=None if full else self._index,
-                exclude=edits.removed_ids(self.settings.data_dir), progress=progress,
+                corpus,
+                self.analyzer,
+                previous=None if full else self._index,
+                exclude=edits.removed_ids(self.settings.data_dir),
+                progress=progress,
             )
             if progress:
                 progress("saving", 0, 1)
@@ -84,10 +87,15 @@ class Engine:
         counts = Counter(a.source for a in index.articles if a.source)
         days = [a.date for a in index.articles if a.date]
         return IndexStats(
-            articles=len(index.articles), passages=index.n_live,
-            sources=tuple(counts.most_common()), first_date=min(days, default=None),
-            last_date=max(days, default=None), version=index.version, built_at=index.built_at,
-            size_bytes=index.size_bytes, corpus=index.corpus,
+            articles=len(index.articles),
+            passages=index.n_live,
+            sources=tuple(counts.most_common()),
+            first_date=min(days, default=None),
+            last_date=max(days, default=None),
+            version=index.version,
+            built_at=index.built_at,
+            size_bytes=index.size_bytes,
+            corpus=index.corpus,
         )
 
     def sources(self) -> list[str]:

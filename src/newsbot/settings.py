@@ -51,8 +51,12 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def load(cls, env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None,
-             **overrides: object) -> Settings:
+    def load(
+        cls,
+        env_file: str | Path | None = ".env",
+        environ: Mapping[str, str] | None = None,
+        **overrides: object,
+    ) -> Settings:
         """Read the settings: the process environment wins over the `.env` file."""
         values: dict[str, str] = {}
         if env_file is not None and Path(env_file).is_file():

@@ -26,25 +26,49 @@ def snippet(text: str, *words: str) -> Snippet:
     return Snippet(text, tuple(marks))
 
 
-def hit(text: str, *words: str, title: str = "A title", url: str | None = "https://example.org/a",
-        source: str | None = "Coast Herald", day: date | None = date(2024, 3, 4),
-        article_id: str = "a1", n: int = 0) -> Hit:
-    cite = Citation(article_id=article_id, title=title, source=source, date=day, url=url,
-                    path="a.txt")
-    return Hit(citation=cite, passage_id=n, position=n, score=1.0 - n / 10,
-               snippet=snippet(text, *words))
+def hit(
+    text: str,
+    *words: str,
+    title: str = "A title",
+    url: str | None = "https://example.org/a",
+    source: str | None = "Coast Herald",
+    day: date | None = date(2024, 3, 4),
+    article_id: str = "a1",
+    n: int = 0,
+) -> Hit:
+    cite = Citation(article_id=article_id, title=title, source=source, date=day, url=url, path="a.txt")
+    return Hit(citation=cite, passage_id=n, position=n, score=1.0 - n / 10, snippet=snippet(text, *words))
 
 
-def answer(*hits: Hit, question: str = "who opened the solar farm?", matched: bool = True,
-           best: Snippet | None = None, filters: Filters = Filters()) -> Answer:
-    return Answer(question=question, hits=hits, best_sentence=best, matched=matched,
-                  index_version="v1", took_ms=2.0, filters=filters)
+def answer(
+    *hits: Hit,
+    question: str = "who opened the solar farm?",
+    matched: bool = True,
+    best: Snippet | None = None,
+    filters: Filters = Filters(),
+) -> Answer:
+    return Answer(
+        question=question,
+        hits=hits,
+        best_sentence=best,
+        matched=matched,
+        index_version="v1",
+        took_ms=2.0,
+        filters=filters,
+    )
 
 
-def interaction(*, user_id: int = 42, guild: bool = True, manage_guild: bool = False,
-                manage_messages: bool = False, role_ids: tuple[int, ...] = (),
-                settings: Settings | None = None, done: bool = False,
-                response_type: discord.InteractionResponseType | None = None) -> MagicMock:
+def interaction(
+    *,
+    user_id: int = 42,
+    guild: bool = True,
+    manage_guild: bool = False,
+    manage_messages: bool = False,
+    role_ids: tuple[int, ...] = (),
+    settings: Settings | None = None,
+    done: bool = False,
+    response_type: discord.InteractionResponseType | None = None,
+) -> MagicMock:
     """A spec'd `discord.Interaction` whose response and followup record what is sent."""
     inter = MagicMock(spec=discord.Interaction)
     inter.id = 1234567890123456789
@@ -55,8 +79,7 @@ def interaction(*, user_id: int = 42, guild: bool = True, manage_guild: bool = F
     user.id, user.name = user_id, "alice"
     user.roles = [_role(r) for r in role_ids]
     inter.user = user
-    inter.permissions = discord.Permissions(manage_guild=manage_guild,
-                                            manage_messages=manage_messages)
+    inter.permissions = discord.Permissions(manage_guild=manage_guild, manage_messages=manage_messages)
     inter.client = MagicMock(spec=NewsBot)
     inter.client.settings = settings or Settings()
     inter.command = None
@@ -64,9 +87,11 @@ def interaction(*, user_id: int = 42, guild: bool = True, manage_guild: bool = F
     inter.response = response = MagicMock(spec=discord.InteractionResponse)
     response.type = response_type
     response.is_done.side_effect = lambda: done or response.type is not None
-    kinds = {"send_message": discord.InteractionResponseType.channel_message,
-             "defer": discord.InteractionResponseType.deferred_channel_message,
-             "autocomplete": discord.InteractionResponseType.autocomplete_result}
+    kinds = {
+        "send_message": discord.InteractionResponseType.channel_message,
+        "defer": discord.InteractionResponseType.deferred_channel_message,
+        "autocomplete": discord.InteractionResponseType.autocomplete_result,
+    }
     for name, kind in kinds.items():
         setattr(response, name, AsyncMock(side_effect=_responds(response, kind)))
     inter.followup = MagicMock(spec=discord.Webhook)
@@ -129,13 +154,16 @@ def pings(fake: FakeDiscord) -> list[str]:
     """Whatever the bot sent that pinged, or could have pinged, anyone: a message of the bot
     that mentions a person, a role or everyone, or a body sent without `allowed_mentions`
     set to nobody. An empty list is what a test wants."""
-    found = [f"{where}: allowed_mentions {body.get('allowed_mentions')}"
-             for where, body in _message_bodies(fake)
-             if (body.get("allowed_mentions") or {}).get("parse") != []
-             or (body.get("allowed_mentions") or {}).get("replied_user")]
+    found = [
+        f"{where}: allowed_mentions {body.get('allowed_mentions')}"
+        for where, body in _message_bodies(fake)
+        if (body.get("allowed_mentions") or {}).get("parse") != []
+        or (body.get("allowed_mentions") or {}).get("replied_user")
+    ]
     bot = str(fake.bot_user.id)
-    found += [f"message {m['id']} pinged {m['mentions']} {m['mention_roles']} "
-              f"everyone={m['mention_everyone']}" for m in fake.messages.values()
-              if m["author"]["id"] == bot
-              and (m["mention_everyone"] or m["mentions"] or m["mention_roles"])]
+    found += [
+        f"message {m['id']} pinged {m['mentions']} {m['mention_roles']} everyone={m['mention_everyone']}"
+        for m in fake.messages.values()
+        if m["author"]["id"] == bot and (m["mention_everyone"] or m["mentions"] or m["mention_roles"])
+    ]
     return found

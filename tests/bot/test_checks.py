@@ -25,30 +25,39 @@ def predicate(decorator: Callable[[Any], Any]) -> Callable[..., bool]:
     return checks[0]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"manage_guild": True},
-    {"role_ids": (10,)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"manage_guild": True},
+        {"role_ids": (10,)},
+    ],
+)
 def test_is_admin_accepts_manage_server_or_an_admin_role(kwargs: dict[str, Any]) -> None:
     assert predicate(is_admin())(interaction(settings=SETTINGS, **kwargs)) is True
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"manage_messages": True},
-    {"role_ids": (20, 30)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"manage_messages": True},
+        {"role_ids": (20, 30)},
+    ],
+)
 def test_is_admin_refuses_everyone_else_with_a_clear_reason(kwargs: dict[str, Any]) -> None:
     with pytest.raises(Refused, match="Manage Server"):
         predicate(is_admin())(interaction(settings=SETTINGS, **kwargs))
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"manage_messages": True},
-    {"manage_guild": True},
-    {"role_ids": (20,)},
-    {"role_ids": (10,)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"manage_messages": True},
+        {"manage_guild": True},
+        {"role_ids": (20,)},
+        {"role_ids": (10,)},
+    ],
+)
 def test_is_mod_accepts_moderators_and_admins(kwargs: dict[str, Any]) -> None:
     assert predicate(is_mod())(interaction(settings=SETTINGS, **kwargs)) is True
 

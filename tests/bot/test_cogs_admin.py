@@ -23,9 +23,13 @@ from newsbot.index.store import Index
 from newsbot.settings import Settings
 from tests.bot.support import interaction, open_bot, sent_kwargs
 
-NEW_ARTICLE = {"id": "tide-9", "title": "Tidal barrage approved for the estuary",
-               "text": "Councillors approved a tidal barrage across the estuary on Friday.",
-               "date": "2024-06-01", "source": "Coast Herald"}
+NEW_ARTICLE = {
+    "id": "tide-9",
+    "title": "Tidal barrage approved for the estuary",
+    "text": "Councillors approved a tidal barrage across the estuary on Friday.",
+    "date": "2024-06-01",
+    "source": "Coast Herald",
+}
 
 
 @pytest.fixture
@@ -53,8 +57,9 @@ def last_edit(inter: MagicMock) -> dict[str, Any]:
 
 def test_every_admin_command_is_hidden_and_checked(cog: Admin) -> None:
     marker = is_admin()(lambda: None).__discord_app_commands_checks__[0]  # type: ignore[attr-defined]
-    commands = {c.qualified_name: c for c in cog.walk_app_commands()
-                if isinstance(c, discord.app_commands.Command)}
+    commands = {
+        c.qualified_name: c for c in cog.walk_app_commands() if isinstance(c, discord.app_commands.Command)
+    }
     assert set(commands) == {"reindex", "corpus stats", "corpus add", "corpus remove"}
     for name, command in commands.items():
         root = command.root_parent or command
@@ -73,8 +78,9 @@ async def test_reindex_defers_privately_and_ends_with_a_report(cog: Admin) -> No
     assert {f.name: f.value for f in embed.fields}["Articles"] == "4"
 
 
-async def test_reindex_progress_is_shown_and_throttled(cog: Admin, bot: NewsBot,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_reindex_progress_is_shown_and_throttled(
+    cog: Admin, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = bot.engine.reindex
 
     def slow(*, full: bool = False, progress: Any = None) -> Any:
@@ -95,7 +101,8 @@ async def test_reindex_progress_is_shown_and_throttled(cog: Admin, bot: NewsBot,
 
 
 async def test_a_failing_progress_edit_does_not_stop_the_reindex(
-        cog: Admin, bot: NewsBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    cog: Admin, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = bot.engine.reindex
 
     def slow(*, full: bool = False, progress: Any = None) -> Any:
@@ -119,8 +126,9 @@ async def test_a_failing_progress_edit_does_not_stop_the_reindex(
     assert calls[-1]["embed"].title == "Reindex finished"
 
 
-async def test_two_reindexes_never_run_at_once(cog: Admin, bot: NewsBot,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_two_reindexes_never_run_at_once(
+    cog: Admin, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     release = threading.Event()
     real = bot.engine.reindex
     monkeypatch.setattr(edits, "removed_ids", lambda folder: (release.wait(5), set())[1])
@@ -164,12 +172,16 @@ async def test_corpus_add_saves_validates_and_reindexes(cog: Admin, bot: NewsBot
 
 async def test_corpus_add_rejects_an_unreadable_file(cog: Admin) -> None:
     with pytest.raises(BadUpload):
-        await cog.add.callback(cog, interaction(manage_guild=True),  # type: ignore[arg-type]
-                               attachment(b"\x00\x01", filename="evil.exe"))
+        await cog.add.callback(
+            cog,
+            interaction(manage_guild=True),  # type: ignore[arg-type]
+            attachment(b"\x00\x01", filename="evil.exe"),
+        )
 
 
-async def test_corpus_add_during_a_reindex_saves_and_says_so(cog: Admin, bot: NewsBot,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_corpus_add_during_a_reindex_saves_and_says_so(
+    cog: Admin, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(bot.engine, "reindex", MagicMock(side_effect=IndexBusy("busy")))
     inter = interaction(manage_guild=True)
     await cog.add.callback(cog, inter, attachment(json.dumps(NEW_ARTICLE).encode()))  # type: ignore[arg-type]
@@ -194,24 +206,33 @@ def full_disk(*_: Any, **__: Any) -> None:
     raise OSError(28, "No space left on device")
 
 
-async def test_a_failed_build_keeps_the_old_index_and_says_why(cog: Admin, bot: NewsBot,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_build_keeps_the_old_index_and_says_why(
+    cog: Admin, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = bot.engine.version
     monkeypatch.setattr(Index, "save", full_disk)
     with pytest.raises(DisclosedError) as caught:
         await cog.reindex.callback(cog, interaction(manage_guild=True), full=True)  # type: ignore[arg-type]
     assert caught.value.message == (
         f"The reindex failed; the index in use (`{before}`) is unchanged and keeps answering. "
-        r"Why: OSError: \[Errno 28\] No space left on device")  # escaped: shown as typed
+        r"Why: OSError: \[Errno 28\] No space left on device"
+    )  # escaped: shown as typed
     assert isinstance(caught.value.__cause__, OSError)  # logged with its traceback
     assert bot.engine.version == before
     assert "Kadyrov" in bot.engine.ask("who was sanctioned?").hits[0].snippet.text
 
 
 async def test_a_failed_build_after_an_upload_says_the_file_was_added(
-        cog: Admin, monkeypatch: pytest.MonkeyPatch) -> None:
+    cog: Admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(Index, "save", full_disk)
-    with pytest.raises(DisclosedError, match=r"^Added “Tidal barrage approved for the estuary”\. "
-                                             r"The reindex failed"):
-        await cog.add.callback(cog, interaction(manage_guild=True),  # type: ignore[arg-type]
-                               attachment(json.dumps(NEW_ARTICLE).encode()))
+    with pytest.raises(
+        DisclosedError,
+        match=r"^Added “Tidal barrage approved for the estuary”\. "
+        r"The reindex failed",
+    ):
+        await cog.add.callback(
+            cog,
+            interaction(manage_guild=True),  # type: ignore[arg-type]
+            attachment(json.dumps(NEW_ARTICLE).encode()),
+        )

@@ -93,8 +93,9 @@ async def test_unsearchable_questions_raise_before_any_deferral(cog: Ask, questi
     inter.response.defer.assert_not_awaited()  # so the refusal can still be ephemeral
 
 
-async def test_bad_filters_raise_before_the_engine_runs(cog: Ask, bot: NewsBot,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bad_filters_raise_before_the_engine_runs(
+    cog: Ask, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine_ask = MagicMock()
     monkeypatch.setattr(bot.engine, "ask", engine_ask)
     with pytest.raises(BadFilter):
@@ -102,8 +103,9 @@ async def test_bad_filters_raise_before_the_engine_runs(cog: Ask, bot: NewsBot,
     engine_ask.assert_not_called()
 
 
-async def test_a_slow_answer_is_deferred_before_the_deadline(cog: Ask, bot: NewsBot,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_slow_answer_is_deferred_before_the_deadline(
+    cog: Ask, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = bot.engine.ask
     order: list[str] = []
 
@@ -126,9 +128,9 @@ async def test_a_slow_answer_is_deferred_before_the_deadline(cog: Ask, bot: News
     assert order == ["deferred", "answered"]
 
 
-async def test_a_broken_query_log_does_not_cost_the_answer(cog: Ask, bot: NewsBot,
-                                                           monkeypatch: pytest.MonkeyPatch,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_broken_query_log_does_not_cost_the_answer(
+    cog: Ask, bot: NewsBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(bot.querylog, "record", MagicMock(side_effect=OSError("disk full")))
     inter = interaction()
     await ask(cog, inter, "who was sanctioned?")
@@ -172,18 +174,26 @@ def test_user_cooldown_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     assert UserCooldown(0).retry_after(1) == 0 and UserCooldown(0).retry_after(1) == 0
 
 
-@pytest.mark.parametrize("error, outcome", [
-    (app_commands.CommandOnCooldown(app_commands.Cooldown(1, 5), 3), "rate_limited"),
-    (BadQuestion("empty"), "refused"),
-    (RuntimeError("boom"), "error"),
-])
-async def test_failed_questions_are_logged_with_their_options(cog: Ask, bot: NewsBot,
-                                                              error: Exception,
-                                                              outcome: str) -> None:
+@pytest.mark.parametrize(
+    "error, outcome",
+    [
+        (app_commands.CommandOnCooldown(app_commands.Cooldown(1, 5), 3), "rate_limited"),
+        (BadQuestion("empty"), "refused"),
+        (RuntimeError("boom"), "error"),
+    ],
+)
+async def test_failed_questions_are_logged_with_their_options(
+    cog: Ask, bot: NewsBot, error: Exception, outcome: str
+) -> None:
     inter = interaction()
-    inter.namespace = app_commands.Namespace(inter, {}, [
-        {"name": "question", "type": 3, "value": "who?"},
-        {"name": "source", "type": 3, "value": "Daily Ledger"}])
+    inter.namespace = app_commands.Namespace(
+        inter,
+        {},
+        [
+            {"name": "question", "type": 3, "value": "who?"},
+            {"name": "source", "type": 3, "value": "Daily Ledger"},
+        ],
+    )
     if not isinstance(error, app_commands.AppCommandError):
         error = app_commands.CommandInvokeError(cog.ask, error)
     await cog.cog_app_command_error(inter, error)
@@ -210,14 +220,17 @@ def message(content: str, *, bot_author: bool = False, guild: bool = True) -> Ma
     return msg
 
 
-@pytest.mark.parametrize("content, question", [
-    (f"<@{BOT_ID}> who was sanctioned?", "who was sanctioned?"),
-    (f"hey <@!{BOT_ID}>   who   was sanctioned?", "hey who was sanctioned?"),
-    (f"<@{BOT_ID}>", ""),
-    ("who was sanctioned?", None),
-    ("<@1234> who?", None),
-    ("@everyone who?", None),
-])
+@pytest.mark.parametrize(
+    "content, question",
+    [
+        (f"<@{BOT_ID}> who was sanctioned?", "who was sanctioned?"),
+        (f"hey <@!{BOT_ID}>   who   was sanctioned?", "hey who was sanctioned?"),
+        (f"<@{BOT_ID}>", ""),
+        ("who was sanctioned?", None),
+        ("<@1234> who?", None),
+        ("@everyone who?", None),
+    ],
+)
 def test_question_in_mentions(cog: Ask, content: str, question: str | None) -> None:
     assert cog.question_in(message(content)) == question
 
@@ -236,8 +249,11 @@ async def test_mention_is_answered_as_a_reply_without_pinging(cog: Ask, bot: New
     assert kwargs["mention_author"] is False
     assert "Kadyrov" in kwargs["embed"].description
     [row] = rows(bot)
-    assert (row.record.interface, row.record.outcome, row.record.user_name) == \
-        ("mention", "answered", "alice")
+    assert (row.record.interface, row.record.outcome, row.record.user_name) == (
+        "mention",
+        "answered",
+        "alice",
+    )
 
 
 async def test_mention_refusal_and_cooldown_are_replied_and_logged(cog: Ask, bot: NewsBot) -> None:
@@ -250,9 +266,9 @@ async def test_mention_refusal_and_cooldown_are_replied_and_logged(cog: Ask, bot
     assert [r.record.outcome for r in rows(bot)] == ["rate_limited", "refused"]
 
 
-async def test_mention_errors_are_logged_with_an_id(cog: Ask, bot: NewsBot,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+async def test_mention_errors_are_logged_with_an_id(
+    cog: Ask, bot: NewsBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(bot.engine, "ask", MagicMock(side_effect=RuntimeError("boom")))
     msg = message(f"<@{BOT_ID}> who was sanctioned?")
     with caplog.at_level(logging.ERROR):
@@ -264,8 +280,9 @@ async def test_mention_errors_are_logged_with_an_id(cog: Ask, bot: NewsBot,
     assert any(r.exc_info for r in caplog.records)
 
 
-async def test_a_mention_reply_that_cannot_be_sent_is_logged(cog: Ask,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_mention_reply_that_cannot_be_sent_is_logged(
+    cog: Ask, caplog: pytest.LogCaptureFixture
+) -> None:
     msg = message(f"<@{BOT_ID}> who was sanctioned?")
     response = type("R", (), {"status": 403, "reason": "Forbidden"})()
     msg.reply.side_effect = discord.Forbidden(response, "Missing Permissions")
@@ -273,8 +290,9 @@ async def test_a_mention_reply_that_cannot_be_sent_is_logged(cog: Ask,
     assert any("Could not reply" in r.getMessage() for r in caplog.records)
 
 
-async def test_questions_are_answered_during_a_reindex(cog: Ask, bot: NewsBot,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_questions_are_answered_during_a_reindex(
+    cog: Ask, bot: NewsBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     release = threading.Event()
     real = edits.removed_ids
     monkeypatch.setattr(edits, "removed_ids", lambda folder: (release.wait(10), real(folder))[1])
@@ -297,8 +315,7 @@ async def test_questions_are_answered_during_a_reindex(cog: Ask, bot: NewsBot,
 def test_ask_is_described_everywhere(cog: Ask) -> None:
     command = cog.ask
     assert command.description == "Ask a question; newsbot answers by quoting the news."
-    assert [p.name for p in command.parameters] == ["question", "source", "since", "until",
-                                                    "private"]
+    assert [p.name for p in command.parameters] == ["question", "source", "since", "until", "private"]
     assert all(p.description != "…" for p in command.parameters)
     assert [p.name for p in command.parameters if p.required] == ["question"]
     assert command.get_parameter("source").autocomplete  # type: ignore[union-attr]

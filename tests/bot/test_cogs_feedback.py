@@ -27,12 +27,25 @@ def store(tmp_path: Path) -> Iterator[SqliteQueryLog]:
         yield log
 
 
-def row(store: SqliteQueryLog, *, guild: int | None = GUILD, question: str = "solar farm?",
-        outcome: str = "answered") -> int:
-    return store.record(QueryRecord(
-        question=question, interface="slash", outcome=outcome, guild_id=guild, channel_id=7,
-        user_id=501, user_name="alice",
-        shown=(Shown("harbour-1", 0, "Harbour city opens **floating** solar farm", 0.8),)))
+def row(
+    store: SqliteQueryLog,
+    *,
+    guild: int | None = GUILD,
+    question: str = "solar farm?",
+    outcome: str = "answered",
+) -> int:
+    return store.record(
+        QueryRecord(
+            question=question,
+            interface="slash",
+            outcome=outcome,
+            guild_id=guild,
+            channel_id=7,
+            user_id=501,
+            user_name="alice",
+            shown=(Shown("harbour-1", 0, "Harbour city opens **floating** solar farm", 0.8),),
+        )
+    )
 
 
 def mod_channel(guild_id: int = GUILD) -> MagicMock:
@@ -82,8 +95,7 @@ async def test_the_button_is_rebuilt_from_its_custom_id() -> None:
     assert match is not None
     item = MagicMock(spec=discord.ui.Button)
     button = await VoteButton.from_custom_id(interaction(), item, match)
-    assert (button.row_id, button.up, button.custom_id) == (987654321, False,
-                                                             "newsbot:vote:down:987654321")
+    assert (button.row_id, button.up, button.custom_id) == (987654321, False, "newsbot:vote:down:987654321")
     assert VOTE_ID.fullmatch("newsbot:vote:sideways:1") is None
 
 
@@ -97,8 +109,7 @@ async def test_cog_load_registers_the_buttons_and_the_hook(bot: NewsBot) -> None
     assert VoteButton not in bot._connection._view_store._dynamic_items.values()
 
 
-async def test_a_vote_is_stored_once_per_user_and_thanked(bot: NewsBot,
-                                                          store: SqliteQueryLog) -> None:
+async def test_a_vote_is_stored_once_per_user_and_thanked(bot: NewsBot, store: SqliteQueryLog) -> None:
     answer = row(store)
     first = click(bot, 1)
     await VoteButton(answer, True).callback(first)
@@ -111,8 +122,9 @@ async def test_a_vote_is_stored_once_per_user_and_thanked(bot: NewsBot,
     assert posted(bot) == []
 
 
-async def test_thumbs_down_goes_to_the_mod_channel_once_per_new_vote(bot: NewsBot,
-                                                                     store: SqliteQueryLog) -> None:
+async def test_thumbs_down_goes_to_the_mod_channel_once_per_new_vote(
+    bot: NewsBot, store: SqliteQueryLog
+) -> None:
     answer = row(store, question="solar farm? @everyone <@&123>")
     down = click(bot, 1)
     await VoteButton(answer, False).callback(down)
@@ -146,8 +158,9 @@ async def test_without_a_mod_channel_nothing_is_posted(bot: NewsBot, store: Sqli
 
 
 @pytest.mark.parametrize("guild", [OTHER, None])
-async def test_no_vote_on_another_guilds_answer(bot: NewsBot, store: SqliteQueryLog,
-                                                guild: int | None) -> None:
+async def test_no_vote_on_another_guilds_answer(
+    bot: NewsBot, store: SqliteQueryLog, guild: int | None
+) -> None:
     answer = row(store, guild=guild)
     inter = click(bot)
     await VoteButton(answer, False).callback(inter)  # clicked in guild 99
@@ -173,18 +186,21 @@ async def test_review_posts_stay_in_their_guild(bot: NewsBot, store: SqliteQuery
     assert post["embed"].title == "Review: no match"
 
 
-async def test_review_never_raises(bot: NewsBot, store: SqliteQueryLog,
-                                   caplog: pytest.LogCaptureFixture) -> None:
+async def test_review_never_raises(
+    bot: NewsBot, store: SqliteQueryLog, caplog: pytest.LogCaptureFixture
+) -> None:
     channel = bot.get_channel(MOD_CHANNEL)
     assert isinstance(channel, MagicMock)
-    channel.send.side_effect = discord.Forbidden(MagicMock(status=403, reason="Forbidden"),
-                                                 "Missing Access")
+    channel.send.side_effect = discord.Forbidden(MagicMock(status=403, reason="Forbidden"), "Missing Access")
     with caplog.at_level(logging.WARNING):
         assert await post_for_review(bot, row(store), NO_MATCH) is False
         assert await post_for_review(bot, 12345, NO_MATCH) is False  # no such row
     assert sum("mod channel" in r.getMessage() for r in caplog.records) == 2
 
     bot.get_channel = MagicMock(return_value=None)  # type: ignore[method-assign]
-    bot.fetch_channel = AsyncMock(side_effect=discord.NotFound(  # type: ignore[method-assign]
-        MagicMock(status=404, reason="Not Found"), "Unknown Channel"))
+    bot.fetch_channel = AsyncMock(
+        side_effect=discord.NotFound(  # type: ignore[method-assign]
+            MagicMock(status=404, reason="Not Found"), "Unknown Channel"
+        )
+    )
     assert await post_for_review(bot, row(store), NO_MATCH) is False

@@ -28,20 +28,45 @@ from tests.bot.support import interaction, sent_kwargs
 
 GUILD, OTHER = 99, 77  # support.interaction() runs in guild 99
 MOD, ALICE, BOB = 42, 501, 502
-HOSTILE = ("@everyone @here <@&123456789> <@501> **bold** __u__ ||spoiler|| [x](https://evil.example)"
-           " # heading\n> quote\x1b[31m\u202eevil\x00" + "A" * 10_000)
+HOSTILE = (
+    "@everyone @here <@&123456789> <@501> **bold** __u__ ||spoiler|| [x](https://evil.example)"
+    " # heading\n> quote\x1b[31m\u202eevil\x00" + "A" * 10_000
+)
 NOW = datetime.now(UTC)
 
 
-def record(question: str, *, guild: int = GUILD, user: int = ALICE, outcome: str = "answered",
-           channel: int = 7, minutes_ago: float = 0, **extra: Any) -> QueryRecord:
-    shown = (Shown("harbour-1", 0, "Harbour city opens floating solar farm", 0.83),
-             Shown("rail-2", 1, "Rail strike halts northern trains", 0.41)) \
-        if outcome == "answered" else ()
-    return QueryRecord(question=question, interface="slash", outcome=outcome, guild_id=guild,
-                       channel_id=channel, user_id=user, user_name=f"user{user}", shown=shown,
-                       latency_ms=10.0 + minutes_ago, index_version="v1",
-                       created_at=NOW - timedelta(minutes=minutes_ago), **extra)
+def record(
+    question: str,
+    *,
+    guild: int = GUILD,
+    user: int = ALICE,
+    outcome: str = "answered",
+    channel: int = 7,
+    minutes_ago: float = 0,
+    **extra: Any,
+) -> QueryRecord:
+    shown = (
+        (
+            Shown("harbour-1", 0, "Harbour city opens floating solar farm", 0.83),
+            Shown("rail-2", 1, "Rail strike halts northern trains", 0.41),
+        )
+        if outcome == "answered"
+        else ()
+    )
+    return QueryRecord(
+        question=question,
+        interface="slash",
+        outcome=outcome,
+        guild_id=guild,
+        channel_id=channel,
+        user_id=user,
+        user_name=f"user{user}",
+        shown=shown,
+        latency_ms=10.0 + minutes_ago,
+        index_version="v1",
+        created_at=NOW - timedelta(minutes=minutes_ago),
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -60,8 +85,7 @@ def ids(store: SqliteQueryLog) -> dict[str, int]:
         "moon2": record("Moon base plans!", user=BOB, outcome="no_match", minutes_ago=20),
         "refused": record("x", outcome="refused", error="BadQuestion: too short", minutes_ago=10),
         "secret": record("SECRET other guild question", guild=OTHER, minutes_ago=5),
-        "secret_nomatch": record("SECRET unanswered", guild=OTHER, outcome="no_match",
-                                 minutes_ago=4),
+        "secret_nomatch": record("SECRET unanswered", guild=OTHER, outcome="no_match", minutes_ago=4),
         "alice_other": record("SECRET alice elsewhere", guild=OTHER, minutes_ago=3),
     }
     return {name: store.record(rec) for name, rec in rows.items()}
@@ -92,20 +116,24 @@ def edit(inter: MagicMock) -> dict[str, Any]:
 
 
 def row_ids(embed: discord.Embed) -> list[int]:
-    return [int(line.split("`#")[1].split("`")[0]) for line in (embed.description or "").splitlines()
-            if line.startswith("`#")]
+    return [
+        int(line.split("`#")[1].split("`")[0])
+        for line in (embed.description or "").splitlines()
+        if line.startswith("`#")
+    ]
 
 
 def test_every_logs_command_is_hidden_checked_and_described(cog: Logs) -> None:
     marker = is_mod()(lambda: None).__discord_app_commands_checks__[0]  # type: ignore[attr-defined]
-    commands = {c.qualified_name: c for c in cog.walk_app_commands()
-                if isinstance(c, app_commands.Command)}
-    assert set(commands) == {f"logs {n}" for n in
-                             ("recent", "show", "unanswered", "stats", "export", "flag", "forget")}
+    commands = {c.qualified_name: c for c in cog.walk_app_commands() if isinstance(c, app_commands.Command)}
+    assert set(commands) == {
+        f"logs {n}" for n in ("recent", "show", "unanswered", "stats", "export", "flag", "forget")
+    }
     for name, command in commands.items():
         root = command.root_parent
-        assert root is not None and root.default_permissions == discord.Permissions(
-            manage_messages=True), name
+        assert root is not None and root.default_permissions == discord.Permissions(manage_messages=True), (
+            name
+        )
         assert root.guild_only, name
         assert [c.__qualname__ for c in command.checks] == [marker.__qualname__], name
         assert command.description and not command.description.startswith("…"), name
@@ -160,8 +188,10 @@ async def test_recent_filters(cog: Logs, ids: dict[str, int]) -> None:
     assert edit(inter)["embed"].description == "No questions match."
 
 
-async def test_recent_pages_with_buttons_only_for_the_moderator(cog: Logs, store: SqliteQueryLog,
-                                                                ) -> None:
+async def test_recent_pages_with_buttons_only_for_the_moderator(
+    cog: Logs,
+    store: SqliteQueryLog,
+) -> None:
     made = [store.record(record(f"question {n}", minutes_ago=100 - n)) for n in range(23)]
     store.record(record("SECRET", guild=OTHER))
     newest_first = made[::-1]
@@ -181,8 +211,14 @@ async def test_recent_pages_with_buttons_only_for_the_moderator(cog: Logs, store
         assert sent_kwargs(click.response.defer) == {}  # type 6: the page edits its message
         page = sent_kwargs(click.edit_original_response)
         assert page["view"] is pager
-        pages.append((row_ids(page["embed"]), pager.previous_page.disabled,
-                      pager.next_page.disabled, page["embed"].footer.text))
+        pages.append(
+            (
+                row_ids(page["embed"]),
+                pager.previous_page.disabled,
+                pager.next_page.disabled,
+                page["embed"].footer.text,
+            )
+        )
     assert pages[0] == (newest_first[10:20], False, False, "Page 2 · rows 11–20")
     assert pages[1] == (newest_first[20:], False, True, "Page 3 · rows 21–23")
     assert pages[2][0] == newest_first[10:20]
@@ -219,8 +255,7 @@ async def test_a_failing_page_turn_is_answered_privately(cog: Logs, store: Sqlit
     assert args.args == ("the query log is locked",) and args.kwargs == {"ephemeral": True}
 
 
-async def test_show_one_question_in_full(cog: Logs, store: SqliteQueryLog,
-                                         ids: dict[str, int]) -> None:
+async def test_show_one_question_in_full(cog: Logs, store: SqliteQueryLog, ids: dict[str, int]) -> None:
     store.vote(ids["solar"], 1, True)
     store.vote(ids["solar"], 2, False)
     store.flag(GUILD, ids["solar"], MOD, "wrong **article**")
@@ -245,8 +280,9 @@ async def test_show_refused_question_has_its_error(cog: Logs, ids: dict[str, int
 
 
 @pytest.mark.parametrize("name", ["secret", None])
-async def test_show_never_reveals_another_guilds_row(cog: Logs, ids: dict[str, int],
-                                                     name: str | None) -> None:
+async def test_show_never_reveals_another_guilds_row(
+    cog: Logs, ids: dict[str, int], name: str | None
+) -> None:
     row = ids[name] if name else 10_000
     with pytest.raises(NotFound):
         await cog.show.callback(cog, mod(), row)  # type: ignore[arg-type]
@@ -279,8 +315,7 @@ async def test_stats_for_this_guild(cog: Logs, store: SqliteQueryLog, ids: dict[
     assert "SECRET" not in str(embed.to_dict())
 
 
-async def test_export_is_a_csv_of_this_guild(cog: Logs, store: SqliteQueryLog,
-                                             ids: dict[str, int]) -> None:
+async def test_export_is_a_csv_of_this_guild(cog: Logs, store: SqliteQueryLog, ids: dict[str, int]) -> None:
     hostile = store.record(record(HOSTILE))
     inter = mod()
     await cog.export.callback(cog, inter, days=0)  # type: ignore[arg-type]
@@ -289,8 +324,9 @@ async def test_export_is_a_csv_of_this_guild(cog: Logs, store: SqliteQueryLog,
     assert isinstance(file, discord.File) and file.filename.endswith(".csv")
     assert result["content"].startswith("6 questions asked in this server, all time.")
     rows = list(csv.DictReader(io.StringIO(file.fp.read().decode("utf-8"))))
-    assert [int(r["id"]) for r in rows] == [ids[n] for n in
-                                            ("solar", "rail", "moon1", "moon2", "refused")] + [hostile]
+    assert [int(r["id"]) for r in rows] == [
+        ids[n] for n in ("solar", "rail", "moon1", "moon2", "refused")
+    ] + [hostile]
     assert {r["guild_id"] for r in rows} == {str(GUILD)}
     assert rows[-1]["question"] == HOSTILE  # exact, for scripts
     assert json.loads(rows[0]["shown"])[0]["title"] == "Harbour city opens floating solar farm"
@@ -303,8 +339,7 @@ async def test_export_too_big_for_discord_is_refused(cog: Logs, ids: dict[str, i
         await cog.export.callback(cog, inter, days=0)  # type: ignore[arg-type]
 
 
-async def test_flag_is_stored_and_scoped(cog: Logs, store: SqliteQueryLog,
-                                         ids: dict[str, int]) -> None:
+async def test_flag_is_stored_and_scoped(cog: Logs, store: SqliteQueryLog, ids: dict[str, int]) -> None:
     inter = mod()
     await cog.flag.callback(cog, inter, ids["rail"], "quoted the wrong @everyone")  # type: ignore[arg-type]
     assert edit(inter)["content"] == f"Flagged question #{ids['rail']}: quoted the wrong @\u200beveryone"
@@ -315,8 +350,9 @@ async def test_flag_is_stored_and_scoped(cog: Logs, store: SqliteQueryLog,
     assert store.get(None, ids["secret"]).flags == ()
 
 
-async def test_forget_asks_then_deletes_only_in_this_guild(cog: Logs, store: SqliteQueryLog,
-                                                           ids: dict[str, int]) -> None:
+async def test_forget_asks_then_deletes_only_in_this_guild(
+    cog: Logs, store: SqliteQueryLog, ids: dict[str, int]
+) -> None:
     store.vote(ids["rail"], ALICE, True)  # a vote Alice cast on Bob's answer
     user = MagicMock(spec=discord.Member, id=ALICE)
     user.name = "alice **the** @everyone"
@@ -338,11 +374,15 @@ async def test_forget_asks_then_deletes_only_in_this_guild(cog: Logs, store: Sql
     assert store.recent(GUILD, user_id=ALICE) == []
     assert store.get(GUILD, ids["rail"]).votes.up == 0
     assert [q.id for q in store.recent(OTHER, user_id=ALICE)] == [
-        ids["alice_other"], ids["secret_nomatch"], ids["secret"]]
+        ids["alice_other"],
+        ids["secret_nomatch"],
+        ids["secret"],
+    ]
 
 
-async def test_forget_can_be_cancelled_or_time_out(cog: Logs, store: SqliteQueryLog,
-                                                   ids: dict[str, int]) -> None:
+async def test_forget_can_be_cancelled_or_time_out(
+    cog: Logs, store: SqliteQueryLog, ids: dict[str, int]
+) -> None:
     user = MagicMock(spec=discord.User, id=ALICE)
     user.name = "alice"
     inter = mod()
@@ -353,17 +393,23 @@ async def test_forget_can_be_cancelled_or_time_out(cog: Logs, store: SqliteQuery
     assert sent_kwargs(click.response.edit_message)["content"] == "Cancelled: nothing was deleted."
     await view.on_timeout()
     assert inter.edit_original_response.await_args.kwargs == {
-        "content": "Timed out: nothing was deleted.", "view": None}
+        "content": "Timed out: nothing was deleted.",
+        "view": None,
+    }
     assert len(store.recent(GUILD, user_id=ALICE)) == 3
 
 
 async def test_hostile_questions_display_safely(cog: Logs, store: SqliteQueryLog) -> None:
     row = store.record(record(HOSTILE, outcome="answered"))
-    embeds = [recent_embed(store.recent(GUILD), page=0, per_page=10, filters=""),
-              query_embed(store.get(GUILD, row)), review_embed(store.get(GUILD, row), "no match")]
+    embeds = [
+        recent_embed(store.recent(GUILD), page=0, per_page=10, filters=""),
+        query_embed(store.get(GUILD, row)),
+        review_embed(store.get(GUILD, row), "no match"),
+    ]
     for embed in embeds:
         text = f"{embed.title}\n{embed.description}\n" + "\n".join(
-            f"{f.name}\n{f.value}" for f in embed.fields)
+            f"{f.name}\n{f.value}" for f in embed.fields
+        )
         assert len(embed) <= EMBED_TOTAL and len(embed.description or "") <= DESCRIPTION
         assert "@everyone" not in text and "@here" not in text
         assert not re.search(r"(?<!\\)<@", text) and not re.search(r"(?<!\\)\]\(", text)

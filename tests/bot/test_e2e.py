@@ -27,22 +27,30 @@ from newsbot.settings import Settings
 from .fakediscord import FakeDiscord, Upload
 from .support import pings
 
-HOSTILE = {"id": "hostile-1", "title": "**Pwned** @everyone",
-           "text": "@everyone @here **Lighthouse keepers** went on strike at the old "
-                   "lighthouse, said <@&123456789012345678> [the union](https://evil.example).",
-           "date": "2024-02-02", "source": "Prank Wire"}
+HOSTILE = {
+    "id": "hostile-1",
+    "title": "**Pwned** @everyone",
+    "text": "@everyone @here **Lighthouse keepers** went on strike at the old "
+    "lighthouse, said <@&123456789012345678> [the union](https://evil.example).",
+    "date": "2024-02-02",
+    "source": "Prank Wire",
+}
 
 
 def serving(fake: FakeDiscord, settings: Settings, **changes: Any) -> Settings:
     """`settings` pointed at the fake, with no cooldown between questions."""
-    return dataclasses.replace(settings, discord_token=fake.token, cooldown_seconds=0,
-                               discord_api_base=fake.api_base,
-                               discord_gateway_url=fake.gateway_url, **changes)
+    return dataclasses.replace(
+        settings,
+        discord_token=fake.token,
+        cooldown_seconds=0,
+        discord_api_base=fake.api_base,
+        discord_gateway_url=fake.gateway_url,
+        **changes,
+    )
 
 
 @contextlib.asynccontextmanager
-async def served(fake: FakeDiscord, settings: Settings,
-                 synced_to: int | None) -> AsyncIterator[None]:
+async def served(fake: FakeDiscord, settings: Settings, synced_to: int | None) -> AsyncIterator[None]:
     """`runner.serve` (what `newsbot run` runs) until the block ends, once it is logged in,
     has its guild and has synced its commands (`synced_to`: a guild id, None for global)."""
     task = asyncio.create_task(runner.serve(settings))
@@ -79,8 +87,7 @@ def log_rows(settings: Settings) -> list[Any]:
         return log.recent(None, limit=100)
 
 
-async def test_logs_in_without_privileged_intents_and_syncs_to_the_dev_guild(
-        live: FakeDiscord) -> None:
+async def test_logs_in_without_privileged_intents_and_syncs_to_the_dev_guild(live: FakeDiscord) -> None:
     [connection] = live.gateway.connections
     assert connection.identify is not None
     intents = int(connection.identify["intents"])
@@ -91,8 +98,9 @@ async def test_logs_in_without_privileged_intents_and_syncs_to_the_dev_guild(
     assert all(o.get("description") for o in names["ask"]["options"])
 
 
-async def test_ask_who_was_sanctioned_quotes_the_kadyrov_passage(live: FakeDiscord,
-                                                                 settings: Settings) -> None:
+async def test_ask_who_was_sanctioned_quotes_the_kadyrov_passage(
+    live: FakeDiscord, settings: Settings
+) -> None:
     handle = await live.send_interaction("ask", {"question": "who was sanctioned?"})
     reply = await handle.reply()
     [embed] = reply["embeds"]
@@ -134,7 +142,8 @@ async def test_a_mention_is_answered_with_a_reply(live: FakeDiscord, settings: S
 
 async def test_hostile_questions_and_articles_ping_nobody(live: FakeDiscord) -> None:
     asked = await live.send_message(
-        f"{live.bot_user.mention} **lighthouse keepers** strike @everyone <@&{live.guild.id}>")
+        f"{live.bot_user.mention} **lighthouse keepers** strike @everyone <@&{live.guild.id}>"
+    )
     reply = await asked.reply()
     text = json.dumps([reply["content"], reply["embeds"]], ensure_ascii=False)
     assert "Lighthouse" in text
@@ -145,9 +154,9 @@ async def test_hostile_questions_and_articles_ping_nobody(live: FakeDiscord) -> 
 
 
 @pytest.mark.parametrize("question", ["", "x" * 10_000])
-async def test_empty_and_huge_questions_are_refused_privately(live: FakeDiscord,
-                                                              settings: Settings,
-                                                              question: str) -> None:
+async def test_empty_and_huge_questions_are_refused_privately(
+    live: FakeDiscord, settings: Settings, question: str
+) -> None:
     handle = await live.send_interaction("ask", {"question": question})
     body = await handle.wait_callback()
     assert body["type"] == 4 and body["data"]["flags"] & 64
@@ -155,8 +164,7 @@ async def test_empty_and_huge_questions_are_refused_privately(live: FakeDiscord,
     assert log_rows(settings)[0].record.outcome == "refused"
 
 
-async def test_an_empty_mention_is_told_to_ask_in_words(live: FakeDiscord,
-                                                      settings: Settings) -> None:
+async def test_an_empty_mention_is_told_to_ask_in_words(live: FakeDiscord, settings: Settings) -> None:
     asked = await live.send_message(f"{live.bot_user.mention}  ")
     reply = await asked.reply()
     assert "question in words" in reply["content"] and not reply["embeds"]
@@ -168,8 +176,9 @@ class HeldReindex:
     """Holds every reindex at `owner.name` (inside the engine) until released, so overlaps are
     certain. The default, before any progress is reported, keeps the reply unedited."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object = edits,
-                 name: str = "removed_ids") -> None:
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, owner: object = edits, name: str = "removed_ids"
+    ) -> None:
         self.started, self.release = threading.Event(), threading.Event()
         real = getattr(owner, name)
 
@@ -193,12 +202,14 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldReindex]:
 
 async def report_of(fake: FakeDiscord, handle: Any) -> dict[str, Any]:
     """The reindex reply once it holds the final report (progress edits come before)."""
-    return await fake.until(lambda: handle.original if handle.original and
-                            handle.original["embeds"] else None, 20, "the reindex report")
+    return await fake.until(
+        lambda: handle.original if handle.original and handle.original["embeds"] else None,
+        20,
+        "the reindex report",
+    )
 
 
-async def test_questions_are_answered_while_a_reindex_runs(live: FakeDiscord,
-                                                           held: HeldReindex) -> None:
+async def test_questions_are_answered_while_a_reindex_runs(live: FakeDiscord, held: HeldReindex) -> None:
     reindex = await live.send_interaction("reindex", {"full": True}, user=live.admin)
     await held.running()
     for _ in range(5):
@@ -220,11 +231,14 @@ async def test_a_second_reindex_is_told_to_wait(live: FakeDiscord, held: HeldRei
 
 
 async def test_corpus_add_then_ask(live: FakeDiscord) -> None:
-    article = {"id": "tide-9", "title": "Tidal barrage approved",
-               "text": "Councillors approved a tidal barrage across the estuary on Friday."}
+    article = {
+        "id": "tide-9",
+        "title": "Tidal barrage approved",
+        "text": "Councillors approved a tidal barrage across the estuary on Friday.",
+    }
     added = await live.send_interaction(
-        "corpus add", {"file": Upload("tide.jsonl", json.dumps(article).encode())},
-        user=live.admin)
+        "corpus add", {"file": Upload("tide.jsonl", json.dumps(article).encode())}, user=live.admin
+    )
     reply = await added.reply(timeout=20)
     assert reply["content"] == "Added “Tidal barrage approved”." and reply["flags"] & 64
     answer = await (await live.send_interaction("ask", {"question": "tidal barrage"})).reply()
@@ -232,20 +246,21 @@ async def test_corpus_add_then_ask(live: FakeDiscord) -> None:
 
 
 async def test_source_autocomplete(live: FakeDiscord) -> None:
-    handle = await live.send_autocomplete("ask", {"question": "rail", "source": "Coast"},
-                                          focused="source")
+    handle = await live.send_autocomplete("ask", {"question": "rail", "source": "Coast"}, focused="source")
     assert [c["value"] for c in await handle.choices()] == ["Coast Herald"]
 
 
 async def test_reindex_shows_progress_by_editing_its_reply(
-        live: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+    live: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(admin_module, "PROGRESS_EVERY", 0.05)
     hold = HeldReindex(monkeypatch, Index, "save")  # after the "saving" progress report
     try:
         reindex = await live.send_interaction("reindex", {"full": True}, user=live.admin)
         await hold.running()
-        shown = await live.until(lambda: (reindex.original or {}).get("content") or None, 5,
-                                 "progress in the reply")
+        shown = await live.until(
+            lambda: (reindex.original or {}).get("content") or None, 5, "progress in the reply"
+        )
         assert shown.startswith("Reindexing… saving")
     finally:
         hold.release.set()
@@ -255,7 +270,8 @@ async def test_reindex_shows_progress_by_editing_its_reply(
 
 
 async def test_a_failed_reindex_keeps_the_old_index_and_says_why(
-        live: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+    live: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full_disk(*_: Any, **__: Any) -> None:
         raise OSError(28, "No space left on device")
 
@@ -273,10 +289,11 @@ async def test_a_failed_reindex_keeps_the_old_index_and_says_why(
     assert embed["footer"]["text"].startswith(f"index {match[1]} ")
 
 
-async def test_markdown_and_mentions_in_a_slash_question_are_shown_literally(
-        live: FakeDiscord) -> None:
-    question = (f"**lighthouse keepers** strike? @everyone {live.member.mention} "
-                f"{live.guild.role('Admin').mention} [x](https://evil.example)")
+async def test_markdown_and_mentions_in_a_slash_question_are_shown_literally(live: FakeDiscord) -> None:
+    question = (
+        f"**lighthouse keepers** strike? @everyone {live.member.mention} "
+        f"{live.guild.role('Admin').mention} [x](https://evil.example)"
+    )
     reply = await (await live.send_interaction("ask", {"question": question})).reply()
     [embed] = reply["embeds"]
     assert embed["title"].startswith("\\*\\*lighthouse keepers\\*\\* strike? @\u200beveryone \\<@")
@@ -287,8 +304,9 @@ async def test_markdown_and_mentions_in_a_slash_question_are_shown_literally(
     assert not reply["mention_everyone"] and not reply["mentions"] and not reply["mention_roles"]
 
 
-async def test_without_a_dev_guild_commands_sync_globally(fake_discord: FakeDiscord,
-                                                          settings: Settings) -> None:
+async def test_without_a_dev_guild_commands_sync_globally(
+    fake_discord: FakeDiscord, settings: Settings
+) -> None:
     async with served(fake_discord, serving(fake_discord, settings), None):
         names = {c["name"] for c in fake_discord.commands[None]}
     assert {"ask", "reindex", "corpus", "logs"} <= names
@@ -313,6 +331,8 @@ async def test_ask_latency_end_to_end(live: FakeDiscord) -> None:
     took.sort()
     p50, p95 = percentile(took, 50), percentile(took, 95)
     assert p50 is not None and p95 is not None
-    print(f"\n/ask end to end, {ASKS} asks: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-          f"max {took[-1] * 1000:.0f} ms")
+    print(
+        f"\n/ask end to end, {ASKS} asks: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+        f"max {took[-1] * 1000:.0f} ms"
+    )
     assert p95 < 1.5

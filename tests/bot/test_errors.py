@@ -24,7 +24,8 @@ from tests.bot.support import interaction, sent_kwargs
 
 def invoke_error(exc: Exception) -> app_commands.CommandInvokeError:
     command: app_commands.Command[Any, Any, None] = app_commands.Command(
-        name="ask", description="d", callback=_callback)
+        name="ask", description="d", callback=_callback
+    )
     return app_commands.CommandInvokeError(command, exc)
 
 
@@ -73,17 +74,14 @@ async def test_notify_before_any_response_is_ephemeral() -> None:
 
 
 async def test_notify_after_a_deferral_replaces_the_thinking_reply() -> None:
-    inter = interaction(done=True,
-                        response_type=discord.InteractionResponseType.deferred_channel_message)
+    inter = interaction(done=True, response_type=discord.InteractionResponseType.deferred_channel_message)
     await notify(inter, "busy")
-    assert sent_kwargs(inter.edit_original_response) == {"content": "busy", "embed": None,
-                                                         "view": None}
+    assert sent_kwargs(inter.edit_original_response) == {"content": "busy", "embed": None, "view": None}
     inter.followup.send.assert_not_awaited()
 
 
 async def test_notify_after_a_full_response_sends_an_ephemeral_followup() -> None:
-    inter = interaction(done=True,
-                        response_type=discord.InteractionResponseType.channel_message)
+    inter = interaction(done=True, response_type=discord.InteractionResponseType.channel_message)
     await notify(inter, "late")
     assert sent_kwargs(inter.followup.send)["ephemeral"] is True
     inter.edit_original_response.assert_not_awaited()
@@ -97,8 +95,7 @@ async def test_handler_refusal_is_logged_quietly(caplog: pytest.LogCaptureFixtur
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_handler_logs_unexpected_errors_with_traceback_and_id(
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_handler_logs_unexpected_errors_with_traceback_and_id(caplog: pytest.LogCaptureFixture) -> None:
     inter = interaction()
     with caplog.at_level(logging.INFO, "newsbot.bot.errors"):
         await on_app_command_error(inter, invoke_error(RuntimeError("disk on fire")))
@@ -116,8 +113,7 @@ async def test_handler_survives_a_failing_reply(caplog: pytest.LogCaptureFixture
     assert any("Could not tell user" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_failed_click_is_reported_like_a_failed_command(
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_click_is_reported_like_a_failed_command(caplog: pytest.LogCaptureFixture) -> None:
     inter = interaction()
     try:
         raise DisclosedError("The reindex failed.") from OSError("disk full")

@@ -29,8 +29,7 @@ class Counter(discord.ui.View):
 
 
 class Feedback(discord.ui.Modal, title="Feedback"):
-    comment: discord.ui.TextInput[Feedback] = discord.ui.TextInput(label="Comment",
-                                                                   custom_id="comment")
+    comment: discord.ui.TextInput[Feedback] = discord.ui.TextInput(label="Comment", custom_id="comment")
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(f"thanks: {self.comment.value}", ephemeral=True)
@@ -54,16 +53,16 @@ def make_bot() -> commands.Bot:
     @bot.tree.command(description="Read a file")
     async def size(interaction: discord.Interaction, file: discord.Attachment) -> None:
         data = await file.read()
-        await interaction.response.send_message(f"{file.filename}: {len(data)} bytes",
-                                                file=discord.File(io.BytesIO(data), "echo.txt"))
+        await interaction.response.send_message(
+            f"{file.filename}: {len(data)} bytes", file=discord.File(io.BytesIO(data), "echo.txt")
+        )
 
     @bot.tree.command(description="Pick a source")
     async def source(interaction: discord.Interaction, name: str) -> None:
         await interaction.response.send_message(name)
 
     @source.autocomplete("name")
-    async def sources(interaction: discord.Interaction,
-                      current: str) -> list[app_commands.Choice[str]]:
+    async def sources(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         names = ["Daily Ledger", "Coast Herald"]
         return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n.lower()]
 
@@ -129,15 +128,23 @@ async def test_syncs_commands_to_a_guild(fake_discord: FakeDiscord) -> None:
     async with run_bot(make_bot(), fake) as bot:
         await sync(bot, fake)
         synced = await bot.tree.fetch_commands(guild=discord.Object(id=fake.guild.id))
-    put = await fake.wait_for_request("PUT", rf"/applications/{fake.application_id}/guilds/"
-                                             rf"{fake.guild.id}/commands")
-    assert sorted(c["name"] for c in put.json) == ["feedback", "hello", "reindex", "shout",
-                                                   "size", "slow", "source"]
+    put = await fake.wait_for_request(
+        "PUT",
+        rf"/applications/{fake.application_id}/guilds/"
+        rf"{fake.guild.id}/commands",
+    )
+    assert sorted(c["name"] for c in put.json) == [
+        "feedback",
+        "hello",
+        "reindex",
+        "shout",
+        "size",
+        "slow",
+        "source",
+    ]
     slow = next(c for c in put.json if c["name"] == "slow")
-    assert slow["options"] == [{"type": 3, "name": "topic", "description": "What about",
-                                "required": True}]
-    assert {c.name: c.id for c in synced} == {c["name"]: int(c["id"])
-                                              for c in fake.commands[fake.guild.id]}
+    assert slow["options"] == [{"type": 3, "name": "topic", "description": "What about", "required": True}]
+    assert {c.name: c.id for c in synced} == {c["name"]: int(c["id"]) for c in fake.commands[fake.guild.id]}
 
 
 async def test_slash_command_answered_with_send_message(fake_discord: FakeDiscord) -> None:
@@ -194,8 +201,7 @@ async def test_autocomplete(fake_discord: FakeDiscord) -> None:
         assert await h.choices() == [{"name": "Daily Ledger", "value": "Daily Ledger"}]
 
 
-async def test_mention_is_answered_and_plain_messages_carry_no_content(
-        fake_discord: FakeDiscord) -> None:
+async def test_mention_is_answered_and_plain_messages_carry_no_content(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     async with run_bot(make_bot(), fake) as bot:
         plain = await fake.send_message("nobody asked")
@@ -218,17 +224,23 @@ async def test_mentions_ping_only_from_content_and_as_allowed(fake_discord: Fake
         assert isinstance(channel, discord.TextChannel)
         loud = await channel.send(text)
         quiet = await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-        roles_only = await channel.send(text, allowed_mentions=discord.AllowedMentions(
-            everyone=False, users=False, roles=[admins]))
+        roles_only = await channel.send(
+            text, allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=[admins])
+        )
         in_embed = await channel.send(embed=discord.Embed(description=text))
         asked = await fake.send_message("a question", user=fake.admin)
-        replies = [await channel.get_partial_message(asked.id).reply("answer", mention_author=m)
-                   for m in (True, False)]
+        replies = [
+            await channel.get_partial_message(asked.id).reply("answer", mention_author=m)
+            for m in (True, False)
+        ]
 
     def pings(message: discord.Message) -> tuple[bool, list[int], list[int]]:
         sent = fake.messages[message.id]
-        return (sent["mention_everyone"], [int(u["id"]) for u in sent["mentions"]],
-                [int(r) for r in sent["mention_roles"]])
+        return (
+            sent["mention_everyone"],
+            [int(u["id"]) for u in sent["mentions"]],
+            [int(r) for r in sent["mention_roles"]],
+        )
 
     assert loud.mention_everyone and pings(loud) == (True, [fake.member.id], [admins.id])
     assert pings(quiet) == pings(in_embed) == (False, [], [])
@@ -236,8 +248,7 @@ async def test_mentions_ping_only_from_content_and_as_allowed(fake_discord: Fake
     assert [pings(r)[1] for r in replies] == [[fake.admin.id], []]
 
 
-async def test_modal_permissions_reactions_and_refused_messages(
-        fake_discord: FakeDiscord) -> None:
+async def test_modal_permissions_reactions_and_refused_messages(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     async with run_bot(make_bot(), fake) as bot:
         await sync(bot, fake)
@@ -250,7 +261,8 @@ async def test_modal_permissions_reactions_and_refused_messages(
         with pytest.raises(PermissionError):
             await fake.send_interaction("reindex", user=fake.member)
         assert (await (await fake.send_interaction("reindex", user=fake.admin)).reply())[
-            "content"] == "reindexing"
+            "content"
+        ] == "reindexing"
 
         answer = await (await fake.send_interaction("hello")).reply()
         assert await fake.send_reaction(answer, "\N{THUMBS DOWN SIGN}")
@@ -260,8 +272,10 @@ async def test_modal_permissions_reactions_and_refused_messages(
 
         await fake.send_interaction("shout")
         await fake.until(lambda: fake.errors or None, 5.0, "a refused message")
-    assert fake.errors == [f"{fake.find_requests('POST', r'/interactions/.*')[-1]}: "
-                           "content is 2001 characters, the limit is 2000"]
+    assert fake.errors == [
+        f"{fake.find_requests('POST', r'/interactions/.*')[-1]}: "
+        "content is 2001 characters, the limit is 2000"
+    ]
     fake.errors.clear()
 
 
@@ -302,8 +316,9 @@ def test_apply_endpoints_moves_rest_and_gateway(monkeypatch: pytest.MonkeyPatch)
 
     target = yarl.URL("ws://127.0.0.1:8081/")
     resume = yarl.URL("wss://gateway-us-east1-b.discord.gg?v=10&encoding=json&compress=zlib-stream")
-    assert str(rebase_gateway(resume, target)) == \
-        "ws://127.0.0.1:8081/?v=10&encoding=json&compress=zlib-stream"
+    assert (
+        str(rebase_gateway(resume, target)) == "ws://127.0.0.1:8081/?v=10&encoding=json&compress=zlib-stream"
+    )
     voice = yarl.URL("wss://voice.example.org/?v=8")
     assert rebase_gateway(voice, target) == voice
 

@@ -31,17 +31,20 @@ def balanced(text: str) -> bool:
     return len(BOLD.findall(unescaped)) % 2 == 0 and unescaped.count("[") == unescaped.count("]")
 
 
-@pytest.mark.parametrize("raw, shown", [
-    ("**bold**", r"\*\*bold\*\*"),
-    ("_under_ ~~strike~~ ||spoiler|| `code`", r"\_under\_ \~\~strike\~\~ \|\|spoiler\|\| \`code\`"),
-    ("[click](https://evil.example)", r"\[click\](https://evil.example)"),
-    ("# Heading", r"\# Heading"),
-    ("-# small", r"\-# small"),
-    ("> quote", r"\> quote"),
-    ("1. first", r"1\. first"),
-    ("<@123456789012345678> <@&1> <#2> <t:1:D>", r"\<@123456789012345678\> \<@&1\> \<#2\> \<t:1:D\>"),
-    ("back\\slash", "back\\\\slash"),
-])
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("**bold**", r"\*\*bold\*\*"),
+        ("_under_ ~~strike~~ ||spoiler|| `code`", r"\_under\_ \~\~strike\~\~ \|\|spoiler\|\| \`code\`"),
+        ("[click](https://evil.example)", r"\[click\](https://evil.example)"),
+        ("# Heading", r"\# Heading"),
+        ("-# small", r"\-# small"),
+        ("> quote", r"\> quote"),
+        ("1. first", r"1\. first"),
+        ("<@123456789012345678> <@&1> <#2> <t:1:D>", r"\<@123456789012345678\> \<@&1\> \<#2\> \<t:1:D\>"),
+        ("back\\slash", "back\\\\slash"),
+    ],
+)
 def test_escape_makes_markdown_literal(raw: str, shown: str) -> None:
     assert escape(raw) == shown
 
@@ -73,8 +76,10 @@ def test_fit_cuts_between_words_with_an_ellipsis() -> None:
 
 
 def test_fit_never_splits_bold_or_links() -> None:
-    text = ("Chechen leader **Ramzan Kadyrov** was banned under fresh **sanctions**, see "
-            "[the report](https://example.org/report) and <t:1700000000:D> for \\*details\\*.")
+    text = (
+        "Chechen leader **Ramzan Kadyrov** was banned under fresh **sanctions**, see "
+        "[the report](https://example.org/report) and <t:1700000000:D> for \\*details\\*."
+    )
     for limit in range(5, len(text) + 1):
         out = fit(text, limit)
         assert len(out) <= limit
@@ -102,8 +107,7 @@ def test_fit_embed_respects_every_limit() -> None:
     assert len(embed.title or "") <= TITLE
     assert len(embed.description or "") <= DESCRIPTION
     assert len(embed.fields) <= FIELDS
-    assert all(len(f.name or "") <= FIELD_NAME and len(f.value or "") <= FIELD_VALUE
-               for f in embed.fields)
+    assert all(len(f.name or "") <= FIELD_NAME and len(f.value or "") <= FIELD_VALUE for f in embed.fields)
     assert len(embed) <= EMBED_TOTAL
 
 
@@ -128,7 +132,7 @@ def test_lines_within_keeps_whole_lines_and_counts_the_rest() -> None:
     out = lines_within(lines, 300)
     kept = out.splitlines()
     assert len(out) <= 300 and kept[-1].startswith("…and ") and kept[-1].endswith(" more")
-    assert kept[:-1] == lines[:len(kept) - 1]
+    assert kept[:-1] == lines[: len(kept) - 1]
     assert int(kept[-1].split()[1]) == 100 - (len(kept) - 1)
     assert lines_within(["short"], 300) == "short" and lines_within([], 300) == "\u200b"
     huge = lines_within(["y " * 2000, "after"], 1024)

@@ -70,9 +70,14 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 @pytest.fixture
 def target(fake: FakeDiscord, settings: Settings) -> Settings:
     return dataclasses.replace(
-        settings, discord_token=fake.token, cooldown_seconds=0, discord_api_base=fake.api_base,
-        discord_gateway_url=fake.gateway_url, dev_guild_id=fake.guild.id,
-        mod_channel_id=fake.guild.channel("mod-log").id)
+        settings,
+        discord_token=fake.token,
+        cooldown_seconds=0,
+        discord_api_base=fake.api_base,
+        discord_gateway_url=fake.gateway_url,
+        dev_guild_id=fake.guild.id,
+        mod_channel_id=fake.guild.channel("mod-log").id,
+    )
 
 
 @pytest.fixture
@@ -99,8 +104,7 @@ def custom_ids(message: JSON) -> list[str]:
 
 
 def button(message: JSON, label: str) -> JSON:
-    return next(c for row in message["components"] for c in row["components"]
-                if c.get("label") == label)
+    return next(c for row in message["components"] for c in row["components"] if c.get("label") == label)
 
 
 def fields(embed: JSON) -> dict[str, str]:
@@ -112,12 +116,12 @@ async def ask(fake: FakeDiscord, question: str) -> JSON:
 
 
 async def test_a_moderator_pages_recent_questions_and_reads_stats(
-        fake: FakeDiscord, bot: Served, rows: Any) -> None:
+    fake: FakeDiscord, bot: Served, rows: Any
+) -> None:
     await ask(fake, "who was sanctioned?")
     await ask(fake, "quantum chromodynamics lattice")
     elsewhere = fake.guilds[1].channel("general")
-    asked = await fake.send_message(f"{fake.bot_user.mention} solar farm elsewhere?",
-                                    channel=elsewhere)
+    asked = await fake.send_message(f"{fake.bot_user.mention} solar farm elsewhere?", channel=elsewhere)
     await asked.reply()
     assert {r.record.guild_id for r in rows()} == {fake.guild.id, fake.guilds[1].id}
     mine = [r.id for r in rows() if r.record.guild_id == fake.guild.id]
@@ -130,8 +134,7 @@ async def test_a_moderator_pages_recent_questions_and_reads_stats(
     assert "elsewhere" not in str(first["embeds"])
     assert button(first, "Previous")["disabled"] and not button(first, "Next")["disabled"]
 
-    turned = await fake.send_component(button(first, "Next")["custom_id"], message=first,
-                                       user=fake.mod)
+    turned = await fake.send_component(button(first, "Next")["custom_id"], message=first, user=fake.mod)
     second = await turned.reply()
     assert turned.callback == {"type": 6}  # acknowledged, then the same message edited
     assert second["id"] == first["id"]
@@ -160,7 +163,8 @@ async def test_a_plain_member_is_refused(fake: FakeDiscord, bot: Served) -> None
 
 
 async def test_votes_are_stored_and_the_buttons_survive_a_restart(
-        fake: FakeDiscord, bot: Served, rows: Any) -> None:
+    fake: FakeDiscord, bot: Served, rows: Any
+) -> None:
     answer = await ask(fake, "who was sanctioned?")
     [row] = rows()
     assert custom_ids(answer) == [f"newsbot:vote:up:{row.id}", f"newsbot:vote:down:{row.id}"]
@@ -173,9 +177,11 @@ async def test_votes_are_stored_and_the_buttons_survive_a_restart(
     down = await fake.send_component(f"newsbot:vote:down:{row.id}", user=fake.owner)
     assert "A moderator will take a look." in (await down.reply())["content"]
     mod_log = str(fake.guild.channel("mod-log").id)
-    review = await fake.until(lambda: next((m for m in fake.messages.values()
-                                            if m["channel_id"] == mod_log), None),
-                              5, "a post in #mod-log")
+    review = await fake.until(
+        lambda: next((m for m in fake.messages.values() if m["channel_id"] == mod_log), None),
+        5,
+        "a post in #mod-log",
+    )
     assert review["embeds"][0]["title"] == "Review: 👎 from a reader"
     assert f"Row #{row.id}" in review["embeds"][0]["footer"]["text"]
     [post] = fake.find_requests("POST", rf"/channels/{mod_log}/messages")
@@ -183,20 +189,20 @@ async def test_votes_are_stored_and_the_buttons_survive_a_restart(
 
     await bot.stop()
     await bot.start()  # a new bot instance, the same query log file
-    again = await fake.send_component(f"newsbot:vote:up:{row.id}", message=answer,
-                                      user=fake.mod)
+    again = await fake.send_component(f"newsbot:vote:up:{row.id}", message=answer, user=fake.mod)
     assert "👍 2 · 👎 1" in (await again.reply())["content"]
     assert rows()[0].votes.up == 2
 
 
-async def test_a_no_match_answer_is_posted_for_review(fake: FakeDiscord, bot: Served,
-                                                      rows: Any) -> None:
+async def test_a_no_match_answer_is_posted_for_review(fake: FakeDiscord, bot: Served, rows: Any) -> None:
     await ask(fake, "quantum chromodynamics lattice @everyone")
     [row] = rows()
     mod_log = str(fake.guild.channel("mod-log").id)
-    review = await fake.until(lambda: next((m for m in fake.messages.values()
-                                            if m["channel_id"] == mod_log), None),
-                              5, "a post in #mod-log")
+    review = await fake.until(
+        lambda: next((m for m in fake.messages.values() if m["channel_id"] == mod_log), None),
+        5,
+        "a post in #mod-log",
+    )
     [embed] = review["embeds"]
     assert embed["title"] == "Review: no match" and f"Row #{row.id}" in embed["footer"]["text"]
     assert "@everyone" not in json.dumps(embed, ensure_ascii=False)

@@ -38,7 +38,8 @@ def test_a_missing_token_says_where_to_put_it(settings: Settings, token: str | N
 
 
 def test_a_rejected_token_is_one_line_and_the_index_is_never_opened(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def reject(self: NewsBot, token: str) -> None:
         raise discord.LoginFailure("Improper token has been passed.")
 
@@ -53,8 +54,9 @@ def test_an_unreachable_discord_is_one_line(settings: Settings) -> None:
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    closed = dataclasses.replace(settings, discord_token="t",
-                                 discord_api_base=f"http://127.0.0.1:{port}/api/v10")
+    closed = dataclasses.replace(
+        settings, discord_token="t", discord_api_base=f"http://127.0.0.1:{port}/api/v10"
+    )
     with pytest.raises(ConfigError, match="Cannot reach Discord"):
         runner.sync(closed)
 
@@ -64,8 +66,9 @@ def test_bad_endpoint_urls_are_config_errors(settings: Settings) -> None:
         runner.sync(dataclasses.replace(settings, discord_token="t", discord_api_base="ftp://x"))
 
 
-def test_run_logs_in_then_opens_the_index_then_connects(settings: Settings,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_logs_in_then_opens_the_index_then_connects(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     steps: list[str] = []
     real_open = Engine.open
 
@@ -103,26 +106,31 @@ def test_the_bot_refuses_to_work_before_its_engine_is_attached(settings: Setting
         _ = bot.querylog
 
 
-async def test_sync_registers_the_commands_with_the_fake(fake_discord: FakeDiscord,
-                                                         settings: Settings) -> None:
-    target = dataclasses.replace(settings, discord_token=fake_discord.token,
-                                 discord_api_base=fake_discord.api_base)
+async def test_sync_registers_the_commands_with_the_fake(
+    fake_discord: FakeDiscord, settings: Settings
+) -> None:
+    target = dataclasses.replace(
+        settings, discord_token=fake_discord.token, discord_api_base=fake_discord.api_base
+    )
     said = await asyncio.to_thread(runner.sync, target)
     assert said.startswith("Synced ") and "to every server" in said and "/ask" in said
     assert {"ask", "reindex", "corpus"} <= {c["name"] for c in fake_discord.commands[None]}
     guild = dataclasses.replace(target, dev_guild_id=fake_discord.guild.id)
     said = await asyncio.to_thread(runner.sync, guild)
     assert f"server {fake_discord.guild.id}" in said
-    assert {"ask", "reindex", "corpus"} <= \
-        {c["name"] for c in fake_discord.commands[fake_discord.guild.id]}
+    assert {"ask", "reindex", "corpus"} <= {c["name"] for c in fake_discord.commands[fake_discord.guild.id]}
     assert not fake_discord.gateway.connections  # sync never opens the gateway
 
 
-async def test_a_wrong_token_against_the_fake_is_one_line(fake_discord: FakeDiscord,
-                                                          settings: Settings) -> None:
-    target = dataclasses.replace(settings, discord_token="not-the-token",
-                                 discord_api_base=fake_discord.api_base,
-                                 discord_gateway_url=fake_discord.gateway_url)
+async def test_a_wrong_token_against_the_fake_is_one_line(
+    fake_discord: FakeDiscord, settings: Settings
+) -> None:
+    target = dataclasses.replace(
+        settings,
+        discord_token="not-the-token",
+        discord_api_base=fake_discord.api_base,
+        discord_gateway_url=fake_discord.gateway_url,
+    )
     with pytest.raises(ConfigError, match="rejected DISCORD_TOKEN"):
         await asyncio.to_thread(runner.run, target)
 
@@ -135,21 +143,33 @@ async def newsbot_cli(*args: str, cwd: Path, **env: str) -> tuple[int, str, str]
     """Run the installed `newsbot` entry point in a subprocess without blocking the fake's loop."""
     environ = {**os.environ, "COLUMNS": "1000", **env}
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from newsbot.cli import main; main()", *args, cwd=cwd, env=environ,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-c",
+        "from newsbot.cli import main; main()",
+        *args,
+        cwd=cwd,
+        env=environ,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(child.communicate(), 60)
     assert child.returncode is not None
     return child.returncode, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize("token", ["", "not-the-token"])
-async def test_newsbot_run_with_a_bad_token_prints_one_line(fake_discord: FakeDiscord,
-                                                            settings: Settings, tmp_path: Path,
-                                                            token: str) -> None:
+async def test_newsbot_run_with_a_bad_token_prints_one_line(
+    fake_discord: FakeDiscord, settings: Settings, tmp_path: Path, token: str
+) -> None:
     code, out, err = await newsbot_cli(
-        "run", cwd=tmp_path, DISCORD_TOKEN=token, NEWSBOT_CORPUS_DIR=str(settings.corpus_dir),
-        NEWSBOT_DATA_DIR=str(settings.data_dir), DISCORD_API_BASE=fake_discord.api_base,
-        DISCORD_GATEWAY_URL=fake_discord.gateway_url)
+        "run",
+        cwd=tmp_path,
+        DISCORD_TOKEN=token,
+        NEWSBOT_CORPUS_DIR=str(settings.corpus_dir),
+        NEWSBOT_DATA_DIR=str(settings.data_dir),
+        DISCORD_API_BASE=fake_discord.api_base,
+        DISCORD_GATEWAY_URL=fake_discord.gateway_url,
+    )
     assert code == 1 and out == ""
     lines = err.strip().splitlines()  # INFO logging may say it is logging in first
     errors = [line for line in lines if "Error" in line or "WARNING" in line]

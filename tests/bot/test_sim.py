@@ -22,10 +22,14 @@ from newsbot.errors import BadQuestion
 from newsbot.settings import Settings
 from tests.bot.support import open_bot
 
-HOSTILE = {"id": "hostile-1", "title": "**Pwned** @everyone [click](https://evil.example)",
-           "text": "@everyone @here <@&123456789012345678> **Lighthouse keepers** went on "
-                   "strike at the ~~old~~ lighthouse, said ||the union||. # Not a heading",
-           "date": "2024-02-02", "source": "Prank <@123456789012345678> Wire"}
+HOSTILE = {
+    "id": "hostile-1",
+    "title": "**Pwned** @everyone [click](https://evil.example)",
+    "text": "@everyone @here <@&123456789012345678> **Lighthouse keepers** went on "
+    "strike at the ~~old~~ lighthouse, said ||the union||. # Not a heading",
+    "date": "2024-02-02",
+    "source": "Prank <@123456789012345678> Wire",
+}
 
 
 @pytest.fixture
@@ -65,16 +69,18 @@ def _body(entry: simcord.HttpLogEntry) -> dict[str, Any]:
 
 def sends(env: simcord.Env) -> list[simcord.HttpLogEntry]:
     """Every request that creates or edits a message with content or embeds."""
-    return [r for r in env.http_requests if r.method in ("POST", "PATCH")
-            and ({"content", "embeds"} & set(_body(r)))]
+    return [
+        r
+        for r in env.http_requests
+        if r.method in ("POST", "PATCH") and ({"content", "embeds"} & set(_body(r)))
+    ]
 
 
 def allowed_mentions(entry: simcord.HttpLogEntry) -> Any:
     return _body(entry).get("allowed_mentions")
 
 
-async def test_commands_are_synced_and_described(simcord_env: simcord.Env,
-                                                 world: dict[str, Any]) -> None:
+async def test_commands_are_synced_and_described(simcord_env: simcord.Env, world: dict[str, Any]) -> None:
     bot = newsbot(simcord_env)
     admin_only = {"reindex", "corpus stats", "corpus add", "corpus remove"}
     assert {"ask", "reindex", "corpus"} <= {c.name for c in bot.synced}
@@ -83,8 +89,9 @@ async def test_commands_are_synced_and_described(simcord_env: simcord.Env,
     assert {"ask"} | admin_only <= set(world["admin"].available_commands(world["channel"]))
 
 
-async def test_ask_answers_publicly_with_the_quoted_passage(simcord_env: simcord.Env,
-                                                            world: dict[str, Any]) -> None:
+async def test_ask_answers_publicly_with_the_quoted_passage(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     result = await world["alice"].slash(world["channel"], "ask", question="who was sanctioned?")
     assert result.acknowledged and not result.ephemeral
     [embed] = result.response.embeds
@@ -94,15 +101,14 @@ async def test_ask_answers_publicly_with_the_quoted_passage(simcord_env: simcord
     assert (row.record.outcome, row.record.guild_id) == ("answered", world["guild"].id)
 
 
-async def test_private_answers_are_ephemeral(simcord_env: simcord.Env,
-                                             world: dict[str, Any]) -> None:
-    result = await world["alice"].slash(world["channel"], "ask", question="who was sanctioned?",
-                                        private=True)
+async def test_private_answers_are_ephemeral(simcord_env: simcord.Env, world: dict[str, Any]) -> None:
+    result = await world["alice"].slash(world["channel"], "ask", question="who was sanctioned?", private=True)
     assert result.ephemeral and result.response.embeds
 
 
-async def test_a_refused_question_is_private_and_logged(simcord_env: simcord.Env,
-                                                        world: dict[str, Any]) -> None:
+async def test_a_refused_question_is_private_and_logged(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     result = await world["alice"].slash(world["channel"], "ask", question="x " * 3000)
     assert result.ephemeral
     assert "keep it under" in result.response.content
@@ -111,16 +117,17 @@ async def test_a_refused_question_is_private_and_logged(simcord_env: simcord.Env
     assert newsbot(simcord_env).querylog.recent(None)[0].record.outcome == "refused"
 
 
-async def test_bad_dates_are_refused_privately(simcord_env: simcord.Env,
-                                               world: dict[str, Any]) -> None:
-    result = await world["alice"].slash(world["channel"], "ask", question="who was sanctioned?",
-                                        since="last tuesday")
+async def test_bad_dates_are_refused_privately(simcord_env: simcord.Env, world: dict[str, Any]) -> None:
+    result = await world["alice"].slash(
+        world["channel"], "ask", question="who was sanctioned?", since="last tuesday"
+    )
     assert result.ephemeral and "YYYY-MM-DD" in result.response.content
     assert simcord_env.errors
 
 
-async def test_cooldown_applies_to_slash_and_mentions_then_expires(simcord_env: simcord.Env,
-                                                                   world: dict[str, Any]) -> None:
+async def test_cooldown_applies_to_slash_and_mentions_then_expires(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     alice, channel = world["alice"], world["channel"]
     await alice.slash(channel, "ask", question="who was sanctioned?")
     again = await alice.slash(channel, "ask", question="who was sanctioned?")
@@ -136,16 +143,15 @@ async def test_cooldown_applies_to_slash_and_mentions_then_expires(simcord_env: 
 
 
 async def test_source_autocomplete(simcord_env: simcord.Env, world: dict[str, Any]) -> None:
-    choices = await world["alice"].autocomplete(world["channel"], "ask", "source", "led",
-                                                question="rail")
+    choices = await world["alice"].autocomplete(world["channel"], "ask", "source", "led", question="rail")
     assert [c["value"] for c in choices] == ["Daily Ledger"]
 
 
-async def test_mention_is_answered_as_a_reply_that_pings_nobody(simcord_env: simcord.Env,
-                                                               world: dict[str, Any]) -> None:
+async def test_mention_is_answered_as_a_reply_that_pings_nobody(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     channel = world["channel"]
-    asked = await world["alice"].send(
-        channel, f"{me(simcord_env).mention} who was sanctioned? @everyone")
+    asked = await world["alice"].send(channel, f"{me(simcord_env).mention} who was sanctioned? @everyone")
     reply = channel.last_message
     assert reply.author.id == me(simcord_env).id
     assert reply.reference is not None and reply.reference.message_id == asked.id
@@ -155,10 +161,12 @@ async def test_mention_is_answered_as_a_reply_that_pings_nobody(simcord_env: sim
     assert allowed_mentions(sent) == {"parse": [], "replied_user": False}
 
 
-async def test_hostile_articles_are_escaped_and_never_ping(simcord_env: simcord.Env,
-                                                           world: dict[str, Any]) -> None:
-    result = await world["alice"].slash(world["channel"], "ask",
-                                        question="**lighthouse keepers** strike @everyone")
+async def test_hostile_articles_are_escaped_and_never_ping(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
+    result = await world["alice"].slash(
+        world["channel"], "ask", question="**lighthouse keepers** strike @everyone"
+    )
     [embed] = result.response.embeds
     text = f"{embed.title}\n{embed.description}"
     assert "@everyone" not in text and "@here" not in text
@@ -168,8 +176,9 @@ async def test_hostile_articles_are_escaped_and_never_ping(simcord_env: simcord.
     assert sent and all(allowed_mentions(e) == {"parse": []} for e in sent)
 
 
-async def test_members_cannot_see_or_run_admin_commands(simcord_env: simcord.Env,
-                                                        world: dict[str, Any]) -> None:
+async def test_members_cannot_see_or_run_admin_commands(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     alice, channel, guild = world["alice"], world["channel"], world["guild"]
     with pytest.raises(simcord.SetupError, match="default-member-permissions"):
         await alice.slash(channel, "reindex")
@@ -181,8 +190,7 @@ async def test_members_cannot_see_or_run_admin_commands(simcord_env: simcord.Env
     assert simcord_env.errors
 
 
-async def test_an_admin_role_from_settings_is_enough(simcord_env: simcord.Env,
-                                                     world: dict[str, Any]) -> None:
+async def test_an_admin_role_from_settings_is_enough(simcord_env: simcord.Env, world: dict[str, Any]) -> None:
     guild, channel = world["guild"], world["channel"]
     editors = guild.create_role("Editors")
     editor = guild.add_member(simcord_env.create_user("ed"), roles=[editors])
@@ -194,21 +202,27 @@ async def test_an_admin_role_from_settings_is_enough(simcord_env: simcord.Env,
     assert result.ephemeral and result.response.embeds[0].title == "Corpus"
 
 
-async def test_admin_reindex_acknowledges_at_once_and_reports(simcord_env: simcord.Env,
-                                                              world: dict[str, Any]) -> None:
+async def test_admin_reindex_acknowledges_at_once_and_reports(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     result = await world["admin"].slash(world["channel"], "reindex", full=True)
     [callback] = [r for r in simcord_env.http_requests if r.path.endswith("/callback")]
     assert callback.json == {"type": 5, "data": {"flags": 64}}  # deferred, ephemeral, first
     assert result.ephemeral and result.response.embeds[0].title == "Reindex finished"
 
 
-async def test_admin_adds_an_article_file(simcord_env: simcord.Env, world: dict[str, Any],
-                                          settings: Settings) -> None:
-    article = {"id": "tide-9", "title": "Tidal barrage approved",
-               "text": "Councillors approved a tidal barrage across the estuary on Friday.",
-               "source": "Coast Herald"}
-    result = await world["admin"].slash(world["channel"], "corpus add",
-                                        file=("tide.jsonl", json.dumps(article).encode()))
+async def test_admin_adds_an_article_file(
+    simcord_env: simcord.Env, world: dict[str, Any], settings: Settings
+) -> None:
+    article = {
+        "id": "tide-9",
+        "title": "Tidal barrage approved",
+        "text": "Councillors approved a tidal barrage across the estuary on Friday.",
+        "source": "Coast Herald",
+    }
+    result = await world["admin"].slash(
+        world["channel"], "corpus add", file=("tide.jsonl", json.dumps(article).encode())
+    )
     assert result.ephemeral
     assert result.response.content == "Added “Tidal barrage approved”."
     assert Path(settings.corpus_dir / "uploads" / "tide.jsonl").is_file()
@@ -224,9 +238,9 @@ async def test_admin_removes_an_article(simcord_env: simcord.Env, world: dict[st
     assert simcord_env.errors
 
 
-async def test_an_unexpected_error_apologises_with_an_id(simcord_env: simcord.Env,
-                                                         world: dict[str, Any],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_unexpected_error_apologises_with_an_id(
+    simcord_env: simcord.Env, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("index exploded")
 
@@ -238,8 +252,9 @@ async def test_an_unexpected_error_apologises_with_an_id(simcord_env: simcord.En
     assert newsbot(simcord_env).querylog.recent(None)[0].record.outcome == "error"
 
 
-async def test_every_message_sent_fits_discords_limits(simcord_env: simcord.Env,
-                                                       world: dict[str, Any]) -> None:
+async def test_every_message_sent_fits_discords_limits(
+    simcord_env: simcord.Env, world: dict[str, Any]
+) -> None:
     for question in ("who was sanctioned?", "lighthouse strike", "solar farm harbour"):
         await world["admin"].slash(world["channel"], "ask", question=question)
         await simcord_env.advance_time(5)
@@ -248,9 +263,9 @@ async def test_every_message_sent_fits_discords_limits(simcord_env: simcord.Env,
     assert not simcord_env.errors  # SimCord rejects any oversize content or embed
 
 
-async def test_a_slow_reindex_is_acknowledged_first_then_reported(simcord_env: simcord.Env,
-                                                             world: dict[str, Any],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_slow_reindex_is_acknowledged_first_then_reported(
+    simcord_env: simcord.Env, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = newsbot(simcord_env).engine
     real = engine.reindex
 

@@ -27,8 +27,7 @@ def test_index_stats_and_filters(corpus_dir: Path, tmp_path: Path) -> None:
     assert built.exit_code == 0 and "Indexed 4 articles" in built.output
     stats = json.loads(invoke("stats", "--json", *opts).stdout)
     assert stats["articles"] == 4 and stats["sources"][0] == ["Daily Ledger", 2]
-    data = json.loads(invoke("ask", "strike pay union", "--json", "--source", "Coast Herald",
-                             *opts).stdout)
+    data = json.loads(invoke("ask", "strike pay union", "--json", "--source", "Coast Herald", *opts).stdout)
     assert all(h["citation"]["source"] == "Coast Herald" for h in data["hits"])
 
 
@@ -45,4 +44,6 @@ def test_questions_are_logged_and_reviewable(corpus_dir: Path, tmp_path: Path) -
     db = str(tmp_path / "d" / "querylog.sqlite3")
     rows = json.loads(invoke("logs", "recent", "--db", db, "--json").stdout)
     assert [(r["question"], r["outcome"], r["interface"]) for r in rows] == [
-        ("who?", "refused", "cli"), ("who was sanctioned?", "answered", "cli")]
+        ("who?", "refused", "cli"),
+        ("who was sanctioned?", "answered", "cli"),
+    ]

@@ -16,14 +16,21 @@ from newsbot.querylog import QueryRecord, Shown, SqliteQueryLog
 
 GUILD_A, GUILD_B = 111, 222
 NOW = datetime.now(UTC)
-HOSTILE = ("[bold red]markup[/] **md** @everyone \x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x00\x07"
-           "\r\nnext line \u202eevil " + "x" * 10_000)
+HOSTILE = (
+    "[bold red]markup[/] **md** @everyone \x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x00\x07"
+    "\r\nnext line \u202eevil " + "x" * 10_000
+)
 runner = CliRunner()
 
 
 def rec(question: str, **kw: object) -> QueryRecord:
-    fields: dict[str, object] = {"interface": "slash", "outcome": "answered", "guild_id": GUILD_A,
-                                 "user_id": 7, "user_name": "ann"}
+    fields: dict[str, object] = {
+        "interface": "slash",
+        "outcome": "answered",
+        "guild_id": GUILD_A,
+        "user_id": 7,
+        "user_name": "ann",
+    }
     fields.update(kw)
     return QueryRecord(question, **fields)  # type: ignore[arg-type]
 
@@ -40,18 +47,34 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "log.sqlite3"
     with SqliteQueryLog(path) as store:
-        store.record(rec("Who won the chess title?", latency_ms=10.0,
-                         shown=(Shown("chess-3", 0, "Teenager wins national chess title", 3.5),),
-                         created_at=NOW - timedelta(minutes=5)))
-        store.record(rec("what is the gdp?", outcome="no_match", latency_ms=20.0,
-                         created_at=NOW - timedelta(minutes=4)))
-        store.record(rec("What is the GDP", outcome="no_match", user_id=8,
-                         created_at=NOW - timedelta(minutes=3)))
-        store.record(rec("beta guild question", guild_id=GUILD_B, user_id=7,
-                         created_at=NOW - timedelta(minutes=2)))
-        hostile = store.record(rec(HOSTILE, outcome="no_match", user_name=HOSTILE[:200],
-                                   shown=(Shown("h", 1, HOSTILE, 1.0),),
-                                   created_at=NOW - timedelta(minutes=1)))
+        store.record(
+            rec(
+                "Who won the chess title?",
+                latency_ms=10.0,
+                shown=(Shown("chess-3", 0, "Teenager wins national chess title", 3.5),),
+                created_at=NOW - timedelta(minutes=5),
+            )
+        )
+        store.record(
+            rec(
+                "what is the gdp?", outcome="no_match", latency_ms=20.0, created_at=NOW - timedelta(minutes=4)
+            )
+        )
+        store.record(
+            rec("What is the GDP", outcome="no_match", user_id=8, created_at=NOW - timedelta(minutes=3))
+        )
+        store.record(
+            rec("beta guild question", guild_id=GUILD_B, user_id=7, created_at=NOW - timedelta(minutes=2))
+        )
+        hostile = store.record(
+            rec(
+                HOSTILE,
+                outcome="no_match",
+                user_name=HOSTILE[:200],
+                shown=(Shown("h", 1, HOSTILE, 1.0),),
+                created_at=NOW - timedelta(minutes=1),
+            )
+        )
         store.vote(1, 9, up=True)
         store.flag(GUILD_A, hostile, 5, HOSTILE)
     return path
@@ -87,15 +110,25 @@ def test_recent_table_and_json_and_csv(db: Path) -> None:
     assert [r["id"] for r in rows] == [5, 4, 3, 2, 1]
     assert rows[0]["question"] == HOSTILE  # JSON is exact
 
-    scoped = json.loads(ok("recent", "--db", str(db), "--guild", str(GUILD_A), "--json",
-                           "--outcome", "no_match", "--user", "7").stdout)
+    scoped = json.loads(
+        ok(
+            "recent",
+            "--db",
+            str(db),
+            "--guild",
+            str(GUILD_A),
+            "--json",
+            "--outcome",
+            "no_match",
+            "--user",
+            "7",
+        ).stdout
+    )
     assert [r["id"] for r in scoped] == [5, 2]
-    paged = json.loads(ok("recent", "--db", str(db), "--json", "--limit", "2",
-                          "--offset", "1").stdout)
+    paged = json.loads(ok("recent", "--db", str(db), "--json", "--limit", "2", "--offset", "1").stdout)
     assert [r["id"] for r in paged] == [4, 3]
 
-    csv_rows = list(csv.DictReader(io.StringIO(raw(ok("recent", "--db", str(db), "--csv")),
-                                               newline="")))
+    csv_rows = list(csv.DictReader(io.StringIO(raw(ok("recent", "--db", str(db), "--csv")), newline="")))
     assert [r["id"] for r in csv_rows] == ["5", "4", "3", "2", "1"]
     assert csv_rows[0]["question"] == HOSTILE  # a pipe gets the exact data
 
@@ -125,16 +158,13 @@ def test_unanswered(db: Path) -> None:
     table = ok("unanswered", "--db", str(db), "--guild", str(GUILD_A)).stdout
     assert "What is the GDP" in table
     assert_defanged(table)
-    assert json.loads(ok("unanswered", "--db", str(db), "--guild", str(GUILD_B),
-                         "--json").stdout) == []
+    assert json.loads(ok("unanswered", "--db", str(db), "--guild", str(GUILD_B), "--json").stdout) == []
 
 
 def test_stats(db: Path) -> None:
     s = json.loads(ok("stats", "--db", str(db), "--json").stdout)
-    assert (s["total"], s["answered"], s["no_match"], s["votes_up"], s["flagged"]) == (
-        5, 2, 3, 1, 1)
-    a = json.loads(ok("stats", "--db", str(db), "--guild", str(GUILD_A), "--json",
-                      "--days", "0").stdout)
+    assert (s["total"], s["answered"], s["no_match"], s["votes_up"], s["flagged"]) == (5, 2, 3, 1, 1)
+    a = json.loads(ok("stats", "--db", str(db), "--guild", str(GUILD_A), "--json", "--days", "0").stdout)
     assert (a["total"], a["since"]) == (4, None)
     table = ok("stats", "--db", str(db)).stdout
     assert "Questions" in table and "Top questions" in table
@@ -162,15 +192,13 @@ def test_forget(db: Path) -> None:
     assert aborted.exit_code == 1
     assert len(json.loads(ok("recent", "--db", str(db), "--json").stdout)) == 5
 
-    done = json.loads(ok("forget", "7", "--db", str(db), "--guild", str(GUILD_A), "--yes",
-                         "--json").stdout)
+    done = json.loads(ok("forget", "7", "--db", str(db), "--guild", str(GUILD_A), "--yes", "--json").stdout)
     assert done == {"user_id": 7, "guild_id": GUILD_A, "deleted": 3}
     left = json.loads(ok("recent", "--db", str(db), "--json").stdout)
     assert [(r["guild_id"], r["user_id"]) for r in left] == [(GUILD_B, 7), (GUILD_A, 8)]
 
     assert "Deleted 1 questions" in ok("forget", "7", "--db", str(db), input="y\n").stdout
-    assert [r["user_id"] for r in json.loads(ok("recent", "--db", str(db), "--json").stdout)] \
-        == [8]
+    assert [r["user_id"] for r in json.loads(ok("recent", "--db", str(db), "--json").stdout)] == [8]
 
 
 def test_store_path_comes_from_settings(tmp_path: Path) -> None:

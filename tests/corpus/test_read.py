@@ -29,11 +29,18 @@ def test_txt_title_is_first_nonempty_line(tmp_path: Path) -> None:
 
 def test_md_front_matter(tmp_path: Path) -> None:
     path = tmp_path / "n.md"
-    path.write_text("---\ntitle: \"Floods\"\ndate: 2024-02-03\nsource: Herald\n"
-                    "url: https://example.org/f\nauthor: Kim\n---\nRivers rose.\n")
+    path.write_text(
+        '---\ntitle: "Floods"\ndate: 2024-02-03\nsource: Herald\n'
+        "url: https://example.org/f\nauthor: Kim\n---\nRivers rose.\n"
+    )
     (a,) = read(path).articles
     assert (a.title, a.date.isoformat(), a.source, a.url, a.author) == (
-        "Floods", "2024-02-03", "Herald", "https://example.org/f", "Kim")
+        "Floods",
+        "2024-02-03",
+        "Herald",
+        "https://example.org/f",
+        "Kim",
+    )
     assert a.text.strip() == "Rivers rose."
 
 
@@ -44,8 +51,10 @@ def test_md_without_front_matter_uses_heading(tmp_path: Path) -> None:
 
 
 def test_json_list_and_jsonl_gz(tmp_path: Path) -> None:
-    objs = [{"id": "x1", "title": "T1", "text": "Body one", "date": "2020-01-02"},
-            {"id": "x2", "title": "T2", "text": "Body two", "url": "https://e.org"}]
+    objs = [
+        {"id": "x1", "title": "T1", "text": "Body one", "date": "2020-01-02"},
+        {"id": "x2", "title": "T2", "text": "Body two", "url": "https://e.org"},
+    ]
     (tmp_path / "a.json").write_text(json.dumps(objs))
     with gzip.open(tmp_path / "b.jsonl.gz", "wt") as fh:
         fh.write("\n".join(json.dumps(o) for o in objs))
@@ -60,7 +69,8 @@ def test_bad_inputs_are_skipped_with_reasons(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "lines.jsonl").write_text(
         '{"id": "ok", "title": "Fine", "text": "Body"}\n{broken\n[1, 2]\n'
-        '{"id": "nobody", "title": "No body"}\n')
+        '{"id": "nobody", "title": "No body"}\n'
+    )
     assert reasons(read(tmp_path / "empty.txt")) == ["empty file"]
     assert reasons(read(tmp_path / "bin.txt")) == ["binary file, not text"]
     assert reasons(read(tmp_path / "title_only.txt")) == ["no body text"]
@@ -85,17 +95,21 @@ def test_encodings_repaired(tmp_path: Path) -> None:
 
 
 def test_missing_title_repaired_and_bad_date_ignored(tmp_path: Path) -> None:
-    (tmp_path / "a.jsonl").write_text(json.dumps(
-        {"id": "n", "text": "First line is used.\nMore.", "date": "someday"}) + "\n")
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"id": "n", "text": "First line is used.\nMore.", "date": "someday"}) + "\n"
+    )
     r = read(tmp_path / "a.jsonl")
     assert r.articles[0].title == "First line is used." and r.articles[0].date is None
     assert sorted(s.reason for s in r.skipped) == [
-        "no title: the first line of the text is used", "unreadable date 'someday' ignored"]
+        "no title: the first line of the text is used",
+        "unreadable date 'someday' ignored",
+    ]
 
 
 def test_huge_text_truncated_and_control_chars_removed(tmp_path: Path) -> None:
-    (tmp_path / "a.jsonl").write_text(json.dumps(
-        {"id": "h", "title": "T\x1b[31m", "text": "word " * 60_000}) + "\n")
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"id": "h", "title": "T\x1b[31m", "text": "word " * 60_000}) + "\n"
+    )
     r = read(tmp_path / "a.jsonl")
     assert len(r.articles[0].text) <= 200_000 and "\x1b" not in r.articles[0].title
     assert "truncated" in r.skipped[0].reason
@@ -130,10 +144,15 @@ def test_dedupe_texts_and_ids() -> None:
 
 def test_text_key_is_the_hash_of_lowered_words() -> None:
     """text_key works on UTF-8 bytes; it must still match str.lower and str.split exactly."""
-    samples = ["", "  ", "Plain ASCII  text\n\nNew paragraph. ", "\x1cA\x1fB\x0bC\x0cD\r\n",
-               "caf\xe9 \u2019quoted\u201d \xa0nbsp\u2003em\u3000wide\x85next\u2028line",
-               "\xc9COLE \u039f\u0394\u039f\u03a3 \u0130stanbul \u212a \xdf \u01c5 \U0001d400 \U0001f600",
-               "\u03a3\xa0\u03a3 MIXED \xe9\xc9"]
+    samples = [
+        "",
+        "  ",
+        "Plain ASCII  text\n\nNew paragraph. ",
+        "\x1cA\x1fB\x0bC\x0cD\r\n",
+        "caf\xe9 \u2019quoted\u201d \xa0nbsp\u2003em\u3000wide\x85next\u2028line",
+        "\xc9COLE \u039f\u0394\u039f\u03a3 \u0130stanbul \u212a \xdf \u01c5 \U0001d400 \U0001f600",
+        "\u03a3\xa0\u03a3 MIXED \xe9\xc9",
+    ]
     for text in samples:
         expected = hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()
         assert text_key(text) == expected, repr(text)
@@ -141,16 +160,22 @@ def test_text_key_is_the_hash_of_lowered_words() -> None:
 
 def test_clean_drops_control_characters_in_any_text() -> None:
     control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-    for text in ["no controls\tat all\n", "a\x00b\x1fc\x7fd\r\ne\rf", "\u2019\x07\u4e2d\x0b\U0001f600",
-                 "lone \ud800 surrogate\x01", "lone \udfff surrogate"]:
+    for text in [
+        "no controls\tat all\n",
+        "a\x00b\x1fc\x7fd\r\ne\rf",
+        "\u2019\x07\u4e2d\x0b\U0001f600",
+        "lone \ud800 surrogate\x01",
+        "lone \udfff surrogate",
+    ]:
         expected = control.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
         assert clean(text) == expected, repr(text)
 
 
 def test_lone_surrogate_escapes_are_replaced_and_reported(tmp_path: Path) -> None:
     # "\ud800" is half of a UTF-16 pair: valid JSON, but not text, and not writable as UTF-8.
-    (tmp_path / "wire.jsonl").write_text('{"id": "s1", "title": "Bad \\ud800 title", '
-                                         '"text": "Storm \\udc00 hits the coast \\ud83d\\ude00."}\n')
+    (tmp_path / "wire.jsonl").write_text(
+        '{"id": "s1", "title": "Bad \\ud800 title", "text": "Storm \\udc00 hits the coast \\ud83d\\ude00."}\n'
+    )
     read = read_file(tmp_path / "wire.jsonl", tmp_path)
     (article,) = read.articles
     assert article.title == "Bad \ufffd title" and article.text == "Storm \ufffd hits the coast 😀."

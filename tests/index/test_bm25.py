@@ -23,8 +23,9 @@ def index_tokens(docs: list[list[str]], params: BM25Params = BM25Params()) -> tu
             terms.append(vocab.setdefault(w, len(vocab)))
             counts.append(n)
         indptr.append(len(terms))
-    forward = Forward(np.array(indptr, dtype=np.int64), np.array(terms, dtype=np.int32),
-                      np.array(counts, dtype=np.uint16))
+    forward = Forward(
+        np.array(indptr, dtype=np.int64), np.array(terms, dtype=np.int32), np.array(counts, dtype=np.uint16)
+    )
     return vocab, build_postings(forward, len(vocab), params)
 
 
@@ -45,8 +46,7 @@ def test_small_fixture_exact() -> None:
 def test_random_corpus_with_negative_idf_exact() -> None:
     rng = random.Random(7)
     words = [f"w{i}" for i in range(200)]
-    docs = [[rng.choice(words[: rng.randint(3, 200)]) for _ in range(rng.randint(0, 50))]
-            for _ in range(300)]
+    docs = [[rng.choice(words[: rng.randint(3, 200)]) for _ in range(rng.randint(0, 50))] for _ in range(300)]
     queries = [[rng.choice(words) for _ in range(rng.randint(1, 8))] for _ in range(100)]
     assert_same(docs, queries)
     assert_same(docs, queries, k1=0.9, b=0.4, epsilon=0.1)

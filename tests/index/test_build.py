@@ -10,14 +10,18 @@ from newsbot.text.analyzer import default_analyzer
 
 def test_full_build_report(corpus_dir: Path) -> None:
     (corpus_dir / "junk.bin").write_bytes(b"\x00\x01")
-    (corpus_dir / "dup.txt").write_text("Rail copy\nTrain drivers walked out over pay on Tuesday, "
-                                        "halting services across the north.\n\nThe union said "
-                                        "talks with the operator had failed. Commuters faced "
-                                        "long delays.")
+    (corpus_dir / "dup.txt").write_text(
+        "Rail copy\nTrain drivers walked out over pay on Tuesday, "
+        "halting services across the north.\n\nThe union said "
+        "talks with the operator had failed. Commuters faced "
+        "long delays."
+    )
     index, report = build_index(corpus_dir, default_analyzer())
     assert report.articles == 4 and report.added == 4 and report.passages == index.n_passages
-    assert {s.reason for s in report.skipped} == {"unsupported file type .bin",
-                                                  "duplicate text of article dup"}
+    assert {s.reason for s in report.skipped} == {
+        "unsupported file type .bin",
+        "duplicate text of article dup",
+    }
     assert report.version == index.version and report.seconds >= 0
 
 
@@ -42,8 +46,11 @@ def test_incremental_reindex_reanalyses_only_changes(corpus_dir: Path) -> None:
 def _scored(index: Index, query: list[str]) -> dict[tuple[str, int], float]:
     """Each live passage's score, by its article's id and its number in the article."""
     scores = index.scores(index.term_ids(query))
-    return {(index.article_of(p).id, int(index.passage_position[p])): float(scores[p])
-            for p in range(index.n_passages) if index.passage_article[p] >= 0}
+    return {
+        (index.article_of(p).id, int(index.passage_position[p])): float(scores[p])
+        for p in range(index.n_passages)
+        if index.passage_article[p] >= 0
+    }
 
 
 def test_unchanged_files_are_not_reread(corpus_dir: Path, monkeypatch) -> None:

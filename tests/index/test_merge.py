@@ -24,11 +24,18 @@ WORDS = [f"w{i}" for i in range(120)] + ["harbour", "strike", "volcano", "court"
 def _write(root: Path, i: int, rng: random.Random, edit: int = 0) -> None:
     # Every passage has "said" in it: its idf is negative, so rank-bm25's average idf (summed in
     # the order words are first seen) matters, and so does the order of passages.
-    paragraphs = [" ".join(rng.choice(WORDS[: rng.randint(4, len(WORDS))]) for _ in range(rng.randint(3, 60)))
-                  for _ in range(rng.randint(1, 3))]
+    paragraphs = [
+        " ".join(rng.choice(WORDS[: rng.randint(4, len(WORDS))]) for _ in range(rng.randint(3, 60)))
+        for _ in range(rng.randint(1, 3))
+    ]
     text = "\n\n".join(f"said {p}" for p in paragraphs)
-    row = {"id": f"a{i}", "title": f"{rng.choice(WORDS)} {rng.choice(WORDS)} {edit}", "text": text,
-           "date": f"2024-{i % 12 + 1:02d}-0{1 + edit % 9}", "source": rng.choice(["Herald", "Post"])}
+    row = {
+        "id": f"a{i}",
+        "title": f"{rng.choice(WORDS)} {rng.choice(WORDS)} {edit}",
+        "text": text,
+        "date": f"2024-{i % 12 + 1:02d}-0{1 + edit % 9}",
+        "source": rng.choice(["Herald", "Post"]),
+    }
     (root / f"{i:03d}.json").write_text(json.dumps(row))
 
 
@@ -118,8 +125,10 @@ def test_segment_files_are_shared_not_rewritten(tmp_path: Path) -> None:
     base = first.segments[0].name
     for path in old.glob(f"{base}.*"):
         assert (new / path.name).stat().st_ino == path.stat().st_ino
-    assert sum(f.stat().st_size for f in new.glob(f"{second.segments[1].name}.*")) < sum(
-        f.stat().st_size for f in old.glob(f"{base}.*")) / 5
+    assert (
+        sum(f.stat().st_size for f in new.glob(f"{second.segments[1].name}.*"))
+        < sum(f.stat().st_size for f in old.glob(f"{base}.*")) / 5
+    )
 
 
 def test_many_dead_passages_compact_into_one_segment(tmp_path: Path) -> None:

@@ -22,8 +22,10 @@ from newsbot.records import Filters
 from newsbot.text.analyzer import TOKEN_PATTERN, Analyzer, word_list
 from tests.index.test_bm25 import index_tokens
 
-TRICKY = ["The U.S.-led “coalition” — a.b.c… «São Paulo» ½ ² café cafe\u0301 İstanbul ΣΑΣ Ⅻ x\u200dy",
-          "Kadyrov’s 9/11 ‘e.g.’ „x“ ‹y› –3.5— naïve\u00a0test ＡＢＣ ١٢٣ •bullet £3.85bn Zoë Łódź ×÷ ß"]
+TRICKY = [
+    "The U.S.-led “coalition” — a.b.c… «São Paulo» ½ ² café cafe\u0301 İstanbul ΣΑΣ Ⅻ x\u200dy",
+    "Kadyrov’s 9/11 ‘e.g.’ „x“ ‹y› –3.5— naïve\u00a0test ＡＢＣ ١٢٣ •bullet £3.85bn Zoë Łódź ×÷ ß",
+]
 
 
 def plain_tokens(text: str) -> list[str]:
@@ -51,18 +53,33 @@ def _corpus(tmp_path: Path, n: int = 160, seed: int = 3) -> Path:
     words = [f"w{i}" for i in range(300)] + ["harbour", "strike", "volcano", "court", "solar"]
     rows = []
     for i in range(n):
-        paragraphs = [" ".join(rng.choice(words[: rng.randint(5, len(words))])
-                               for _ in range(rng.randint(5, 120))) for _ in range(rng.randint(1, 4))]
-        rows.append({"id": f"a{i}", "title": " ".join(rng.sample(words, 3)), "text": "\n\n".join(paragraphs),
-                     "date": f"2024-{i % 12 + 1:02d}-01", "source": rng.choice(["Herald", "Ledger", "Post"])})
+        paragraphs = [
+            " ".join(rng.choice(words[: rng.randint(5, len(words))]) for _ in range(rng.randint(5, 120)))
+            for _ in range(rng.randint(1, 4))
+        ]
+        rows.append(
+            {
+                "id": f"a{i}",
+                "title": " ".join(rng.sample(words, 3)),
+                "text": "\n\n".join(paragraphs),
+                "date": f"2024-{i % 12 + 1:02d}-01",
+                "source": rng.choice(["Herald", "Ledger", "Post"]),
+            }
+        )
     root = tmp_path / "corpus"
     root.mkdir()
     (root / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     return root
 
 
-def _reference(index: Index, term_ids: list[int], k: int, filters: Filters, per_article: int,
-               factor: np.ndarray | None = None) -> list:
+def _reference(
+    index: Index,
+    term_ids: list[int],
+    k: int,
+    filters: Filters,
+    per_article: int,
+    factor: np.ndarray | None = None,
+) -> list:
     """Every passage scored in query order (times its factor), ranked by score then passage,
     picked per article."""
     scores = index.scores(term_ids)
@@ -80,8 +97,12 @@ def test_search_equals_scoring_every_passage(tmp_path: Path) -> None:
     index, _ = build_index(_corpus(tmp_path), Analyzer(), target_words=40)
     rng = random.Random(5)
     vocab = list(range(len(index.terms)))
-    filters = [Filters(), Filters(since=date(2024, 6, 1)), Filters(source="ledger"),
-               Filters(until=date(2024, 3, 1), source="post")]
+    filters = [
+        Filters(),
+        Filters(since=date(2024, 6, 1)),
+        Filters(source="ledger"),
+        Filters(until=date(2024, 3, 1), source="post"),
+    ]
     for n in range(400):
         query = [rng.choice(vocab) for _ in range(rng.randint(1, 12))]
         query += query[: rng.randint(0, 2)]  # repeated words count twice, as in rank-bm25
@@ -94,15 +115,19 @@ def test_search_with_a_prior_equals_scoring_every_passage(tmp_path: Path) -> Non
     rng = np.random.default_rng(4)
     vocab = list(range(len(index.terms)))
     # Bounded like the recency prior, coarse so that ties occur, and arbitrary, zeros included.
-    factors = [1 + 0.5 * rng.random(index.n_passages), 1 + rng.integers(0, 3, index.n_passages) / 4,
-               rng.random(index.n_passages) * (rng.random(index.n_passages) > 0.2) * 7]
+    factors = [
+        1 + 0.5 * rng.random(index.n_passages),
+        1 + rng.integers(0, 3, index.n_passages) / 4,
+        rng.random(index.n_passages) * (rng.random(index.n_passages) > 0.2) * 7,
+    ]
     picker = random.Random(6)
     for n in range(300):
         query = [picker.choice(vocab) for _ in range(picker.randint(1, 10))]
         k, per_article, factor = picker.randint(1, 12), picker.choice([0, 1, 2]), factors[n % 3]
         filters = Filters(source="ledger") if n % 5 == 0 else Filters()
-        assert (index.search(query, k, filters, per_article, factor)
-                == _reference(index, query, k, filters, per_article, factor))
+        assert index.search(query, k, filters, per_article, factor) == _reference(
+            index, query, k, filters, per_article, factor
+        )
 
 
 def test_recency_ranking_is_bm25_times_the_prior(tmp_path: Path) -> None:
@@ -118,8 +143,9 @@ def test_recency_ranking_is_bm25_times_the_prior(tmp_path: Path) -> None:
     picker = random.Random(7)
     for _ in range(100):
         query = [picker.randrange(len(index.terms)) for _ in range(picker.randint(1, 8))]
-        assert (rank(index, query, 5, reference=reference, ranking=ranking)
-                == _reference(index, query, 5, Filters(), 1, expected))
+        assert rank(index, query, 5, reference=reference, ranking=ranking) == _reference(
+            index, query, 5, Filters(), 1, expected
+        )
 
 
 def test_search_falls_back_when_weights_can_be_negative(tmp_path: Path) -> None:

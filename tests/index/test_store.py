@@ -30,8 +30,9 @@ def test_load_missing_returns_none(tmp_path: Path) -> None:
     assert Index.load(tmp_path / "nothing") is None
 
 
-def test_interrupted_write_keeps_previous_index(corpus_dir: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_write_keeps_previous_index(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = built(corpus_dir)
     first.save(tmp_path / "idx")
     (corpus_dir / "extra.txt").write_text("Extra story\nVolcano erupts near the village.")
@@ -61,8 +62,10 @@ def test_filters_by_date_and_source(corpus_dir: Path) -> None:
     index = built(corpus_dir)
     ids = index.term_ids(["said"])
     titles = lambda f: {index.article_of(p).title for p, _ in index.search(ids, 10, f)}  # noqa: E731
-    assert titles(Filters()) >= {"Harbour city opens floating solar farm",
-                                 "Rail strike halts northern trains"}
+    assert titles(Filters()) >= {
+        "Harbour city opens floating solar farm",
+        "Rail strike halts northern trains",
+    }
     assert titles(Filters(source="daily ledger")) == {"Rail strike halts northern trains"}
     assert titles(Filters(since=date(2024, 4, 1))) == {"Rail strike halts northern trains"}
     assert titles(Filters(until=date(2024, 4, 1))) == {"Harbour city opens floating solar farm"}

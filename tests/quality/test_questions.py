@@ -29,29 +29,68 @@ from newsbot.text.analyzer import default_analyzer
 from tests.conftest import shared
 
 ARTICLES = [
-    {"id": "flood-old", "title": "River Almond floods the old town", "date": "2021-03-01",
-     "text": "The River Almond burst its banks on Sunday and flooded the old town of Kelby. "
-             "Mayor Ruth Dale said the clean-up would take weeks."},
-    {"id": "flood-new", "title": "River Almond floods the old town again", "date": "2022-06-05",
-     "text": "The River Almond burst its banks on Sunday and flooded the old town of Kelby, "
-             "a year after the last flood. Mayor Tom Price called in the army."},
-    {"id": "zoo", "title": "Zoo welcomes twin pandas", "date": "2022-06-03",
-     "text": "The city zoo of Kelby welcomed twin panda cubs, named Mei and Lan, on Friday."},
-    {"id": "budget", "title": "Council passes budget", "date": "2022-07-20",
-     "text": "Kelby council passed its budget after a long night; the army parade was cut."},
+    {
+        "id": "flood-old",
+        "title": "River Almond floods the old town",
+        "date": "2021-03-01",
+        "text": "The River Almond burst its banks on Sunday and flooded the old town of Kelby. "
+        "Mayor Ruth Dale said the clean-up would take weeks.",
+    },
+    {
+        "id": "flood-new",
+        "title": "River Almond floods the old town again",
+        "date": "2022-06-05",
+        "text": "The River Almond burst its banks on Sunday and flooded the old town of Kelby, "
+        "a year after the last flood. Mayor Tom Price called in the army.",
+    },
+    {
+        "id": "zoo",
+        "title": "Zoo welcomes twin pandas",
+        "date": "2022-06-03",
+        "text": "The city zoo of Kelby welcomed twin panda cubs, named Mei and Lan, on Friday.",
+    },
+    {
+        "id": "budget",
+        "title": "Council passes budget",
+        "date": "2022-07-20",
+        "text": "Kelby council passed its budget after a long night; the army parade was cut.",
+    },
     {"id": "undated", "title": "Panda facts", "text": "Pandas eat bamboo for most of the day."},
 ]
 
 QUESTIONS = [
-    {"id": "q1", "question": "Which mayor called in the army after the River Almond flooded Kelby this week?",
-     "answer": "Tom Price", "question_date": "2022-06-10", "relevant_doc_ids": ["flood-new"],
-     "answer_in_retrieved_doc_ids": ["flood-new"]},
-    {"id": "q2", "question": "What were the twin panda cubs at the Kelby zoo named?", "answer": "Mei and Lan",
-     "question_date": "2022-06-10", "relevant_doc_ids": ["zoo"], "answer_in_retrieved_doc_ids": []},
-    {"id": "q3", "question": "What did the council cut from its budget?", "answer": "army parade",
-     "question_date": "2022-06-10", "relevant_doc_ids": [], "answer_in_retrieved_doc_ids": ["budget"]},
-    {"id": "q4", "question": "Who won the snooker world final?", "answer": "Nobody Known",
-     "question_date": "2022-06-10", "relevant_doc_ids": [], "answer_in_retrieved_doc_ids": []},
+    {
+        "id": "q1",
+        "question": "Which mayor called in the army after the River Almond flooded Kelby this week?",
+        "answer": "Tom Price",
+        "question_date": "2022-06-10",
+        "relevant_doc_ids": ["flood-new"],
+        "answer_in_retrieved_doc_ids": ["flood-new"],
+    },
+    {
+        "id": "q2",
+        "question": "What were the twin panda cubs at the Kelby zoo named?",
+        "answer": "Mei and Lan",
+        "question_date": "2022-06-10",
+        "relevant_doc_ids": ["zoo"],
+        "answer_in_retrieved_doc_ids": [],
+    },
+    {
+        "id": "q3",
+        "question": "What did the council cut from its budget?",
+        "answer": "army parade",
+        "question_date": "2022-06-10",
+        "relevant_doc_ids": [],
+        "answer_in_retrieved_doc_ids": ["budget"],
+    },
+    {
+        "id": "q4",
+        "question": "Who won the snooker world final?",
+        "answer": "Nobody Known",
+        "question_date": "2022-06-10",
+        "relevant_doc_ids": [],
+        "answer_in_retrieved_doc_ids": [],
+    },
 ]
 
 
@@ -78,9 +117,17 @@ def questions_file(tmp_path: Path) -> Path:
 
 
 def questions() -> list[Question]:
-    return [Question(q["id"], q["question"], q["answer"], date.fromisoformat(q["question_date"]),
-                     tuple(q["relevant_doc_ids"]), tuple(q["answer_in_retrieved_doc_ids"]))
-            for q in QUESTIONS]
+    return [
+        Question(
+            q["id"],
+            q["question"],
+            q["answer"],
+            date.fromisoformat(q["question_date"]),
+            tuple(q["relevant_doc_ids"]),
+            tuple(q["answer_in_retrieved_doc_ids"]),
+        )
+        for q in QUESTIONS
+    ]
 
 
 def test_load_questions_gz_and_plain(questions_file: Path, tmp_path: Path) -> None:
@@ -154,28 +201,45 @@ def test_evaluate_reports_every_label_set(index: Index) -> None:
 def test_eval_command_json_and_beir(corpus: Path, questions_file: Path, tmp_path: Path) -> None:
     beir = tmp_path / "beir"
     (beir / "qrels").mkdir(parents=True)
-    docs = [{"_id": "d1", "title": "Pandas", "text": "Giant pandas eat bamboo shoots."},
-            {"_id": "d2", "title": "Rivers", "text": "Rivers flood after heavy rain."},
-            {"_id": "d3", "title": "Bridges", "text": "Old bridges need repairs."},
-            {"_id": "d4", "title": "Trains", "text": "Night trains are back in fashion."}]
+    docs = [
+        {"_id": "d1", "title": "Pandas", "text": "Giant pandas eat bamboo shoots."},
+        {"_id": "d2", "title": "Rivers", "text": "Rivers flood after heavy rain."},
+        {"_id": "d3", "title": "Bridges", "text": "Old bridges need repairs."},
+        {"_id": "d4", "title": "Trains", "text": "Night trains are back in fashion."},
+    ]
     with gzip.open(beir / "corpus.jsonl.gz", "wt") as fh:
         fh.write("\n".join(json.dumps(d) for d in docs) + "\n")
-    (beir / "queries.jsonl").write_text(json.dumps({"_id": "1", "text": "what do pandas eat"}) + "\n"
-                                        + json.dumps({"_id": "2", "text": "unjudged"}) + "\n")
+    (beir / "queries.jsonl").write_text(
+        json.dumps({"_id": "1", "text": "what do pandas eat"})
+        + "\n"
+        + json.dumps({"_id": "2", "text": "unjudged"})
+        + "\n"
+    )
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n")
     app = typer.Typer()
     app.command("eval")(eval_command)
     app.command("other")(lambda: None)  # more than one command: `eval` is a subcommand, as in newsbot
-    args = ["eval", str(questions_file), "--corpus", str(corpus), "--as-of", "--json",
-            "--beir", str(beir), "--data-dir", str(tmp_path / "data")]
+    args = [
+        "eval",
+        str(questions_file),
+        "--corpus",
+        str(corpus),
+        "--as-of",
+        "--json",
+        "--beir",
+        str(beir),
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     strong = next(r for r in data["questions"]["labels"] if r["label"] == "strong")
     assert strong["recall"]["R@10"] == 1.0 and data["questions"]["as_of"] is True
     assert data["beir"]["ndcg10"] == 1.0 and data["beir"]["queries"] == 1
-    again = CliRunner().invoke(app, ["eval", str(questions_file), "--corpus", str(corpus),
-                                     "--data-dir", str(tmp_path / "data")])
+    again = CliRunner().invoke(
+        app, ["eval", str(questions_file), "--corpus", str(corpus), "--data-dir", str(tmp_path / "data")]
+    )
     assert again.exit_code == 0, again.output  # the human table, from the cached index
     assert "MRR@10" in again.stdout and "no-match right" in again.stdout
     indexes = [p for p in (tmp_path / "data" / "eval").iterdir() if (p / "CURRENT").exists()]

@@ -28,8 +28,7 @@ CHILD = textwrap.dedent("""
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_row_survives_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         line = child.stdout.readline().split()

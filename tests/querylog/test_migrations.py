@@ -50,10 +50,12 @@ def test_older_database_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
     db = _connect(path)
     assert migrate(db, MIGRATIONS[:1]) == [MIGRATIONS[0].name]
     # A row as the first release wrote it: no message_id column, no votes table yet.
-    db.execute("INSERT INTO queries (created_at, question, interface, outcome, guild_id,"
-               " user_id, filters, latency_ms) VALUES"
-               " ('2030-01-02T03:04:05.000006+00:00', 'old question?', 'slash', 'answered',"
-               " 7, 42, '{\"source\": \"cnn.com\"}', 12.5)")
+    db.execute(
+        "INSERT INTO queries (created_at, question, interface, outcome, guild_id,"
+        " user_id, filters, latency_ms) VALUES"
+        " ('2030-01-02T03:04:05.000006+00:00', 'old question?', 'slash', 'answered',"
+        ' 7, 42, \'{"source": "cnn.com"}\', 12.5)'
+    )
     db.execute("INSERT INTO shown VALUES (1, 0, 'art-1', 3, 'A title', 9.5)")
     db.close()
 

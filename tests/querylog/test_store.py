@@ -33,13 +33,21 @@ from newsbot.records import Answer, Citation, Filters, Hit, Snippet
 
 GUILD_A, GUILD_B = 111, 222
 NOW = datetime.now(UTC)
-HOSTILE = ("**bold** `code` @everyone @here <@123> [bold red]markup[/] \x1b[31mred\x1b[0m"
-           " \x1b]0;title\x07 \x00nul\x07bell\r\n\t \u202eevil \u200b zero 🧨 " + "x" * 10_000)
+HOSTILE = (
+    "**bold** `code` @everyone @here <@123> [bold red]markup[/] \x1b[31mred\x1b[0m"
+    " \x1b]0;title\x07 \x00nul\x07bell\r\n\t \u202eevil \u200b zero 🧨 " + "x" * 10_000
+)
 
 
 def rec(question: str = "Who won the chess title?", **kw: object) -> QueryRecord:
-    fields: dict[str, object] = {"interface": "slash", "outcome": "answered", "guild_id": GUILD_A,
-                                 "channel_id": 5, "user_id": 42, "user_name": "ann"}
+    fields: dict[str, object] = {
+        "interface": "slash",
+        "outcome": "answered",
+        "guild_id": GUILD_A,
+        "channel_id": 5,
+        "user_id": 42,
+        "user_name": "ann",
+    }
     fields.update(kw)
     return QueryRecord(question, **fields)  # type: ignore[arg-type]
 
@@ -72,17 +80,28 @@ def test_is_a_query_log(store: SqliteQueryLog) -> None:
 
 
 def test_record_then_get_round_trips_every_field(store: SqliteQueryLog) -> None:
-    r = rec(filters={"source": "cnn.com", "since": "2024-01-01"}, latency_ms=12.5,
-            shown=(Shown("a-1", 3, "Title one", 7.25), Shown("b-2", 0, "Title two", 1.5)),
-            index_version="v9", message_id=777, created_at=NOW - timedelta(hours=1))
+    r = rec(
+        filters={"source": "cnn.com", "since": "2024-01-01"},
+        latency_ms=12.5,
+        shown=(Shown("a-1", 3, "Title one", 7.25), Shown("b-2", 0, "Title two", 1.5)),
+        index_version="v9",
+        message_id=777,
+        created_at=NOW - timedelta(hours=1),
+    )
     row_id = store.record(r)
     q = store.get(GUILD_A, row_id)
     assert (q.id, q.record, q.votes, q.flags) == (row_id, r, Votes(0, 0), ())
 
 
 def test_hostile_text_round_trips_exactly(store: SqliteQueryLog) -> None:
-    r = rec(HOSTILE, user_name=HOSTILE[:300], error=HOSTILE[:50], index_version=HOSTILE[:20],
-            filters={"source": HOSTILE[:100]}, shown=(Shown(HOSTILE[:40], 1, HOSTILE, 1.0),))
+    r = rec(
+        HOSTILE,
+        user_name=HOSTILE[:300],
+        error=HOSTILE[:50],
+        index_version=HOSTILE[:20],
+        filters={"source": HOSTILE[:100]},
+        shown=(Shown(HOSTILE[:40], 1, HOSTILE, 1.0),),
+    )
     row_id = store.record(r)
     assert store.get(None, row_id).record == r
     store.flag(GUILD_A, row_id, 9, HOSTILE)
@@ -94,15 +113,27 @@ def test_hostile_text_round_trips_exactly(store: SqliteQueryLog) -> None:
 
 def test_from_answer() -> None:
     cite = Citation("art-7", "Rail strike", "Daily Ledger", date(2024, 5, 20), None, None)
-    answer = Answer(question="rail strike?", best_sentence=None, matched=True,
-                    hits=(Hit(cite, passage_id=12, position=0, score=4.5, snippet=Snippet("x")),),
-                    index_version="idx-3", took_ms=8.25,
-                    filters=Filters(since=date(2024, 1, 1), source="Daily Ledger"))
-    r = QueryRecord.from_answer(answer, interface="mention", guild_id=1, channel_id=2,
-                                user_id=3, user_name="bo")
+    answer = Answer(
+        question="rail strike?",
+        best_sentence=None,
+        matched=True,
+        hits=(Hit(cite, passage_id=12, position=0, score=4.5, snippet=Snippet("x")),),
+        index_version="idx-3",
+        took_ms=8.25,
+        filters=Filters(since=date(2024, 1, 1), source="Daily Ledger"),
+    )
+    r = QueryRecord.from_answer(
+        answer, interface="mention", guild_id=1, channel_id=2, user_id=3, user_name="bo"
+    )
     assert r.outcome == Outcome.ANSWERED
     assert (r.question, r.interface, r.guild_id, r.channel_id, r.user_id, r.user_name) == (
-        "rail strike?", "mention", 1, 2, 3, "bo")
+        "rail strike?",
+        "mention",
+        1,
+        2,
+        3,
+        "bo",
+    )
     assert r.shown == (Shown("art-7", 12, "Rail strike", 4.5),)
     assert r.filters == {"since": "2024-01-01", "source": "Daily Ledger"}
     assert (r.latency_ms, r.index_version) == (8.25, "idx-3")
@@ -113,8 +144,9 @@ def test_from_answer() -> None:
 
 def test_numpy_scores_are_stored_as_numbers(store: SqliteQueryLog) -> None:
     np = pytest.importorskip("numpy")
-    row_id = store.record(rec(shown=(Shown("a", np.int64(3), "t", np.float32(1.5)),),
-                              latency_ms=np.float64(2.5)))
+    row_id = store.record(
+        rec(shown=(Shown("a", np.int64(3), "t", np.float32(1.5)),), latency_ms=np.float64(2.5))
+    )
     q = store.get(None, row_id)
     assert (q.record.shown, q.record.latency_ms) == ((Shown("a", 3, "t", 1.5),), 2.5)
     assert type(q.record.shown[0].passage_id) is int
@@ -128,18 +160,24 @@ def test_unknown_outcome_or_interface_is_refused() -> None:
 
 
 def test_recent_newest_first_with_filters_and_paging(store: SqliteQueryLog) -> None:
-    ids = [store.record(rec(f"q{i}", created_at=NOW - timedelta(minutes=10 - i),
-                            user_id=1 + i % 2, channel_id=10 + i % 3,
-                            outcome="no_match" if i % 4 == 0 else "answered"))
-           for i in range(10)]
+    ids = [
+        store.record(
+            rec(
+                f"q{i}",
+                created_at=NOW - timedelta(minutes=10 - i),
+                user_id=1 + i % 2,
+                channel_id=10 + i % 3,
+                outcome="no_match" if i % 4 == 0 else "answered",
+            )
+        )
+        for i in range(10)
+    ]
     assert [q.id for q in store.recent(GUILD_A, limit=3)] == ids[::-1][:3]
     assert [q.id for q in store.recent(GUILD_A, limit=3, offset=3)] == ids[::-1][3:6]
     assert {q.record.user_id for q in store.recent(GUILD_A, user_id=2, limit=100)} == {2}
     assert {q.record.channel_id for q in store.recent(GUILD_A, channel_id=11)} == {11}
-    assert [q.id for q in store.recent(GUILD_A, outcome=Outcome.NO_MATCH)] == [
-        ids[8], ids[4], ids[0]]
-    assert [q.id for q in store.recent(GUILD_A, since=NOW - timedelta(minutes=2))] == [
-        ids[9], ids[8]]
+    assert [q.id for q in store.recent(GUILD_A, outcome=Outcome.NO_MATCH)] == [ids[8], ids[4], ids[0]]
+    assert [q.id for q in store.recent(GUILD_A, since=NOW - timedelta(minutes=2))] == [ids[9], ids[8]]
 
 
 def test_get_unknown_row(store: SqliteQueryLog) -> None:
@@ -173,8 +211,15 @@ def test_a_guild_never_sees_another_guilds_rows(store: SqliteQueryLog) -> None:
 
 
 def test_unanswered_groups_similar_questions(store: SqliteQueryLog) -> None:
-    for i, text in enumerate(["What is the GDP?", "what is the gdp", "WHAT   is the GDP?!",
-                              "Who is the mayor?", "who is the mayor"]):
+    for i, text in enumerate(
+        [
+            "What is the GDP?",
+            "what is the gdp",
+            "WHAT   is the GDP?!",
+            "Who is the mayor?",
+            "who is the mayor",
+        ]
+    ):
         store.record(rec(text, outcome="no_match", created_at=NOW - timedelta(minutes=10 - i)))
     store.record(rec("what is the gdp", outcome="answered"))
     store.record(rec("what is the gdp", outcome="no_match", created_at=NOW - timedelta(days=9)))
@@ -187,8 +232,13 @@ def test_unanswered_groups_similar_questions(store: SqliteQueryLog) -> None:
 
 def test_stats(store: SqliteQueryLog) -> None:
     for ms in range(1, 101):
-        store.record(rec("same question?" if ms % 10 else f"q{ms}", latency_ms=float(ms),
-                         outcome="no_match" if ms > 80 else "answered"))
+        store.record(
+            rec(
+                "same question?" if ms % 10 else f"q{ms}",
+                latency_ms=float(ms),
+                outcome="no_match" if ms > 80 else "answered",
+            )
+        )
     for outcome in ("refused", "rate_limited", "error"):
         store.record(rec("x", outcome=outcome, latency_ms=9999.0))
     store.record(rec("too old", created_at=NOW - timedelta(days=8)))
@@ -201,8 +251,7 @@ def test_stats(store: SqliteQueryLog) -> None:
 
     s = store.stats(GUILD_A, days=7)
     assert (s.total, s.answered, s.no_match, s.other) == (103, 80, 20, 3)
-    assert s.by_outcome == {"answered": 80, "no_match": 20, "refused": 1, "rate_limited": 1,
-                            "error": 1}
+    assert s.by_outcome == {"answered": 80, "no_match": 20, "refused": 1, "rate_limited": 1, "error": 1}
     assert s.answered_rate == pytest.approx(80 / 103)
     assert (s.latency_p50_ms, s.latency_p95_ms) == (50.0, 95.0)  # searches only
     assert (s.votes_up, s.votes_down, s.flagged) == (1, 2, 1)
@@ -213,8 +262,9 @@ def test_stats(store: SqliteQueryLog) -> None:
 
 
 def test_export_csv_parses(store: SqliteQueryLog) -> None:
-    first = store.record(rec("one?", shown=(Shown("a", 1, "T", 2.0),), message_id=3,
-                             created_at=NOW - timedelta(days=3)))
+    first = store.record(
+        rec("one?", shown=(Shown("a", 1, "T", 2.0),), message_id=3, created_at=NOW - timedelta(days=3))
+    )
     second = store.record(rec("two?", outcome="error", error="E42", guild_id=None))
     store.vote(first, 5, up=True)
     rows = list(csv.DictReader(io.StringIO(export_csv(store, None), newline="")))
@@ -222,8 +272,7 @@ def test_export_csv_parses(store: SqliteQueryLog) -> None:
     assert rows[0]["shown"] == '[{"article_id": "a", "passage_id": 1, "score": 2.0, "title": "T"}]'
     assert (rows[0]["votes_up"], rows[0]["message_id"], rows[1]["guild_id"]) == ("1", "3", "")
     assert (rows[1]["outcome"], rows[1]["error"]) == ("error", "E42")
-    assert [r["id"] for r in csv.DictReader(io.StringIO(export_csv(store, None, days=1)))] == [
-        str(second)]
+    assert [r["id"] for r in csv.DictReader(io.StringIO(export_csv(store, None, days=1)))] == [str(second)]
 
 
 def test_one_vote_per_user_per_answer(store: SqliteQueryLog) -> None:
@@ -244,10 +293,8 @@ def test_flag(store: SqliteQueryLog) -> None:
     assert (flag.moderator_id, flag.reason) == (9, "misleading source")
 
 
-def test_forget_user_deletes_rows_votes_flags_and_shown(path: Path,
-                                                        store: SqliteQueryLog) -> None:
-    mine = [store.record(rec(f"q{i}", user_id=7, shown=(Shown("a", i, "t", 1.0),)))
-            for i in range(3)]
+def test_forget_user_deletes_rows_votes_flags_and_shown(path: Path, store: SqliteQueryLog) -> None:
+    mine = [store.record(rec(f"q{i}", user_id=7, shown=(Shown("a", i, "t", 1.0),))) for i in range(3)]
     other = store.record(rec("someone else's?", user_id=8))
     store.vote(mine[0], 8, up=True)
     store.flag(GUILD_A, mine[0], 9, "x")
@@ -262,8 +309,7 @@ def test_forget_user_deletes_rows_votes_flags_and_shown(path: Path,
 
 def test_prune_with_injected_now(path: Path) -> None:
     with SqliteQueryLog(path, retention_days=30) as store:
-        old = store.record(rec("old", created_at=NOW - timedelta(days=40),
-                               shown=(Shown("a", 1, "t", 1.0),)))
+        old = store.record(rec("old", created_at=NOW - timedelta(days=40), shown=(Shown("a", 1, "t", 1.0),)))
         mid = store.record(rec("mid", created_at=NOW - timedelta(days=10)))
         store.vote(old, 1, up=True)
         assert store.prune(now=NOW) == 1
@@ -293,9 +339,9 @@ def test_record_prunes_at_most_hourly(path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_10000_rows_from_threads_over_two_connections(path: Path) -> None:
     with SqliteQueryLog(path) as bot, SqliteQueryLog(path) as cli:
+
         def write(i: int) -> int:
-            return (bot if i % 2 else cli).record(
-                rec(f"question {i}", shown=(Shown("a", i, "t", 1.0),)))
+            return (bot if i % 2 else cli).record(rec(f"question {i}", shown=(Shown("a", i, "t", 1.0),)))
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             ids = list(pool.map(write, range(10_000)))
@@ -305,8 +351,7 @@ def test_10000_rows_from_threads_over_two_connections(path: Path) -> None:
 
 
 async def test_10000_rows_from_asyncio_to_thread(store: SqliteQueryLog) -> None:
-    ids = await asyncio.gather(*(asyncio.to_thread(store.record, rec(f"q{i}"))
-                                 for i in range(10_000)))
+    ids = await asyncio.gather(*(asyncio.to_thread(store.record, rec(f"q{i}")) for i in range(10_000)))
     assert len(set(ids)) == 10_000
     assert store.stats(None, days=None).total == 10_000
 

@@ -10,7 +10,12 @@ def test_terms_lowercase_stem_and_drop_stopwords() -> None:
 def test_acronyms_join_and_possessives_split() -> None:
     a = Analyzer()
     assert a.terms("The U.S. and the U.K. froze Kadyrov’s assets") == [
-        "us", "uk", "froze", "kadyrov", "asset"]
+        "us",
+        "uk",
+        "froze",
+        "kadyrov",
+        "asset",
+    ]
 
 
 def test_documents_and_queries_meet() -> None:
@@ -45,8 +50,10 @@ def test_shipped_word_lists_need_no_nltk_data() -> None:
 
 
 def test_sentences_handle_news_text() -> None:
-    text = ("Mr. Johnson met Sen. Ann Lee in the U.S. Capitol. He said: “We won.” "
-            "Then J. K. Rowling spoke! Was it 2.5 million? Yes.\n\nNew paragraph here")
+    text = (
+        "Mr. Johnson met Sen. Ann Lee in the U.S. Capitol. He said: “We won.” "
+        "Then J. K. Rowling spoke! Was it 2.5 million? Yes.\n\nNew paragraph here"
+    )
     assert split_sentences(text) == [
         "Mr. Johnson met Sen. Ann Lee in the U.S. Capitol.",
         "He said: “We won.”",
@@ -59,4 +66,6 @@ def test_sentences_handle_news_text() -> None:
 
 def test_acronym_at_sentence_end() -> None:
     assert split_sentences("He moved to the U.S. The rest followed.") == [
-        "He moved to the U.S.", "The rest followed."]
+        "He moved to the U.S.",
+        "The rest followed.",
+    ]

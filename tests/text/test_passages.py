@@ -9,8 +9,7 @@ def test_short_paragraphs_are_packed_whole() -> None:
 
 def test_long_paragraph_cut_at_sentences() -> None:
     text = "Alpha beta gamma. Delta epsilon zeta. Eta theta iota."
-    assert split_passages(text, target=4) == ["Alpha beta gamma.", "Delta epsilon zeta.",
-                                              "Eta theta iota."]
+    assert split_passages(text, target=4) == ["Alpha beta gamma.", "Delta epsilon zeta.", "Eta theta iota."]
 
 
 def test_giant_sentence_cut_at_words() -> None:

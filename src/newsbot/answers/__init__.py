@@ -4,5 +4,13 @@ from newsbot.answers.answer import answer, question_terms
 from newsbot.answers.filters import parse_filters
 from newsbot.answers.ranking import RANKING, Ranking, prior, rank, reference_day
 
-__all__ = ["RANKING", "Ranking", "answer", "parse_filters", "prior", "question_terms", "rank",
-           "reference_day"]
+__all__ = [
+    "RANKING",
+    "Ranking",
+    "answer",
+    "parse_filters",
+    "prior",
+    "question_terms",
+    "rank",
+    "reference_day",
+]

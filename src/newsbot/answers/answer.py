@@ -26,8 +26,7 @@ _NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
 
 # Discord mentions (@everyone too), channels, roles, custom emoji, URLs and HTML tags carry
 # no searchable words.
-_MARKUP = re.compile(
-    r"<(?:@[!&]?|#|a?:\w+:)\d+>|@(?:everyone|here)\b|<[^>]{1,200}>|https?://\S+|[*_`~|>]+")
+_MARKUP = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|@(?:everyone|here)\b|<[^>]{1,200}>|https?://\S+|[*_`~|>]+")
 
 
 def clean_question(question: str) -> str:
@@ -36,14 +35,23 @@ def clean_question(question: str) -> str:
     if not text:
         raise BadQuestion(_NO_WORDS)
     if len(text) > MAX_QUESTION_CHARS:
-        raise BadQuestion(f"That question is {len(text):,} characters long; please keep it under "
-                          f"{MAX_QUESTION_CHARS} and ask about one thing.")
+        raise BadQuestion(
+            f"That question is {len(text):,} characters long; please keep it under "
+            f"{MAX_QUESTION_CHARS} and ask about one thing."
+        )
     return text
 
 
-def answer(index: Index, analyzer: Analyzer, question: str, k: int = 3,
-           filters: Filters = Filters(), per_article: int = 1, as_of: date | None = None,
-           ranking: Ranking = RANKING) -> Answer:
+def answer(
+    index: Index,
+    analyzer: Analyzer,
+    question: str,
+    k: int = 3,
+    filters: Filters = Filters(),
+    per_article: int = 1,
+    as_of: date | None = None,
+    ranking: Ranking = RANKING,
+) -> Answer:
     """The best `k` passages for `question`, at most `per_article` from one article.
 
     `as_of`: the day recency is counted from; by default the `until` filter, else today.
@@ -51,18 +59,32 @@ def answer(index: Index, analyzer: Analyzer, question: str, k: int = 3,
     began = time.perf_counter()
     terms = question_terms(analyzer, question)
     k = max(1, min(k, 10))
-    found = rank(index, index.term_ids(terms), k, filters, per_article,
-                 reference_day(index, as_of or filters.until), ranking)
+    found = rank(
+        index,
+        index.term_ids(terms),
+        k,
+        filters,
+        per_article,
+        reference_day(index, as_of or filters.until),
+        ranking,
+    )
     weights = term_weights(index, terms)
     shown = [scored(index.passage_text(p), analyzer, weights) for p, _ in found]
-    hits = tuple(_hit(index, analyzer, p, s, weights, sentences)
-                 for (p, s), sentences in zip(found, shown, strict=True))
+    hits = tuple(
+        _hit(index, analyzer, p, s, weights, sentences)
+        for (p, s), sentences in zip(found, shown, strict=True)
+    )
     best = best_sentence(analyzer, shown, weights)
     matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
     return Answer(
-        question=question, hits=hits, best_sentence=best if matched else None, matched=matched,
-        index_version=index.version, took_ms=(time.perf_counter() - began) * 1000,
-        filters=filters, terms=tuple(dict.fromkeys(terms)),
+        question=question,
+        hits=hits,
+        best_sentence=best if matched else None,
+        matched=matched,
+        index_version=index.version,
+        took_ms=(time.perf_counter() - began) * 1000,
+        filters=filters,
+        terms=tuple(dict.fromkeys(terms)),
     )
 
 
@@ -73,17 +95,29 @@ def question_terms(analyzer: Analyzer, question: str) -> list[str]:
         raise BadQuestion(_NO_WORDS)
     terms = analyzer.terms(text)
     if not terms:
-        raise BadQuestion("That question has only very common words (like “who” or “the”); "
-                          "add the names or topics you are asking about.")
+        raise BadQuestion(
+            "That question has only very common words (like “who” or “the”); "
+            "add the names or topics you are asking about."
+        )
     return terms
 
 
-def _hit(index: Index, analyzer: Analyzer, passage: int, score: float, weights: dict[str, float],
-         sentences: Scored) -> Hit:
+def _hit(
+    index: Index, analyzer: Analyzer, passage: int, score: float, weights: dict[str, float], sentences: Scored
+) -> Hit:
     article = index.article_of(passage)
-    citation = Citation(article_id=article.id, title=article.title, source=article.source,
-                        date=article.date, url=article.url, path=article.path)
-    return Hit(citation=citation, passage_id=passage, position=int(index.passage_position[passage]),
-               score=score, snippet=window(sentences, analyzer, weights))
-
-
+    citation = Citation(
+        article_id=article.id,
+        title=article.title,
+        source=article.source,
+        date=article.date,
+        url=article.url,
+        path=article.path,
+    )
+    return Hit(
+        citation=citation,
+        passage_id=passage,
+        position=int(index.passage_position[passage]),
+        score=score,
+        snippet=window(sentences, analyzer, weights),
+    )

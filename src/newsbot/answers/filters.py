@@ -22,8 +22,7 @@ def parse_date(text: str) -> date:
         raise BadFilter(message) from None
 
 
-def parse_filters(since: str | None = None, until: str | None = None,
-                  source: str | None = None) -> Filters:
+def parse_filters(since: str | None = None, until: str | None = None, source: str | None = None) -> Filters:
     """Build `Filters` from optional text, refusing an empty or reversed date range."""
     start = parse_date(since) if since and since.strip() else None
     end = parse_date(until) if until and until.strip() else None

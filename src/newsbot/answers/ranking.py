@@ -54,9 +54,15 @@ def reference_day(index: Index, as_of: date | None = None) -> int | None:
     return day or None
 
 
-def rank(index: Index, term_ids: list[int], k: int, filters: Filters = Filters(),
-         per_article: int = 1, reference: int | None = None,
-         ranking: Ranking = RANKING) -> list[tuple[int, float]]:
+def rank(
+    index: Index,
+    term_ids: list[int],
+    k: int,
+    filters: Filters = Filters(),
+    per_article: int = 1,
+    reference: int | None = None,
+    ranking: Ranking = RANKING,
+) -> list[tuple[int, float]]:
     """The best (passage, score) pairs, best first, at most `per_article` per article: BM25 times
     the recency prior counted from the day `reference` (none when None)."""
     if reference is None or ranking.boost <= 0:

@@ -23,8 +23,9 @@ def scored(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Scored:
     return sentences, [sentence_score(s, analyzer, weights) for s in sentences]
 
 
-def window(scored: Scored, analyzer: Analyzer, weights: dict[str, float],
-            limit: int = SNIPPET_CHARS) -> Snippet:
+def window(
+    scored: Scored, analyzer: Analyzer, weights: dict[str, float], limit: int = SNIPPET_CHARS
+) -> Snippet:
     sentences, scores = scored
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     lo = hi = best
@@ -38,9 +39,9 @@ def window(scored: Scored, analyzer: Analyzer, weights: dict[str, float],
                 grown = True
         if not grown:
             break
-    body = " ".join(sentences[lo:hi + 1])
+    body = " ".join(sentences[lo : hi + 1])
     if len(body) > limit * 2:  # one enormous sentence: cut at a word
-        body = body[:limit * 2].rsplit(" ", 1)[0] + " …"
+        body = body[: limit * 2].rsplit(" ", 1)[0] + " …"
     prefix = "… " if lo > 0 else ""
     suffix = " …" if hi < len(sentences) - 1 and not body.endswith("…") else ""
     return mark(prefix + body + suffix, analyzer, weights)
@@ -52,8 +53,7 @@ def mark(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Snippet:
     return Snippet(text=text, marks=spans)
 
 
-def best_sentence(analyzer: Analyzer, passages: list[Scored],
-                   weights: dict[str, float]) -> Snippet | None:
+def best_sentence(analyzer: Analyzer, passages: list[Scored], weights: dict[str, float]) -> Snippet | None:
     """The single sentence of the shown passages (best first) that covers the question best."""
     best: tuple[float, int, str] | None = None
     for rank, (sentences, scores) in enumerate(passages):

@@ -37,8 +37,11 @@ def may_administer(interaction: discord.Interaction) -> bool:
     if interaction.guild is None:
         return False
     perms = interaction.permissions
-    return (perms.manage_guild or perms.administrator
-            or _has_role(interaction, _settings(interaction).admin_role_ids))
+    return (
+        perms.manage_guild
+        or perms.administrator
+        or _has_role(interaction, _settings(interaction).admin_role_ids)
+    )
 
 
 def may_moderate(interaction: discord.Interaction) -> bool:
@@ -46,8 +49,11 @@ def may_moderate(interaction: discord.Interaction) -> bool:
     if interaction.guild is None:
         return False
     roles = _settings(interaction).mod_role_ids
-    return (interaction.permissions.manage_messages or may_administer(interaction)
-            or _has_role(interaction, roles))
+    return (
+        interaction.permissions.manage_messages
+        or may_administer(interaction)
+        or _has_role(interaction, roles)
+    )
 
 
 def is_admin() -> Callable[[T], T]:
@@ -57,8 +63,7 @@ def is_admin() -> Callable[[T], T]:
         if interaction.guild is None:
             raise app_commands.NoPrivateMessage()
         if not may_administer(interaction):
-            raise Refused("Only server admins can do this: you need Manage Server "
-                          "or an admin role.")
+            raise Refused("Only server admins can do this: you need Manage Server or an admin role.")
         return True
 
     return app_commands.check(predicate)
@@ -71,8 +76,7 @@ def is_mod() -> Callable[[T], T]:
         if interaction.guild is None:
             raise app_commands.NoPrivateMessage()
         if not may_moderate(interaction):
-            raise Refused("Only moderators can do this: you need Manage Messages "
-                          "or a moderator role.")
+            raise Refused("Only moderators can do this: you need Manage Messages or a moderator role.")
         return True
 
     return app_commands.check(predicate)

@@ -36,13 +36,23 @@ class NewsBot(commands.Bot):
     opens it at all.
     """
 
-    def __init__(self, settings: Settings, *, engine: Engine | None = None,
-                 querylog: QueryLog | None = None, sync_global: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        querylog: QueryLog | None = None,
+        sync_global: bool = False,
+    ) -> None:
         # newsbot never joins voice: discord.py's warnings that voice libraries are missing
         # would only bury the one line that matters (say, a rejected token).
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents(),
-                         allowed_mentions=discord.AllowedMentions.none(), help_command=None)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
         self.settings = settings
         self._engine = engine
         self._querylog = querylog
@@ -88,8 +98,12 @@ class NewsBot(commands.Bot):
         return []
 
     async def on_ready(self) -> None:
-        log.info("Logged in as %s (%s) in %d server(s)", self.user,
-                 self.user.id if self.user else "?", len(self.guilds))
+        log.info(
+            "Logged in as %s (%s) in %d server(s)",
+            self.user,
+            self.user.id if self.user else "?",
+            len(self.guilds),
+        )
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: mentions are answered by the Ask cog's listener."""

@@ -63,22 +63,30 @@ def explain(error: BaseException, snowflake: int) -> Failure:
         return Failure("refused", cause.message, f"{type(cause).__name__}: {cause.message}")
     if isinstance(cause, app_commands.CommandOnCooldown):
         wait = max(1, math.ceil(cause.retry_after))
-        return Failure("rate_limited", f"Slow down a little: try again in {wait} s.",
-                       f"cooldown {cause.retry_after:.1f} s")
+        return Failure(
+            "rate_limited",
+            f"Slow down a little: try again in {wait} s.",
+            f"cooldown {cause.retry_after:.1f} s",
+        )
     if isinstance(cause, app_commands.NoPrivateMessage):
         return Failure("refused", "This command only works in a server.", "no private message")
     if isinstance(cause, app_commands.CheckFailure):
         # A bare CheckFailure carries discord.py's internal wording; subclasses speak to users.
-        text = ("You are not allowed to use this command here."
-                if type(cause) is app_commands.CheckFailure else str(cause))
+        text = (
+            "You are not allowed to use this command here."
+            if type(cause) is app_commands.CheckFailure
+            else str(cause)
+        )
         return Failure("refused", text, f"{type(cause).__name__}: {cause}")
     eid = error_id(snowflake)
     if isinstance(cause, DisclosedError):
-        return Failure("error", f"{cause.message} (error id `{eid}`)", f"{eid} {cause.message}",
-                       eid)
-    return Failure("error", f"Sorry, something went wrong on my side (error id `{eid}`). "
-                            "Please try again later.",
-                   f"{eid} {type(cause).__name__}: {cause}", eid)
+        return Failure("error", f"{cause.message} (error id `{eid}`)", f"{eid} {cause.message}", eid)
+    return Failure(
+        "error",
+        f"Sorry, something went wrong on my side (error id `{eid}`). Please try again later.",
+        f"{eid} {type(cause).__name__}: {cause}",
+        eid,
+    )
 
 
 async def notify(interaction: discord.Interaction, text: str) -> None:
@@ -100,8 +108,14 @@ async def report(interaction: discord.Interaction, error: BaseException, what: s
     """Log a failed command or click (`what`: "/ask", "a button") and tell the user privately."""
     failure = explain(error, interaction.id)
     if failure.outcome == "error":
-        log.error("Error %s in %s (interaction %s, user %s)", failure.id, what, interaction.id,
-                  interaction.user.id, exc_info=unwrap(error))
+        log.error(
+            "Error %s in %s (interaction %s, user %s)",
+            failure.id,
+            what,
+            interaction.id,
+            interaction.user.id,
+            exc_info=unwrap(error),
+        )
     else:
         log.info("%s refused for user %s: %s", what, interaction.user.id, failure.detail)
     try:
@@ -110,8 +124,7 @@ async def report(interaction: discord.Interaction, error: BaseException, what: s
         log.warning("Could not tell user %s about a failed %s: %s", interaction.user.id, what, exc)
 
 
-async def on_app_command_error(interaction: discord.Interaction,
-                               error: app_commands.AppCommandError) -> None:
+async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
     """The command tree's error handler: every slash command failure ends here."""
     command = interaction.command.qualified_name if interaction.command else "?"
     await report(interaction, error, f"/{command}")

@@ -63,8 +63,9 @@ def fit(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:
         return ellipsis[:limit]
     inside = _inside_spans(text, budget)
     outside = [p for p in range(budget, 0, -1) if not inside[p]]
-    cut = next((p for p in outside if text[p].isspace() or text[p - 1].isspace()),
-               outside[0] if outside else budget)
+    cut = next(
+        (p for p in outside if text[p].isspace() or text[p - 1].isspace()), outside[0] if outside else budget
+    )
     return text[:cut].rstrip() + ellipsis
 
 
@@ -113,16 +114,20 @@ def fit_embed(embed: discord.Embed) -> discord.Embed:
     if embed.footer.text:
         embed.set_footer(text=fit(embed.footer.text, FOOTER), icon_url=embed.footer.icon_url)
     if embed.author.name:
-        embed.set_author(name=fit(embed.author.name, AUTHOR), url=embed.author.url,
-                         icon_url=embed.author.icon_url)
-    fields = [(fit(f.name or "\u200b", FIELD_NAME), fit(f.value or "\u200b", FIELD_VALUE), f.inline)
-              for f in embed.fields[:FIELDS]]
+        embed.set_author(
+            name=fit(embed.author.name, AUTHOR), url=embed.author.url, icon_url=embed.author.icon_url
+        )
+    fields = [
+        (fit(f.name or "\u200b", FIELD_NAME), fit(f.value or "\u200b", FIELD_VALUE), f.inline)
+        for f in embed.fields[:FIELDS]
+    ]
     embed.clear_fields()
     for name, value, inline in fields:
         embed.add_field(name=name, value=value, inline=inline)
     while len(embed) > EMBED_TOTAL and embed.fields:
         embed.remove_field(len(embed.fields) - 1)
     if len(embed) > EMBED_TOTAL and embed.description:
-        embed.description = fit(embed.description,
-                                 max(1, len(embed.description) - (len(embed) - EMBED_TOTAL)))
+        embed.description = fit(
+            embed.description, max(1, len(embed.description) - (len(embed) - EMBED_TOTAL))
+        )
     return embed

@@ -35,14 +35,17 @@ async def post_for_review(bot: NewsBot, row_id: int, reason: str) -> bool:
         channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
         guild = getattr(channel, "guild", None)
         if guild is None or guild.id != row.record.guild_id:
-            log.info("Not posting row %s (guild %s) for review: the mod channel %s is in "
-                     "another guild", row_id, row.record.guild_id, channel_id)
+            log.info(
+                "Not posting row %s (guild %s) for review: the mod channel %s is in another guild",
+                row_id,
+                row.record.guild_id,
+                channel_id,
+            )
             return False
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("The mod channel %s cannot hold messages", channel_id)
             return False
-        await channel.send(embed=review_embed(row, reason),
-                           allowed_mentions=discord.AllowedMentions.none())
+        await channel.send(embed=review_embed(row, reason), allowed_mentions=discord.AllowedMentions.none())
     except (NewsbotError, discord.HTTPException, discord.InvalidData) as exc:
         log.warning("Could not post row %s to the mod channel %s: %s", row_id, channel_id, exc)
         return False

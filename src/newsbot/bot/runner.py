@@ -37,9 +37,11 @@ def sync(settings: Settings) -> str:
 def require_token(settings: Settings) -> str:
     token = (settings.discord_token or "").strip()
     if not token:
-        raise ConfigError("DISCORD_TOKEN is not set: put DISCORD_TOKEN=<your bot token> in .env "
-                          "(see .env.example; the token is under Bot → Reset Token in the "
-                          "Discord developer portal).")
+        raise ConfigError(
+            "DISCORD_TOKEN is not set: put DISCORD_TOKEN=<your bot token> in .env "
+            "(see .env.example; the token is under Bot → Reset Token in the "
+            "Discord developer portal)."
+        )
     return token
 
 
@@ -55,8 +57,9 @@ async def serve(settings: Settings) -> None:
         await login(bot, token)
         log.info("Opening the index (building it on first run)…")
         engine = await asyncio.to_thread(Engine.open, settings)
-        querylog = await asyncio.to_thread(SqliteQueryLog, settings.querylog_path,
-                                           settings.log_retention_days)
+        querylog = await asyncio.to_thread(
+            SqliteQueryLog, settings.querylog_path, settings.log_retention_days
+        )
         bot.attach(engine, querylog)
         try:
             await bot.connect()
@@ -71,8 +74,11 @@ async def push_commands(settings: Settings) -> str:
     apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
     async with bot:
         await login(bot, token)  # setup_hook syncs
-    where = (f"server {settings.dev_guild_id}" if settings.dev_guild_id
-             else "every server (global commands can take up to an hour to appear)")
+    where = (
+        f"server {settings.dev_guild_id}"
+        if settings.dev_guild_id
+        else "every server (global commands can take up to an hour to appear)"
+    )
     names = ", ".join(f"/{command.name}" for command in bot.synced)
     return f"Synced {len(bot.synced)} command(s) to {where}: {names}."
 
@@ -82,7 +88,9 @@ async def login(bot: NewsBot, token: str) -> None:
     try:
         await bot.login(token)
     except discord.LoginFailure:
-        raise ConfigError("Discord rejected DISCORD_TOKEN: copy the bot token again from the "
-                          "developer portal (Bot → Reset Token) into .env.") from None
+        raise ConfigError(
+            "Discord rejected DISCORD_TOKEN: copy the bot token again from the "
+            "developer portal (Bot → Reset Token) into .env."
+        ) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise ConfigError(f"Cannot reach Discord at {Route.BASE}: {exc}") from None

@@ -20,8 +20,11 @@ from newsbot.errors import BadFilter, BadQuestion, NewsbotError
 from newsbot.querylog import Interface, Outcome, QueryRecord, SqliteQueryLog
 from newsbot.settings import Settings
 
-app = typer.Typer(help="Answer questions over a news corpus by quoting the news.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Answer questions over a news corpus by quoting the news.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(logs_app, name="logs")
 app.command("eval")(eval_command)
 console = Console()
@@ -44,8 +47,12 @@ def _engine(settings: Settings) -> Engine:
 
 
 def _index(engine: Engine, full: bool) -> None:
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=errors, transient=True) as bar:
         task = bar.add_task("reading", total=1)
 
@@ -57,8 +64,11 @@ def _index(engine: Engine, full: bool) -> None:
 
 
 @app.command()
-def index(corpus: CorpusOpt = None, data_dir: DataOpt = None,
-          full: Annotated[bool, typer.Option(help="Re-analyse every article.")] = False) -> None:
+def index(
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+    full: Annotated[bool, typer.Option(help="Re-analyse every article.")] = False,
+) -> None:
     """Build or update the index of the corpus."""
     _index(Engine.open(_settings(corpus, data_dir), build_if_missing=False), full)
 
@@ -71,7 +81,8 @@ def ask(
     until: Annotated[str | None, typer.Option(help="Only articles up to this date.")] = None,
     source: Annotated[str | None, typer.Option(help="Only articles from this source.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer record as JSON.")] = False,
-    corpus: CorpusOpt = None, data_dir: DataOpt = None,
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
 ) -> None:
     """Answer a question with cited passages from the corpus."""
     settings = _settings(corpus, data_dir)
@@ -81,8 +92,16 @@ def ask(
         try:
             result = engine.ask(question, k=k, filters=parse_filters(since, until, source))
         except (BadQuestion, BadFilter) as exc:
-            log.record(QueryRecord(question, Interface.CLI, Outcome.REFUSED, user_name=_user(),
-                                   error=exc.message, index_version=engine.version))
+            log.record(
+                QueryRecord(
+                    question,
+                    Interface.CLI,
+                    Outcome.REFUSED,
+                    user_name=_user(),
+                    error=exc.message,
+                    index_version=engine.version,
+                )
+            )
             raise
         log.record(QueryRecord.from_answer(result, interface=Interface.CLI, user_name=_user()))
     finally:
@@ -101,8 +120,11 @@ def _user() -> str:
 
 
 @app.command()
-def stats(corpus: CorpusOpt = None, data_dir: DataOpt = None,
-          as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+def stats(
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
     """Show what is indexed."""
     result = _engine(_settings(corpus, data_dir)).stats()
     if as_json:
@@ -117,8 +139,9 @@ def run(corpus: CorpusOpt = None, data_dir: DataOpt = None) -> None:
     from newsbot.bot.runner import run as run_bot
 
     settings = _settings(corpus, data_dir)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     run_bot(settings)
 
 

@@ -39,28 +39,46 @@ Reporter = Any  # (stage, done, total) -> None
 
 
 def eval_command(
-    questions: Annotated[Path | None, typer.Argument(
-        help="Questions: .jsonl or .jsonl.gz in the RealTime QA format.", show_default=False)] = None,
-    corpus: Annotated[Path | None, typer.Option(
-        "--corpus", help="Articles: a corpus file or folder (default: the configured corpus).")] = None,
-    as_of: Annotated[bool, typer.Option(
-        "--as-of", help="Answer each question with only the articles dated on or before its "
-                        "question_date, as the bot would have then.")] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Argument(help="Questions: .jsonl or .jsonl.gz in the RealTime QA format.", show_default=False),
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Articles: a corpus file or folder (default: the configured corpus)."),
+    ] = None,
+    as_of: Annotated[
+        bool,
+        typer.Option(
+            "--as-of",
+            help="Answer each question with only the articles dated on or before its "
+            "question_date, as the bot would have then.",
+        ),
+    ] = False,
     k: Annotated[int, typer.Option("-k", help="Passages shown per answer.", min=1, max=10)] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
-    beir: Annotated[Path | None, typer.Option(
-        "--beir", help="Also check BM25 on a BEIR data set folder (e.g. ../shared/data/beir_scifact): "
-                       "nDCG@10 and R@100.")] = None,
+    beir: Annotated[
+        Path | None,
+        typer.Option(
+            "--beir",
+            help="Also check BM25 on a BEIR data set folder (e.g. ../shared/data/beir_scifact): "
+            "nDCG@10 and R@100.",
+        ),
+    ] = None,
     beir_split: Annotated[str, typer.Option("--beir-split", help="The BEIR qrels split.")] = "test",
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N questions.", min=1)] = None,
     k1: Annotated[float | None, typer.Option("--k1", help="Experiment: BM25 k1.")] = None,
     b: Annotated[float | None, typer.Option("--b", help="Experiment: BM25 b.")] = None,
-    passage_words: Annotated[int | None, typer.Option(
-        "--passage-words", help="Experiment: passage length in words.", min=20)] = None,
-    recency_boost: Annotated[float | None, typer.Option(
-        "--recency-boost", help="Experiment: recency prior boost (0: off).", min=0)] = None,
-    recency_days: Annotated[float | None, typer.Option(
-        "--recency-days", help="Experiment: recency prior time scale in days.", min=0.1)] = None,
+    passage_words: Annotated[
+        int | None, typer.Option("--passage-words", help="Experiment: passage length in words.", min=20)
+    ] = None,
+    recency_boost: Annotated[
+        float | None, typer.Option("--recency-boost", help="Experiment: recency prior boost (0: off).", min=0)
+    ] = None,
+    recency_days: Annotated[
+        float | None,
+        typer.Option("--recency-days", help="Experiment: recency prior time scale in days.", min=0.1),
+    ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the evaluation index.")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index and log folder.")] = None,
 ) -> None:
@@ -69,11 +87,14 @@ def eval_command(
         raise NewsbotError("Give a questions file (.jsonl or .jsonl.gz), --beir FOLDER, or both.")
     settings = Settings.load(data_dir=data_dir)
     defaults = BM25Params()
-    params = BM25Params(k1=defaults.k1 if k1 is None else k1, b=defaults.b if b is None else b,
-                        epsilon=defaults.epsilon)
+    params = BM25Params(
+        k1=defaults.k1 if k1 is None else k1, b=defaults.b if b is None else b, epsilon=defaults.epsilon
+    )
     target = passage_words or TARGET_WORDS
-    ranking = Ranking(boost=RANKING.boost if recency_boost is None else recency_boost,
-                      days=RANKING.days if recency_days is None else recency_days)
+    ranking = Ranking(
+        boost=RANKING.boost if recency_boost is None else recency_boost,
+        days=RANKING.days if recency_days is None else recency_days,
+    )
     custom = params != defaults or target != TARGET_WORDS or rebuild
     out: dict[str, Any] = {"questions": None, "beir": None}
     if questions is not None:
@@ -85,23 +106,37 @@ def eval_command(
             root = corpus or settings.corpus_dir
             index = _cached_index(root, settings, params, target, rebuild)
         with _progress() as tell:
-            report = evaluate(index, default_analyzer(), qs, as_of=as_of, k=k, ranking=ranking,
-                              questions_file=str(questions), unreadable=bad,
-                              progress=lambda done, total: tell("answering", done, total))
+            report = evaluate(
+                index,
+                default_analyzer(),
+                qs,
+                as_of=as_of,
+                k=k,
+                ranking=ranking,
+                questions_file=str(questions),
+                unreadable=bad,
+                progress=lambda done, total: tell("answering", done, total),
+            )
         out["questions"] = report
         if not as_json:
             render_eval(console, report)
     if beir is not None:
-        root = convert_corpus(beir, settings.data_dir / "eval" / f"beir-{_key(beir.resolve())}"
-                              / "corpus.jsonl")
+        root = convert_corpus(
+            beir, settings.data_dir / "eval" / f"beir-{_key(beir.resolve())}" / "corpus.jsonl"
+        )
         index = _cached_index(root, settings, params, target, rebuild)
         beir_report = evaluate_beir(index, default_analyzer(), beir, beir_split, ranking)
         out["beir"] = beir_report
         if not as_json:
             render_beir(console, beir_report)
     if as_json:
-        print(json.dumps({key: dataclasses.asdict(v) if v is not None else None
-                          for key, v in out.items()}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {key: dataclasses.asdict(v) if v is not None else None for key, v in out.items()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
 
 
 # --- indexes -------------------------------------------------------------------------------------
@@ -116,8 +151,7 @@ def _configured_index(settings: Settings) -> Index:
     return engine.index
 
 
-def _cached_index(root: Path, settings: Settings, params: BM25Params, target: int,
-                  rebuild: bool) -> Index:
+def _cached_index(root: Path, settings: Settings, params: BM25Params, target: int, rebuild: bool) -> Index:
     """An index of `root` under `<data dir>/eval/`, rebuilt (incrementally) when the files change."""
     if not root.exists():
         raise NewsbotError(f"The corpus {root} does not exist.")
@@ -126,8 +160,9 @@ def _cached_index(root: Path, settings: Settings, params: BM25Params, target: in
     if previous is not None and previous.params == params and _unchanged(previous, root):
         return previous
     with _progress() as tell:
-        index, _ = build_index(root, default_analyzer(), previous=previous, params=params,
-                               target_words=target, progress=tell)
+        index, _ = build_index(
+            root, default_analyzer(), previous=previous, params=params, target_words=target, progress=tell
+        )
         tell("saving", 0, 1)
         index.save(folder)
     return Index.load(folder) or index
@@ -161,8 +196,12 @@ def _key(*parts: object) -> str:
 
 @contextmanager
 def _progress() -> Iterator[Reporter]:
-    columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=errors, transient=True) as bar:
         task = bar.add_task("starting", total=1)
 
@@ -191,8 +230,7 @@ def render_eval(out: Console, report: EvalReport) -> None:
     rows += [
         ("MRR@10", [_fmt(lr.mrr10) for lr in report.labels]),
         (f"answer in shown passages (top {report.k})", [_fmt(lr.answer_shown) for lr in report.labels]),
-        (f"answer in shown snippets (top {report.k})",
-         [_fmt(lr.answer_in_snippet) for lr in report.labels]),
+        (f"answer in shown snippets (top {report.k})", [_fmt(lr.answer_in_snippet) for lr in report.labels]),
         ("no-match rate", [_fmt(lr.no_match_rate) for lr in report.labels]),
         ("no-match right", [_fmt(lr.no_match_right) for lr in report.labels]),
     ]
@@ -200,19 +238,25 @@ def render_eval(out: Console, report: EvalReport) -> None:
         table.add_row(name, *cells)
     out.print(table)
     lat = report.latency_ms
-    out.print(f"latency per answer: mean {lat['mean']:.1f} ms, p50 {lat['p50']:.1f} ms, "
-              f"p95 {lat['p95']:.1f} ms, max {lat['max']:.1f} ms")
-    out.print(f"index {report.index_version}: {report.passages:,} passages of {report.corpus}; "
-              f"BM25 k1={report.bm25['k1']} b={report.bm25['b']}; recency prior "
-              f"boost {report.ranking['recency_boost']} over {report.ranking['recency_days']} days")
+    out.print(
+        f"latency per answer: mean {lat['mean']:.1f} ms, p50 {lat['p50']:.1f} ms, "
+        f"p95 {lat['p95']:.1f} ms, max {lat['max']:.1f} ms"
+    )
+    out.print(
+        f"index {report.index_version}: {report.passages:,} passages of {report.corpus}; "
+        f"BM25 k1={report.bm25['k1']} b={report.bm25['b']}; recency prior "
+        f"boost {report.ranking['recency_boost']} over {report.ranking['recency_days']} days"
+    )
     skipped = (f"{report.unreadable} unusable lines skipped",) if report.unreadable else ()
     for note in report.notes + skipped:
         out.print(f"[dim]{note}[/]")
 
 
 def render_beir(out: Console, report: BeirReport) -> None:
-    out.print(f"BEIR {report.dataset} ({report.split}, {report.queries:,} queries, "
-              f"{report.documents:,} documents in {report.passages:,} passages): "
-              f"[bold]nDCG@10 {report.ndcg10:.3f}[/], R@100 {report.recall100:.3f} "
-              f"(BM25 k1={report.bm25['k1']} b={report.bm25['b']}; {report.ms_per_query:.1f} ms/query; "
-              "published Lucene BM25: nDCG@10 0.665–0.679 on SciFact)")
+    out.print(
+        f"BEIR {report.dataset} ({report.split}, {report.queries:,} queries, "
+        f"{report.documents:,} documents in {report.passages:,} passages): "
+        f"[bold]nDCG@10 {report.ndcg10:.3f}[/], R@100 {report.recall100:.3f} "
+        f"(BM25 k1={report.bm25['k1']} b={report.bm25['b']}; {report.ms_per_query:.1f} ms/query; "
+        "published Lucene BM25: nDCG@10 0.665–0.679 on SciFact)"
+    )

@@ -27,11 +27,13 @@ from newsbot.querylog.records import LoggedQuery, LogStats, Outcome, QuestionGro
 from newsbot.querylog.store import SqliteQueryLog
 from newsbot.settings import Settings
 
-logs_app = typer.Typer(name="logs", help="Read and manage the query log.",
-                       no_args_is_help=True, add_completion=False)
+logs_app = typer.Typer(
+    name="logs", help="Read and manage the query log.", no_args_is_help=True, add_completion=False
+)
 
-DbOpt = Annotated[Path | None, typer.Option("--db", dir_okay=False,
-                                            help="Query log file (default: from the settings).")]
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", dir_okay=False, help="Query log file (default: from the settings).")
+]
 GuildOpt = Annotated[int | None, typer.Option("--guild", help="Only this guild (default: all).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV, for scripts.")]
@@ -49,7 +51,7 @@ def safe(text: str | None, limit: int = 80) -> str:
         return ""
     text = _CONTROLS.sub("", " ".join(_ANSI.sub("", text).split()))
     if len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[: limit - 1] + "…"
     return escape(text)
 
 
@@ -115,21 +117,24 @@ def _days(days: int) -> int | None:
 
 @logs_app.command()
 def recent(
-    db: DbOpt = None, guild: GuildOpt = None,
+    db: DbOpt = None,
+    guild: GuildOpt = None,
     user: Annotated[int | None, typer.Option(help="Only this user's questions.")] = None,
     channel: Annotated[int | None, typer.Option(help="Only this channel.")] = None,
     outcome: Annotated[Outcome | None, typer.Option(help="Only this outcome.")] = None,
     since: Annotated[datetime | None, typer.Option(help="Only from this UTC time on.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many rows.")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many newest rows.")] = 0,
-    as_json: JsonOpt = False, as_csv: CsvOpt = False,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """The latest questions, newest first."""
     if as_json and as_csv:
         raise _fail("choose one of --json and --csv")
     with _opened(db) as store:
-        rows = store.recent(guild, user_id=user, channel_id=channel, outcome=outcome,
-                            limit=limit, offset=offset, since=since)
+        rows = store.recent(
+            guild, user_id=user, channel_id=channel, outcome=outcome, limit=limit, offset=offset, since=since
+        )
     if as_json:
         _json([q.to_dict() for q in rows])
     elif as_csv:
@@ -139,19 +144,40 @@ def recent(
 
 
 def _recent_table(rows: list[LoggedQuery]) -> Table:
-    table = Table("ID", "When (UTC)", "Guild", "User", "Outcome", "ms", "Question", "Top passage",
-                  title=f"{len(rows)} questions")
+    table = Table(
+        "ID",
+        "When (UTC)",
+        "Guild",
+        "User",
+        "Outcome",
+        "ms",
+        "Question",
+        "Top passage",
+        title=f"{len(rows)} questions",
+    )
     for q in rows:
         r = q.record
         top = r.shown[0].title if r.shown else None
-        table.add_row(str(q.id), _when(r.created_at), str(r.guild_id or ""), _user(q),
-                      r.outcome, f"{r.latency_ms:.0f}", safe(r.question, 60), safe(top, 40))
+        table.add_row(
+            str(q.id),
+            _when(r.created_at),
+            str(r.guild_id or ""),
+            _user(q),
+            r.outcome,
+            f"{r.latency_ms:.0f}",
+            safe(r.question, 60),
+            safe(top, 40),
+        )
     return table
 
 
 @logs_app.command()
-def show(row_id: Annotated[int, typer.Argument(metavar="ID", help="The row id.")],
-         db: DbOpt = None, guild: GuildOpt = None, as_json: JsonOpt = False) -> None:
+def show(
+    row_id: Annotated[int, typer.Argument(metavar="ID", help="The row id.")],
+    db: DbOpt = None,
+    guild: GuildOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """One question in full: who asked, what was shown, votes and flags."""
     with _opened(db) as store:
         q = store.get(guild, row_id)
@@ -167,12 +193,18 @@ def _print_query(q: LoggedQuery) -> None:
     info.add_column(style="bold")
     info.add_column()
     for label, value in (
-        ("When (UTC)", _when(r.created_at)), ("Interface", r.interface), ("Outcome", r.outcome),
-        ("Guild", str(r.guild_id or "")), ("Channel", str(r.channel_id or "")),
-        ("User", _user(q)), ("Latency", f"{r.latency_ms:.1f} ms"),
-        ("Index", safe(r.index_version)), ("Message", str(r.message_id or "")),
+        ("When (UTC)", _when(r.created_at)),
+        ("Interface", r.interface),
+        ("Outcome", r.outcome),
+        ("Guild", str(r.guild_id or "")),
+        ("Channel", str(r.channel_id or "")),
+        ("User", _user(q)),
+        ("Latency", f"{r.latency_ms:.1f} ms"),
+        ("Index", safe(r.index_version)),
+        ("Message", str(r.message_id or "")),
         ("Filters", safe(", ".join(f"{k}={v}" for k, v in sorted(r.filters.items())))),
-        ("Error", safe(r.error, 200)), ("Votes", f"+{q.votes.up} / -{q.votes.down}"),
+        ("Error", safe(r.error, 200)),
+        ("Votes", f"+{q.votes.up} / -{q.votes.down}"),
         ("Question", safe(r.question, 2000)),
     ):
         info.add_row(label, value)
@@ -181,8 +213,9 @@ def _print_query(q: LoggedQuery) -> None:
     if r.shown:
         shown = Table("#", "Score", "Article", "Passage", "Title", title="Shown")
         for rank, s in enumerate(r.shown, 1):
-            shown.add_row(str(rank), f"{s.score:.2f}", safe(s.article_id, 30), str(s.passage_id),
-                          safe(s.title, 60))
+            shown.add_row(
+                str(rank), f"{s.score:.2f}", safe(s.article_id, 30), str(s.passage_id), safe(s.title, 60)
+            )
         console.print(shown)
     if q.flags:
         flags = Table("When (UTC)", "Moderator", "Reason", title="Flags")
@@ -193,7 +226,8 @@ def _print_query(q: LoggedQuery) -> None:
 
 @logs_app.command()
 def unanswered(
-    db: DbOpt = None, guild: GuildOpt = None,
+    db: DbOpt = None,
+    guild: GuildOpt = None,
     days: Annotated[int, typer.Option(min=1, help="Look back this many days.")] = 7,
     limit: Annotated[int, typer.Option(min=1, help="How many groups.")] = 20,
     as_json: JsonOpt = False,
@@ -216,7 +250,8 @@ def _groups_table(groups: list[QuestionGroup], title: str) -> Table:
 
 @logs_app.command()
 def stats(
-    db: DbOpt = None, guild: GuildOpt = None,
+    db: DbOpt = None,
+    guild: GuildOpt = None,
     days: Annotated[int, typer.Option(help="Look back this many days (0: all time).")] = 7,
     as_json: JsonOpt = False,
 ) -> None:
@@ -238,10 +273,15 @@ def _print_stats(s: LogStats, title: str) -> None:
         ("Questions", str(s.total)),
         ("Answered", f"{s.answered} ({s.answered_rate:.0%})"),
         ("No match", f"{s.no_match} ({s.no_match_rate:.0%})"),
-        *((f"  {escape(k)}", str(n)) for k, n in sorted(s.by_outcome.items())
-          if k not in (Outcome.ANSWERED, Outcome.NO_MATCH)),
-        ("Latency p50", ms(s.latency_p50_ms)), ("Latency p95", ms(s.latency_p95_ms)),
-        ("Votes", f"+{s.votes_up} / -{s.votes_down}"), ("Flagged", str(s.flagged)),
+        *(
+            (f"  {escape(k)}", str(n))
+            for k, n in sorted(s.by_outcome.items())
+            if k not in (Outcome.ANSWERED, Outcome.NO_MATCH)
+        ),
+        ("Latency p50", ms(s.latency_p50_ms)),
+        ("Latency p95", ms(s.latency_p95_ms)),
+        ("Votes", f"+{s.votes_up} / -{s.votes_down}"),
+        ("Flagged", str(s.flagged)),
     ):
         table.add_row(label, value)
     console = _console()
@@ -252,11 +292,14 @@ def _print_stats(s: LogStats, title: str) -> None:
 
 @logs_app.command()
 def export(
-    db: DbOpt = None, guild: GuildOpt = None,
+    db: DbOpt = None,
+    guild: GuildOpt = None,
     days: Annotated[int, typer.Option(help="Only the last this many days (0: all).")] = 0,
-    output: Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
-                                                help="Write to this file, not stdout.")] = None,
-    as_json: JsonOpt = False, as_csv: CsvOpt = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write to this file, not stdout.")
+    ] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Every row, oldest first, as CSV (the default) or JSON."""
     if as_json and as_csv:
@@ -268,8 +311,7 @@ def export(
     elif output is None:
         _json([q.to_dict() for q in rows])
     else:
-        output.write_text(json.dumps([q.to_dict() for q in rows], indent=2) + "\n",
-                          encoding="utf-8")
+        output.write_text(json.dumps([q.to_dict() for q in rows], indent=2) + "\n", encoding="utf-8")
         _wrote(len(rows), output)
 
 
@@ -277,8 +319,7 @@ def export(
 def forget(
     user_id: Annotated[int, typer.Argument(metavar="USER_ID", help="The Discord user id.")],
     db: DbOpt = None,
-    guild: Annotated[int | None, typer.Option("--guild",
-                                              help="Only in this guild (default: all).")] = None,
+    guild: Annotated[int | None, typer.Option("--guild", help="Only in this guild (default: all).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -57,8 +57,14 @@ def render_answer(console: Console, answer: Answer) -> None:
         _footer(console, answer)
         return
     if answer.best_sentence:
-        console.print(Panel(highlighted(answer.best_sentence, "bold yellow"), title="Best answer",
-                            border_style="green", expand=False))
+        console.print(
+            Panel(
+                highlighted(answer.best_sentence, "bold yellow"),
+                title="Best answer",
+                border_style="green",
+                expand=False,
+            )
+        )
     for n, hit in enumerate(answer.hits, 1):
         title = Text(f"{n}. ", style="bold") + Text(_printable(hit.citation.title), style="bold cyan")
         if hit.citation.url:

@@ -145,7 +145,7 @@ def _parse_md(text: str) -> dict[str, Any]:
             key, sep, value = line.partition(":")
             if sep and key.strip().lower() in ("title", "date", "source", "url", "author", "id"):
                 fields[key.strip().lower()] = value.strip().strip("\"'")
-        text = text[match.end():]
+        text = text[match.end() :]
     if "title" not in fields:
         first = _parse_txt(text)
         fields["title"] = first["title"].lstrip("#").strip()
@@ -291,8 +291,14 @@ def parse_article_date(value: Any) -> tuple[date | None, str | None]:
 
 def content_hash(article: Article) -> str:
     """A hash of everything an answer shows, so a reindex can skip unchanged articles."""
-    fields = [article.title, article.text, article.source, article.url, article.author,
-              article.date.isoformat() if article.date else None]
+    fields = [
+        article.title,
+        article.text,
+        article.source,
+        article.url,
+        article.author,
+        article.date.isoformat() if article.date else None,
+    ]
     return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
 
 

@@ -79,13 +79,13 @@ class Inverted:
 
     def passages(self, term: int) -> Int32Array:
         """The passages that contain `term`, ascending."""
-        return self.entries[int(self.indptr[term]):int(self.indptr[term + 1])] >> _TF_BITS
+        return self.entries[int(self.indptr[term]) : int(self.indptr[term + 1])] >> _TF_BITS
 
     def doc_freq(self, n_terms: int) -> IntArray:
         """Passages per term, for `n_terms` terms."""
         df = np.zeros(n_terms, dtype=np.int64)
         have = min(len(self.indptr) - 1, n_terms)
-        df[:have] = np.diff(self.indptr[:have + 1])
+        df[:have] = np.diff(self.indptr[: have + 1])
         return df
 
 
@@ -114,8 +114,18 @@ class Postings:
             unit = np.concatenate([unit, np.zeros(n_terms - have, dtype=np.float32)])
             spread = np.concatenate([spread, np.ones(n_terms - have, dtype=np.float32)])
         step = np.maximum(unit * np.abs(idf), np.finfo(np.float32).tiny).astype(np.float32)
-        return cls(indptr=indptr, entries=inverted.entries, big_at=inverted.big_at, big_tf=inverted.big_tf,
-                   level=inverted.level, step=step, spread=spread, idf=idf, norm=norm, k1=k1)
+        return cls(
+            indptr=indptr,
+            entries=inverted.entries,
+            big_at=inverted.big_at,
+            big_tf=inverted.big_tf,
+            level=inverted.level,
+            step=step,
+            spread=spread,
+            idf=idf,
+            norm=norm,
+            k1=k1,
+        )
 
     @property
     def n_docs(self) -> int:
@@ -159,8 +169,9 @@ class Postings:
         found = (entries[at] >> _TF_BITS) == docs
         at = at[found]
         weights = np.zeros(len(docs))
-        weights[found] = weigh(self.idf[term], self._counts(start, at, entries[at]), self.norm[docs[found]],
-                               self.k1)
+        weights[found] = weigh(
+            self.idf[term], self._counts(start, at, entries[at]), self.norm[docs[found]], self.k1
+        )
         return weights
 
     def scores(self, term_ids: list[int]) -> FloatArray:
@@ -173,8 +184,9 @@ class Postings:
         return scores
 
 
-def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float,
-          into: FloatArray | None = None) -> FloatArray:
+def weigh(
+    idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float, into: FloatArray | None = None
+) -> FloatArray:
     """BM25Okapi weights: the same float64 operations as rank-bm25's get_scores,
     idf * (tf * (k1 + 1) / (tf + norm)), done in place (into `norm` when it is `into`)."""
     counts = tf.astype(np.float64)
@@ -273,13 +285,21 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     np.minimum(parts, 65535, out=parts)
     level = parts.astype(np.uint16)[order]
     del parts, spare
-    assert n_docs < 2**(31 - _TF_BITS), "too many passages for 32-bit postings"
+    assert n_docs < 2 ** (31 - _TF_BITS), "too many passages for 32-bit postings"
     packed = np.repeat(np.arange(n_docs, dtype=np.int32) << _TF_BITS, per_doc)
     packed |= np.minimum(counts, _TF_MAX).astype(np.int32)
     entries = packed[order]
     big_at = np.flatnonzero((entries & _TF_MAX) == _TF_MAX)
-    return Inverted(indptr=indptr, entries=entries, big_at=big_at, big_tf=counts[order[big_at]],
-                    level=level, unit=unit, spread=spread, first=first_seen)
+    return Inverted(
+        indptr=indptr,
+        entries=entries,
+        big_at=big_at,
+        big_tf=counts[order[big_at]],
+        level=level,
+        unit=unit,
+        spread=spread,
+        first=first_seen,
+    )
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:

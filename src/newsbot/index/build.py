@@ -65,6 +65,7 @@ class _Builder:
     def take(self, articles: list[Article]) -> Fresh:
         """The passages of `articles` (analysed, texts dropped), joined; the builder is left
         empty, each part freed once joined, so that a big build holds one copy at a time."""
+
         def joined(parts: list[Any], dtype: type) -> np.ndarray:
             out: np.ndarray = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
             parts.clear()
@@ -78,12 +79,16 @@ class _Builder:
         return Fresh(
             articles=articles,
             passages=per_article,
-            forward=Forward(indptr=offsets(joined(self.lengths, np.int64)),
-                            terms=joined(self.fwd_terms, np.int32),
-                            counts=joined(self.fwd_counts, np.uint16)),
-            texts=texts, text_offsets=offsets(joined(self.text_lengths, np.int64)),
+            forward=Forward(
+                indptr=offsets(joined(self.lengths, np.int64)),
+                terms=joined(self.fwd_terms, np.int32),
+                counts=joined(self.fwd_counts, np.uint16),
+            ),
+            texts=texts,
+            text_offsets=offsets(joined(self.text_lengths, np.int64)),
             positions=(np.arange(len(firsts)) - firsts).astype(np.int32),
-            new_terms=self.new_terms, stems=self.stems,
+            new_terms=self.new_terms,
+            stems=self.stems,
         )
 
     def _term_id(self, term: str) -> int:
@@ -96,10 +101,17 @@ class _Builder:
         return i
 
 
-def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None,
-                exclude: Iterable[str] = (), params: BM25Params = BM25Params(),
-                target_words: int = TARGET_WORDS, progress: Progress | None = None,
-                workers: int | None = None) -> tuple[Index, BuildReport]:
+def build_index(
+    root: Path,
+    analyzer: Analyzer,
+    *,
+    previous: Index | None = None,
+    exclude: Iterable[str] = (),
+    params: BM25Params = BM25Params(),
+    target_words: int = TARGET_WORDS,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> tuple[Index, BuildReport]:
     """Build the index of the corpus at `root`, reusing `previous` where nothing changed.
 
     `workers`: processes that analyse text; by default one per core when there is a lot of it.
@@ -117,20 +129,22 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
     folder = None if root.is_file() else root.as_posix().rstrip("/") + "/"
     for n, path in enumerate(paths):
         tell("reading", n, len(paths))
-        rel = path.as_posix()[len(folder):] if folder else path.name
+        rel = path.as_posix()[len(folder) :] if folder else path.name
         stat = path.stat()
         state = previous.files.get(rel) if previous else None
         # Unchanged, and its ids still name its own articles (not a renamed duplicate's).
-        if (state and state.size == stat.st_size and state.mtime_ns == stat.st_mtime_ns
-                and all(i in old_articles and before[old_articles[i]].path == rel
-                        for i in state.article_ids)):
+        if (
+            state
+            and state.size == stat.st_size
+            and state.mtime_ns == stat.st_mtime_ns
+            and all(i in old_articles and before[old_articles[i]].path == rel for i in state.article_ids)
+        ):
             articles = [before[old_articles[i]] for i in state.article_ids]
             notes = list(state.skipped)
         else:
             read = read_file(path, root)
             articles, notes = list(read.articles), list(read.skipped)
-        files[rel] = FileState(stat.st_size, stat.st_mtime_ns, tuple(a.id for a in articles),
-                               tuple(notes))
+        files[rel] = FileState(stat.st_size, stat.st_mtime_ns, tuple(a.id for a in articles), tuple(notes))
         found.extend(a for a in articles if a.id not in excluded)
         skipped.extend(notes)
     kept, dupes = dedupe(found)
@@ -147,8 +161,9 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
         else:
             fresh.append(article)
             added += old is None
-    builder = _Builder(base=previous.vocab if previous else {},
-                       base_size=len(previous.terms) if previous else 0)
+    builder = _Builder(
+        base=previous.vocab if previous else {}, base_size=len(previous.terms) if previous else 0
+    )
     done = 0
     tell("analysing", 0, len(fresh))
     batches = analysed(fresh, analyzer, target_words, workers)
@@ -169,9 +184,15 @@ def build_index(root: Path, analyzer: Analyzer, *, previous: Index | None = None
         index = assemble(root, params, files, analysed_passages, previous, sorted(reused, key=lambda r: r[0]))
     tell("indexing", 1, 1)
     report = BuildReport(
-        articles=n_kept, passages=index.n_live, added=added, updated=n_fresh - added,
-        removed=len(before) - len(reused) - (n_fresh - added), unchanged=len(reused),
-        skipped=tuple(skipped), seconds=time.perf_counter() - began, version=index.version,
+        articles=n_kept,
+        passages=index.n_live,
+        added=added,
+        updated=n_fresh - added,
+        removed=len(before) - len(reused) - (n_fresh - added),
+        unchanged=len(reused),
+        skipped=tuple(skipped),
+        seconds=time.perf_counter() - began,
+        version=index.version,
     )
     return index, report
 

@@ -59,8 +59,14 @@ class Fresh:
     stems: dict[str, str]
 
 
-def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh: Fresh,
-             previous: Index | None, reused: list[tuple[int, Article]]) -> Index:
+def assemble(
+    root: Path,
+    params: BM25Params,
+    files: dict[str, FileState],
+    fresh: Fresh,
+    previous: Index | None,
+    reused: list[tuple[int, Article]],
+) -> Index:
     """The index of `previous`'s articles in `reused` (their numbers there, ascending, and
     themselves) followed by the `fresh` ones."""
     if previous is None:
@@ -81,7 +87,8 @@ def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh:
     avgdl = average_length(lengths)
     n_dead = old.n_passages - int(live.sum())
     if n_dead > MAX_DEAD * (old.n_passages + fresh.forward.n_docs) or any(
-            drift(s.avgdl, avgdl) > MAX_DRIFT for s in old.segments):
+        drift(s.avgdl, avgdl) > MAX_DRIFT for s in old.segments
+    ):
         first = 0  # the first segment to rewrite
     elif len(old.segments) >= MAX_SEGMENTS:
         first = 1
@@ -90,17 +97,21 @@ def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh:
     kept = old.segments[:first]
     start = kept[-1].end if kept else 0
     moved = start + np.flatnonzero(live[start:])  # old live passages that go into the new segment
-    forward, texts, text_offsets = _joined([_live_part(s, live[s.start:s.end]) for s in old.segments[first:]]
-                                           + [(fresh.forward, fresh.texts, fresh.text_offsets)])
+    forward, texts, text_offsets = _joined(
+        [_live_part(s, live[s.start : s.end]) for s in old.segments[first:]]
+        + [(fresh.forward, fresh.texts, fresh.text_offsets)]
+    )
 
     remap = np.full(len(old.articles) + 1, -1, dtype=np.int32)  # old article -> new (-1: none)
     remap[numbers] = np.arange(len(reused), dtype=np.int32)
     articles = [a for _, a in reused] + fresh.articles
     fresh_article = np.repeat(np.arange(len(reused), len(articles), dtype=np.int32), fresh.passages)
-    passage_article = np.concatenate([np.where(live[:start], remap[owner[:start]], -1),
-                                      remap[owner[moved]], fresh_article]).astype(np.int32, copy=False)
-    passage_length = np.concatenate([old.passage_length[:start], old.passage_length[moved],
-                                     new_lengths]).astype(np.int32)
+    passage_article = np.concatenate(
+        [np.where(live[:start], remap[owner[:start]], -1), remap[owner[moved]], fresh_article]
+    ).astype(np.int32, copy=False)
+    passage_length = np.concatenate(
+        [old.passage_length[:start], old.passage_length[moved], new_lengths]
+    ).astype(np.int32)
     sources = sorted({a.source for a in articles if a.source})
     source_id = {s: i for i, s in enumerate(sources)}
     article_day = np.array([a.date.toordinal() if a.date else 0 for a in articles] + [0], dtype=np.int32)
@@ -108,7 +119,7 @@ def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh:
     norm = norms(passage_length, avgdl, params)
 
     df = np.zeros(n_terms, dtype=np.int64)
-    df[:len(old.df)] = old.df
+    df[: len(old.df)] = old.df
     died = np.flatnonzero((owner >= 0) & ~live)
     df -= np.bincount(_terms_of(old, died), minlength=n_terms)
     df += np.bincount(fresh.forward.terms, minlength=n_terms)
@@ -119,19 +130,45 @@ def assemble(root: Path, params: BM25Params, files: dict[str, FileState], fresh:
     dead_now = np.flatnonzero(passage_article < 0)
     if forward.n_docs:
         inverted = invert(forward, n_terms, norm[start:], params.k1)
-        segments.append(Segment(name=f"{version}-{len(segments)}", start=start, avgdl=avgdl,
-                                forward=forward, inverted=inverted, texts=texts, text_offsets=text_offsets))
+        segments.append(
+            Segment(
+                name=f"{version}-{len(segments)}",
+                start=start,
+                avgdl=avgdl,
+                forward=forward,
+                inverted=inverted,
+                texts=texts,
+                text_offsets=text_offsets,
+            )
+        )
     idf = idf_table(df, len(lengths), params.epsilon, lambda: _first_seen(segments, dead_now, n_terms))
     starts, ends = _spans(passage_article, len(articles))
     return Index(
-        version=version, built_at=now.isoformat(timespec="seconds"), corpus=str(root), params=params,
-        terms=terms, vocab=vocab, segments=tuple(segments), avgdl=avgdl, df=df, idf=idf, norm=norm,
-        dead=dead_now, articles=tuple(articles), article_start=starts, article_end=ends,
+        version=version,
+        built_at=now.isoformat(timespec="seconds"),
+        corpus=str(root),
+        params=params,
+        terms=terms,
+        vocab=vocab,
+        segments=tuple(segments),
+        avgdl=avgdl,
+        df=df,
+        idf=idf,
+        norm=norm,
+        dead=dead_now,
+        articles=tuple(articles),
+        article_start=starts,
+        article_end=ends,
         passage_article=passage_article,
-        passage_position=np.concatenate([old.passage_position[:start], old.passage_position[moved],
-                                         fresh.positions]).astype(np.int32),
-        passage_day=article_day[passage_article], passage_source=article_source[passage_article],
-        passage_length=passage_length, sources=tuple(sources), files=files, stems=stems,
+        passage_position=np.concatenate(
+            [old.passage_position[:start], old.passage_position[moved], fresh.positions]
+        ).astype(np.int32),
+        passage_day=article_day[passage_article],
+        passage_source=article_source[passage_article],
+        passage_length=passage_length,
+        sources=tuple(sources),
+        files=files,
+        stems=stems,
     )
 
 
@@ -140,8 +177,11 @@ def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, 
     per_passage = np.diff(segment.forward.indptr)
     entries = np.repeat(live, per_passage)
     text_lengths = np.diff(segment.text_offsets)
-    forward = Forward(indptr=offsets(per_passage[live]), terms=np.asarray(segment.forward.terms)[entries],
-                      counts=np.asarray(segment.forward.counts)[entries])
+    forward = Forward(
+        indptr=offsets(per_passage[live]),
+        terms=np.asarray(segment.forward.terms)[entries],
+        counts=np.asarray(segment.forward.counts)[entries],
+    )
     texts = text_array(segment.texts)[np.repeat(live, text_lengths)].tobytes()
     return forward, texts, offsets(text_lengths[live])
 
@@ -150,9 +190,11 @@ def _joined(parts: list[tuple[Forward, Texts, IntArray]]) -> tuple[Forward, Text
     """Passages of several parts, one after the other."""
     if len(parts) == 1:
         return parts[0]
-    forward = Forward(indptr=offsets(np.concatenate([np.diff(f.indptr) for f, _, _ in parts])),
-                      terms=np.concatenate([f.terms for f, _, _ in parts]).astype(np.int32, copy=False),
-                      counts=np.concatenate([f.counts for f, _, _ in parts]).astype(np.uint16, copy=False))
+    forward = Forward(
+        indptr=offsets(np.concatenate([np.diff(f.indptr) for f, _, _ in parts])),
+        terms=np.concatenate([f.terms for f, _, _ in parts]).astype(np.int32, copy=False),
+        counts=np.concatenate([f.counts for f, _, _ in parts]).astype(np.uint16, copy=False),
+    )
     ends = offsets(np.concatenate([np.diff(o) for _, _, o in parts]))
     return forward, np.concatenate([text_array(t) for _, t, _ in parts]).tobytes(), ends
 
@@ -179,7 +221,7 @@ def _first_seen(segments: list[Segment], dead: IntArray, n_terms: int) -> IntArr
         forward, seen = segment.forward, segment.inverted.first
         gone = np.zeros(segment.n_passages, dtype=bool)
         gone[dead[(dead >= segment.start) & (dead < segment.end)] - segment.start] = True
-        terms = np.flatnonzero((seen < len(forward.terms)) & (first[:len(seen)] == np.iinfo(np.int64).max))
+        terms = np.flatnonzero((seen < len(forward.terms)) & (first[: len(seen)] == np.iinfo(np.int64).max))
         at = seen[terms]
         passage = np.searchsorted(forward.indptr, at, "right") - 1
         first[terms] = np.where(gone[passage], np.iinfo(np.int64).max, offset + at)
@@ -209,8 +251,27 @@ def _spans(passage_article: npt.NDArray[np.int32], n_articles: int) -> tuple[Int
 def _empty(params: BM25Params) -> Index:
     """An index of nothing, for a first build to start from."""
     none = np.zeros(0, dtype=np.int32)
-    return Index(version="", built_at="", corpus="", params=params, terms=(), vocab={}, segments=(),
-                 avgdl=1.0, df=np.zeros(0, dtype=np.int64), idf=np.zeros(0), norm=np.zeros(0),
-                 dead=np.zeros(0, dtype=np.int64), articles=(), article_start=np.zeros(0, dtype=np.int64),
-                 article_end=np.zeros(0, dtype=np.int64), passage_article=none, passage_position=none,
-                 passage_day=none, passage_source=none, passage_length=none, sources=(), files={})
+    return Index(
+        version="",
+        built_at="",
+        corpus="",
+        params=params,
+        terms=(),
+        vocab={},
+        segments=(),
+        avgdl=1.0,
+        df=np.zeros(0, dtype=np.int64),
+        idf=np.zeros(0),
+        norm=np.zeros(0),
+        dead=np.zeros(0, dtype=np.int64),
+        articles=(),
+        article_start=np.zeros(0, dtype=np.int64),
+        article_end=np.zeros(0, dtype=np.int64),
+        passage_article=none,
+        passage_position=none,
+        passage_day=none,
+        passage_source=none,
+        passage_length=none,
+        sources=(),
+        files={},
+    )

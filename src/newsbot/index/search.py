@@ -20,8 +20,14 @@ if TYPE_CHECKING:
     from newsbot.index.store import Index
 
 
-def search(index: Index, term_ids: list[int], k: int, filters: Filters = Filters(),
-           per_article: int = 1, factor: FloatArray | None = None) -> list[tuple[int, float]]:
+def search(
+    index: Index,
+    term_ids: list[int],
+    k: int,
+    filters: Filters = Filters(),
+    per_article: int = 1,
+    factor: FloatArray | None = None,
+) -> list[tuple[int, float]]:
     """The best (passage, score) pairs, best first, at most `per_article` per article.
 
     Exactly what scoring every passage (`scores`), multiplying each score by its passage's
@@ -42,14 +48,18 @@ def search(index: Index, term_ids: list[int], k: int, filters: Filters = Filters
     rough = np.zeros(index.n_passages, dtype=np.float32)
     slack = 0.0
     for segment, postings in index.parts:
-        mine = rough[segment.start:segment.end]
+        mine = rough[segment.start : segment.end]
         for t, n in repeats.items():
             np.add.at(mine, *postings.rough_postings(t, n))
         # Quantizing (see `rough_postings`), levels made with another average length, float32
         # sums (2**-24 a step) and a factor (two roundings), with room to spare.
         moved = drift(segment.avgdl, index.avgdl)
-        slack = max(slack, float(postings.spread[list(repeats)].max()) * 2.0**-16 * (1 + moved)
-                    + 2 * moved + (len(weighed) + 12) * 2.0**-22)
+        slack = max(
+            slack,
+            float(postings.spread[list(repeats)].max()) * 2.0**-16 * (1 + moved)
+            + 2 * moved
+            + (len(weighed) + 12) * 2.0**-22,
+        )
     rough[index.dead] = 0.0
     if filters.active:
         rough[~index.filter_mask(filters)] = 0.0
@@ -64,19 +74,27 @@ def search(index: Index, term_ids: list[int], k: int, filters: Filters = Filters
         scores *= factor[top]
     return _ranked(index, top, scores, k, per_article)
 
+
 def _lookup(index: Index, terms: list[int], passages: Int32Array) -> dict[int, FloatArray]:
     """The exact weight of each term in each of `passages` (ascending), 0 where absent."""
     if len(index.parts) == 1:
-        (_, postings), = index.parts
+        ((_, postings),) = index.parts
         return {t: postings.lookup(t, passages) for t in terms}
     cuts = np.searchsorted(passages, [s.start for s in index.segments[1:]])
-    pieces = [(postings, part - segment.start) for (segment, postings), part
-              in zip(index.parts, np.split(passages, cuts), strict=True) if len(part)]
-    return {t: np.concatenate([postings.lookup(t, part) for postings, part in pieces] or [np.zeros(0)])
-            for t in terms}
+    pieces = [
+        (postings, part - segment.start)
+        for (segment, postings), part in zip(index.parts, np.split(passages, cuts), strict=True)
+        if len(part)
+    ]
+    return {
+        t: np.concatenate([postings.lookup(t, part) for postings, part in pieces] or [np.zeros(0)])
+        for t in terms
+    }
 
-def _contenders(index: Index, rough: Float32Array, k: int, per_article: int,
-                slack: float) -> npt.NDArray[np.intp]:
+
+def _contenders(
+    index: Index, rough: Float32Array, k: int, per_article: int, slack: float
+) -> npt.NDArray[np.intp]:
     """The passages (ascending) that can be in the top k: all with a score if fewer than k.
 
     Rough scores are within `slack` (relative) of the true ones. The k passages picked by
@@ -104,17 +122,23 @@ def _contenders(index: Index, rough: Float32Array, k: int, per_article: int,
         else:
             cut = cut / 16 if cut > high * 1e-6 else 0.0
 
-def _ranked(index: Index, docs: npt.NDArray[np.integer[Any]], scores: FloatArray, k: int,
-            per_article: int) -> list[tuple[int, float]]:
+
+def _ranked(
+    index: Index, docs: npt.NDArray[np.integer[Any]], scores: FloatArray, k: int, per_article: int
+) -> list[tuple[int, float]]:
     """The top `k` of `docs` by score, then passage order, at most `per_article` per article."""
     nonzero = np.flatnonzero(scores)
     docs, scores = docs[nonzero], scores[nonzero]
     order = np.lexsort((docs, -scores))
-    return [(int(docs[i]), float(scores[i]))
-            for i in order[_pick(docs[order], index.passage_article, k, per_article)]]
+    return [
+        (int(docs[i]), float(scores[i]))
+        for i in order[_pick(docs[order], index.passage_article, k, per_article)]
+    ]
 
-def _search_all(index: Index, term_ids: list[int], k: int, filters: Filters, per_article: int,
-                factor: FloatArray | None) -> list[tuple[int, float]]:
+
+def _search_all(
+    index: Index, term_ids: list[int], k: int, filters: Filters, per_article: int, factor: FloatArray | None
+) -> list[tuple[int, float]]:
     """`search` by scoring every passage: for corpora where weights can be negative."""
     scores = index.scores(term_ids)
     if filters.active:
@@ -124,8 +148,9 @@ def _search_all(index: Index, term_ids: list[int], k: int, filters: Filters, per
     return _ranked(index, docs, found, k, per_article)
 
 
-def _pick(order: npt.NDArray[np.integer[Any]], article_of: npt.NDArray[np.int32], k: int,
-          per_article: int) -> list[int]:
+def _pick(
+    order: npt.NDArray[np.integer[Any]], article_of: npt.NDArray[np.int32], k: int, per_article: int
+) -> list[int]:
     """Positions in `order` (passages, best first) of the first k, at most `per_article` per article."""
     picked: list[int] = []
     taken: dict[int, int] = {}

@@ -31,11 +31,16 @@ def text_array(texts: Texts) -> npt.NDArray[np.uint8]:
 
 
 _ARRAYS = {  # file name -> (part, field)
-    "fwd_indptr": ("forward", "indptr"), "fwd_terms": ("forward", "terms"),
-    "fwd_counts": ("forward", "counts"), "post_indptr": ("inverted", "indptr"),
-    "post_entries": ("inverted", "entries"), "post_big_at": ("inverted", "big_at"),
-    "post_big_tf": ("inverted", "big_tf"), "post_level": ("inverted", "level"),
-    "term_unit": ("inverted", "unit"), "term_spread": ("inverted", "spread"),
+    "fwd_indptr": ("forward", "indptr"),
+    "fwd_terms": ("forward", "terms"),
+    "fwd_counts": ("forward", "counts"),
+    "post_indptr": ("inverted", "indptr"),
+    "post_entries": ("inverted", "entries"),
+    "post_big_at": ("inverted", "big_at"),
+    "post_big_tf": ("inverted", "big_tf"),
+    "post_level": ("inverted", "level"),
+    "term_unit": ("inverted", "unit"),
+    "term_spread": ("inverted", "spread"),
     "term_first": ("inverted", "first"),
     "text_offsets": ("", "text_offsets"),
 }
@@ -95,12 +100,23 @@ class Segment:
         a = {array: np.asarray(np.load(folder / f"{name}.{array}.npy", mmap_mode="r")) for array in _ARRAYS}
         texts = folder / f"{name}.texts.bin"
         return cls(
-            name=name, start=meta["start"], avgdl=meta["avgdl"],
+            name=name,
+            start=meta["start"],
+            avgdl=meta["avgdl"],
             forward=Forward(a["fwd_indptr"], a["fwd_terms"], a["fwd_counts"]),
-            inverted=Inverted(a["post_indptr"], a["post_entries"], a["post_big_at"], a["post_big_tf"],
-                              a["post_level"], a["term_unit"], a["term_spread"], a["term_first"]),
+            inverted=Inverted(
+                a["post_indptr"],
+                a["post_entries"],
+                a["post_big_at"],
+                a["post_big_tf"],
+                a["post_level"],
+                a["term_unit"],
+                a["term_spread"],
+                a["term_first"],
+            ),
             texts=np.memmap(texts, dtype=np.uint8, mode="r") if texts.stat().st_size else b"",
-            text_offsets=a["text_offsets"], folder=folder,
+            text_offsets=a["text_offsets"],
+            folder=folder,
         )
 
 

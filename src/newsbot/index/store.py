@@ -33,8 +33,19 @@ from newsbot.records import Article, Filters
 from newsbot.text.analyzer import learn_stems
 
 FORMAT = 3  # 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit weights
-_ARRAYS = ("df", "idf", "norm", "dead", "article_start", "article_end", "passage_article",
-           "passage_position", "passage_day", "passage_source", "passage_length")
+_ARRAYS = (
+    "df",
+    "idf",
+    "norm",
+    "dead",
+    "article_start",
+    "article_end",
+    "passage_article",
+    "passage_position",
+    "passage_day",
+    "passage_source",
+    "passage_length",
+)
 
 __all__ = ["FORMAT", "FileState", "Index"]
 
@@ -68,8 +79,9 @@ class Index:
     size_bytes: int = 0
     stems: Mapping[str, str] = field(default_factory=dict)  # token -> stem of the corpus' words
 
-    def extended(self, terms: list[str], stems: dict[str, str]) -> tuple[
-            Mapping[str, int], Sequence[str], Mapping[str, str]]:
+    def extended(
+        self, terms: list[str], stems: dict[str, str]
+    ) -> tuple[Mapping[str, int], Sequence[str], Mapping[str, str]]:
         """Vocabulary, terms and stems for a new index: these plus new ones, without decoding all."""
         start = len(self.terms)
         vocab = Table.of(self.vocab, "int32").extended({t: start + i for i, t in enumerate(terms)})
@@ -89,8 +101,10 @@ class Index:
     @cached_property
     def parts(self) -> tuple[tuple[Segment, Postings], ...]:
         """Each segment with its postings under the current statistics."""
-        return tuple((s, Postings.over(s.inverted, self.idf, self.norm[s.start:s.end], self.params.k1))
-                     for s in self.segments)
+        return tuple(
+            (s, Postings.over(s.inverted, self.idf, self.norm[s.start : s.end], self.params.k1))
+            for s in self.segments
+        )
 
     def _segment(self, passage: int) -> Segment:
         return self.segments[bisect_right([s.start for s in self.segments], passage) - 1]
@@ -103,7 +117,7 @@ class Index:
         """The distinct term ids of a passage."""
         segment = self._segment(passage)
         forward, local = segment.forward, passage - segment.start
-        return forward.terms[int(forward.indptr[local]):int(forward.indptr[local + 1])]
+        return forward.terms[int(forward.indptr[local]) : int(forward.indptr[local + 1])]
 
     def term_ids(self, terms: list[str]) -> list[int]:
         """Term ids of the query terms the corpus knows, repeats kept."""
@@ -114,7 +128,7 @@ class Index:
         """Every passage's score (0 when dead): rank-bm25's `get_scores` over the live passages."""
         scores = np.zeros(self.n_passages)
         for segment, postings in self.parts:
-            mine = scores[segment.start:segment.end]
+            mine = scores[segment.start : segment.end]
             for t in term_ids:
                 docs, weights = postings.postings(t)
                 # Within one term a passage appears once, so fancy-index += is a correct scatter-add.
@@ -122,8 +136,14 @@ class Index:
         scores[self.dead] = 0.0
         return scores
 
-    def search(self, term_ids: list[int], k: int, filters: Filters = Filters(),
-               per_article: int = 1, factor: FloatArray | None = None) -> list[tuple[int, float]]:
+    def search(
+        self,
+        term_ids: list[int],
+        k: int,
+        filters: Filters = Filters(),
+        per_article: int = 1,
+        factor: FloatArray | None = None,
+    ) -> list[tuple[int, float]]:
         """The best (passage, score) pairs, best first, at most `per_article` per article: exactly
         rank-bm25's scores (times `factor`), found by the pruned search of `newsbot.index.search`."""
         return search(self, term_ids, k, filters, per_article, factor)
@@ -156,8 +176,10 @@ class Index:
         with ThreadPoolExecutor(4) as pool:
             done = [pool.submit(job) for segment in self.segments for job in segment.save(tmp)]
             arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
-            done += [pool.submit(write_file, tmp / f"{name}.npy", lambda fh, a=array: np.save(fh, a))
-                     for name, array in arrays.items()]
+            done += [
+                pool.submit(write_file, tmp / f"{name}.npy", lambda fh, a=array: np.save(fh, a))
+                for name, array in arrays.items()
+            ]
             Articles.save(self.articles, tmp)
             Table.of(self.stems, f"S{Table.WIDTH}").save(tmp, "stems")
             Table.of(self.vocab, "int32").save(tmp, "vocab")
@@ -166,9 +188,14 @@ class Index:
             for job in done:
                 job.result()
         meta = {
-            "format": FORMAT, "version": self.version, "built_at": self.built_at,
-            "corpus": self.corpus, "params": asdict(self.params), "sources": list(self.sources),
-            "avgdl": self.avgdl, "segments": [s.meta() for s in self.segments],
+            "format": FORMAT,
+            "version": self.version,
+            "built_at": self.built_at,
+            "corpus": self.corpus,
+            "params": asdict(self.params),
+            "sources": list(self.sources),
+            "avgdl": self.avgdl,
+            "segments": [s.meta() for s in self.segments],
         }
         write_file(tmp / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
         fsync_dir(tmp)
@@ -203,19 +230,30 @@ class Index:
         vocab = Table.open(folder, "vocab")
         assert vocab is not None
         return cls(
-            version=meta["version"], built_at=meta["built_at"], corpus=meta["corpus"],
-            params=BM25Params(**meta["params"]), terms=Terms.open(folder), vocab=vocab,
-            segments=tuple(Segment.open(folder, s) for s in meta["segments"]), avgdl=meta["avgdl"],
-            articles=Articles.open(folder), sources=tuple(meta["sources"]),
-            files=Files(folder / "files.json"), stems=stems if stems is not None else {},
-            size_bytes=sum(f.stat().st_size for f in folder.iterdir()), **a,
+            version=meta["version"],
+            built_at=meta["built_at"],
+            corpus=meta["corpus"],
+            params=BM25Params(**meta["params"]),
+            terms=Terms.open(folder),
+            vocab=vocab,
+            segments=tuple(Segment.open(folder, s) for s in meta["segments"]),
+            avgdl=meta["avgdl"],
+            articles=Articles.open(folder),
+            sources=tuple(meta["sources"]),
+            files=Files(folder / "files.json"),
+            stems=stems if stems is not None else {},
+            size_bytes=sum(f.stat().st_size for f in folder.iterdir()),
+            **a,
         )
 
 
 def _prune(index_dir: Path, live: str, keep: int) -> None:
     """Delete all but the live version and the `keep` newest before it, and stale temp folders."""
-    olds = sorted((p for p in index_dir.iterdir() if p.is_dir() and p.name != live),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+    olds = sorted(
+        (p for p in index_dir.iterdir() if p.is_dir() and p.name != live),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for path in olds:
         if path.name.startswith(".tmp-") or keep <= 0:
             shutil.rmtree(path, ignore_errors=True)

@@ -43,8 +43,10 @@ class Files(Mapping[str, FileState]):
 
     def _load(self) -> dict[str, FileState]:
         if self._files is None:
-            self._files = {p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
-                           for p, (s, m, ids, notes) in json.loads(self.path.read_bytes()).items()}
+            self._files = {
+                p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
+                for p, (s, m, ids, notes) in json.loads(self.path.read_bytes()).items()
+            }
         return self._files
 
     def __getitem__(self, key: str) -> FileState:
@@ -58,8 +60,10 @@ class Files(Mapping[str, FileState]):
 
     @staticmethod
     def save(files: Mapping[str, FileState], path: Path) -> None:
-        rows = {p: [s.size, s.mtime_ns, list(s.article_ids),
-                    [[k.where, k.reason, k.repaired] for k in s.skipped]] for p, s in files.items()}
+        rows = {
+            p: [s.size, s.mtime_ns, list(s.article_ids), [[k.where, k.reason, k.repaired] for k in s.skipped]]
+            for p, s in files.items()
+        }
         write_file(path, lambda fh: fh.write(json.dumps(rows).encode()))
 
 
@@ -88,8 +92,11 @@ class Table(Mapping[str, Any]):
             else:
                 extra[key] = value
         sortable.sort()
-        return cls(np.array([k for k, _ in sortable], dtype=f"S{cls.WIDTH}"),
-                   np.array([v for _, v in sortable], dtype=dtype), extra)
+        return cls(
+            np.array([k for k, _ in sortable], dtype=f"S{cls.WIDTH}"),
+            np.array([v for _, v in sortable], dtype=dtype),
+            extra,
+        )
 
     def extended(self, more: dict[str, Any]) -> Table:
         """This table plus `more` (which wins); sorted again when the additions pile up."""
@@ -103,8 +110,11 @@ class Table(Mapping[str, Any]):
         keys = folder / f"{name}_keys.npy"
         if not keys.exists():
             return None
-        return cls(np.load(keys, mmap_mode="r"), np.load(folder / f"{name}_values.npy", mmap_mode="r"),
-                   json.loads((folder / f"{name}_extra.json").read_text(encoding="utf-8")))
+        return cls(
+            np.load(keys, mmap_mode="r"),
+            np.load(folder / f"{name}_values.npy", mmap_mode="r"),
+            json.loads((folder / f"{name}_extra.json").read_text(encoding="utf-8")),
+        )
 
     def save(self, folder: Path, name: str) -> None:
         for suffix, array in (("keys", self._keys), ("values", self._values)):
@@ -142,8 +152,10 @@ class Table(Mapping[str, Any]):
 
     def items(self) -> Any:  # all at once: much faster than one lookup per key
         values = (bytes(v).decode() for v in self._values) if self._text else self._values.tolist()
-        return {**dict(zip((bytes(k).decode() for k in self._keys), values, strict=True)),
-                **self._extra}.items()
+        return {
+            **dict(zip((bytes(k).decode() for k in self._keys), values, strict=True)),
+            **self._extra,
+        }.items()
 
 
 class Lazy(Sequence[T]):
@@ -170,8 +182,9 @@ class Terms(Lazy[str]):
     """Term id -> term, decoded on demand from all terms' UTF-8 (memory-mapped) and their offsets,
     then the terms added since (`extended`)."""
 
-    def __init__(self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64],
-                 more: list[str] | None = None) -> None:
+    def __init__(
+        self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], more: list[str] | None = None
+    ) -> None:
         self.blob, self.offsets, self.more = blob, offsets, more or []
 
     @classmethod
@@ -192,9 +205,9 @@ class Terms(Lazy[str]):
     def save(self, folder: Path) -> None:
         encoded = [t.encode() for t in self.more]
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
-        offsets[:len(self.offsets)] = self.offsets
-        np.cumsum([len(e) for e in encoded], out=offsets[len(self.offsets):])
-        offsets[len(self.offsets):] += self.offsets[-1]
+        offsets[: len(self.offsets)] = self.offsets
+        np.cumsum([len(e) for e in encoded], out=offsets[len(self.offsets) :])
+        offsets[len(self.offsets) :] += self.offsets[-1]
         write_file(folder / "terms.bin", lambda fh: fh.write(bytes(self.blob) + b"".join(encoded)))
         write_file(folder / "term_offsets.npy", lambda fh: np.save(fh, offsets))
 
@@ -204,7 +217,7 @@ class Terms(Lazy[str]):
     def _item(self, i: int) -> str:
         if i >= len(self.offsets) - 1:
             return self.more[i - len(self.offsets) + 1]
-        return bytes(self.blob[self.offsets[i]:self.offsets[i + 1]]).decode()
+        return bytes(self.blob[self.offsets[i] : self.offsets[i + 1]]).decode()
 
     def __iter__(self) -> Iterator[str]:
         data = bytes(self.blob)
@@ -227,11 +240,24 @@ class Articles(Lazy[Article]):
     @staticmethod
     def save(articles: Sequence[Article], folder: Path) -> None:
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them."""
-        lines = [json.dumps({
-            "id": a.id, "title": a.title, "source": a.source,
-            "date": a.date.isoformat() if a.date else None, "url": a.url, "author": a.author,
-            "path": a.path, "hash": a.content_hash, "text_hash": a.text_hash,
-        }, ensure_ascii=False).encode() + b"\n" for a in articles]
+        lines = [
+            json.dumps(
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "source": a.source,
+                    "date": a.date.isoformat() if a.date else None,
+                    "url": a.url,
+                    "author": a.author,
+                    "path": a.path,
+                    "hash": a.content_hash,
+                    "text_hash": a.text_hash,
+                },
+                ensure_ascii=False,
+            ).encode()
+            + b"\n"
+            for a in articles
+        ]
         offsets = np.zeros(len(lines) + 1, dtype=np.int64)
         np.cumsum([len(line) for line in lines], out=offsets[1:])
         write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
@@ -270,9 +296,18 @@ def _article(row: dict[str, Any], days: dict[str, date] | None = None) -> Articl
         when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
     elif day:
         when = date.fromisoformat(day)
-    return Article(id=row["id"], title=row["title"], text="", source=row["source"], date=when,
-                   url=row["url"], author=row["author"], path=row["path"], content_hash=row["hash"],
-                   text_hash=row["text_hash"])
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        text="",
+        source=row["source"],
+        date=when,
+        url=row["url"],
+        author=row["author"],
+        path=row["path"],
+        content_hash=row["hash"],
+        text_hash=row["text_hash"],
+    )
 
 
 def write_file(path: Path, fill: Any) -> None:

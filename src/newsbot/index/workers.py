@@ -91,12 +91,16 @@ class _Analysis(dict[str, tuple[int, ...]]):
                 lengths.append(len(counted))
                 texts.append(piece.encode("utf-8"))
             passages.append(len(pieces))
-        new_terms, self.reported = self.terms[self.reported:], len(self.terms)
+        new_terms, self.reported = self.terms[self.reported :], len(self.terms)
         return Analysed(
-            process=os.getpid(), new_terms=new_terms, passages=passages,
-            lengths=np.array(lengths, dtype=np.int64), term_ids=np.frombuffer(ids, dtype=np.int32),
+            process=os.getpid(),
+            new_terms=new_terms,
+            passages=passages,
+            lengths=np.array(lengths, dtype=np.int64),
+            term_ids=np.frombuffer(ids, dtype=np.int32),
             counts=np.minimum(np.frombuffer(counts, dtype=np.int32), 65535).astype(np.uint16),
-            text=b"".join(texts), text_lengths=np.array([len(t) for t in texts], dtype=np.int64),
+            text=b"".join(texts),
+            text_lengths=np.array([len(t) for t in texts], dtype=np.int64),
             stems=self.analyzer.take_stems(),
         )
 
@@ -126,8 +130,9 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def analysed(articles: list[Article], analyzer: Analyzer, target: int,
-              workers: int | None) -> Generator[Analysed, None, None]:
+def analysed(
+    articles: list[Article], analyzer: Analyzer, target: int, workers: int | None
+) -> Generator[Analysed, None, None]:
     """The analysed batches of `articles`, in order: in worker processes when that pays."""
     chars = sum(len(a.text) for a in articles)
     if workers is None:

@@ -58,8 +58,17 @@ def convert_corpus(folder: Path, target: Path) -> Path:
         for line in fh:
             if line.strip():
                 doc = json.loads(line)
-                out.write(json.dumps({"id": str(doc["_id"]), "title": doc.get("title") or "",
-                                      "text": doc.get("text") or ""}, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "id": str(doc["_id"]),
+                            "title": doc.get("title") or "",
+                            "text": doc.get("text") or "",
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
     tmp.replace(target)
     return target
 
@@ -84,8 +93,9 @@ def load_split(folder: Path, split: str) -> tuple[dict[str, str], dict[str, dict
     return queries, qrels
 
 
-def evaluate_beir(index: Index, analyzer: Analyzer, folder: Path, split: str = "test",
-                  ranking: Ranking = RANKING) -> BeirReport:
+def evaluate_beir(
+    index: Index, analyzer: Analyzer, folder: Path, split: str = "test", ranking: Ranking = RANKING
+) -> BeirReport:
     """nDCG@10 and R@100 of newsbot's ranking on one split of a BEIR data set."""
     ir = _ir_measures()
     queries, qrels = load_split(folder, split)
@@ -93,17 +103,19 @@ def evaluate_beir(index: Index, analyzer: Analyzer, folder: Path, split: str = "
     run = []
     began = time.perf_counter()
     for qid, text in queries.items():
-        found = rank(index, index.term_ids(analyzer.terms(text)), DEPTH, reference=reference,
-                     ranking=ranking)
+        found = rank(index, index.term_ids(analyzer.terms(text)), DEPTH, reference=reference, ranking=ranking)
         run.append(ir.ScoredDoc(qid, "\x00none", -1.0))
-        run += [ir.ScoredDoc(qid, index.article_of(p).id, float(DEPTH - r))
-                for r, (p, _) in enumerate(found)]
+        run += [ir.ScoredDoc(qid, index.article_of(p).id, float(DEPTH - r)) for r, (p, _) in enumerate(found)]
     took = (time.perf_counter() - began) * 1000 / max(len(queries), 1)
     judged = [ir.Qrel(q, d, g) for q, docs in qrels.items() if q in queries for d, g in docs.items()]
     values = ir.calc_aggregate([ir.nDCG @ 10, ir.R @ 100], judged, run)
     return BeirReport(
-        dataset=folder.name, split=split, queries=len(queries), documents=len(index.articles),
-        passages=index.n_live, ndcg10=float(values[ir.nDCG @ 10]),
+        dataset=folder.name,
+        split=split,
+        queries=len(queries),
+        documents=len(index.articles),
+        passages=index.n_live,
+        ndcg10=float(values[ir.nDCG @ 10]),
         recall100=float(values[ir.R @ 100]),
         bm25={"k1": index.params.k1, "b": index.params.b, "epsilon": index.params.epsilon},
         ms_per_query=took,

@@ -115,8 +115,10 @@ def load_questions(path: Path) -> tuple[list[Question], int]:
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise NewsbotError(f"Cannot read the questions in {path}: {exc}") from None
     if not questions:
-        raise NewsbotError(f"{path} holds no usable questions (one JSON object per line with "
-                           "`id`, `question`, `answer`, `question_date`).")
+        raise NewsbotError(
+            f"{path} holds no usable questions (one JSON object per line with "
+            "`id`, `question`, `answer`, `question_date`)."
+        )
     return questions, bad
 
 
@@ -126,7 +128,9 @@ def _question(row: dict[str, Any]) -> Question:
         raise ValueError("no question")
     raw_day = row.get("question_date")
     return Question(
-        id=str(row["id"]), question=text, answer=answer_text,
+        id=str(row["id"]),
+        question=text,
+        answer=answer_text,
         day=date.fromisoformat(str(raw_day)[:10]) if raw_day else None,
         strong=tuple(str(d) for d in row.get("relevant_doc_ids") or ()),
         weak=tuple(str(d) for d in row.get("answer_in_retrieved_doc_ids") or ()),
@@ -149,8 +153,9 @@ def contains_answer(text: str, answer_text: str) -> bool:
     return bool(wanted.strip()) and wanted in normalise(text)
 
 
-def run_question(index: Index, analyzer: Analyzer, q: Question, *, as_of: bool, k: int = 3,
-                 ranking: Ranking = RANKING) -> Outcome:
+def run_question(
+    index: Index, analyzer: Analyzer, q: Question, *, as_of: bool, k: int = 3, ranking: Ranking = RANKING
+) -> Outcome:
     """Answer one question as the bot would (on its date when `as_of`) and rank DEPTH articles."""
     day = q.day if as_of else None
     filters = Filters(until=day) if day else Filters()
@@ -162,15 +167,29 @@ def run_question(index: Index, analyzer: Analyzer, q: Question, *, as_of: bool, 
     found = rank(index, term_ids, DEPTH, filters, 1, reference_day(index, day), ranking)
     ranked = tuple(index.article_of(p).id for p, _ in found)
     shown = " \n ".join(f"{h.citation.title}\n{index.passage_text(h.passage_id)}" for h in result.hits)
-    snippets = " \n ".join([h.snippet.text for h in result.hits]
-                           + ([result.best_sentence.text] if result.best_sentence else []))
-    return Outcome(q.id, ranked, result.matched, contains_answer(shown, q.answer),
-                   contains_answer(snippets, q.answer), result.took_ms)
+    snippets = " \n ".join(
+        [h.snippet.text for h in result.hits] + ([result.best_sentence.text] if result.best_sentence else [])
+    )
+    return Outcome(
+        q.id,
+        ranked,
+        result.matched,
+        contains_answer(shown, q.answer),
+        contains_answer(snippets, q.answer),
+        result.took_ms,
+    )
 
 
-def run_questions(index: Index, analyzer: Analyzer, questions: Sequence[Question], *, as_of: bool,
-                  k: int = 3, ranking: Ranking = RANKING,
-                  progress: Progress | None = None) -> list[Outcome]:
+def run_questions(
+    index: Index,
+    analyzer: Analyzer,
+    questions: Sequence[Question],
+    *,
+    as_of: bool,
+    k: int = 3,
+    ranking: Ranking = RANKING,
+    progress: Progress | None = None,
+) -> list[Outcome]:
     if questions:  # warm up (stems, memory-mapped pages) as a running bot is: latency as it sees it
         run_question(index, analyzer, questions[0], as_of=as_of, k=k, ranking=ranking)
     outcomes = []
@@ -194,8 +213,7 @@ def _ir_measures() -> Any:
     return ir_measures
 
 
-def ranking_measures(labels: dict[str, Iterable[str]], runs: dict[str, Sequence[str]]
-                     ) -> dict[str, float]:
+def ranking_measures(labels: dict[str, Iterable[str]], runs: dict[str, Sequence[str]]) -> dict[str, float]:
     """Mean R@1/5/10/100 and MRR@10 over the labelled questions, by ir_measures (trec_eval).
 
     Every labelled question counts: one with nothing retrieved scores 0, not "skipped". Ranks are
@@ -213,15 +231,20 @@ def ranking_measures(labels: dict[str, Iterable[str]], runs: dict[str, Sequence[
     return out
 
 
-def label_report(label: str, questions: Sequence[Question], outcomes: dict[str, Outcome],
-                 labels: dict[str, Iterable[str]] | None) -> LabelReport:
+def label_report(
+    label: str,
+    questions: Sequence[Question],
+    outcomes: dict[str, Outcome],
+    labels: dict[str, Iterable[str]] | None,
+) -> LabelReport:
     """The measures over `questions`; recall and MRR only when `labels` are given."""
     got = [outcomes[q.id] for q in questions]
     n = max(len(got), 1)
     misses = [o for o in got if not o.matched]
     measures = ranking_measures(labels, {o.id: o.ranked for o in got}) if labels else {}
     return LabelReport(
-        label=label, questions=len(got),
+        label=label,
+        questions=len(got),
         recall={key: value for key, value in measures.items() if key.startswith("R@")},
         mrr10=measures.get("MRR@10"),
         answer_shown=sum(o.answer_shown for o in got) / n,
@@ -231,32 +254,56 @@ def label_report(label: str, questions: Sequence[Question], outcomes: dict[str, 
     )
 
 
-def evaluate(index: Index, analyzer: Analyzer, questions: Sequence[Question], *, as_of: bool,
-             k: int = 3, ranking: Ranking = RANKING, questions_file: str = "",
-             progress: Progress | None = None, unreadable: int = 0) -> EvalReport:
+def evaluate(
+    index: Index,
+    analyzer: Analyzer,
+    questions: Sequence[Question],
+    *,
+    as_of: bool,
+    k: int = 3,
+    ranking: Ranking = RANKING,
+    questions_file: str = "",
+    progress: Progress | None = None,
+    unreadable: int = 0,
+) -> EvalReport:
     """Answer every question and measure, per label set (strong, weak) and over all questions."""
     began = time.perf_counter()
-    outcomes = {o.id: o for o in run_questions(index, analyzer, questions, as_of=as_of, k=k,
-                                                ranking=ranking, progress=progress)}
+    outcomes = {
+        o.id: o
+        for o in run_questions(
+            index, analyzer, questions, as_of=as_of, k=k, ranking=ranking, progress=progress
+        )
+    }
     strong = [q for q in questions if q.strong]
     weak = [q for q in questions if q.weak]
-    reports = [label_report("strong", strong, outcomes, {q.id: q.strong for q in strong}),
-               label_report("weak", weak, outcomes, {q.id: q.weak for q in weak}),
-               label_report("all", [q for q in questions if q.answer], outcomes, None)]
+    reports = [
+        label_report("strong", strong, outcomes, {q.id: q.strong for q in strong}),
+        label_report("weak", weak, outcomes, {q.id: q.weak for q in weak}),
+        label_report("all", [q for q in questions if q.answer], outcomes, None),
+    ]
     times = sorted(o.ms for o in outcomes.values() if o.ms > 0) or [0.0]
     notes = [f"{len(questions)} questions answered in {time.perf_counter() - began:.1f} s"]
     missing_dates = sum(q.day is None for q in questions)
     if as_of and missing_dates:
         notes.append(f"{missing_dates} questions have no question_date: answered with every article")
     return EvalReport(
-        questions_file=questions_file, corpus=index.corpus, index_version=index.version,
-        passages=index.n_live, as_of=as_of, k=k,
+        questions_file=questions_file,
+        corpus=index.corpus,
+        index_version=index.version,
+        passages=index.n_live,
+        as_of=as_of,
+        k=k,
         ranking={"recency_boost": ranking.boost, "recency_days": ranking.days},
         bm25={"k1": index.params.k1, "b": index.params.b, "epsilon": index.params.epsilon},
         labels=tuple(r for r in reports if r.questions),
-        latency_ms={"mean": statistics.fmean(times), "p50": _quantile(times, 0.5),
-                    "p95": _quantile(times, 0.95), "max": times[-1]},
-        unreadable=unreadable, notes=tuple(notes),
+        latency_ms={
+            "mean": statistics.fmean(times),
+            "p50": _quantile(times, 0.5),
+            "p95": _quantile(times, 0.95),
+            "max": times[-1],
+        },
+        unreadable=unreadable,
+        notes=tuple(notes),
     )
 
 

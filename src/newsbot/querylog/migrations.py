@@ -105,8 +105,10 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS
         try:
             if m.name not in applied(db):
                 m.apply(db)
-                db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                           (m.name, datetime.now(UTC).isoformat()))
+                db.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                    (m.name, datetime.now(UTC).isoformat()),
+                )
                 done.append(m.name)
             db.execute("COMMIT")
         except BaseException:

@@ -69,14 +69,24 @@ class QueryRecord:
             raise ValueError(f"unknown outcome {self.outcome!r}")
 
     @classmethod
-    def from_answer(cls, answer: Answer, *, interface: str, guild_id: int | None = None,
-                    channel_id: int | None = None, user_id: int | None = None,
-                    user_name: str | None = None, message_id: int | None = None) -> QueryRecord:
+    def from_answer(
+        cls,
+        answer: Answer,
+        *,
+        interface: str,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        user_id: int | None = None,
+        user_name: str | None = None,
+        message_id: int | None = None,
+    ) -> QueryRecord:
         """The record of an answered (or unmatched) question."""
         f = answer.filters
-        filters = {"source": f.source,
-                   "since": f.since.isoformat() if f.since else None,
-                   "until": f.until.isoformat() if f.until else None}
+        filters = {
+            "source": f.source,
+            "since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+        }
         return cls(
             question=answer.question,
             interface=interface,
@@ -86,8 +96,9 @@ class QueryRecord:
             user_id=user_id,
             user_name=user_name,
             filters={k: v for k, v in filters.items() if v is not None},
-            shown=tuple(Shown(h.citation.article_id, h.passage_id, h.citation.title, h.score)
-                        for h in answer.hits),
+            shown=tuple(
+                Shown(h.citation.article_id, h.passage_id, h.citation.title, h.score) for h in answer.hits
+            ),
             latency_ms=answer.took_ms,
             index_version=answer.index_version,
             message_id=message_id,
@@ -134,22 +145,43 @@ class LoggedQuery:
             "outcome": r.outcome,
             "question": r.question,
             "filters": dict(r.filters),
-            "shown": [{"article_id": s.article_id, "passage_id": s.passage_id,
-                       "title": s.title, "score": s.score} for s in r.shown],
+            "shown": [
+                {"article_id": s.article_id, "passage_id": s.passage_id, "title": s.title, "score": s.score}
+                for s in r.shown
+            ],
             "latency_ms": r.latency_ms,
             "index_version": r.index_version,
             "error": r.error,
             "message_id": r.message_id,
             "votes_up": self.votes.up,
             "votes_down": self.votes.down,
-            "flags": [{"moderator_id": f.moderator_id, "reason": f.reason,
-                       "created_at": f.created_at.isoformat()} for f in self.flags],
+            "flags": [
+                {"moderator_id": f.moderator_id, "reason": f.reason, "created_at": f.created_at.isoformat()}
+                for f in self.flags
+            ],
         }
 
 
-CSV_FIELDS = ("id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "interface",
-              "outcome", "question", "filters", "shown", "latency_ms", "index_version", "error",
-              "message_id", "votes_up", "votes_down", "flags")
+CSV_FIELDS = (
+    "id",
+    "created_at",
+    "guild_id",
+    "channel_id",
+    "user_id",
+    "user_name",
+    "interface",
+    "outcome",
+    "question",
+    "filters",
+    "shown",
+    "latency_ms",
+    "index_version",
+    "error",
+    "message_id",
+    "votes_up",
+    "votes_down",
+    "flags",
+)
 
 
 def write_csv(out: TextIO, rows: Iterable[LoggedQuery]) -> int:
@@ -185,8 +217,12 @@ class QuestionGroup:
     example: str  # the latest question as asked
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "count": self.count, "last_asked": self.last_asked.isoformat(),
-                "example": self.example}
+        return {
+            "key": self.key,
+            "count": self.count,
+            "last_asked": self.last_asked.isoformat(),
+            "example": self.example,
+        }
 
 
 def normalize_question(text: str) -> str:
@@ -200,8 +236,11 @@ def group_questions(asked: Iterable[tuple[str, datetime]]) -> list[QuestionGroup
     for question, at in asked:
         key = normalize_question(question)
         g = groups.get(key)
-        groups[key] = (QuestionGroup(key, 1, at, question) if g is None
-                       else QuestionGroup(key, g.count + 1, g.last_asked, g.example))
+        groups[key] = (
+            QuestionGroup(key, 1, at, question)
+            if g is None
+            else QuestionGroup(key, g.count + 1, g.last_asked, g.example)
+        )
     return sorted(groups.values(), key=lambda g: (-g.count, -g.last_asked.timestamp()))
 
 

@@ -48,9 +48,17 @@ class QueryLog(Protocol):
     """What the bot and the CLI need from a query log; a PostgreSQL store could do the same."""
 
     def record(self, rec: QueryRecord) -> int: ...
-    def recent(self, guild_id: int | None, *, user_id: int | None = None,
-               channel_id: int | None = None, outcome: str | None = None, limit: int = 20,
-               offset: int = 0, since: datetime | None = None) -> list[LoggedQuery]: ...
+    def recent(
+        self,
+        guild_id: int | None,
+        *,
+        user_id: int | None = None,
+        channel_id: int | None = None,
+        outcome: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        since: datetime | None = None,
+    ) -> list[LoggedQuery]: ...
     def get(self, guild_id: int | None, row_id: int) -> LoggedQuery: ...
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]: ...
     def stats(self, guild_id: int | None, days: int | None = 7) -> LogStats: ...
@@ -70,8 +78,15 @@ class SqliteQueryLog:
     CLI) are handled by SQLite's busy timeout, then by our retries with backoff.
     """
 
-    def __init__(self, path: Path, retention_days: int = 0, *, busy_timeout: float = 5.0,
-                 retries: int = 5, backoff: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: Path,
+        retention_days: int = 0,
+        *,
+        busy_timeout: float = 5.0,
+        retries: int = 5,
+        backoff: float = 0.05,
+    ) -> None:
         if retention_days < 0:
             raise ValueError("retention_days must not be negative")
         self.path = Path(path)
@@ -82,8 +97,9 @@ class SqliteQueryLog:
         self._last_prune = float("-inf")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
             raise QueryLogError(f"cannot open the query log {self.path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
@@ -129,16 +145,32 @@ class SqliteQueryLog:
                 "INSERT INTO queries (created_at, question, interface, outcome, guild_id,"
                 " channel_id, user_id, user_name, filters, latency_ms, index_version, error,"
                 " message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_iso(rec.created_at), rec.question, str(rec.interface), str(rec.outcome),
-                 rec.guild_id, rec.channel_id, rec.user_id, rec.user_name,
-                 json.dumps(dict(rec.filters), sort_keys=True), float(rec.latency_ms),
-                 rec.index_version, rec.error, rec.message_id))
+                (
+                    _iso(rec.created_at),
+                    rec.question,
+                    str(rec.interface),
+                    str(rec.outcome),
+                    rec.guild_id,
+                    rec.channel_id,
+                    rec.user_id,
+                    rec.user_name,
+                    json.dumps(dict(rec.filters), sort_keys=True),
+                    float(rec.latency_ms),
+                    rec.index_version,
+                    rec.error,
+                    rec.message_id,
+                ),
+            )
             row_id = cur.lastrowid
             assert row_id is not None
             # int() / float(): numpy scalars from the ranker would be stored as blobs.
-            db.executemany("INSERT INTO shown VALUES (?, ?, ?, ?, ?, ?)",
-                           [(row_id, rank, s.article_id, int(s.passage_id), s.title,
-                             float(s.score)) for rank, s in enumerate(rec.shown)])
+            db.executemany(
+                "INSERT INTO shown VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (row_id, rank, s.article_id, int(s.passage_id), s.title, float(s.score))
+                    for rank, s in enumerate(rec.shown)
+                ],
+            )
             return row_id
 
         row_id = self._run(insert, begin="BEGIN IMMEDIATE")
@@ -155,9 +187,10 @@ class SqliteQueryLog:
 
         def insert(db: sqlite3.Connection) -> Flag:
             self._require(db, guild_id, row_id)
-            db.execute("INSERT INTO flags (query_id, moderator_id, reason, created_at)"
-                       " VALUES (?, ?, ?, ?)",
-                       (row_id, moderator_id, reason, _iso(flag.created_at)))
+            db.execute(
+                "INSERT INTO flags (query_id, moderator_id, reason, created_at) VALUES (?, ?, ?, ?)",
+                (row_id, moderator_id, reason, _iso(flag.created_at)),
+            )
             return flag
 
         return self._run(insert, begin="BEGIN IMMEDIATE")
@@ -167,10 +200,12 @@ class SqliteQueryLog:
 
         def upsert(db: sqlite3.Connection) -> Votes:
             self._require(db, None, row_id)
-            db.execute("INSERT INTO votes (query_id, user_id, up, voted_at) VALUES (?, ?, ?, ?)"
-                       " ON CONFLICT (query_id, user_id) DO UPDATE SET up = excluded.up,"
-                       " voted_at = excluded.voted_at",
-                       (row_id, user_id, int(up), _iso(datetime.now(UTC))))
+            db.execute(
+                "INSERT INTO votes (query_id, user_id, up, voted_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (query_id, user_id) DO UPDATE SET up = excluded.up,"
+                " voted_at = excluded.voted_at",
+                (row_id, user_id, int(up), _iso(datetime.now(UTC))),
+            )
             return _votes(db, [row_id]).get(row_id, Votes())
 
         return self._run(upsert, begin="BEGIN IMMEDIATE")
@@ -181,10 +216,12 @@ class SqliteQueryLog:
         scope, params = _scope(guild_id)
 
         def delete(db: sqlite3.Connection) -> int:
-            db.execute("DELETE FROM votes WHERE user_id = ? AND query_id IN"
-                       f" (SELECT id FROM queries q WHERE {scope})", (user_id, *params))
-            cur = db.execute(f"DELETE FROM queries AS q WHERE q.user_id = ? AND {scope}",
-                             (user_id, *params))
+            db.execute(
+                "DELETE FROM votes WHERE user_id = ? AND query_id IN"
+                f" (SELECT id FROM queries q WHERE {scope})",
+                (user_id, *params),
+            )
+            cur = db.execute(f"DELETE FROM queries AS q WHERE q.user_id = ? AND {scope}", (user_id, *params))
             return cur.rowcount
 
         return self._run(delete, begin="BEGIN IMMEDIATE")
@@ -203,18 +240,24 @@ class SqliteQueryLog:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def recent(self, guild_id: int | None, *, user_id: int | None = None,
-               channel_id: int | None = None, outcome: str | None = None, limit: int = 20,
-               offset: int = 0, since: datetime | None = None) -> list[LoggedQuery]:
+    def recent(
+        self,
+        guild_id: int | None,
+        *,
+        user_id: int | None = None,
+        channel_id: int | None = None,
+        outcome: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        since: datetime | None = None,
+    ) -> list[LoggedQuery]:
         """The latest rows first, optionally narrowed to a user, channel, outcome or time."""
         scope, params = _scope(guild_id, since)
-        for column, value in (("user_id", user_id), ("channel_id", channel_id),
-                              ("outcome", outcome)):
+        for column, value in (("user_id", user_id), ("channel_id", channel_id), ("outcome", outcome)):
             if value is not None:
                 scope += f" AND q.{column} = ?"
                 params.append(value)
-        sql = (f"SELECT * FROM queries q WHERE {scope}"
-               " ORDER BY q.created_at DESC, q.id DESC LIMIT ? OFFSET ?")
+        sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at DESC, q.id DESC LIMIT ? OFFSET ?"
         return self._run(lambda db: _hydrate(db, db.execute(sql, (*params, limit, offset))))
 
     def get(self, guild_id: int | None, row_id: int) -> LoggedQuery:
@@ -228,9 +271,13 @@ class SqliteQueryLog:
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]:
         """Recent no-match questions grouped by normalised text, most asked first."""
         scope, params = _scope(guild_id, _since(days))
-        rows = self._run(lambda db: db.execute(
-            f"SELECT question, created_at FROM queries q WHERE {scope} AND q.outcome = ?"
-            " ORDER BY q.created_at DESC, q.id DESC", (*params, Outcome.NO_MATCH.value)).fetchall())
+        rows = self._run(
+            lambda db: db.execute(
+                f"SELECT question, created_at FROM queries q WHERE {scope} AND q.outcome = ?"
+                " ORDER BY q.created_at DESC, q.id DESC",
+                (*params, Outcome.NO_MATCH.value),
+            ).fetchall()
+        )
         return _group(rows)
 
     def stats(self, guild_id: int | None, days: int | None = 7) -> LogStats:
@@ -239,15 +286,21 @@ class SqliteQueryLog:
         scope, params = _scope(guild_id, since)
 
         def read(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], sqlite3.Row, int]:
-            rows = db.execute(f"SELECT question, created_at, outcome, latency_ms FROM queries q"
-                              f" WHERE {scope} ORDER BY q.created_at DESC, q.id DESC",
-                              params).fetchall()
-            votes = db.execute(f"SELECT COALESCE(SUM(v.up), 0) AS up, COUNT(*) AS n FROM votes v"
-                               f" JOIN queries q ON q.id = v.query_id WHERE {scope}",
-                               params).fetchone()
-            flagged = db.execute(f"SELECT COUNT(DISTINCT f.query_id) FROM flags f"
-                                 f" JOIN queries q ON q.id = f.query_id WHERE {scope}",
-                                 params).fetchone()[0]
+            rows = db.execute(
+                f"SELECT question, created_at, outcome, latency_ms FROM queries q"
+                f" WHERE {scope} ORDER BY q.created_at DESC, q.id DESC",
+                params,
+            ).fetchall()
+            votes = db.execute(
+                f"SELECT COALESCE(SUM(v.up), 0) AS up, COUNT(*) AS n FROM votes v"
+                f" JOIN queries q ON q.id = v.query_id WHERE {scope}",
+                params,
+            ).fetchone()
+            flagged = db.execute(
+                f"SELECT COUNT(DISTINCT f.query_id) FROM flags f"
+                f" JOIN queries q ON q.id = f.query_id WHERE {scope}",
+                params,
+            ).fetchone()[0]
             return rows, votes, flagged
 
         rows, votes, flagged = self._run(read)
@@ -257,13 +310,18 @@ class SqliteQueryLog:
         searches = (Outcome.ANSWERED.value, Outcome.NO_MATCH.value)
         latencies = sorted(r["latency_ms"] for r in rows if r["outcome"] in searches)
         return LogStats(
-            since=since, total=len(rows),
+            since=since,
+            total=len(rows),
             answered=by_outcome.get(Outcome.ANSWERED, 0),
             no_match=by_outcome.get(Outcome.NO_MATCH, 0),
             by_outcome=by_outcome,
-            latency_p50_ms=percentile(latencies, 50), latency_p95_ms=percentile(latencies, 95),
+            latency_p50_ms=percentile(latencies, 50),
+            latency_p95_ms=percentile(latencies, 95),
             top_questions=tuple(_group(rows)[:10]),
-            votes_up=votes["up"], votes_down=votes["n"] - votes["up"], flagged=flagged)
+            votes_up=votes["up"],
+            votes_down=votes["n"] - votes["up"],
+            flagged=flagged,
+        )
 
     def export(self, guild_id: int | None, days: int | None = None) -> list[LoggedQuery]:
         """Every row of the window, oldest first."""
@@ -276,8 +334,7 @@ class SqliteQueryLog:
     @staticmethod
     def _require(db: sqlite3.Connection, guild_id: int | None, row_id: int) -> sqlite3.Row:
         scope, params = _scope(guild_id)
-        row = db.execute(f"SELECT * FROM queries q WHERE q.id = ? AND {scope}",
-                         (row_id, *params)).fetchone()
+        row = db.execute(f"SELECT * FROM queries q WHERE q.id = ? AND {scope}", (row_id, *params)).fetchone()
         if row is None:
             raise NotFound(f"no query log row {row_id}")
         return row
@@ -304,15 +361,15 @@ class SqliteQueryLog:
     def _error(self, exc: sqlite3.Error, attempts: int) -> QueryLogError:
         code = _code(exc)
         if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return QueryLogError(f"the query log {self.path} is locked by another process;"
-                                 f" gave up after {attempts} attempts")
+            return QueryLogError(
+                f"the query log {self.path} is locked by another process; gave up after {attempts} attempts"
+            )
         if code == _SQLITE_FULL:
             return QueryLogError(f"the disk holding the query log {self.path} is full: {exc}")
         return QueryLogError(f"query log {self.path}: {exc}")
 
 
-def _transaction(db: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T],
-                 begin: str | None) -> T:
+def _transaction(db: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], begin: str | None) -> T:
     if begin is None:
         return fn(db)
     db.execute(begin)
@@ -359,9 +416,13 @@ def _group(rows: Iterable[sqlite3.Row]) -> list[QuestionGroup]:
 
 def _votes(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Votes]:
     marks = ",".join("?" * len(ids))
-    return {r[0]: Votes(r[1], r[2] - r[1]) for r in db.execute(
-        f"SELECT query_id, SUM(up), COUNT(*) FROM votes WHERE query_id IN ({marks})"
-        " GROUP BY query_id", ids)}
+    return {
+        r[0]: Votes(r[1], r[2] - r[1])
+        for r in db.execute(
+            f"SELECT query_id, SUM(up), COUNT(*) FROM votes WHERE query_id IN ({marks}) GROUP BY query_id",
+            ids,
+        )
+    }
 
 
 def _hydrate(db: sqlite3.Connection, rows: Iterable[sqlite3.Row]) -> list[LoggedQuery]:
@@ -371,24 +432,38 @@ def _hydrate(db: sqlite3.Connection, rows: Iterable[sqlite3.Row]) -> list[Logged
     flags: dict[int, list[Flag]] = {}
     votes: dict[int, Votes] = {}
     for start in range(0, len(rows), _CHUNK):
-        ids = [r["id"] for r in rows[start:start + _CHUNK]]
+        ids = [r["id"] for r in rows[start : start + _CHUNK]]
         marks = ",".join("?" * len(ids))
-        for s in db.execute(f"SELECT * FROM shown WHERE query_id IN ({marks})"
-                            " ORDER BY query_id, rank", ids):
+        for s in db.execute(f"SELECT * FROM shown WHERE query_id IN ({marks}) ORDER BY query_id, rank", ids):
             shown.setdefault(s["query_id"], []).append(
-                Shown(s["article_id"], s["passage_id"], s["title"], s["score"]))
+                Shown(s["article_id"], s["passage_id"], s["title"], s["score"])
+            )
         for f in db.execute(f"SELECT * FROM flags WHERE query_id IN ({marks}) ORDER BY id", ids):
             flags.setdefault(f["query_id"], []).append(
-                Flag(f["moderator_id"], f["reason"], datetime.fromisoformat(f["created_at"])))
+                Flag(f["moderator_id"], f["reason"], datetime.fromisoformat(f["created_at"]))
+            )
         votes.update(_votes(db, ids))
-    return [LoggedQuery(
-        id=r["id"],
-        record=QueryRecord(
-            question=r["question"], interface=r["interface"], outcome=r["outcome"],
-            guild_id=r["guild_id"], channel_id=r["channel_id"], user_id=r["user_id"],
-            user_name=r["user_name"], filters=json.loads(r["filters"]),
-            shown=tuple(shown.get(r["id"], ())), latency_ms=r["latency_ms"],
-            index_version=r["index_version"], error=r["error"], message_id=r["message_id"],
-            created_at=datetime.fromisoformat(r["created_at"])),
-        votes=votes.get(r["id"], Votes()),
-        flags=tuple(flags.get(r["id"], ()))) for r in rows]
+    return [
+        LoggedQuery(
+            id=r["id"],
+            record=QueryRecord(
+                question=r["question"],
+                interface=r["interface"],
+                outcome=r["outcome"],
+                guild_id=r["guild_id"],
+                channel_id=r["channel_id"],
+                user_id=r["user_id"],
+                user_name=r["user_name"],
+                filters=json.loads(r["filters"]),
+                shown=tuple(shown.get(r["id"], ())),
+                latency_ms=r["latency_ms"],
+                index_version=r["index_version"],
+                error=r["error"],
+                message_id=r["message_id"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+            ),
+            votes=votes.get(r["id"], Votes()),
+            flags=tuple(flags.get(r["id"], ())),
+        )
+        for r in rows
+    ]

@@ -75,8 +75,11 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[str]:
         """Lowercased word tokens, in order, acronyms joined ("u.s." -> "us")."""
-        return [t.replace(".", "") if "." in t else t
-                for chunk in text.lower().split() for t in self._chunk_tokens(chunk)]
+        return [
+            t.replace(".", "") if "." in t else t
+            for chunk in text.lower().split()
+            for t in self._chunk_tokens(chunk)
+        ]
 
     def term(self, token: str) -> str:
         """The index term of one lowercase token, or "" when it is dropped."""

@@ -53,4 +53,4 @@ def _cut_words(sentence: str, target: int) -> list[str]:
     words = sentence.split(" ")
     if len(words) <= target:
         return [sentence]
-    return [" ".join(words[i:i + target]) for i in range(0, len(words), target)]
+    return [" ".join(words[i : i + target]) for i in range(0, len(words), target)]

@@ -10,11 +10,45 @@ _ABBREVIATIONS = word_list("abbreviations.txt")
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then space.
 _END = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
 _OPENERS = "\"'“‘(["
-_STARTERS = frozenset([  # words that typically open a sentence
-    "the", "a", "an", "he", "she", "it", "they", "we", "i", "this", "that", "these", "those",
-    "but", "and", "in", "on", "at", "for", "his", "her", "their", "its", "there", "after", "when",
-    "while", "as", "if", "so", "yet", "mr", "mrs", "ms", "dr",
-])
+_STARTERS = frozenset(
+    [  # words that typically open a sentence
+        "the",
+        "a",
+        "an",
+        "he",
+        "she",
+        "it",
+        "they",
+        "we",
+        "i",
+        "this",
+        "that",
+        "these",
+        "those",
+        "but",
+        "and",
+        "in",
+        "on",
+        "at",
+        "for",
+        "his",
+        "her",
+        "their",
+        "its",
+        "there",
+        "after",
+        "when",
+        "while",
+        "as",
+        "if",
+        "so",
+        "yet",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+    ]
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -37,13 +71,14 @@ def _split_paragraph(paragraph: str) -> list[str]:
     out: list[str] = []
     start = 0
     for match in _END.finditer(paragraph):
-        after = paragraph[match.end():match.end() + 1]
+        after = paragraph[match.end() : match.end() + 1]
         if not after or not (after.isupper() or after.isdigit() or after in _OPENERS):
             continue
-        if match.group(1) == "." and not _period_ends(paragraph[start:match.start()],
-                                                     paragraph[match.end():]):
+        if match.group(1) == "." and not _period_ends(
+            paragraph[start : match.start()], paragraph[match.end() :]
+        ):
             continue
-        piece = paragraph[start:match.end()].strip()
+        piece = paragraph[start : match.end()].strip()
         if piece:
             out.append(piece)
         start = match.end()

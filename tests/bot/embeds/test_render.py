@@ -19,8 +19,10 @@ from newsbot.bot.limits import DESCRIPTION, EMBED_TOTAL, TITLE
 from newsbot.records import BuildReport, Citation, Filters, IndexStats, Skipped, Snippet
 from tests.bot.support import answer, hit, snippet
 
-PASSAGE = ("The harbour city of Lindqvist opened a floating solar farm on Monday. "
-           "Mayor Anja Berg said the panels would power 4,000 homes.")
+PASSAGE = (
+    "The harbour city of Lindqvist opened a floating solar farm on Monday. "
+    "Mayor Anja Berg said the panels would power 4,000 homes."
+)
 
 
 def test_marked_escapes_then_bolds_the_matched_words() -> None:
@@ -47,13 +49,16 @@ def test_safe_url_only_http_and_escapes_parentheses() -> None:
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("ftp://example.org/x") is None
     assert safe_url(None) is None
-    assert safe_url("https://en.wikipedia.org/wiki/Foo_(bar) baz") == \
-        "https://en.wikipedia.org/wiki/Foo_%28bar%29%20baz"
+    assert (
+        safe_url("https://en.wikipedia.org/wiki/Foo_(bar) baz")
+        == "https://en.wikipedia.org/wiki/Foo_%28bar%29%20baz"
+    )
 
 
 def test_citation_title_is_a_masked_link_with_source_and_date() -> None:
-    cite = Citation("a1", "Solar [farm] opens", "Coast Herald", date(2024, 3, 4),
-                    "https://example.org/solar", "a.txt")
+    cite = Citation(
+        "a1", "Solar [farm] opens", "Coast Herald", date(2024, 3, 4), "https://example.org/solar", "a.txt"
+    )
     line = citation(cite)
     assert line.startswith(r"[Solar \[farm\] opens](https://example.org/solar)")
     assert "Coast Herald" in line and "<t:" in line and ":D>" in line
@@ -65,12 +70,12 @@ def test_citation_without_url_is_plain_italic_title() -> None:
 
 
 def test_answer_embed_best_sentence_first_then_cited_passages() -> None:
-    best = snippet("The harbour city of Lindqvist opened a floating solar farm on Monday.",
-                   "solar", "farm")
-    a = answer(hit(PASSAGE, "solar", "farm", title="Harbour city opens floating solar farm"),
-               hit("Other text about solar power.", "solar", title="Other", url=None, n=1,
-                   article_id="a2"),
-               best=best)
+    best = snippet("The harbour city of Lindqvist opened a floating solar farm on Monday.", "solar", "farm")
+    a = answer(
+        hit(PASSAGE, "solar", "farm", title="Harbour city opens floating solar farm"),
+        hit("Other text about solar power.", "solar", title="Other", url=None, n=1, article_id="a2"),
+        best=best,
+    )
     embed = answer_embed(a)
     desc = embed.description or ""
     assert embed.title == "who opened the solar farm?"
@@ -89,8 +94,10 @@ def test_answer_embed_shows_active_filters_in_the_footer() -> None:
 
 def test_answer_embed_escapes_hostile_articles_and_questions() -> None:
     text = "@everyone **free nitro** [click](https://evil.example) <@&123456789012345678>"
-    a = answer(hit(text, "nitro", title="# @here [x](https://evil.example)"),
-               question="**who** @everyone <@123456789012345678>?")
+    a = answer(
+        hit(text, "nitro", title="# @here [x](https://evil.example)"),
+        question="**who** @everyone <@123456789012345678>?",
+    )
     embed = answer_embed(a)
     whole = f"{embed.title}\n{embed.description}"
     assert "@everyone" not in whole and "@here" not in whole
@@ -101,9 +108,11 @@ def test_answer_embed_escapes_hostile_articles_and_questions() -> None:
 
 def test_answer_embed_fits_huge_passages_and_questions() -> None:
     long = " ".join(["sanctions"] * 3000)
-    a = answer(*(hit(long, "sanctions", title="T" * 600, n=i, article_id=f"a{i}")
-                 for i in range(3)),
-               question="q" * 10_000, best=snippet(long, "sanctions"))
+    a = answer(
+        *(hit(long, "sanctions", title="T" * 600, n=i, article_id=f"a{i}") for i in range(3)),
+        question="q" * 10_000,
+        best=snippet(long, "sanctions"),
+    )
     embed = answer_embed(a)
     assert len(embed.title or "") <= TITLE
     assert len(embed.description or "") <= DESCRIPTION
@@ -112,10 +121,13 @@ def test_answer_embed_fits_huge_passages_and_questions() -> None:
 
 
 def test_no_match_embed_is_honest_and_lists_the_closest_titles_once() -> None:
-    a = answer(hit("x", title="Closest one", article_id="a1"),
-               hit("y", title="Closest one", article_id="a1", n=1),
-               hit("z", title="Second", url=None, article_id="a2", n=2), matched=False,
-               filters=Filters(source="Daily Ledger"))
+    a = answer(
+        hit("x", title="Closest one", article_id="a1"),
+        hit("y", title="Closest one", article_id="a1", n=1),
+        hit("z", title="Second", url=None, article_id="a2", n=2),
+        matched=False,
+        filters=Filters(source="Daily Ledger"),
+    )
     embed = answer_embed(a)
     desc = embed.description or ""
     assert desc.startswith("I found nothing in the indexed news that answers this")
@@ -135,8 +147,17 @@ def test_progress_text_has_a_bar_only_with_a_total() -> None:
 
 def test_report_embed_lists_counts_and_skipped_reasons() -> None:
     skipped = tuple(Skipped(f"bad_{i}.txt", "not UTF-8") for i in range(300))
-    report = BuildReport(articles=10, passages=50, added=2, updated=1, removed=1, unchanged=6,
-                         skipped=skipped, seconds=1.25, version="v2")
+    report = BuildReport(
+        articles=10,
+        passages=50,
+        added=2,
+        updated=1,
+        removed=1,
+        unchanged=6,
+        skipped=skipped,
+        seconds=1.25,
+        version="v2",
+    )
     embed = report_embed(report)
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Added"] == "2" and fields["Removed"] == "1" and fields["Took"] == "1.2 s"
@@ -147,9 +168,17 @@ def test_report_embed_lists_counts_and_skipped_reasons() -> None:
 
 
 def test_stats_embed() -> None:
-    stats = IndexStats(articles=4, passages=20, sources=(("Daily Ledger", 2), ("Coast_Herald", 1)),
-                       first_date=date(2023, 11, 12), last_date=date(2024, 5, 20), version="v3",
-                       built_at="2024-06-01T10:00:00Z", size_bytes=123_456, corpus="/srv/news_corpus")
+    stats = IndexStats(
+        articles=4,
+        passages=20,
+        sources=(("Daily Ledger", 2), ("Coast_Herald", 1)),
+        first_date=date(2023, 11, 12),
+        last_date=date(2024, 5, 20),
+        version="v3",
+        built_at="2024-06-01T10:00:00Z",
+        size_bytes=123_456,
+        corpus="/srv/news_corpus",
+    )
     embed = stats_embed(stats)
     fields = {f.name: f.value for f in embed.fields}
     assert fields["Articles"] == "4" and fields["Size"] == "123.5 kB"

@@ -62,5 +62,16 @@ from .rest import Request, UploadedFile
 from .runner import run_bot
 from .server import FakeDiscord
 
-__all__ = ["Channel", "FakeDiscord", "Guild", "InteractionHandle", "MessageHandle", "Request",
-           "Role", "Upload", "UploadedFile", "User", "run_bot"]
+__all__ = [
+    "Channel",
+    "FakeDiscord",
+    "Guild",
+    "InteractionHandle",
+    "MessageHandle",
+    "Request",
+    "Role",
+    "Upload",
+    "UploadedFile",
+    "User",
+    "run_bot",
+]

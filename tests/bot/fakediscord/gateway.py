@@ -90,13 +90,17 @@ class FakeGateway:
         self.connections.append(conn)
         self.fake.notify()
         query = request.query
-        if query.get("v") != "10" or query.get("encoding") != "json" \
-                or query.get("compress") not in COMPRESSIONS:
+        if (
+            query.get("v") != "10"
+            or query.get("encoding") != "json"
+            or query.get("compress") not in COMPRESSIONS
+        ):
             self.fake.error(f"gateway connected with an unsupported query: {dict(query)}")
             await ws.close(code=4012, message=b"Invalid API version or encoding.")
             return ws
-        await conn.send({"op": 10, "d": {"heartbeat_interval": self.fake.heartbeat_interval_ms},
-                         "s": None, "t": None})
+        await conn.send(
+            {"op": 10, "d": {"heartbeat_interval": self.fake.heartbeat_interval_ms}, "s": None, "t": None}
+        )
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
@@ -139,20 +143,26 @@ class FakeGateway:
         self.sessions[session.id] = self.session = session
         fake = self.fake
         ready = {
-            "v": 10, "user": {**user_payload(fake.bot_user), "verified": True, "mfa_enabled": False,
-                              "flags": 0},
+            "v": 10,
+            "user": {**user_payload(fake.bot_user), "verified": True, "mfa_enabled": False, "flags": 0},
             "guilds": [{"id": str(g.id), "unavailable": True} for g in fake.guilds],
-            "session_id": session.id, "resume_gateway_url": f"{fake.gateway_url}resume",
+            "session_id": session.id,
+            "resume_gateway_url": f"{fake.gateway_url}resume",
             "application": {"id": str(fake.application_id), "flags": fake.application_flags},
-            "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
-            "geo_ordered_rtc_regions": [], "_trace": ["fakediscord"],
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "_trace": ["fakediscord"],
         }
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self.dispatch("READY", ready)
         for guild in fake.guilds:
-            await self.dispatch("GUILD_CREATE", guild_payload(
-                guild, all_members=bool(intents & GUILD_PRESENCES)))
+            await self.dispatch(
+                "GUILD_CREATE", guild_payload(guild, all_members=bool(intents & GUILD_PRESENCES))
+            )
         fake.notify()
 
     async def resume(self, conn: Connection, data: JSON) -> None:
@@ -170,12 +180,21 @@ class FakeGateway:
     async def members_chunk(self, conn: Connection, data: JSON) -> None:
         guild = self.fake.guild_by_id(int(data["guild_id"]))
         members = [member_payload(guild, m.user) for m in guild.members] if guild else []
-        await self.dispatch("GUILD_MEMBERS_CHUNK", {
-            "guild_id": data["guild_id"], "members": members, "chunk_index": 0, "chunk_count": 1,
-            "not_found": [], "nonce": data.get("nonce")})
+        await self.dispatch(
+            "GUILD_MEMBERS_CHUNK",
+            {
+                "guild_id": data["guild_id"],
+                "members": members,
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "not_found": [],
+                "nonce": data.get("nonce"),
+            },
+        )
 
-    async def dispatch(self, event: str, data: Any, *, intent: int = 0,
-                       session: Session | None = None) -> bool:
+    async def dispatch(
+        self, event: str, data: Any, *, intent: int = 0, session: Session | None = None
+    ) -> bool:
         """Send a DISPATCH on the (latest) session; False if its intents do not cover `intent`.
 
         While the client is away the event is kept, and replayed when it resumes.

@@ -33,8 +33,12 @@ if TYPE_CHECKING:
 
 # Interaction types and the callback types each may answer with.
 APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
-CALLBACKS = {APPLICATION_COMMAND: {4, 5, 9}, COMPONENT: {4, 5, 6, 7, 9},
-             AUTOCOMPLETE: {8}, MODAL_SUBMIT: {4, 5, 6, 7}}
+CALLBACKS = {
+    APPLICATION_COMMAND: {4, 5, 9},
+    COMPONENT: {4, 5, 6, 7, 9},
+    AUTOCOMPLETE: {8},
+    MODAL_SUBMIT: {4, 5, 6, 7},
+}
 
 
 @dataclass(frozen=True)
@@ -81,14 +85,17 @@ class InteractionHandle:
     async def reply(self, timeout: float = 5.0) -> JSON:
         """The message the user sees as the answer, once the bot has filled it in: after a
         type 4/7 callback, or an edit or first followup after a defer."""
-        return await self.fake.until(lambda: self.original if self.answered else None, timeout,
-                                     f"an answer to {self}")
+        return await self.fake.until(
+            lambda: self.original if self.answered else None, timeout, f"an answer to {self}"
+        )
 
     async def followup(self, n: int = 1, timeout: float = 5.0) -> JSON:
         """The n-th followup message (the first may be the filled-in deferred response)."""
         return await self.fake.until(
-            lambda: self.followups[n - 1] if len(self.followups) >= n else None, timeout,
-            f"followup #{n} to {self}")
+            lambda: self.followups[n - 1] if len(self.followups) >= n else None,
+            timeout,
+            f"followup #{n} to {self}",
+        )
 
     async def choices(self, timeout: float = 5.0) -> list[JSON]:
         """The autocomplete choices the bot offered (callback type 8)."""
@@ -109,11 +116,13 @@ class InteractionHandle:
         if self.callbacks:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if kind not in CALLBACKS[self.type]:
-            raise ApiError(400, 50035, f"callback type {kind} is not valid for an interaction "
-                                       f"of type {self.type}")
+            raise ApiError(
+                400, 50035, f"callback type {kind} is not valid for an interaction of type {self.type}"
+            )
         if kind in (6, 7) and "message" not in self.payload:
-            raise ApiError(400, 50035, f"callback type {kind} updates a message, and this "
-                                       "interaction came from none")
+            raise ApiError(
+                400, 50035, f"callback type {kind} updates a message, and this interaction came from none"
+            )
         data: JSON = body.get("data") or {}
         if kind in (4, 7):
             check_message(data, files, edit=kind == 7)
@@ -122,14 +131,21 @@ class InteractionHandle:
         if kind in (4, 5):
             flags = (data.get("flags") or 0) & EPHEMERAL | (LOADING if kind == 5 else 0)
             message = await self.fake.create_message(
-                self.channel, self.fake.bot_user, data if kind == 4 else {}, files,
-                flags=flags, type=20 if self.type == APPLICATION_COMMAND else 0,
+                self.channel,
+                self.fake.bot_user,
+                data if kind == 4 else {},
+                files,
+                flags=flags,
+                type=20 if self.type == APPLICATION_COMMAND else 0,
                 webhook_id=str(self.fake.application_id),
                 application_id=str(self.fake.application_id),
-                interaction_metadata={"id": str(self.id), "type": self.type,
-                                      "user": self.payload["member"]["user"],
-                                      "authorizing_integration_owners": {
-                                          "0": self.payload["guild_id"]}})
+                interaction_metadata={
+                    "id": str(self.id),
+                    "type": self.type,
+                    "user": self.payload["member"]["user"],
+                    "authorizing_integration_owners": {"0": self.payload["guild_id"]},
+                },
+            )
             self.original_id = int(message["id"])
         elif kind in (6, 7):
             self.original_id = int(self.payload["message"]["id"])
@@ -137,13 +153,17 @@ class InteractionHandle:
                 message = self.fake.edit_message(self.fake.messages[self.original_id], data, files)
         self.answered = kind in (4, 7)
         self.fake.notify()
-        answer: JSON = {"interaction": {
-            "id": str(self.id), "type": self.type, "response_message_loading": kind == 5,
-            "response_message_ephemeral": bool(message and message["flags"] & EPHEMERAL)}}
+        answer: JSON = {
+            "interaction": {
+                "id": str(self.id),
+                "type": self.type,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(message and message["flags"] & EPHEMERAL),
+            }
+        }
         if message is not None:
             answer["interaction"]["response_message_id"] = message["id"]
-        answer["resource"] = {"type": kind} if message is None else {"type": kind,
-                                                                       "message": message}
+        answer["resource"] = {"type": kind} if message is None else {"type": kind, "message": message}
         return answer
 
     async def send_followup(self, body: JSON, files: tuple[UploadedFile, ...]) -> JSON:
@@ -156,10 +176,14 @@ class InteractionHandle:
             self.answered = True
         else:
             message = await self.fake.create_message(
-                self.channel, self.fake.bot_user, body, files,
+                self.channel,
+                self.fake.bot_user,
+                body,
+                files,
                 flags=(body.get("flags") or 0) & EPHEMERAL,
                 webhook_id=str(self.fake.application_id),
-                application_id=str(self.fake.application_id))
+                application_id=str(self.fake.application_id),
+            )
         self.followup_ids.append(int(message["id"]))
         self.fake.notify()
         return message
@@ -204,19 +228,37 @@ def modal_submission(components: list[JSON], values: Mapping[str, str | list[str
         elif c["type"] == 18:
             out.append({"type": 18, "component": modal_submission([c["component"]], values)[0]})
         elif c["type"] == 4:
-            out.append({"type": 4, "custom_id": c["custom_id"],
-                        "value": values.get(c["custom_id"], c.get("value") or "")})
+            out.append(
+                {
+                    "type": 4,
+                    "custom_id": c["custom_id"],
+                    "value": values.get(c["custom_id"], c.get("value") or ""),
+                }
+            )
         elif "custom_id" in c:
             value = values.get(c["custom_id"], [])
-            out.append({"type": c["type"], "custom_id": c["custom_id"],
-                        "values": [value] if isinstance(value, str) else list(value)})
+            out.append(
+                {
+                    "type": c["type"],
+                    "custom_id": c["custom_id"],
+                    "values": [value] if isinstance(value, str) else list(value),
+                }
+            )
     return out
 
 
 def option_type(value: object) -> int:
     """Discord's option type for a Python value, when no synced schema says."""
-    for kind, number in ((bool, 5), (int, 4), (float, 10), (str, 3), (User, 6), (Channel, 7),
-                         (Role, 8), (Upload, 11)):
+    for kind, number in (
+        (bool, 5),
+        (int, 4),
+        (float, 10),
+        (str, 3),
+        (User, 6),
+        (Channel, 7),
+        (Role, 8),
+        (Upload, 11),
+    ):
         if isinstance(value, kind):
             return number
     raise TypeError(f"no slash command option type for {value!r}")
@@ -229,8 +271,9 @@ class OptionBuilder:
         self.fake, self.guild = fake, guild
         self.resolved: dict[str, dict[str, JSON]] = {}
 
-    def command_data(self, name: str, options: Mapping[str, object], command: JSON | None,
-                     focused: str | None = None) -> JSON:
+    def command_data(
+        self, name: str, options: Mapping[str, object], command: JSON | None, focused: str | None = None
+    ) -> JSON:
         top, *subs = name.split()
         schema: list[JSON] | None = command.get("options", []) if command else None
         leaf: JSON = {"type": 1, "name": top, "options": []}
@@ -243,8 +286,11 @@ class OptionBuilder:
             leaf, schema = node, (known.get("options", []) if known else None)
         for key, value in options.items():
             known = next((o for o in schema or [] if o["name"] == key), None)
-            option = {"name": key, "type": known["type"] if known else option_type(value),
-                      "value": self.value(value)}
+            option = {
+                "name": key,
+                "type": known["type"] if known else option_type(value),
+                "value": self.value(value),
+            }
             if key == focused:
                 option["focused"] = True
             leaf["options"].append(option)
@@ -259,19 +305,26 @@ class OptionBuilder:
         if isinstance(value, User):
             self.add("users", value.id, user_payload(value))
             if any(m.user.id == value.id for m in self.guild.members):
-                self.add("members", value.id, member_payload(self.guild, value, with_user=False,
-                                                             with_permissions=True))
+                self.add(
+                    "members",
+                    value.id,
+                    member_payload(self.guild, value, with_user=False, with_permissions=True),
+                )
             return str(value.id)
         if isinstance(value, Role):
             self.add("roles", value.id, role_payload(value))
             return str(value.id)
         if isinstance(value, Channel):
-            self.add("channels", value.id, {**channel_payload(value), "permissions": str(
-                self.guild.permissions(self.fake.bot_user))})
+            self.add(
+                "channels",
+                value.id,
+                {**channel_payload(value), "permissions": str(self.guild.permissions(self.fake.bot_user))},
+            )
             return str(value.id)
         if isinstance(value, Upload):
-            attachment = self.fake.host_file(UploadedFile("files[0]", value.filename,
-                                                          value.content_type, value.data))
+            attachment = self.fake.host_file(
+                UploadedFile("files[0]", value.filename, value.content_type, value.data)
+            )
             self.add("attachments", int(attachment["id"]), attachment)
             return attachment["id"]
         return value
@@ -291,9 +344,14 @@ class MessageHandle:
     def replies(self) -> list[JSON]:
         """Messages the bot posted in this channel since (interaction answers included)."""
         bot = str(self.fake.bot_user.id)
-        return [m for i, m in sorted(self.fake.messages.items()) if i > self.id
-                and m["channel_id"] == self.payload["channel_id"] and m["author"]["id"] == bot
-                and not m["flags"] & EPHEMERAL]
+        return [
+            m
+            for i, m in sorted(self.fake.messages.items())
+            if i > self.id
+            and m["channel_id"] == self.payload["channel_id"]
+            and m["author"]["id"] == bot
+            and not m["flags"] & EPHEMERAL
+        ]
 
     @property
     def reactions(self) -> list[str]:
@@ -302,9 +360,15 @@ class MessageHandle:
 
     async def reply(self, timeout: float = 5.0) -> JSON:
         """The first message the bot posted in this channel after this one."""
-        return await self.fake.until(lambda: self.replies[0] if self.replies else None, timeout,
-                                     f"a bot message after message {self.id}")
+        return await self.fake.until(
+            lambda: self.replies[0] if self.replies else None,
+            timeout,
+            f"a bot message after message {self.id}",
+        )
 
     async def reaction(self, timeout: float = 5.0) -> str:
-        return await self.fake.until(lambda: self.reactions[0] if self.reactions else None,
-                                     timeout, f"a reaction of the bot to message {self.id}")
+        return await self.fake.until(
+            lambda: self.reactions[0] if self.reactions else None,
+            timeout,
+            f"a reaction of the bot to message {self.id}",
+        )

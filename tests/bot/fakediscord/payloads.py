@@ -28,8 +28,15 @@ ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
 USE_APPLICATION_COMMANDS = 1 << 31
 ALL_PERMISSIONS = (1 << 51) - 1
-EVERYONE_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | ADD_REACTIONS | EMBED_LINKS | ATTACH_FILES
-                        | READ_MESSAGE_HISTORY | USE_APPLICATION_COMMANDS)
+EVERYONE_PERMISSIONS = (
+    VIEW_CHANNEL
+    | SEND_MESSAGES
+    | ADD_REACTIONS
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_MESSAGE_HISTORY
+    | USE_APPLICATION_COMMANDS
+)
 
 # Message flags.
 EPHEMERAL = 1 << 6
@@ -147,25 +154,48 @@ def build_guild(new_id: Snowflakes, name: str, people: People) -> Guild:
     mod = Role(new_id(), "Mod", MANAGE_MESSAGES, position=2)
     bot = Role(new_id(), people.bot.name, EVERYONE_PERMISSIONS, position=1, managed=True)
     return Guild(
-        id=gid, name=name, owner_id=people.owner.id,
+        id=gid,
+        name=name,
+        owner_id=people.owner.id,
         roles=[everyone, admin, mod, bot],
         channels=[Channel(new_id(), "general", gid), Channel(new_id(), "mod-log", gid)],
-        members=[Member(people.bot, (bot.id,)), Member(people.owner), Member(people.admin, (admin.id,)),
-                 Member(people.mod, (mod.id,)), Member(people.member)],
+        members=[
+            Member(people.bot, (bot.id,)),
+            Member(people.owner),
+            Member(people.admin, (admin.id,)),
+            Member(people.mod, (mod.id,)),
+            Member(people.member),
+        ],
     )
 
 
 def user_payload(user: User) -> JSON:
-    return {"id": str(user.id), "username": user.name, "global_name": user.name.title(),
-            "discriminator": "0", "avatar": None, "bot": user.bot, "public_flags": 0}
+    return {
+        "id": str(user.id),
+        "username": user.name,
+        "global_name": user.name.title(),
+        "discriminator": "0",
+        "avatar": None,
+        "bot": user.bot,
+        "public_flags": 0,
+    }
 
 
-def member_payload(guild: Guild, user: User, *, with_user: bool = True,
-                   with_permissions: bool = False) -> JSON:
+def member_payload(
+    guild: Guild, user: User, *, with_user: bool = True, with_permissions: bool = False
+) -> JSON:
     member = guild.member(user)
-    data: JSON = {"roles": [str(r) for r in member.role_ids], "joined_at": member.joined_at,
-                  "nick": None, "avatar": None, "premium_since": None, "deaf": False,
-                  "mute": False, "pending": False, "flags": 0}
+    data: JSON = {
+        "roles": [str(r) for r in member.role_ids],
+        "joined_at": member.joined_at,
+        "nick": None,
+        "avatar": None,
+        "premium_since": None,
+        "deaf": False,
+        "mute": False,
+        "pending": False,
+        "flags": 0,
+    }
     if with_user:
         data["user"] = user_payload(user)
     if with_permissions:
@@ -174,16 +204,36 @@ def member_payload(guild: Guild, user: User, *, with_user: bool = True,
 
 
 def role_payload(role: Role) -> JSON:
-    return {"id": str(role.id), "name": role.name, "permissions": str(role.permissions),
-            "position": role.position, "color": 0, "hoist": False, "managed": role.managed,
-            "mentionable": False, "icon": None, "unicode_emoji": None, "flags": 0}
+    return {
+        "id": str(role.id),
+        "name": role.name,
+        "permissions": str(role.permissions),
+        "position": role.position,
+        "color": 0,
+        "hoist": False,
+        "managed": role.managed,
+        "mentionable": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+    }
 
 
 def channel_payload(channel: Channel, position: int = 0) -> JSON:
-    return {"id": str(channel.id), "type": channel.type, "guild_id": str(channel.guild_id),
-            "name": channel.name, "position": position, "permission_overwrites": [],
-            "nsfw": False, "topic": None, "parent_id": None, "rate_limit_per_user": 0,
-            "last_message_id": None, "flags": 0}
+    return {
+        "id": str(channel.id),
+        "type": channel.type,
+        "guild_id": str(channel.guild_id),
+        "name": channel.name,
+        "position": position,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "topic": None,
+        "parent_id": None,
+        "rate_limit_per_user": 0,
+        "last_message_id": None,
+        "flags": 0,
+    }
 
 
 def guild_payload(guild: Guild, *, all_members: bool) -> JSON:
@@ -191,36 +241,78 @@ def guild_payload(guild: Guild, *, all_members: bool) -> JSON:
     (and members in voice channels, which the fake has none of)."""
     members = [m for m in guild.members if all_members or m.user.bot]
     return {
-        "id": str(guild.id), "name": guild.name, "icon": None, "owner_id": str(guild.owner_id),
+        "id": str(guild.id),
+        "name": guild.name,
+        "icon": None,
+        "owner_id": str(guild.owner_id),
         "roles": [role_payload(r) for r in guild.roles],
         "channels": [channel_payload(c, i) for i, c in enumerate(guild.channels)],
         "members": [member_payload(guild, m.user) for m in members],
-        "member_count": len(guild.members), "large": False, "unavailable": False,
+        "member_count": len(guild.members),
+        "large": False,
+        "unavailable": False,
         "joined_at": guild.members[0].joined_at,
-        "features": [], "emojis": [], "stickers": [], "threads": [], "voice_states": [],
-        "presences": [], "stage_instances": [], "guild_scheduled_events": [],
-        "soundboard_sounds": [], "verification_level": 0, "default_message_notifications": 0,
-        "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
-        "system_channel_id": str(guild.channels[0].id), "system_channel_flags": 0,
-        "preferred_locale": "en-US", "afk_timeout": 300, "premium_progress_bar_enabled": False,
+        "features": [],
+        "emojis": [],
+        "stickers": [],
+        "threads": [],
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "premium_tier": 0,
+        "system_channel_id": str(guild.channels[0].id),
+        "system_channel_flags": 0,
+        "preferred_locale": "en-US",
+        "afk_timeout": 300,
+        "premium_progress_bar_enabled": False,
     }
 
 
 def application_payload(bot: User, owner: User, flags: int) -> JSON:
     """GET /applications/@me: the bot's application (its id is the bot user's, as usual)."""
-    return {"id": str(bot.id), "name": bot.name, "description": "", "icon": None,
-            "bot_public": False, "bot_require_code_grant": False, "owner": user_payload(owner),
-            "verify_key": "0" * 64, "team": None, "flags": flags, "summary": "",
-            "interactions_endpoint_url": None, "bot": user_payload(bot)}
+    return {
+        "id": str(bot.id),
+        "name": bot.name,
+        "description": "",
+        "icon": None,
+        "bot_public": False,
+        "bot_require_code_grant": False,
+        "owner": user_payload(owner),
+        "verify_key": "0" * 64,
+        "team": None,
+        "flags": flags,
+        "summary": "",
+        "interactions_endpoint_url": None,
+        "bot": user_payload(bot),
+    }
 
 
 def message_payload(msg_id: int, channel: Channel, author: User, **fields: Any) -> JSON:
     """A message as REST returns it; `fields` override the defaults."""
     data: JSON = {
-        "id": str(msg_id), "channel_id": str(channel.id), "type": 0, "content": "",
-        "author": user_payload(author), "timestamp": now_iso(), "edited_timestamp": None,
-        "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
-        "attachments": [], "embeds": [], "components": [], "pinned": False, "flags": 0,
+        "id": str(msg_id),
+        "channel_id": str(channel.id),
+        "type": 0,
+        "content": "",
+        "author": user_payload(author),
+        "timestamp": now_iso(),
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "components": [],
+        "pinned": False,
+        "flags": 0,
     }
     data.update(fields)
     return data
@@ -257,18 +349,23 @@ def resolve_mentions(message: JSON, body: JSON, guild: Guild, users: Mapping[int
         return kind in (allowed.get("parse") or []) or str(ident) in map(str, allowed.get(kind) or [])
 
     members = {m.user.id for m in guild.members}
-    pinged = [users[i] for i in dict.fromkeys(int(i) for i in USER_MENTION.findall(content))
-              if i in users and i in members and may("users", i)]
+    pinged = [
+        users[i]
+        for i in dict.fromkeys(int(i) for i in USER_MENTION.findall(content))
+        if i in users and i in members and may("users", i)
+    ]
     replied = message.get("referenced_message")
     if replied and (allowed is None or allowed.get("replied_user")):
         author = users.get(int(replied["author"]["id"]))
         if author is not None and author not in pinged:
             pinged.append(author)
     roles = {r.id for r in guild.roles if r.id != guild.id}
-    message["mentions"] = [{**user_payload(u), "member": member_payload(guild, u, with_user=False)}
-                           for u in pinged]
-    message["mention_roles"] = [r for r in dict.fromkeys(ROLE_MENTION.findall(content))
-                                if int(r) in roles and may("roles", int(r))]
+    message["mentions"] = [
+        {**user_payload(u), "member": member_payload(guild, u, with_user=False)} for u in pinged
+    ]
+    message["mention_roles"] = [
+        r for r in dict.fromkeys(ROLE_MENTION.findall(content)) if int(r) in roles and may("roles", int(r))
+    ]
     message["mention_everyone"] = bool(MASS_MENTION.search(content)) and may("everyone")
 
 
@@ -304,8 +401,15 @@ def message_problem(body: JSON, *, has_files: bool, edit: bool = False) -> str |
                 return f"embeds[{i}].{part}.{key} is {size} characters, the limit is {limit}"
     if total > 6000:
         return f"embeds hold {total} characters in all, the limit is 6000"
-    empty = not (content or embeds or has_files or body.get("components") or body.get("poll")
-                 or body.get("attachments") or body.get("sticker_ids"))
+    empty = not (
+        content
+        or embeds
+        or has_files
+        or body.get("components")
+        or body.get("poll")
+        or body.get("attachments")
+        or body.get("sticker_ids")
+    )
     if empty and not edit:
         return "Cannot send an empty message"
     return None

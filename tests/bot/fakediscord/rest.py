@@ -67,15 +67,17 @@ class ApiError(Exception):
     def response(self) -> web.Response:
         body: JSON = {"code": self.code, "message": self.message}
         if self.code == 50035:  # discord.py shows these as "In body: <message>"
-            body = {"code": 50035, "message": "Invalid Form Body", "errors": {
-                "body": {"_errors": [{"code": "BASE_TYPE_INVALID", "message": self.message}]}}}
+            body = {
+                "code": 50035,
+                "message": "Invalid Form Body",
+                "errors": {"body": {"_errors": [{"code": "BASE_TYPE_INVALID", "message": self.message}]}},
+            }
         return json_response(body, status=self.status)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     """JSON as Discord sends it: discord.py only parses an exact `application/json` type."""
-    return web.Response(body=json.dumps(data).encode(), status=status,
-                        content_type="application/json")
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
 
 
 def unknown(what: str, code: int) -> ApiError:
@@ -115,10 +117,8 @@ class RestApi:
             ("GET", "/channels/{channel_id}/messages/{message_id}", self.get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message),
-            ("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
-             self.react),
-            ("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
-             self.unreact),
+            ("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self.react),
+            ("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self.unreact),
             ("POST", "/interactions/{interaction_id}/{token}/callback", self.callback),
             ("POST", "/webhooks/{app_id}/{token}", self.followup),
             ("GET", "/webhooks/{app_id}/{token}/messages/{message_id}", self.webhook_message),
@@ -136,10 +136,10 @@ class RestApi:
             payload, files = await read_body(request)
         except ValueError as exc:
             self.fake.error(f"{request.method} {path}: unreadable body: {exc}")
-            return json_response({"code": 50109, "message": "The request body contains invalid "
-                                                            "JSON."}, status=400)
-        record = request[RECORD] = Request(request.method, path, dict(request.query),
-                                             payload, files)
+            return json_response(
+                {"code": 50109, "message": "The request body contains invalid JSON."}, status=400
+            )
+        record = request[RECORD] = Request(request.method, path, dict(request.query), payload, files)
         self.fake.record(record)
         if request.match_info.http_exception is not None:
             self.fake.unknown_routes.append(f"{request.method} {request.path}")
@@ -165,8 +165,9 @@ class RestApi:
     # -- who am I --------------------------------------------------------------------------
 
     async def me(self, request: web.Request) -> web.Response:
-        return json_response({**user_payload(self.fake.bot_user), "verified": True,
-                                  "mfa_enabled": False, "flags": 0})
+        return json_response(
+            {**user_payload(self.fake.bot_user), "verified": True, "mfa_enabled": False, "flags": 0}
+        )
 
     async def user(self, request: web.Request) -> web.Response:
         user = self.fake.users.get(int(request.match_info["user_id"]))
@@ -178,13 +179,22 @@ class RestApi:
         return json_response({"url": self.fake.gateway_url})
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
-        return json_response({"url": self.fake.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+        return json_response(
+            {
+                "url": self.fake.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        )
 
     async def application(self, request: web.Request) -> web.Response:
         fake = self.fake
-        return json_response(application_payload(fake.bot_user, fake.owner,
-                                                     fake.application_flags))
+        return json_response(application_payload(fake.bot_user, fake.owner, fake.application_flags))
 
     # -- application commands --------------------------------------------------------------
 
@@ -209,10 +219,16 @@ class RestApi:
         old = {c["name"]: c["id"] for c in self.fake.commands.get(scope, [])}
         stored = []
         for command in body:
-            entry = {"type": 1, "description": "", "options": [], "nsfw": False, **command,
-                     "id": old.get(command["name"]) or str(self.fake.new_id()),
-                     "application_id": str(self.fake.application_id),
-                     "version": str(self.fake.new_id())}
+            entry = {
+                "type": 1,
+                "description": "",
+                "options": [],
+                "nsfw": False,
+                **command,
+                "id": old.get(command["name"]) or str(self.fake.new_id()),
+                "application_id": str(self.fake.application_id),
+                "version": str(self.fake.new_id()),
+            }
             if scope is not None:
                 entry["guild_id"] = str(scope)
             stored.append(entry)
@@ -253,12 +269,17 @@ class RestApi:
             target = self.fake.messages.get(int(ref["message_id"]))
             if target is None:
                 raise ApiError(400, 50035, "message_reference: Unknown message")
-            fields = {"type": 19, "referenced_message": target,
-                      "message_reference": {"type": 0, "message_id": target["id"],
-                                            "channel_id": target["channel_id"],
-                                            "guild_id": str(guild.id)}}
-        message = await self.fake.create_message(channel, self.fake.bot_user, body, record.files,
-                                                 **fields)
+            fields = {
+                "type": 19,
+                "referenced_message": target,
+                "message_reference": {
+                    "type": 0,
+                    "message_id": target["id"],
+                    "channel_id": target["channel_id"],
+                    "guild_id": str(guild.id),
+                },
+            }
+        message = await self.fake.create_message(channel, self.fake.bot_user, body, record.files, **fields)
         return json_response(message)
 
     async def get_message(self, request: web.Request) -> web.Response:
@@ -351,6 +372,9 @@ async def read_body(request: web.Request) -> tuple[Any, tuple[UploadedFile, ...]
         if part.name == "payload_json":
             payload = json.loads(data)
         else:
-            files.append(UploadedFile(part.name or "", part.filename or "",
-                                      part.headers.get(hdrs.CONTENT_TYPE, ""), bytes(data)))
+            files.append(
+                UploadedFile(
+                    part.name or "", part.filename or "", part.headers.get(hdrs.CONTENT_TYPE, ""), bytes(data)
+                )
+            )
     return payload, tuple(files)

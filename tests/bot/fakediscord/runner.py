@@ -17,8 +17,9 @@ BotT = TypeVar("BotT", bound=discord.Client)
 
 
 @asynccontextmanager
-async def run_bot(bot: BotT, fake: FakeDiscord, *, token: str | None = None,
-                  timeout: float = 5.0) -> AsyncIterator[BotT]:
+async def run_bot(
+    bot: BotT, fake: FakeDiscord, *, token: str | None = None, timeout: float = 5.0
+) -> AsyncIterator[BotT]:
     """Point `bot` at `fake` (so it cannot reach Discord), start it, wait until it has every
     fake guild, and close it on exit. A failed start (say LoginFailure) is raised here, and so
     is an error that ended the bot's connection while the test ran."""

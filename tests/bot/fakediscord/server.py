@@ -53,15 +53,25 @@ class FakeDiscord:
     #mod-log. `privileged_intents` are those enabled for the bot in the developer portal.
     """
 
-    def __init__(self, *, token: str = "fake-bot-token", guild_names: tuple[str, ...] = ("Newsroom",),
-                 privileged_intents: int = 0, application_flags: int = 0,
-                 heartbeat_interval: float = 41.25) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "fake-bot-token",
+        guild_names: tuple[str, ...] = ("Newsroom",),
+        privileged_intents: int = 0,
+        application_flags: int = 0,
+        heartbeat_interval: float = 41.25,
+    ) -> None:
         self.token = token
         self.new_id = Snowflakes()
         new = self.new_id
-        self.people = People(bot=User(new(), "newsbot", bot=True), owner=User(new(), "olivia"),
-                             admin=User(new(), "alice"), mod=User(new(), "mo"),
-                             member=User(new(), "bob"))
+        self.people = People(
+            bot=User(new(), "newsbot", bot=True),
+            owner=User(new(), "olivia"),
+            admin=User(new(), "alice"),
+            mod=User(new(), "mo"),
+            member=User(new(), "bob"),
+        )
         self.bot_user, self.owner = self.people.bot, self.people.owner
         self.admin, self.mod, self.member = self.people.admin, self.people.mod, self.people.member
         self.users = {u.id: u for u in vars(self.people).values()}
@@ -105,8 +115,9 @@ class FakeDiscord:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     async def start(self) -> None:
@@ -154,28 +165,31 @@ class FakeDiscord:
         except TimeoutError:
             seen = "\n  ".join(str(r) for r in self.requests[-12:]) or "(none)"
             problems = "".join(f"\n  ! {e}" for e in self.errors)
-            raise TimeoutError(f"waited {timeout}s for {what} in vain (did the bot raise? see "
-                               f"its log). Last requests:\n  {seen}{problems}") from None
+            raise TimeoutError(
+                f"waited {timeout}s for {what} in vain (did the bot raise? see "
+                f"its log). Last requests:\n  {seen}{problems}"
+            ) from None
 
     async def settle(self, timeout: float = 5.0) -> None:
         """Wait until every REST request is answered and the bot has had a moment to read the
         answers: a user cannot click a button before the bot has learned its message id."""
-        await self.until(lambda: True if self.in_flight == 0 else None, timeout,
-                         "the bot's requests to be answered")
+        await self.until(
+            lambda: True if self.in_flight == 0 else None, timeout, "the bot's requests to be answered"
+        )
         await asyncio.sleep(0.01)
 
     def find_requests(self, method: str, path: str) -> list[Request]:
         """Recorded requests with this method whose path fully matches the regex `path`."""
         pattern = re.compile(path)
-        return [r for r in self.requests
-                if r.method == method.upper() and pattern.fullmatch(r.path)]
+        return [r for r in self.requests if r.method == method.upper() and pattern.fullmatch(r.path)]
 
-    async def wait_for_request(self, method: str, path: str, *, n: int = 1,
-                               timeout: float = 5.0) -> Request:
+    async def wait_for_request(self, method: str, path: str, *, n: int = 1, timeout: float = 5.0) -> Request:
         """The n-th request matching `method` and the regex `path` (earlier ones count)."""
+
         def check() -> Request | None:
             found = self.find_requests(method, path)
             return found[n - 1] if len(found) >= n else None
+
         return await self.until(check, timeout, f"request #{n} {method} {path}")
 
     # -- the world -------------------------------------------------------------------------
@@ -199,11 +213,18 @@ class FakeDiscord:
         attachment_id = self.new_id()
         self.files[attachment_id] = upload.data
         url = f"{self.cdn_base}/attachments/{attachment_id}/{upload.filename}"
-        return {"id": str(attachment_id), "filename": upload.filename, "size": len(upload.data),
-                "url": url, "proxy_url": url, "content_type": upload.content_type}
+        return {
+            "id": str(attachment_id),
+            "filename": upload.filename,
+            "size": len(upload.data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": upload.content_type,
+        }
 
-    def attachments(self, body: JSON, files: tuple[UploadedFile, ...],
-                    existing: list[JSON]) -> list[JSON] | None:
+    def attachments(
+        self, body: JSON, files: tuple[UploadedFile, ...], existing: list[JSON]
+    ) -> list[JSON] | None:
         """The attachments after this body: listed ones kept or uploaded (None: unchanged)."""
         listed = body.get("attachments")
         if listed is None:
@@ -221,8 +242,9 @@ class FakeDiscord:
                 raise ApiError(400, 50035, f"attachments: id {key} is no upload or attachment")
         return result
 
-    async def create_message(self, channel: Channel, author: User, body: JSON,
-                             files: tuple[UploadedFile, ...], **fields: Any) -> JSON:
+    async def create_message(
+        self, channel: Channel, author: User, body: JSON, files: tuple[UploadedFile, ...], **fields: Any
+    ) -> JSON:
         """Store a message the bot posted; like Discord, echo it as MESSAGE_CREATE."""
         message = message_payload(self.new_id(), channel, author, **fields)
         apply_message_body(message, body, self.attachments(body, files, []))
@@ -231,9 +253,15 @@ class FakeDiscord:
         self.messages[int(message["id"])] = message
         self.notify()
         if not message["flags"] & EPHEMERAL and self.gateway.session is not None:
-            await self.gateway.dispatch("MESSAGE_CREATE", {
-                **message, "guild_id": str(guild.id),
-                "member": member_payload(guild, author, with_user=False)}, intent=GUILD_MESSAGES)
+            await self.gateway.dispatch(
+                "MESSAGE_CREATE",
+                {
+                    **message,
+                    "guild_id": str(guild.id),
+                    "member": member_payload(guild, author, with_user=False),
+                },
+                intent=GUILD_MESSAGES,
+            )
         return message
 
     def edit_message(self, message: JSON, body: JSON, files: tuple[UploadedFile, ...]) -> JSON:
@@ -259,9 +287,15 @@ class FakeDiscord:
                     return command
         return None
 
-    async def send_interaction(self, name: str, options: Mapping[str, object] | None = None, *,
-                               user: User | None = None, channel: Channel | None = None,
-                               locale: str = "en-US") -> InteractionHandle:
+    async def send_interaction(
+        self,
+        name: str,
+        options: Mapping[str, object] | None = None,
+        *,
+        user: User | None = None,
+        channel: Channel | None = None,
+        locale: str = "en-US",
+    ) -> InteractionHandle:
         """A slash command, as `/name` or `/group sub` with `{"option": value}`.
 
         Values: str, int, float, bool, `User`, `Role`, `Channel`, `Upload`. Types come from the
@@ -275,14 +309,21 @@ class FakeDiscord:
         if command and command.get("default_member_permissions") is not None:
             needed, held = int(command["default_member_permissions"]), guild.permissions(user)
             if (held & needed != needed) or (needed == 0 and not held & ADMINISTRATOR):
-                raise PermissionError(f"Discord hides /{name} from {user.name}: it needs "
-                                      f"permissions {needed}, they have {held}")
+                raise PermissionError(
+                    f"Discord hides /{name} from {user.name}: it needs permissions {needed}, they have {held}"
+                )
         data = OptionBuilder(self, guild).command_data(name, options or {}, command)
         return await self._interact(APPLICATION_COMMAND, data, user, channel, locale=locale)
 
-    async def send_autocomplete(self, name: str, options: Mapping[str, object], focused: str, *,
-                                user: User | None = None,
-                                channel: Channel | None = None) -> InteractionHandle:
+    async def send_autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, object],
+        focused: str,
+        *,
+        user: User | None = None,
+        channel: Channel | None = None,
+    ) -> InteractionHandle:
         """The user typing in option `focused`; `await handle.choices()` gives the bot's list."""
         channel = channel or self.channel
         guild = self.guild_of(channel)
@@ -290,54 +331,80 @@ class FakeDiscord:
         data = OptionBuilder(self, guild).command_data(name, options, command, focused=focused)
         return await self._interact(AUTOCOMPLETE, data, user or self.member, channel)
 
-    async def send_component(self, custom_id: str, *, message: JSON | None = None,
-                             values: list[str] | None = None,
-                             user: User | None = None) -> InteractionHandle:
+    async def send_component(
+        self,
+        custom_id: str,
+        *,
+        message: JSON | None = None,
+        values: list[str] | None = None,
+        user: User | None = None,
+    ) -> InteractionHandle:
         """A click on a button (or a select choice) the bot posted; by default on the latest
         message that has a component with this custom_id."""
+
         def has_it(m: JSON) -> bool:
             return any(c.get("custom_id") == custom_id for c in walk_components(m["components"]))
+
         if message is None:
-            message = next((m for _, m in sorted(self.messages.items(), reverse=True)
-                            if has_it(m)), None)
+            message = next((m for _, m in sorted(self.messages.items(), reverse=True) if has_it(m)), None)
         if message is None or not has_it(message):
             raise LookupError(f"no message of the bot has a component {custom_id!r}")
-        component = next(c for c in walk_components(message["components"])
-                         if c.get("custom_id") == custom_id)
+        component = next(c for c in walk_components(message["components"]) if c.get("custom_id") == custom_id)
         data: JSON = {"custom_id": custom_id, "component_type": component["type"]}
         if values is not None:
             data["values"] = values
         found = self.channel_by_id(int(message["channel_id"]))
         if found is None:
             raise LookupError(f"message {message['id']} is in no fake channel")
-        return await self._interact(COMPONENT, data, user or self.member, found[1],
-                                    message=message)
+        return await self._interact(COMPONENT, data, user or self.member, found[1], message=message)
 
-    async def send_modal_submit(self, opened_by: InteractionHandle,
-                                values: Mapping[str, str | list[str]], *,
-                                user: User | None = None) -> InteractionHandle:
+    async def send_modal_submit(
+        self, opened_by: InteractionHandle, values: Mapping[str, str | list[str]], *, user: User | None = None
+    ) -> InteractionHandle:
         """Submit the modal the bot opened in answer to `opened_by`, inputs by custom_id."""
         modal = await opened_by.modal()
-        data = {"custom_id": modal["custom_id"],
-                "components": modal_submission(modal.get("components", []), values)}
-        return await self._interact(MODAL_SUBMIT, data, user or self.member, opened_by.channel,
-                                    message=opened_by.payload.get("message"))
+        data = {
+            "custom_id": modal["custom_id"],
+            "components": modal_submission(modal.get("components", []), values),
+        }
+        return await self._interact(
+            MODAL_SUBMIT,
+            data,
+            user or self.member,
+            opened_by.channel,
+            message=opened_by.payload.get("message"),
+        )
 
-    async def _interact(self, kind: int, data: JSON, user: User, channel: Channel, *,
-                        message: JSON | None = None, locale: str = "en-US") -> InteractionHandle:
+    async def _interact(
+        self,
+        kind: int,
+        data: JSON,
+        user: User,
+        channel: Channel,
+        *,
+        message: JSON | None = None,
+        locale: str = "en-US",
+    ) -> InteractionHandle:
         await self.settle()
         guild = self.guild_of(channel)
         interaction_id = self.new_id()
         payload: JSON = {
-            "id": str(interaction_id), "application_id": str(self.application_id),
-            "type": kind, "data": data, "token": f"interaction-token-{interaction_id}",
-            "version": 1, "guild_id": str(guild.id),
+            "id": str(interaction_id),
+            "application_id": str(self.application_id),
+            "type": kind,
+            "data": data,
+            "token": f"interaction-token-{interaction_id}",
+            "version": 1,
+            "guild_id": str(guild.id),
             "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
             "channel": {**channel_payload(channel), "permissions": str(guild.permissions(user))},
             "member": member_payload(guild, user, with_permissions=True),
-            "app_permissions": str(guild.permissions(self.bot_user)), "locale": locale,
-            "guild_locale": "en-US", "entitlements": [], "context": 0,
+            "app_permissions": str(guild.permissions(self.bot_user)),
+            "locale": locale,
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "context": 0,
             "authorizing_integration_owners": {"0": str(guild.id)},
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -348,9 +415,14 @@ class FakeDiscord:
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return handle
 
-    async def send_message(self, content: str, *, user: User | None = None,
-                           channel: Channel | None = None,
-                           reply_to: JSON | None = None) -> MessageHandle:
+    async def send_message(
+        self,
+        content: str,
+        *,
+        user: User | None = None,
+        channel: Channel | None = None,
+        reply_to: JSON | None = None,
+    ) -> MessageHandle:
         """A user posts in a channel. `<@id>` / `<@&id>` in `content` become mentions (use
         `fake.bot_user.mention`); a reply mentions the replied-to author. Like Discord, without
         the Message Content intent the bot only gets the content of messages mentioning it."""
@@ -359,14 +431,20 @@ class FakeDiscord:
         guild = self.guild_of(channel)
         fields: JSON = {}
         if reply_to is not None:
-            fields.update(type=19, referenced_message=reply_to, message_reference={
-                "type": 0, "message_id": reply_to["id"], "channel_id": str(channel.id),
-                "guild_id": str(guild.id)})
+            fields.update(
+                type=19,
+                referenced_message=reply_to,
+                message_reference={
+                    "type": 0,
+                    "message_id": reply_to["id"],
+                    "channel_id": str(channel.id),
+                    "guild_id": str(guild.id),
+                },
+            )
         message = message_payload(self.new_id(), channel, user, content=content, **fields)
         resolve_mentions(message, {"content": content}, guild, self.users)
         self.messages[int(message["id"])] = message
-        event = {**message, "guild_id": str(guild.id),
-                 "member": member_payload(guild, user, with_user=False)}
+        event = {**message, "guild_id": str(guild.id), "member": member_payload(guild, user, with_user=False)}
         session = self.gateway.session
         mentioned = {int(u["id"]) for u in message["mentions"]}
         if session and not session.intents & MESSAGE_CONTENT and self.bot_user.id not in mentioned:
@@ -374,8 +452,9 @@ class FakeDiscord:
         delivered = await self.gateway.dispatch("MESSAGE_CREATE", event, intent=GUILD_MESSAGES)
         return MessageHandle(self, message, delivered)
 
-    async def send_reaction(self, message: JSON, emoji: str = "\N{THUMBS DOWN SIGN}", *,
-                            user: User | None = None) -> bool:
+    async def send_reaction(
+        self, message: JSON, emoji: str = "\N{THUMBS DOWN SIGN}", *, user: User | None = None
+    ) -> bool:
         """A user reacts to a message; False if the bot's intents do not receive reactions."""
         await self.settle()
         user = user or self.member
@@ -383,15 +462,29 @@ class FakeDiscord:
         if found is None:
             raise LookupError(f"message {message['id']} is in no fake channel")
         guild, channel = found
-        return await self.gateway.dispatch("MESSAGE_REACTION_ADD", {
-            "user_id": str(user.id), "channel_id": str(channel.id), "message_id": message["id"],
-            "guild_id": str(guild.id), "member": member_payload(guild, user),
-            "emoji": {"id": None, "name": emoji}, "burst": False, "burst_colors": [], "type": 0,
-            "message_author_id": message["author"]["id"]}, intent=GUILD_MESSAGE_REACTIONS)
+        return await self.gateway.dispatch(
+            "MESSAGE_REACTION_ADD",
+            {
+                "user_id": str(user.id),
+                "channel_id": str(channel.id),
+                "message_id": message["id"],
+                "guild_id": str(guild.id),
+                "member": member_payload(guild, user),
+                "emoji": {"id": None, "name": emoji},
+                "burst": False,
+                "burst_colors": [],
+                "type": 0,
+                "message_author_id": message["author"]["id"],
+            },
+            intent=GUILD_MESSAGE_REACTIONS,
+        )
 
     async def request_reconnect(self, timeout: float = 5.0) -> None:
         """Ask the bot to reconnect (op 7) and wait until it has resumed its session."""
         before = len(self.gateway.connections)
         await self.gateway.request_reconnect()
-        await self.until(lambda: True if any(c.resumed for c in self.gateway.connections[before:])
-                         else None, timeout, "a resumed gateway connection")
+        await self.until(
+            lambda: True if any(c.resumed for c in self.gateway.connections[before:]) else None,
+            timeout,
+            "a resumed gateway connection",
+        )

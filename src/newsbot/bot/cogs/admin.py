@@ -43,9 +43,12 @@ class Progress:
 class Admin(commands.Cog):
     """Index and corpus upkeep."""
 
-    corpus = app_commands.Group(name="corpus", description="See or change the news corpus (admins)",
-                                default_permissions=discord.Permissions(manage_guild=True),
-                                guild_only=True)
+    corpus = app_commands.Group(
+        name="corpus",
+        description="See or change the news corpus (admins)",
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+    )
 
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
@@ -96,23 +99,25 @@ class Admin(commands.Cog):
         try:
             report = await self._reindex(interaction, full=False, done=done)
         except IndexBusy:
-            await interaction.edit_original_response(content=fit(
-                f"{done} A reindex is already running; run /reindex when it ends "
-                "to include this change.", CONTENT))
+            await interaction.edit_original_response(
+                content=fit(
+                    f"{done} A reindex is already running; run /reindex when it ends to include this change.",
+                    CONTENT,
+                )
+            )
             return
-        await interaction.edit_original_response(content=fit(done, CONTENT),
-                                                 embed=report_embed(report))
+        await interaction.edit_original_response(content=fit(done, CONTENT), embed=report_embed(report))
 
-    async def _reindex(self, interaction: discord.Interaction, *, full: bool,
-                       done: str = "") -> BuildReport:
+    async def _reindex(self, interaction: discord.Interaction, *, full: bool, done: str = "") -> BuildReport:
         """Run the reindex in a worker thread, editing the reply with its progress (throttled).
 
         A build that fails leaves the index in use untouched; the admin is told so, and why
         (`done`, what was already changed, comes first).
         """
         progress = Progress()
-        job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.reindex, full=full,
-                                                      progress=progress.update))
+        job = asyncio.ensure_future(
+            asyncio.to_thread(self.bot.engine.reindex, full=full, progress=progress.update)
+        )
         shown: tuple[str, int, int] | None = None
         while not (await asyncio.wait({job}, timeout=PROGRESS_EVERY))[0]:
             if progress.latest is None or progress.latest == shown:

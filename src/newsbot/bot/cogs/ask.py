@@ -79,13 +79,18 @@ class Ask(commands.Cog):
         until="Only news up to this day: YYYY-MM-DD (or 2024-05, or 2024)",
         private="Show the answer only to you",
     )
-    async def ask(self, interaction: discord.Interaction, question: str,
-                  source: str | None = None, since: str | None = None,
-                  until: str | None = None, private: bool = False) -> None:
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        private: bool = False,
+    ) -> None:
         """Ask a question; newsbot answers by quoting the news."""
         filters = parse_filters(since, until, source)
-        job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question,
-                                                      filters=filters))
+        job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question, filters=filters))
         # Answering takes milliseconds: waiting a moment before deferring lets a refused
         # question be answered privately, while a slow answer still beats the 3 s deadline.
         if not (await asyncio.wait({job}, timeout=DEFER_AFTER))[0]:
@@ -94,26 +99,33 @@ class Ask(commands.Cog):
         if not interaction.response.is_done():  # the log write may wait on a busy database
             await interaction.response.defer(ephemeral=private, thinking=True)
         row = await self._record(QueryRecord.from_answer(answer, **_who(interaction)))
-        await interaction.edit_original_response(embed=answer_embed(answer),
-                                                 **self._feedback(row))
+        await interaction.edit_original_response(embed=answer_embed(answer), **self._feedback(row))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
     @ask.autocomplete("source")
-    async def _sources(self, interaction: discord.Interaction,
-                       current: str) -> list[app_commands.Choice[str]]:
+    async def _sources(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         typed = current.casefold().strip()
-        return [app_commands.Choice(name=name, value=name) for name in self.bot.engine.sources()
-                if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS][:MAX_CHOICES]
+        return [
+            app_commands.Choice(name=name, value=name)
+            for name in self.bot.engine.sources()
+            if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS
+        ][:MAX_CHOICES]
 
-    async def cog_app_command_error(self, interaction: discord.Interaction,
-                                    error: app_commands.AppCommandError) -> None:
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
         """Log the failed question; the tree's handler then tells the user."""
         ns = interaction.namespace
         raw = {"source": ns.source, "since": ns.since, "until": ns.until}
-        await self._record_failure(explain(error, interaction.id), str(ns.question or ""),
-                                   {k: str(v) for k, v in raw.items() if v},
-                                   _who(interaction))
+        await self._record_failure(
+            explain(error, interaction.id),
+            str(ns.question or ""),
+            {k: str(v) for k, v in raw.items() if v},
+            _who(interaction),
+        )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -128,8 +140,7 @@ class Ask(commands.Cog):
         except Exception as exc:
             failure = explain(exc, message.id)
             if failure.outcome == "error":
-                log.error("Error %s answering a mention (message %s)", failure.id, message.id,
-                          exc_info=exc)
+                log.error("Error %s answering a mention (message %s)", failure.id, message.id, exc_info=exc)
             await self._record_failure(failure, question, {}, who)
             await _reply(message, content=fit(failure.text, CONTENT))
             return
@@ -161,11 +172,19 @@ class Ask(commands.Cog):
         make = self.bot.answer_view
         return {"view": make(row)} if make is not None and row is not None else {}
 
-    async def _record_failure(self, failure: Failure, question: str,
-                              filters: Mapping[str, str], who: Mapping[str, Any]) -> None:
-        await self._record(QueryRecord(question=question, outcome=failure.outcome,
-                                       filters=dict(filters), error=failure.detail,
-                                       index_version=self._version(), **who))
+    async def _record_failure(
+        self, failure: Failure, question: str, filters: Mapping[str, str], who: Mapping[str, Any]
+    ) -> None:
+        await self._record(
+            QueryRecord(
+                question=question,
+                outcome=failure.outcome,
+                filters=dict(filters),
+                error=failure.detail,
+                index_version=self._version(),
+                **who,
+            )
+        )
 
     def _version(self) -> str | None:
         try:
@@ -183,15 +202,23 @@ class Ask(commands.Cog):
 
 
 def _who(interaction: discord.Interaction) -> dict[str, Any]:
-    return {"interface": "slash", "guild_id": interaction.guild_id,
-            "channel_id": interaction.channel_id, "user_id": interaction.user.id,
-            "user_name": interaction.user.name}
+    return {
+        "interface": "slash",
+        "guild_id": interaction.guild_id,
+        "channel_id": interaction.channel_id,
+        "user_id": interaction.user.id,
+        "user_name": interaction.user.name,
+    }
 
 
 def _author(message: discord.Message) -> dict[str, Any]:
-    return {"interface": "mention", "guild_id": message.guild.id if message.guild else None,
-            "channel_id": message.channel.id, "user_id": message.author.id,
-            "user_name": message.author.name}
+    return {
+        "interface": "mention",
+        "guild_id": message.guild.id if message.guild else None,
+        "channel_id": message.channel.id,
+        "user_id": message.author.id,
+        "user_name": message.author.name,
+    }
 
 
 async def _reply(message: discord.Message, **kwargs: Any) -> None:
@@ -199,5 +226,4 @@ async def _reply(message: discord.Message, **kwargs: Any) -> None:
     try:
         await message.reply(mention_author=False, **kwargs)
     except discord.HTTPException as exc:
-        log.warning("Could not reply to message %s in channel %s: %s",
-                    message.id, message.channel.id, exc)
+        log.warning("Could not reply to message %s in channel %s: %s", message.id, message.channel.id, exc)

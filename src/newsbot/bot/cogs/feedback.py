@@ -33,20 +33,25 @@ def vote_id(row_id: int, up: bool) -> str:
     return f"newsbot:vote:{'up' if up else 'down'}:{row_id}"
 
 
-class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                 template=VOTE_ID.pattern):
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=VOTE_ID.pattern):
     """A 👍 or 👎 for one answer, rebuilt from its custom id on every click."""
 
     def __init__(self, row_id: int, up: bool) -> None:
-        super().__init__(discord.ui.Button(style=discord.ButtonStyle.secondary,
-                                           emoji=UP if up else DOWN,
-                                           custom_id=vote_id(row_id, up)))
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary, emoji=UP if up else DOWN, custom_id=vote_id(row_id, up)
+            )
+        )
         self.row_id, self.up = row_id, up
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any],  # type: ignore[override]
-                             item: discord.ui.Button[discord.ui.View], match: re.Match[str],
-                             /) -> VoteButton:
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],  # type: ignore[override]
+        item: discord.ui.Button[discord.ui.View],
+        match: re.Match[str],
+        /,
+    ) -> VoteButton:
         return cls(int(match["row"]), match["kind"] == "up")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -54,8 +59,9 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         try:
             # A busy query log may take longer than the 3 s an interaction may wait.
             await interaction.response.defer(ephemeral=True, thinking=True)
-            before, after = await asyncio.to_thread(_vote, bot.querylog, interaction.guild_id,
-                                                    self.row_id, interaction.user.id, self.up)
+            before, after = await asyncio.to_thread(
+                _vote, bot.querylog, interaction.guild_id, self.row_id, interaction.user.id, self.up
+            )
         except Exception as exc:  # a button has no tree error handler: answer like one
             await report(interaction, exc, "a vote button")
             return
@@ -65,8 +71,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
             await post_for_review(bot, self.row_id, THUMBS_DOWN)
 
 
-def _vote(store: QueryLog, guild_id: int | None, row_id: int, user_id: int,
-          up: bool) -> tuple[Votes, Votes]:
+def _vote(store: QueryLog, guild_id: int | None, row_id: int, user_id: int, up: bool) -> tuple[Votes, Votes]:
     """The totals before and after the vote; NotFound if the row is gone or in another guild."""
     before = store.get(guild_id, row_id).votes
     return before, store.vote(row_id, user_id, up)

@@ -55,17 +55,25 @@ class RecentQuery:
     per_page: int = 10
 
     def describe(self) -> str:
-        parts = [f"user {self.user_id}" if self.user_id else "",
-                 f"channel {self.channel_id}" if self.channel_id else "",
-                 self.outcome.replace("_", " ") if self.outcome else ""]
+        parts = [
+            f"user {self.user_id}" if self.user_id else "",
+            f"channel {self.channel_id}" if self.channel_id else "",
+            self.outcome.replace("_", " ") if self.outcome else "",
+        ]
         return ", ".join(p for p in parts if p)
 
     async def page(self, store: QueryLog, page: int) -> tuple[list[LoggedQuery], bool]:
         """The rows of page `page` (from 0), and whether a next page exists."""
         rows = await asyncio.to_thread(
-            store.recent, self.guild_id, user_id=self.user_id, channel_id=self.channel_id,
-            outcome=self.outcome, limit=self.per_page + 1, offset=page * self.per_page)
-        return rows[:self.per_page], len(rows) > self.per_page
+            store.recent,
+            self.guild_id,
+            user_id=self.user_id,
+            channel_id=self.channel_id,
+            outcome=self.outcome,
+            limit=self.per_page + 1,
+            offset=page * self.per_page,
+        )
+        return rows[: self.per_page], len(rows) > self.per_page
 
     def embed(self, rows: list[LoggedQuery], page: int) -> discord.Embed:
         return recent_embed(rows, page=page, per_page=self.per_page, filters=self.describe())
@@ -84,7 +92,8 @@ class OwnedView(discord.ui.View):
         if interaction.user.id == self.owner.user.id:
             return True
         await interaction.response.send_message(
-            "Only the moderator who ran this command can use these buttons.", ephemeral=True)
+            "Only the moderator who ran this command can use these buttons.", ephemeral=True
+        )
         return False
 
     async def on_timeout(self) -> None:
@@ -96,16 +105,23 @@ class OwnedView(discord.ui.View):
         except discord.HTTPException as exc:  # the reply was dismissed: nothing to tidy
             log.debug("Could not remove expired buttons: %s", exc)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception,
-                       item: discord.ui.Item[OwnedView], /) -> None:
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[OwnedView], /
+    ) -> None:
         await report(interaction, error, "a /logs button")
 
 
 class RecentPager(OwnedView):
     """Previous / Next through `/logs recent`."""
 
-    def __init__(self, owner: discord.Interaction, store: QueryLog, query: RecentQuery,
-                 has_next: bool, timeout: float = PAGER_TIMEOUT) -> None:
+    def __init__(
+        self,
+        owner: discord.Interaction,
+        store: QueryLog,
+        query: RecentQuery,
+        has_next: bool,
+        timeout: float = PAGER_TIMEOUT,
+    ) -> None:
         super().__init__(owner, timeout)
         self.store, self.query = store, query
         self.number = 0
@@ -116,13 +132,15 @@ class RecentPager(OwnedView):
         self.next_page.disabled = not has_next
 
     @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
-    async def previous_page(self, interaction: discord.Interaction,
-                            button: discord.ui.Button[RecentPager]) -> None:
+    async def previous_page(
+        self, interaction: discord.Interaction, button: discord.ui.Button[RecentPager]
+    ) -> None:
         await self.turn(interaction, max(0, self.number - 1))
 
     @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary)
-    async def next_page(self, interaction: discord.Interaction,
-                        button: discord.ui.Button[RecentPager]) -> None:
+    async def next_page(
+        self, interaction: discord.Interaction, button: discord.ui.Button[RecentPager]
+    ) -> None:
         await self.turn(interaction, self.number + 1)
 
     async def turn(self, interaction: discord.Interaction, number: int) -> None:
@@ -136,31 +154,43 @@ class RecentPager(OwnedView):
 class ConfirmForget(OwnedView):
     """Delete a user's questions only once the moderator confirms."""
 
-    def __init__(self, owner: discord.Interaction, store: QueryLog, guild_id: int,
-                 user_id: int, label: str, timeout: float = CONFIRM_TIMEOUT) -> None:
+    def __init__(
+        self,
+        owner: discord.Interaction,
+        store: QueryLog,
+        guild_id: int,
+        user_id: int,
+        label: str,
+        timeout: float = CONFIRM_TIMEOUT,
+    ) -> None:
         super().__init__(owner, timeout)
         self.store, self.guild_id, self.user_id, self.label = store, guild_id, user_id, label
         self.expired_text = "Timed out: nothing was deleted."
         self.deleted: int | None = None
 
     @discord.ui.button(label="Delete their questions", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction,
-                      button: discord.ui.Button[ConfirmForget]) -> None:
+    async def confirm(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmForget]
+    ) -> None:
         self.stop()
         await interaction.response.defer()
-        self.deleted = await asyncio.to_thread(self.store.forget_user, self.guild_id,
-                                               self.user_id)
-        await interaction.edit_original_response(view=None, content=fit(
-            f"Deleted {self.deleted:,} logged questions of {self.label} in this server, with "
-            "their votes and flags, and the votes they cast here. Posts already made in the "
-            "mod channel are not touched: delete those by hand if needed.", CONTENT))
+        self.deleted = await asyncio.to_thread(self.store.forget_user, self.guild_id, self.user_id)
+        await interaction.edit_original_response(
+            view=None,
+            content=fit(
+                f"Deleted {self.deleted:,} logged questions of {self.label} in this server, with "
+                "their votes and flags, and the votes they cast here. Posts already made in the "
+                "mod channel are not touched: delete those by hand if needed.",
+                CONTENT,
+            ),
+        )
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
-    async def cancel(self, interaction: discord.Interaction,
-                     button: discord.ui.Button[ConfirmForget]) -> None:
+    async def cancel(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmForget]
+    ) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Cancelled: nothing was deleted.",
-                                                view=None)
+        await interaction.response.edit_message(content="Cancelled: nothing was deleted.", view=None)
 
 
 def _guild(interaction: discord.Interaction) -> int:
@@ -183,9 +213,12 @@ def _days(days: int) -> int | None:
 class Logs(commands.Cog):
     """The query log, for moderators."""
 
-    logs = app_commands.Group(name="logs", description="Review the questions asked here (moderators)",
-                              default_permissions=discord.Permissions(manage_messages=True),
-                              guild_only=True)
+    logs = app_commands.Group(
+        name="logs",
+        description="Review the questions asked here (moderators)",
+        default_permissions=discord.Permissions(manage_messages=True),
+        guild_only=True,
+    )
 
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
@@ -210,27 +243,33 @@ class Logs(commands.Cog):
             log.exception("Pruning the query log failed")
             return 0
         if deleted:
-            log.info("Pruned %d query log rows older than %d days", deleted,
-                     self.bot.settings.log_retention_days)
+            log.info(
+                "Pruned %d query log rows older than %d days", deleted, self.bot.settings.log_retention_days
+            )
         return deleted
 
     @logs.command(name="recent")
     @is_mod()
-    @app_commands.describe(user="Only this person's questions",
-                           channel="Only questions asked in this channel",
-                           outcome="Only questions that ended this way",
-                           limit="Questions per page (1–25)")
+    @app_commands.describe(
+        user="Only this person's questions",
+        channel="Only questions asked in this channel",
+        outcome="Only questions that ended this way",
+        limit="Questions per page (1–25)",
+    )
     @app_commands.choices(outcome=OUTCOMES)
-    async def recent(self, interaction: discord.Interaction,
-                     user: discord.Member | discord.User | None = None,
-                     channel: app_commands.AppCommandChannel | app_commands.AppCommandThread
-                     | None = None,
-                     outcome: str | None = None,
-                     limit: app_commands.Range[int, 1, 25] = 10) -> None:
+    async def recent(
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member | discord.User | None = None,
+        channel: app_commands.AppCommandChannel | app_commands.AppCommandThread | None = None,
+        outcome: str | None = None,
+        limit: app_commands.Range[int, 1, 25] = 10,
+    ) -> None:
         """The latest questions asked in this server, newest first, a page at a time."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        query = RecentQuery(_guild(interaction), user.id if user else None,
-                            channel.id if channel else None, outcome, limit)
+        query = RecentQuery(
+            _guild(interaction), user.id if user else None, channel.id if channel else None, outcome, limit
+        )
         rows, has_next = await query.page(self.bot.querylog, 0)
         embed = query.embed(rows, 0)
         if not has_next:  # one page: nothing to turn
@@ -242,8 +281,7 @@ class Logs(commands.Cog):
     @logs.command(name="show")
     @is_mod()
     @app_commands.describe(id="The question's number, as /logs recent shows it (#12 → 12)")
-    async def show(self, interaction: discord.Interaction,
-                   id: app_commands.Range[int, 1, None]) -> None:
+    async def show(self, interaction: discord.Interaction, id: app_commands.Range[int, 1, None]) -> None:
         """One question in full: who asked, what was shown, scores, latency, votes and flags."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         row = await asyncio.to_thread(self.bot.querylog.get, _guild(interaction), id)
@@ -252,8 +290,9 @@ class Logs(commands.Cog):
     @logs.command(name="unanswered")
     @is_mod()
     @app_commands.describe(days="Look back this many days (1–365)")
-    async def unanswered(self, interaction: discord.Interaction,
-                         days: app_commands.Range[int, 1, 365] = 7) -> None:
+    async def unanswered(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 365] = 7
+    ) -> None:
         """Questions that found no good match, grouped: what the news corpus lacks."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         groups = await asyncio.to_thread(self.bot.querylog.unanswered, _guild(interaction), days)
@@ -262,8 +301,9 @@ class Logs(commands.Cog):
     @logs.command(name="stats")
     @is_mod()
     @app_commands.describe(days="Look back this many days (0: all time)")
-    async def stats(self, interaction: discord.Interaction,
-                    days: app_commands.Range[int, 0, 3650] = 7) -> None:
+    async def stats(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 0, 3650] = 7
+    ) -> None:
         """Volume, answer and no-match rates, latency, top questions and feedback."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await asyncio.to_thread(self.bot.querylog.stats, _guild(interaction), _days(days))
@@ -272,47 +312,61 @@ class Logs(commands.Cog):
     @logs.command(name="export")
     @is_mod()
     @app_commands.describe(days="Only the last this many days (0: everything)")
-    async def export(self, interaction: discord.Interaction,
-                     days: app_commands.Range[int, 0, 3650] = 0) -> None:
+    async def export(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 0, 3650] = 0
+    ) -> None:
         """This server's questions as a CSV file, oldest first."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild(interaction)
         count, data = await asyncio.to_thread(_csv, self.bot.querylog, guild_id, _days(days))
         limit = interaction.filesize_limit or DEFAULT_FILE_LIMIT
         if len(data) > limit:
-            raise NewsbotError(f"The export is {len(data) / 1e6:.1f} MB, over Discord's "
-                               f"{limit / 1e6:.0f} MB limit: ask for fewer days, or run "
-                               "`newsbot logs export` on the bot's server.")
+            raise NewsbotError(
+                f"The export is {len(data) / 1e6:.1f} MB, over Discord's "
+                f"{limit / 1e6:.0f} MB limit: ask for fewer days, or run "
+                "`newsbot logs export` on the bot's server."
+            )
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         file = discord.File(io.BytesIO(data), filename=f"newsbot-log-{guild_id}-{stamp}.csv")
         await interaction.edit_original_response(
             content=f"{count:,} questions asked in this server, {window(_days(days))}. They are "
-                    "exactly as typed: open the file as text in a spreadsheet.",
-            attachments=[file])
+            "exactly as typed: open the file as text in a spreadsheet.",
+            attachments=[file],
+        )
 
     @logs.command(name="flag")
     @is_mod()
-    @app_commands.describe(id="The question's number, as /logs recent shows it",
-                           reason="Why it needs a look, e.g. wrong article quoted")
-    async def flag(self, interaction: discord.Interaction, id: app_commands.Range[int, 1, None],
-                   reason: app_commands.Range[str, 1, 500]) -> None:
+    @app_commands.describe(
+        id="The question's number, as /logs recent shows it",
+        reason="Why it needs a look, e.g. wrong article quoted",
+    )
+    async def flag(
+        self,
+        interaction: discord.Interaction,
+        id: app_commands.Range[int, 1, None],
+        reason: app_commands.Range[str, 1, 500],
+    ) -> None:
         """Mark an answer for review, with a reason."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await asyncio.to_thread(self.bot.querylog.flag, _guild(interaction), id,
-                                interaction.user.id, reason)
+        await asyncio.to_thread(self.bot.querylog.flag, _guild(interaction), id, interaction.user.id, reason)
         await interaction.edit_original_response(
-            content=fit(f"Flagged question #{id}: {text(reason, 500)}", CONTENT))
+            content=fit(f"Flagged question #{id}: {text(reason, 500)}", CONTENT)
+        )
 
     @logs.command(name="forget")
     @is_mod()
     @app_commands.describe(user="The person whose logged questions and votes are deleted")
-    async def forget(self, interaction: discord.Interaction,
-                     user: discord.Member | discord.User) -> None:
+    async def forget(self, interaction: discord.Interaction, user: discord.Member | discord.User) -> None:
         """Delete every logged question and vote of a person in this server (a deletion request)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild(interaction)
         label = f"{text(user.name, 40)} ({user.id})"
         view = ConfirmForget(interaction, self.bot.querylog, guild_id, user.id, label)
-        await interaction.edit_original_response(view=view, content=fit(
-            f"Delete every logged question of {label} in this server, with their votes and "
-            "flags, and the votes they cast here? This cannot be undone.", CONTENT))
+        await interaction.edit_original_response(
+            view=view,
+            content=fit(
+                f"Delete every logged question of {label} in this server, with their votes and "
+                "flags, and the votes they cast here? This cannot be undone.",
+                CONTENT,
+            ),
+        )

@@ -94,8 +94,11 @@ def answer_embed(answer: Answer) -> discord.Embed:
     blocks = [_passage_block(n, hit) for n, hit in enumerate(answer.hits, 1)]
     room = (DESCRIPTION - len(head) - 2 * len(blocks)) // len(blocks)
     body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
-    embed = discord.Embed(title=fit(escape(answer.question.strip()), TITLE), colour=ANSWERED,
-                          description="\n\n".join([head, *body]))
+    embed = discord.Embed(
+        title=fit(escape(answer.question.strip()), TITLE),
+        colour=ANSWERED,
+        description="\n\n".join([head, *body]),
+    )
     embed.set_footer(text=_footer(answer))
     return fit_embed(embed)
 
@@ -106,15 +109,18 @@ def _passage_block(n: int, hit: Hit) -> tuple[str, str]:
 
 def no_match_embed(answer: Answer) -> discord.Embed:
     """An honest "not found", listing the closest articles so the reader can judge."""
-    lines = ["I found nothing in the indexed news that answers this"
-             + (f" ({escape(describe_filters(answer.filters))})." if answer.filters.active else ".")]
+    lines = [
+        "I found nothing in the indexed news that answers this"
+        + (f" ({escape(describe_filters(answer.filters))})." if answer.filters.active else ".")
+    ]
     if answer.hits:
         lines += ["", "Closest articles:"]
         lines += [fit("• " + citation(hit.citation), FIELD_VALUE) for hit in _unique(answer.hits)]
     else:
         lines.append("Nothing came close; try other words or a wider date range.")
-    embed = discord.Embed(title=fit(escape(answer.question.strip()), TITLE), colour=NO_MATCH,
-                          description="\n".join(lines))
+    embed = discord.Embed(
+        title=fit(escape(answer.question.strip()), TITLE), colour=NO_MATCH, description="\n".join(lines)
+    )
     embed.set_footer(text=_footer(answer))
     return fit_embed(embed)
 
@@ -157,34 +163,45 @@ def progress_text(stage: str, done: int, total: int) -> str:
 def report_embed(report: BuildReport, *, title: str = "Reindex finished") -> discord.Embed:
     """What a build changed, what it skipped and why, and the new index version."""
     embed = discord.Embed(title=title, colour=REPORT)
-    for name, value in (("Added", report.added), ("Updated", report.updated),
-                        ("Removed", report.removed), ("Unchanged", report.unchanged),
-                        ("Articles", report.articles), ("Passages", report.passages)):
+    for name, value in (
+        ("Added", report.added),
+        ("Updated", report.updated),
+        ("Removed", report.removed),
+        ("Unchanged", report.unchanged),
+        ("Articles", report.articles),
+        ("Passages", report.passages),
+    ):
         embed.add_field(name=name, value=f"{value:,}")
     embed.add_field(name="Took", value=f"{report.seconds:.1f} s")
     embed.add_field(name="Version", value=code(report.version))
     if report.skipped:
-        lines = [f"• {escape(s.where)}: {escape(s.reason)}" + (" (repaired)" if s.repaired else "")
-                 for s in report.skipped]
-        embed.add_field(name=f"Skipped or repaired ({len(report.skipped)})",
-                        value=lines_within(lines, FIELD_VALUE), inline=False)
+        lines = [
+            f"• {escape(s.where)}: {escape(s.reason)}" + (" (repaired)" if s.repaired else "")
+            for s in report.skipped
+        ]
+        embed.add_field(
+            name=f"Skipped or repaired ({len(report.skipped)})",
+            value=lines_within(lines, FIELD_VALUE),
+            inline=False,
+        )
     return fit_embed(embed)
 
 
 def stats_embed(stats: IndexStats) -> discord.Embed:
     """What the index holds."""
-    embed = discord.Embed(title="Corpus", colour=REPORT,
-                          description=code(fit(stats.corpus, 200)))
+    embed = discord.Embed(title="Corpus", colour=REPORT, description=code(fit(stats.corpus, 200)))
     embed.add_field(name="Articles", value=f"{stats.articles:,}")
     embed.add_field(name="Passages", value=f"{stats.passages:,}")
     embed.add_field(name="Size", value=_size(stats.size_bytes))
     if stats.first_date and stats.last_date:
-        embed.add_field(name="Dates", value=f"{timestamp(stats.first_date)} – "
-                                            f"{timestamp(stats.last_date)}", inline=False)
+        embed.add_field(
+            name="Dates", value=f"{timestamp(stats.first_date)} – {timestamp(stats.last_date)}", inline=False
+        )
     if stats.sources:
         lines = [f"• {escape(name)}: {count:,}" for name, count in stats.sources]
-        embed.add_field(name=f"Sources ({len(stats.sources)})",
-                        value=lines_within(lines, FIELD_VALUE), inline=False)
+        embed.add_field(
+            name=f"Sources ({len(stats.sources)})", value=lines_within(lines, FIELD_VALUE), inline=False
+        )
     embed.add_field(name="Version", value=code(stats.version))
     embed.add_field(name="Built", value=_iso_timestamp(stats.built_at))
     return fit_embed(embed)
