@@ -334,7 +334,9 @@ class SqliteQueryLog:
     @staticmethod
     def _require(db: sqlite3.Connection, guild_id: int | None, row_id: int) -> sqlite3.Row:
         scope, params = _scope(guild_id)
-        row = db.execute(f"SELECT * FROM queries q WHERE q.id = ? AND {scope}", (row_id, *params)).fetchone()
+        row: sqlite3.Row | None = db.execute(
+            f"SELECT * FROM queries q WHERE q.id = ? AND {scope}", (row_id, *params)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no query log row {row_id}")
         return row

@@ -47,8 +47,8 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], tem
     @classmethod
     async def from_custom_id(
         cls,
-        interaction: discord.Interaction[Any],  # type: ignore[override]
-        item: discord.ui.Button[discord.ui.View],
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Button[discord.ui.View],  # type: ignore[override]
         match: re.Match[str],
         /,
     ) -> VoteButton:
