@@ -140,6 +140,6 @@ def test_the_writer_clears_what_a_dead_writer_left(tmp_path: Path) -> None:
 
 
 def test_too_little_space_says_how_much_is_needed(tmp_path: Path) -> None:
-    with pytest.raises(versions.NoSpace, match="needs about .* MB and .* MB is free"):
+    with pytest.raises(versions.NoSpace, match=r"needs about .* MB and .* MB is free"):
         versions.ensure_space(tmp_path, 10**18)
     versions.ensure_space(tmp_path, 1)
