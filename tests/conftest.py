@@ -9,6 +9,8 @@ import pytest
 
 from newsbot.settings import Settings
 
+pytest_plugins = ["tests.postgres"]  # the `postgres_url` fixture: a real server on 127.0.0.1
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "corpus" / "000_1e09d41da4d2db93.txt"
 SHARED_DATA = ROOT.parent / "shared" / "data"

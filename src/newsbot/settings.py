@@ -29,6 +29,7 @@ ENV_NAMES = {
     "discord_api_base": "DISCORD_API_BASE",
     "discord_gateway_url": "DISCORD_GATEWAY_URL",
     "log_level": "NEWSBOT_LOG_LEVEL",
+    "database_url": "NEWSBOT_DATABASE_URL",
 }
 
 
@@ -49,6 +50,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
+    database_url: str | None = None
 
     @classmethod
     def load(
@@ -77,6 +79,13 @@ class Settings:
     @property
     def querylog_path(self) -> Path:
         return self.data_dir / "querylog.sqlite3"
+
+    def __repr__(self) -> str:  # the token and the database password stay out of logs
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown.update(discord_token="***" if self.discord_token else None)
+        if self.database_url:
+            shown["database_url"] = "postgresql://***"
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
 
 def _parse(name: str, raw: str) -> object:

@@ -48,7 +48,7 @@ def require_token(settings: Settings) -> str:
 async def serve(settings: Settings) -> None:
     """Log in, open the index and the query log, then stay connected until closed or cancelled."""
     from newsbot.engine import Engine
-    from newsbot.querylog import SqliteQueryLog
+    from newsbot.querylog import open_query_log
 
     token = require_token(settings)
     bot = NewsBot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
@@ -57,9 +57,7 @@ async def serve(settings: Settings) -> None:
         await login(bot, token)
         log.info("Opening the index (building it on first run)…")
         engine = await asyncio.to_thread(Engine.open, settings)
-        querylog = await asyncio.to_thread(
-            SqliteQueryLog, settings.querylog_path, settings.log_retention_days
-        )
+        querylog = await asyncio.to_thread(open_query_log, settings)
         bot.attach(engine, querylog)
         try:
             await bot.connect()

@@ -17,7 +17,7 @@ from newsbot.cli.logs import logs_app
 from newsbot.cli.render import render_answer, render_report, render_stats, to_json
 from newsbot.engine import Engine
 from newsbot.errors import BadFilter, BadQuestion, NewsbotError
-from newsbot.querylog import Interface, Outcome, QueryRecord, SqliteQueryLog
+from newsbot.querylog import Interface, Outcome, QueryRecord, open_query_log
 from newsbot.settings import Settings
 
 app = typer.Typer(
@@ -87,7 +87,7 @@ def ask(
     """Answer a question with cited passages from the corpus."""
     settings = _settings(corpus, data_dir)
     engine = _engine(settings)
-    log = SqliteQueryLog(settings.querylog_path, settings.log_retention_days)
+    log = open_query_log(settings)
     try:
         try:
             result = engine.ask(question, k=k, filters=parse_filters(since, until, source))

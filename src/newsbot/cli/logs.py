@@ -23,8 +23,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsbot.errors import NewsbotError, NotFound
+from newsbot.querylog import SqliteQueryLog, SqlQueryLog, open_query_log
 from newsbot.querylog.records import LoggedQuery, LogStats, Outcome, QuestionGroup, write_csv
-from newsbot.querylog.store import SqliteQueryLog
 from newsbot.settings import Settings
 
 logs_app = typer.Typer(
@@ -65,10 +65,14 @@ def _fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def _opened(db: Path | None) -> Iterator[SqliteQueryLog]:
+def _opened(db: Path | None) -> Iterator[SqlQueryLog]:
     """The store named by --db or the settings; NewsbotErrors become a message and exit 1."""
     try:
         settings = Settings.load()
+        if db is None and settings.database_url:
+            with open_query_log(settings) as shared:
+                yield shared
+            return
         path = db or settings.querylog_path
         if not path.is_file():
             raise NotFound(f"no query log at {path} (the bot creates it on the first question)")

@@ -14,7 +14,20 @@ from newsbot.querylog.records import (
     normalize_question,
     write_csv,
 )
-from newsbot.querylog.store import QueryLog, QueryLogError, SqliteQueryLog
+from newsbot.querylog.sqlite import SqliteQueryLog
+from newsbot.querylog.store import QueryLog, QueryLogError, SqlQueryLog
+from newsbot.settings import Settings
+
+
+def open_query_log(settings: Settings) -> SqlQueryLog:
+    """The configured query log: PostgreSQL when `NEWSBOT_DATABASE_URL` is set, else the SQLite
+    file in the data folder."""
+    if settings.database_url:
+        from newsbot.querylog.postgres import PostgresQueryLog
+
+        return PostgresQueryLog(settings.database_url, settings.log_retention_days)
+    return SqliteQueryLog(settings.querylog_path, settings.log_retention_days)
+
 
 __all__ = [
     "MIGRATIONS",
@@ -29,9 +42,11 @@ __all__ = [
     "QueryRecord",
     "QuestionGroup",
     "Shown",
+    "SqlQueryLog",
     "SqliteQueryLog",
     "Votes",
     "migrate",
     "normalize_question",
+    "open_query_log",
     "write_csv",
 ]

@@ -2,33 +2,45 @@
 
 Each migration runs once, in order, and is recorded by name in `_migrations`. Never edit or
 reorder one that has shipped: a database out there already has it. Add a new one instead.
+
+Migrations are written in SQLite's SQL; on PostgreSQL the same list runs through `Schema`, which
+maps SQLite's column types to PostgreSQL's (INTEGER holds 64-bit Discord ids in SQLite, so it is
+BIGINT there) and `?` placeholders to psycopg's.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+class Schema(Protocol):
+    """What a migration may use: `execute` with `?` placeholders (an sqlite3 connection is one)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
 
 
 @dataclass(frozen=True)
 class Migration:
     name: str
-    apply: Callable[[sqlite3.Connection], None]
+    apply: Callable[[Schema], None]
 
 
 MIGRATIONS: list[Migration] = []
 
 
-def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+def migration(fn: Callable[[Schema], None]) -> Callable[[Schema], None]:
     """Append `fn` to MIGRATIONS under its own name."""
     MIGRATIONS.append(Migration(fn.__name__, fn))
     return fn
 
 
 @migration
-def m001_queries(db: sqlite3.Connection) -> None:
+def m001_queries(db: Schema) -> None:
     # created_at is ISO 8601 UTC with microseconds: text order is time order.
     db.execute("""
         CREATE TABLE queries (
@@ -61,7 +73,7 @@ def m001_queries(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m002_feedback(db: sqlite3.Connection) -> None:
+def m002_feedback(db: Schema) -> None:
     db.execute("ALTER TABLE queries ADD COLUMN message_id INTEGER")
     db.execute("CREATE INDEX queries_message ON queries (message_id) WHERE message_id IS NOT NULL")
     db.execute("CREATE INDEX queries_guild_user ON queries (guild_id, user_id)")
@@ -85,34 +97,48 @@ def m002_feedback(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX flags_query ON flags (query_id)")
 
 
-def applied(db: sqlite3.Connection) -> set[str]:
+def applied(db: Schema) -> set[str]:
     """Names of the migrations this database has."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    return {name for (name,) in db.execute("SELECT name FROM _migrations")}
+    rows = db.execute("SELECT name FROM _migrations").fetchall()
+    # Tuples from a bare sqlite3 connection, dicts from psycopg: the one column either way.
+    return {row["name"] if isinstance(row, dict) else row[0] for row in rows}
 
 
-def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+def apply_pending(
+    transaction: Callable[[], AbstractContextManager[Schema]], migrations: Sequence[Migration] = MIGRATIONS
+) -> list[str]:
     """Apply the pending migrations, each in its own transaction; return their names.
 
-    `db` must be in autocommit mode (isolation_level=None). Another process opening the same
-    file at the same moment is safe: the check is repeated under the write lock.
+    `transaction` opens one that excludes other writers (so another process opening the same
+    database at the same moment is safe: the check is repeated inside it).
     """
     done: list[str] = []
     for m in migrations:
-        if m.name in applied(db):
-            continue
+        with transaction() as db:
+            if m.name in applied(db):
+                continue
+            m.apply(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                (m.name, datetime.now(UTC).isoformat()),
+            )
+            done.append(m.name)
+    return done
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """Apply the pending migrations to an SQLite database in autocommit mode (isolation_level=None)."""
+
+    @contextmanager
+    def transaction() -> Iterator[Schema]:
         db.execute("BEGIN IMMEDIATE")
         try:
-            if m.name not in applied(db):
-                m.apply(db)
-                db.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                    (m.name, datetime.now(UTC).isoformat()),
-                )
-                done.append(m.name)
+            yield db
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-    return done
+
+    return apply_pending(transaction, migrations)

@@ -1,4 +1,6 @@
-"""Where questions are logged: one SQLite file, safe to share between threads and processes.
+"""The query log's SQL, shared by its two backends: SQLite (`sqlite.py`, the default, one file) and
+PostgreSQL (`postgres.py`, for several machines). The statements are written once, with `?`
+placeholders, in the SQL both databases speak; a backend only opens connections and transactions.
 
 Reads and deletes take `guild_id`: a guild's moderator passes their guild and never sees another
 guild's rows; `None` is the CLI's view of every guild (and the only view of DM / CLI rows).
@@ -8,16 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, Self, TypeVar, overload, runtime_checkable
 
 from newsbot.errors import NewsbotError, NotFound
-from newsbot.querylog.migrations import migrate
 from newsbot.querylog.records import (
     Flag,
     LoggedQuery,
@@ -36,7 +35,6 @@ T = TypeVar("T")
 
 PRUNE_EVERY_SECONDS = 3600.0
 _CHUNK = 500  # ids per `IN (...)`, well under SQLite's variable limit
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
 
 
 class QueryLogError(NewsbotError):
@@ -45,7 +43,7 @@ class QueryLogError(NewsbotError):
 
 @runtime_checkable
 class QueryLog(Protocol):
-    """What the bot and the CLI need from a query log; a PostgreSQL store could do the same."""
+    """What the bot and the CLI need from a query log, on SQLite or PostgreSQL alike."""
 
     def record(self, rec: QueryRecord) -> int: ...
     def recent(
@@ -70,110 +68,77 @@ class QueryLog(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteQueryLog:
-    """The query log in one SQLite file (WAL), behind one connection and one lock.
+class Db(Protocol):
+    """A connection inside a transaction, taking `?` placeholders; rows are read by column name."""
 
-    The bot calls it from `asyncio.to_thread`; SQLite serialises writers anyway, so a lock
-    around one connection costs nothing and keeps the threading simple. Other processes (the
-    CLI) are handled by SQLite's busy timeout, then by our retries with backoff.
-    """
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any: ...
 
-    def __init__(
-        self,
-        path: Path,
-        retention_days: int = 0,
-        *,
-        busy_timeout: float = 5.0,
-        retries: int = 5,
-        backoff: float = 0.05,
-    ) -> None:
-        if retention_days < 0:
-            raise ValueError("retention_days must not be negative")
-        self.path = Path(path)
-        self.retention_days = retention_days  # 0: keep forever
-        self._retries = retries
-        self._backoff = backoff
-        self._lock = threading.Lock()
-        self._last_prune = float("-inf")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise QueryLogError(f"cannot open the query log {self.path}: {exc}") from exc
-        conn.row_factory = sqlite3.Row
-        self._conn: sqlite3.Connection | None = conn
-        try:
-            self._run(self._setup, begin=None)
-            self.prune()
-        except BaseException:
-            self.close()
-            raise
 
-    @staticmethod
-    def _setup(db: sqlite3.Connection) -> None:
-        db.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL: a commit is written to the WAL file (so into the OS) before it returns,
-        # and only checkpoints fsync. A row therefore survives kill -9 of the process right
-        # after record() returns; only a power loss or OS crash can drop the last commits,
-        # and never corrupts the file. FULL would add an fsync per question for that case,
-        # which a query log does not need.
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        migrate(db)
+Row = Any  # sqlite3.Row or a psycopg dict row: both are read as row["column"]
 
-    def __enter__(self) -> SqliteQueryLog:
+
+class SqlQueryLog(ABC):
+    """The query log's statements; a backend supplies `_run` (a transaction with retries) and
+    `_erase` (make deleted rows unreadable on disk)."""
+
+    retention_days: int
+    _last_prune: float = float("-inf")
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _run(self, fn: Callable[[Db], T], *, write: bool = False) -> T:
+        """Run `fn` in one transaction and return its result; errors become QueryLogError."""
+
+    @abstractmethod
+    def _erase(self) -> None:
+        """After a deletion that must forget: leave no copy of the deleted rows in the files."""
 
     # -- writing ---------------------------------------------------------------------------
 
     def record(self, rec: QueryRecord) -> int:
         """Store one question; return its row id. Durable once this returns."""
 
-        def insert(db: sqlite3.Connection) -> int:
-            cur = db.execute(
+        def insert(db: Db) -> int:
+            row_id: int = db.execute(
                 "INSERT INTO queries (created_at, question, interface, outcome, guild_id,"
                 " channel_id, user_id, user_name, filters, latency_ms, index_version, error,"
-                " message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     _iso(rec.created_at),
-                    rec.question,
+                    _text(rec.question),
                     str(rec.interface),
                     str(rec.outcome),
                     rec.guild_id,
                     rec.channel_id,
                     rec.user_id,
-                    rec.user_name,
-                    json.dumps(dict(rec.filters), sort_keys=True),
+                    _text(rec.user_name),
+                    _text(json.dumps(dict(rec.filters), sort_keys=True)),
                     float(rec.latency_ms),
-                    rec.index_version,
-                    rec.error,
+                    _text(rec.index_version),
+                    _text(rec.error),
                     rec.message_id,
                 ),
-            )
-            row_id = cur.lastrowid
-            assert row_id is not None
+            ).fetchone()["id"]
             # int() / float(): numpy scalars from the ranker would be stored as blobs.
             db.executemany(
                 "INSERT INTO shown VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (row_id, rank, s.article_id, int(s.passage_id), s.title, float(s.score))
+                    (row_id, rank, _text(s.article_id), int(s.passage_id), _text(s.title), float(s.score))
                     for rank, s in enumerate(rec.shown)
                 ],
             )
             return row_id
 
-        row_id = self._run(insert, begin="BEGIN IMMEDIATE")
+        row_id = self._run(insert, write=True)
         if self.retention_days and time.monotonic() - self._last_prune > PRUNE_EVERY_SECONDS:
             try:
                 self.prune()
@@ -185,20 +150,20 @@ class SqliteQueryLog:
         """Mark a row for review; NotFound if the row is not in this guild."""
         flag = Flag(moderator_id, reason, datetime.now(UTC))
 
-        def insert(db: sqlite3.Connection) -> Flag:
+        def insert(db: Db) -> Flag:
             self._require(db, guild_id, row_id)
             db.execute(
                 "INSERT INTO flags (query_id, moderator_id, reason, created_at) VALUES (?, ?, ?, ?)",
-                (row_id, moderator_id, reason, _iso(flag.created_at)),
+                (row_id, moderator_id, _text(reason), _iso(flag.created_at)),
             )
             return flag
 
-        return self._run(insert, begin="BEGIN IMMEDIATE")
+        return self._run(insert, write=True)
 
     def vote(self, row_id: int, user_id: int, up: bool) -> Votes:
         """One vote per user per answer: a second vote replaces the first. Returns the totals."""
 
-        def upsert(db: sqlite3.Connection) -> Votes:
+        def upsert(db: Db) -> Votes:
             self._require(db, None, row_id)
             db.execute(
                 "INSERT INTO votes (query_id, user_id, up, voted_at) VALUES (?, ?, ?, ?)"
@@ -208,23 +173,26 @@ class SqliteQueryLog:
             )
             return _votes(db, [row_id]).get(row_id, Votes())
 
-        return self._run(upsert, begin="BEGIN IMMEDIATE")
+        return self._run(upsert, write=True)
 
     def forget_user(self, guild_id: int | None, user_id: int) -> int:
         """Delete a user's questions (with their shown passages, votes, flags) and the votes
         they cast, in this guild or everywhere; return how many questions went."""
         scope, params = _scope(guild_id)
 
-        def delete(db: sqlite3.Connection) -> int:
+        def delete(db: Db) -> int:
             db.execute(
                 "DELETE FROM votes WHERE user_id = ? AND query_id IN"
                 f" (SELECT id FROM queries q WHERE {scope})",
                 (user_id, *params),
             )
             cur = db.execute(f"DELETE FROM queries AS q WHERE q.user_id = ? AND {scope}", (user_id, *params))
-            return cur.rowcount
+            return int(cur.rowcount)
 
-        return self._run(delete, begin="BEGIN IMMEDIATE")
+        removed = self._run(delete, write=True)
+        if removed:
+            self._erase()
+        return removed
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete rows older than `retention_days` (nothing when it is 0); return how many."""
@@ -233,10 +201,10 @@ class SqliteQueryLog:
             return 0
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
 
-        def delete(db: sqlite3.Connection) -> int:
-            return db.execute("DELETE FROM queries WHERE created_at < ?", (_iso(cutoff),)).rowcount
+        def delete(db: Db) -> int:
+            return int(db.execute("DELETE FROM queries WHERE created_at < ?", (_iso(cutoff),)).rowcount)
 
-        return self._run(delete, begin="BEGIN IMMEDIATE")
+        return self._run(delete, write=True)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -263,7 +231,7 @@ class SqliteQueryLog:
     def get(self, guild_id: int | None, row_id: int) -> LoggedQuery:
         """One row; NotFound if it does not exist or belongs to another guild."""
 
-        def read(db: sqlite3.Connection) -> LoggedQuery:
+        def read(db: Db) -> LoggedQuery:
             return _hydrate(db, [self._require(db, guild_id, row_id)])[0]
 
         return self._run(read)
@@ -285,7 +253,7 @@ class SqliteQueryLog:
         since = _since(days)
         scope, params = _scope(guild_id, since)
 
-        def read(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], sqlite3.Row, int]:
+        def read(db: Db) -> tuple[list[Row], Row, int]:
             rows = db.execute(
                 f"SELECT question, created_at, outcome, latency_ms FROM queries q"
                 f" WHERE {scope} ORDER BY q.created_at DESC, q.id DESC",
@@ -297,10 +265,10 @@ class SqliteQueryLog:
                 params,
             ).fetchone()
             flagged = db.execute(
-                f"SELECT COUNT(DISTINCT f.query_id) FROM flags f"
+                f"SELECT COUNT(DISTINCT f.query_id) AS n FROM flags f"
                 f" JOIN queries q ON q.id = f.query_id WHERE {scope}",
                 params,
-            ).fetchone()[0]
+            ).fetchone()["n"]
             return rows, votes, flagged
 
         rows, votes, flagged = self._run(read)
@@ -318,8 +286,8 @@ class SqliteQueryLog:
             latency_p50_ms=percentile(latencies, 50),
             latency_p95_ms=percentile(latencies, 95),
             top_questions=tuple(_group(rows)[:10]),
-            votes_up=votes["up"],
-            votes_down=votes["n"] - votes["up"],
+            votes_up=int(votes["up"]),
+            votes_down=int(votes["n"] - votes["up"]),
             flagged=flagged,
         )
 
@@ -332,61 +300,24 @@ class SqliteQueryLog:
     # -- plumbing --------------------------------------------------------------------------
 
     @staticmethod
-    def _require(db: sqlite3.Connection, guild_id: int | None, row_id: int) -> sqlite3.Row:
+    def _require(db: Db, guild_id: int | None, row_id: int) -> Row:
         scope, params = _scope(guild_id)
-        row: sqlite3.Row | None = db.execute(
+        row: Row | None = db.execute(
             f"SELECT * FROM queries q WHERE q.id = ? AND {scope}", (row_id, *params)
         ).fetchone()
         if row is None:
             raise NotFound(f"no query log row {row_id}")
         return row
 
-    def _run(self, fn: Callable[[sqlite3.Connection], T], *, begin: str | None = "BEGIN") -> T:
-        """Run `fn` in a transaction; retry with backoff while another connection holds the
-        lock, then give up with a QueryLogError. Other SQLite errors (a full disk) are
-        reported at once."""
-        delay, attempt = self._backoff, 0
-        while True:
-            attempt += 1
-            try:
-                with self._lock:
-                    if self._conn is None:
-                        raise QueryLogError(f"the query log {self.path} is closed")
-                    return _transaction(self._conn, fn, begin)
-            except sqlite3.Error as exc:
-                busy = _code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED)
-                if not busy or attempt > self._retries:
-                    raise self._error(exc, attempt) from exc
-            time.sleep(delay)
-            delay *= 2
 
-    def _error(self, exc: sqlite3.Error, attempts: int) -> QueryLogError:
-        code = _code(exc)
-        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return QueryLogError(
-                f"the query log {self.path} is locked by another process; gave up after {attempts} attempts"
-            )
-        if code == _SQLITE_FULL:
-            return QueryLogError(f"the disk holding the query log {self.path} is full: {exc}")
-        return QueryLogError(f"query log {self.path}: {exc}")
-
-
-def _transaction(db: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], begin: str | None) -> T:
-    if begin is None:
-        return fn(db)
-    db.execute(begin)
-    try:
-        result = fn(db)
-        db.execute("COMMIT")
-        return result
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
-
-def _code(exc: sqlite3.Error) -> int:
-    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+@overload
+def _text(value: str) -> str: ...
+@overload
+def _text(value: str | None) -> str | None: ...
+def _text(value: str | None) -> str | None:
+    """Text as stored: without NUL characters, which no PostgreSQL text can hold (and which mean
+    nothing in a question), so both backends store the same."""
+    return value.replace("\x00", "") if value else value
 
 
 def _iso(dt: datetime) -> str:
@@ -412,22 +343,23 @@ def _scope(guild_id: int | None, since: datetime | None = None) -> tuple[str, li
     return " AND ".join(clauses), params
 
 
-def _group(rows: Iterable[sqlite3.Row]) -> list[QuestionGroup]:
+def _group(rows: Iterable[Row]) -> list[QuestionGroup]:
     return group_questions((r["question"], datetime.fromisoformat(r["created_at"])) for r in rows)
 
 
-def _votes(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Votes]:
+def _votes(db: Db, ids: Sequence[int]) -> dict[int, Votes]:
     marks = ",".join("?" * len(ids))
     return {
-        r[0]: Votes(r[1], r[2] - r[1])
+        r["query_id"]: Votes(int(r["up"]), int(r["n"] - r["up"]))
         for r in db.execute(
-            f"SELECT query_id, SUM(up), COUNT(*) FROM votes WHERE query_id IN ({marks}) GROUP BY query_id",
+            f"SELECT query_id, SUM(up) AS up, COUNT(*) AS n FROM votes WHERE query_id IN ({marks})"
+            " GROUP BY query_id",
             ids,
         )
     }
 
 
-def _hydrate(db: sqlite3.Connection, rows: Iterable[sqlite3.Row]) -> list[LoggedQuery]:
+def _hydrate(db: Db, rows: Iterable[Row]) -> list[LoggedQuery]:
     """Rows of `queries` with their shown passages, votes and flags, in the given order."""
     rows = list(rows)
     shown: dict[int, list[Shown]] = {}
