@@ -20,6 +20,7 @@ HOSTILE = (
     "[bold red]markup[/] **md** @everyone \x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x00\x07"
     "\r\nnext line \u202eevil " + "x" * 10_000
 )
+STORED = HOSTILE.replace("\x00", "")  # the query log drops NUL (no PostgreSQL text holds it)
 runner = CliRunner()
 
 
@@ -108,7 +109,7 @@ def test_recent_table_and_json_and_csv(db: Path) -> None:
 
     rows = json.loads(ok("recent", "--db", str(db), "--json").stdout)
     assert [r["id"] for r in rows] == [5, 4, 3, 2, 1]
-    assert rows[0]["question"] == HOSTILE  # JSON is exact
+    assert rows[0]["question"] == STORED  # JSON is exact
 
     scoped = json.loads(
         ok(
@@ -130,7 +131,7 @@ def test_recent_table_and_json_and_csv(db: Path) -> None:
 
     csv_rows = list(csv.DictReader(io.StringIO(raw(ok("recent", "--db", str(db), "--csv")), newline="")))
     assert [r["id"] for r in csv_rows] == ["5", "4", "3", "2", "1"]
-    assert csv_rows[0]["question"] == HOSTILE  # a pipe gets the exact data
+    assert csv_rows[0]["question"] == STORED  # a pipe gets the exact data
 
     assert run("recent", "--db", str(db), "--json", "--csv").exit_code == 1
 
@@ -140,7 +141,7 @@ def test_show(db: Path) -> None:
     assert "Teenager wins national chess title" in out
     assert "+1 / -0" in out
     data = json.loads(ok("show", "5", "--db", str(db), "--json").stdout)
-    assert (data["question"], data["flags"][0]["reason"]) == (HOSTILE, HOSTILE)
+    assert (data["question"], data["flags"][0]["reason"]) == (STORED, STORED)
     hostile = ok("show", "5", "--db", str(db)).stdout
     assert_defanged(hostile)
     assert "Flags" in hostile
@@ -174,7 +175,7 @@ def test_stats(db: Path) -> None:
 def test_export(db: Path, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(raw(ok("export", "--db", str(db))), newline="")))
     assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5"]  # oldest first
-    assert rows[-1]["question"] == HOSTILE
+    assert rows[-1]["question"] == STORED
     data = json.loads(ok("export", "--db", str(db), "--json", "--guild", str(GUILD_B)).stdout)
     assert [r["question"] for r in data] == ["beta guild question"]
 
