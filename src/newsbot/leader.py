@@ -1,0 +1,110 @@
+"""Which of several processes does the background writer work (feed polling, scheduled reindexes).
+
+Every process (a bot shard, a second bot, `newsbot feeds poll`) may try; exactly one leads at a
+time. Leadership is a lock the operating system or the database drops by itself when its holder
+dies, so a killed leader is replaced at the next try of another process:
+- on one machine, an `flock` on `<data dir>/.leader.lock`;
+- with `NEWSBOT_DATABASE_URL`, a PostgreSQL session advisory lock, for processes on several machines.
+Answering questions never needs leadership; builds are serialised by the index's writer lock
+(`newsbot.index.versions.writer`) whoever starts them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from newsbot.settings import Settings
+
+log = logging.getLogger(__name__)
+_ADVISORY_KEY = 0x6E657773_6C656164  # "newslead": any constant the processes agree on
+
+
+class Leadership(Protocol):
+    @property
+    def held(self) -> bool: ...
+    def try_acquire(self) -> bool:
+        """Lead if no one else does; True while this process leads."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class FileLeadership:
+    """Leadership among processes sharing one data folder."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / ".leader.lock"
+        self._handle: IO[bytes] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
+
+    def try_acquire(self) -> bool:
+        if self._handle is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._handle = handle
+        log.info("This process (pid %d) now leads the background work.", os.getpid())
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class PostgresLeadership:
+    """Leadership among processes sharing one PostgreSQL database, on any machine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: Any = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    def try_acquire(self) -> bool:
+        import psycopg
+
+        if self.held:
+            try:  # a dropped connection has lost the lock with it
+                self._conn.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                self.release()
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            log.warning("Cannot reach the database to take the lead: %s", type(exc).__name__)
+            return False
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()
+        if not (row and row[0]):
+            conn.close()
+            return False
+        self._conn = conn
+        log.info("This process (pid %d) now leads the background work.", os.getpid())
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ends the session, and so its advisory lock
+            self._conn = None
+
+
+def leadership(settings: Settings) -> Leadership:
+    """The leadership that fits the settings: the database's when one is shared, else the folder's."""
+    if settings.database_url:
+        return PostgresLeadership(settings.database_url)
+    return FileLeadership(settings.data_dir)

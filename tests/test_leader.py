@@ -1,0 +1,63 @@
+"""Exactly one process leads the background work; a killed leader is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from newsbot.leader import FileLeadership, PostgresLeadership, leadership
+from newsbot.settings import Settings
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from newsbot.leader import leadership
+    from newsbot.settings import Settings
+
+    lead = leadership(Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2] or None))
+    print("leads" if lead.try_acquire() else "follows", flush=True)
+    time.sleep(60)
+""")
+
+
+@contextmanager
+def _other_process(data_dir: Path, url: str = "") -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(data_dir), url], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline().strip()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_one_leader_and_a_killed_one_is_replaced(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    mine = leadership(Settings(data_dir=tmp_path, database_url=url or None))
+    assert isinstance(mine, PostgresLeadership if url else FileLeadership)
+    with _other_process(tmp_path, url) as (other, said):
+        assert said == "leads"
+        assert not mine.try_acquire() and not mine.held
+        os.kill(other.pid, signal.SIGKILL)
+        other.wait(10)
+        assert mine.try_acquire() and mine.held
+        assert mine.try_acquire()  # asking again keeps it
+    with _other_process(tmp_path, url) as (_, said):
+        assert said == "follows"
+    mine.release()
+    with _other_process(tmp_path, url) as (_, said):
+        assert said == "leads"
