@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from newsbot.errors import ConfigError
+from newsbot.querylog.postgres import NEEDS_DRIVER
 from newsbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,10 @@ class PostgresLeadership:
         return self._conn is not None and not self._conn.closed
 
     def try_acquire(self) -> bool:
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:
+            raise ConfigError(NEEDS_DRIVER) from None
 
         if self.held:
             try:  # a dropped connection has lost the lock with it

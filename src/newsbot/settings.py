@@ -1,18 +1,25 @@
 """Settings, read once from the environment and an optional `.env` file, then passed in.
 
 Nothing here runs at import time, so tests build `Settings(...)` directly and need no token.
+Each variable is parsed by its field's type annotation, so a new `int` setting is read as an int
+(or refused with a line naming the variable), never passed on as a string.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+import re
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from dotenv import dotenv_values
 
 from newsbot.errors import ConfigError
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Setting field -> environment variable (the names in .env.example).
 ENV_NAMES = {
@@ -32,25 +39,30 @@ ENV_NAMES = {
     "database_url": "NEWSBOT_DATABASE_URL",
 }
 
+# Field metadata: the value may not be below this (counts, sizes, durations).
+NON_NEGATIVE = {"min": 0}
+
 
 @dataclass(frozen=True)
 class Settings:
     """Every setting newsbot reads; field names match `.env.example`."""
 
-    discord_token: str | None = None
+    # Kept out of repr (and so out of logs and tracebacks that print the settings).
+    discord_token: str | None = field(default=None, repr=False)
     corpus_dir: Path = Path("corpus")
     data_dir: Path = Path(".newsbot")
     admin_role_ids: frozenset[int] = frozenset()
     mod_role_ids: frozenset[int] = frozenset()
-    cooldown_seconds: float = 5.0
+    cooldown_seconds: float = field(default=5.0, metadata=NON_NEGATIVE)
     dev_guild_id: int | None = None
     mod_channel_id: int | None = None
-    log_retention_days: int = 90
-    max_upload_bytes: int = 5_000_000
+    log_retention_days: int = field(default=90, metadata=NON_NEGATIVE)
+    max_upload_bytes: int = field(default=5_000_000, metadata=NON_NEGATIVE)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
-    log_level: str = "INFO"
-    database_url: str | None = None
+    log_level: LogLevel = "INFO"
+    # May hold a password: kept out of repr too.
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -59,16 +71,19 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         **overrides: object,
     ) -> Settings:
-        """Read the settings: the process environment wins over the `.env` file."""
+        """Read the settings: the process environment wins over the `.env` file; an empty
+        variable means the default; `overrides` that are not None (command-line flags) win."""
         values: dict[str, str] = {}
         if env_file is not None and Path(env_file).is_file():
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if environ is None else environ)
+        hints = get_type_hints(cls)
         kwargs: dict[str, object] = {}
         for f in fields(cls):
-            raw = values.get(ENV_NAMES[f.name], "").strip()
+            env = ENV_NAMES[f.name]
+            raw = values.get(env, "").strip()
             if raw:
-                kwargs[f.name] = _parse(f.name, raw)
+                kwargs[f.name] = read_value(env, raw, hints[f.name], f.metadata.get("min"))
         kwargs.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**kwargs)  # type: ignore[arg-type]
 
@@ -80,33 +95,69 @@ class Settings:
     def querylog_path(self) -> Path:
         return self.data_dir / "querylog.sqlite3"
 
-    def __repr__(self) -> str:  # the token and the database password stay out of logs
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        shown.update(discord_token="***" if self.discord_token else None)
-        if self.database_url:
-            shown["database_url"] = "postgresql://***"
-        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
-
-def _parse(name: str, raw: str) -> object:
-    env = ENV_NAMES[name]
+def read_value(env: str, raw: str, hint: Any, minimum: float | None = None) -> object:
+    """`raw` (non-empty) read as the type `hint`, or a ConfigError naming `env` and what it expects."""
+    read, expected = parser(hint)
     try:
-        if name in ("corpus_dir", "data_dir"):
-            return Path(raw).expanduser()
-        if name in ("admin_role_ids", "mod_role_ids"):
-            return frozenset(int(p) for p in raw.replace(";", ",").split(",") if p.strip())
-        if name in ("dev_guild_id", "mod_channel_id"):
-            return int(raw)
-        if name in ("log_retention_days", "max_upload_bytes"):
-            value = int(raw)
-            if value < 0:
-                raise ValueError("must not be negative")
-            return value
-        if name == "cooldown_seconds":
-            seconds = float(raw)
-            if seconds < 0:
-                raise ValueError("must not be negative")
-            return seconds
-    except ValueError as exc:
-        raise ConfigError(f"{env}={raw!r} is not valid: {exc}") from None
-    return raw
+        value = read(raw)
+    except ValueError:
+        raise ConfigError(f"{env}={raw!r} is not valid: expected {expected}.") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{env}={raw!r} is not valid: it must not be below {minimum}.")
+    return value
+
+
+def parser(hint: Any) -> tuple[Callable[[str], Any], str]:
+    """The function reading a variable of type `hint`, and what it expects, in words.
+
+    A type without a parser is a programming error (TypeError), found by the first load.
+    """
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        if len(present) == 1:  # `X | None`: empty means None, which load() handles
+            return parser(present[0])
+    elif origin is Literal:
+        return _choice(args), "one of " + ", ".join(args)
+    elif origin is frozenset and len(args) == 1:
+        item, expected = parser(args[0])
+        return _items(item), f"a comma-separated list, each {expected}"
+    elif hint is bool:
+        return _boolean, "true or false (also 1/0, yes/no, on/off)"
+    elif hint is int:
+        return int, "a whole number"
+    elif hint is float:
+        return float, "a number"
+    elif hint is Path:
+        return lambda raw: Path(raw).expanduser(), "a path"
+    elif hint is str:
+        return str, "text"
+    raise TypeError(f"Settings has no parser for the type {hint!r}")
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError(raw)
+    return word in _TRUE
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def read(raw: str) -> str:
+        for choice in choices:  # case-insensitive: `info` is INFO
+            if raw.casefold() == choice.casefold():
+                return choice
+        raise ValueError(raw)
+
+    return read
+
+
+def _items(item: Callable[[str], Any]) -> Callable[[str], frozenset[Any]]:
+    def read(raw: str) -> frozenset[Any]:
+        return frozenset(item(part.strip()) for part in re.split("[,;]", raw) if part.strip())
+
+    return read

@@ -41,8 +41,7 @@ def test_questions_are_logged_and_reviewable(corpus_dir: Path, tmp_path: Path) -
     opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
     invoke("ask", "who was sanctioned?", *opts)
     invoke("ask", "who?", *opts)
-    db = str(tmp_path / "d" / "querylog.sqlite3")
-    rows = json.loads(invoke("logs", "recent", "--db", db, "--json").stdout)
+    rows = json.loads(invoke("logs", "recent", "--data-dir", str(tmp_path / "d"), "--json").stdout)
     assert [(r["question"], r["outcome"], r["interface"]) for r in rows] == [
         ("who?", "refused", "cli"),
         ("who was sanctioned?", "answered", "cli"),

@@ -45,8 +45,10 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "log.sqlite3"
+def log_dir(tmp_path: Path) -> Path:
+    """A --data-dir holding a query log (not the one NEWSBOT_DATA_DIR names)."""
+    path = tmp_path / "elsewhere" / "querylog.sqlite3"
+    path.parent.mkdir()
     with SqliteQueryLog(path) as store:
         store.record(
             rec(
@@ -78,7 +80,7 @@ def db(tmp_path: Path) -> Path:
         )
         store.vote(1, 9, up=True)
         store.flag(GUILD_A, hostile, 5, HOSTILE)
-    return path
+    return path.parent
 
 
 def run(*args: str, input: str | None = None) -> Result:
@@ -101,21 +103,21 @@ def assert_defanged(out: str) -> None:
     assert len(out) < 8_000  # the 10 kB question was cut
 
 
-def test_recent_table_and_json_and_csv(db: Path) -> None:
-    table = ok("recent", "--db", str(db)).stdout
+def test_recent_table_and_json_and_csv(log_dir: Path) -> None:
+    table = ok("recent", "--data-dir", str(log_dir)).stdout
     assert "Who won the chess title?" in table
     assert "[bold red]markup[/]" in table  # shown as text, not applied
     assert_defanged(table)
 
-    rows = json.loads(ok("recent", "--db", str(db), "--json").stdout)
+    rows = json.loads(ok("recent", "--data-dir", str(log_dir), "--json").stdout)
     assert [r["id"] for r in rows] == [5, 4, 3, 2, 1]
     assert rows[0]["question"] == STORED  # JSON is exact
 
     scoped = json.loads(
         ok(
             "recent",
-            "--db",
-            str(db),
+            "--data-dir",
+            str(log_dir),
             "--guild",
             str(GUILD_A),
             "--json",
@@ -126,80 +128,93 @@ def test_recent_table_and_json_and_csv(db: Path) -> None:
         ).stdout
     )
     assert [r["id"] for r in scoped] == [5, 2]
-    paged = json.loads(ok("recent", "--db", str(db), "--json", "--limit", "2", "--offset", "1").stdout)
+    paged = json.loads(
+        ok("recent", "--data-dir", str(log_dir), "--json", "--limit", "2", "--offset", "1").stdout
+    )
     assert [r["id"] for r in paged] == [4, 3]
 
-    csv_rows = list(csv.DictReader(io.StringIO(raw(ok("recent", "--db", str(db), "--csv")), newline="")))
+    csv_rows = list(
+        csv.DictReader(io.StringIO(raw(ok("recent", "--data-dir", str(log_dir), "--csv")), newline=""))
+    )
     assert [r["id"] for r in csv_rows] == ["5", "4", "3", "2", "1"]
     assert csv_rows[0]["question"] == STORED  # a pipe gets the exact data
 
-    assert run("recent", "--db", str(db), "--json", "--csv").exit_code == 1
+    assert run("recent", "--data-dir", str(log_dir), "--json", "--csv").exit_code == 1
 
 
-def test_show(db: Path) -> None:
-    out = ok("show", "1", "--db", str(db)).stdout
+def test_show(log_dir: Path) -> None:
+    out = ok("show", "1", "--data-dir", str(log_dir)).stdout
     assert "Teenager wins national chess title" in out
     assert "+1 / -0" in out
-    data = json.loads(ok("show", "5", "--db", str(db), "--json").stdout)
+    data = json.loads(ok("show", "5", "--data-dir", str(log_dir), "--json").stdout)
     assert (data["question"], data["flags"][0]["reason"]) == (STORED, STORED)
-    hostile = ok("show", "5", "--db", str(db)).stdout
+    hostile = ok("show", "5", "--data-dir", str(log_dir)).stdout
     assert_defanged(hostile)
     assert "Flags" in hostile
 
-    missing = run("show", "99", "--db", str(db))
+    missing = run("show", "99", "--data-dir", str(log_dir))
     assert missing.exit_code == 1
     assert "no query log row 99" in missing.stderr
-    assert run("show", "4", "--db", str(db), "--guild", str(GUILD_A)).exit_code == 1
+    assert run("show", "4", "--data-dir", str(log_dir), "--guild", str(GUILD_A)).exit_code == 1
 
 
-def test_unanswered(db: Path) -> None:
-    groups = json.loads(ok("unanswered", "--db", str(db), "--json").stdout)
+def test_unanswered(log_dir: Path) -> None:
+    groups = json.loads(ok("unanswered", "--data-dir", str(log_dir), "--json").stdout)
     assert (groups[0]["key"], groups[0]["count"]) == ("what is the gdp", 2)
     assert groups[0]["example"] == "What is the GDP"
-    table = ok("unanswered", "--db", str(db), "--guild", str(GUILD_A)).stdout
+    table = ok("unanswered", "--data-dir", str(log_dir), "--guild", str(GUILD_A)).stdout
     assert "What is the GDP" in table
     assert_defanged(table)
-    assert json.loads(ok("unanswered", "--db", str(db), "--guild", str(GUILD_B), "--json").stdout) == []
+    assert (
+        json.loads(ok("unanswered", "--data-dir", str(log_dir), "--guild", str(GUILD_B), "--json").stdout)
+        == []
+    )
 
 
-def test_stats(db: Path) -> None:
-    s = json.loads(ok("stats", "--db", str(db), "--json").stdout)
+def test_stats(log_dir: Path) -> None:
+    s = json.loads(ok("stats", "--data-dir", str(log_dir), "--json").stdout)
     assert (s["total"], s["answered"], s["no_match"], s["votes_up"], s["flagged"]) == (5, 2, 3, 1, 1)
-    a = json.loads(ok("stats", "--db", str(db), "--guild", str(GUILD_A), "--json", "--days", "0").stdout)
+    a = json.loads(
+        ok("stats", "--data-dir", str(log_dir), "--guild", str(GUILD_A), "--json", "--days", "0").stdout
+    )
     assert (a["total"], a["since"]) == (4, None)
-    table = ok("stats", "--db", str(db)).stdout
+    table = ok("stats", "--data-dir", str(log_dir)).stdout
     assert "Questions" in table and "Top questions" in table
     assert_defanged(table)
 
 
-def test_export(db: Path, tmp_path: Path) -> None:
-    rows = list(csv.DictReader(io.StringIO(raw(ok("export", "--db", str(db))), newline="")))
+def test_export(log_dir: Path, tmp_path: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(raw(ok("export", "--data-dir", str(log_dir))), newline="")))
     assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5"]  # oldest first
     assert rows[-1]["question"] == STORED
-    data = json.loads(ok("export", "--db", str(db), "--json", "--guild", str(GUILD_B)).stdout)
+    data = json.loads(ok("export", "--data-dir", str(log_dir), "--json", "--guild", str(GUILD_B)).stdout)
     assert [r["question"] for r in data] == ["beta guild question"]
 
     out = tmp_path / "out.csv"
-    ok("export", "--db", str(db), "--csv", "-o", str(out))
+    ok("export", "--data-dir", str(log_dir), "--csv", "-o", str(out))
     with out.open(newline="", encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 5
     out_json = tmp_path / "out.json"
-    ok("export", "--db", str(db), "--json", "--output", str(out_json), "--days", "1")
+    ok("export", "--data-dir", str(log_dir), "--json", "--output", str(out_json), "--days", "1")
     assert len(json.loads(out_json.read_text(encoding="utf-8"))) == 5
 
 
-def test_forget(db: Path) -> None:
-    aborted = run("forget", "7", "--db", str(db), input="n\n")
+def test_forget(log_dir: Path) -> None:
+    aborted = run("forget", "7", "--data-dir", str(log_dir), input="n\n")
     assert aborted.exit_code == 1
-    assert len(json.loads(ok("recent", "--db", str(db), "--json").stdout)) == 5
+    assert len(json.loads(ok("recent", "--data-dir", str(log_dir), "--json").stdout)) == 5
 
-    done = json.loads(ok("forget", "7", "--db", str(db), "--guild", str(GUILD_A), "--yes", "--json").stdout)
+    done = json.loads(
+        ok("forget", "7", "--data-dir", str(log_dir), "--guild", str(GUILD_A), "--yes", "--json").stdout
+    )
     assert done == {"user_id": 7, "guild_id": GUILD_A, "deleted": 3}
-    left = json.loads(ok("recent", "--db", str(db), "--json").stdout)
+    left = json.loads(ok("recent", "--data-dir", str(log_dir), "--json").stdout)
     assert [(r["guild_id"], r["user_id"]) for r in left] == [(GUILD_B, 7), (GUILD_A, 8)]
 
-    assert "Deleted 1 questions" in ok("forget", "7", "--db", str(db), input="y\n").stdout
-    assert [r["user_id"] for r in json.loads(ok("recent", "--db", str(db), "--json").stdout)] == [8]
+    assert "Deleted 1 questions" in ok("forget", "7", "--data-dir", str(log_dir), input="y\n").stdout
+    assert [r["user_id"] for r in json.loads(ok("recent", "--data-dir", str(log_dir), "--json").stdout)] == [
+        8
+    ]
 
 
 def test_store_path_comes_from_settings(tmp_path: Path) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import getpass
-import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from newsbot import __version__
 from newsbot.answers import parse_filters
+from newsbot.cli.common import DATE_FORMATS, CorpusOpt, DataOpt, JsonOpt, flag, load_settings, print_error
 from newsbot.cli.eval import eval_command
 from newsbot.cli.logs import logs_app
 from newsbot.cli.render import render_answer, render_report, render_stats, to_json
@@ -21,7 +21,6 @@ from newsbot.querylog import Interface, Outcome, QueryRecord, open_query_log
 from newsbot.settings import Settings
 
 app = typer.Typer(
-    help="Answer questions over a news corpus by quoting the news.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -30,12 +29,24 @@ app.command("eval")(eval_command)
 console = Console()
 errors = Console(stderr=True)
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder or file.")]
-DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index and log folder.")]
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsbot {__version__}")
+        raise typer.Exit()
 
 
-def _settings(corpus: Path | None = None, data_dir: Path | None = None) -> Settings:
-    return Settings.load(corpus_dir=corpus, data_dir=data_dir)
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        flag("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Answer questions over a news corpus by quoting the news.
+
+    Settings come from .env and the environment (see .env.example); flags override them.
+    """
 
 
 def _engine(settings: Settings) -> Engine:
@@ -67,25 +78,33 @@ def _index(engine: Engine, full: bool) -> None:
 def index(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
-    full: Annotated[bool, typer.Option(help="Re-analyse every article.")] = False,
+    full: Annotated[bool, flag("--full", help="Re-analyse every article.")] = False,
 ) -> None:
     """Build or update the index of the corpus."""
-    _index(Engine.open(_settings(corpus, data_dir), build_if_missing=False), full)
+    _index(Engine.open(load_settings(corpus, data_dir), build_if_missing=False), full)
 
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="Your question, in quotes.")],
     k: Annotated[int, typer.Option("-k", help="How many passages to show.", min=1, max=10)] = 3,
-    since: Annotated[str | None, typer.Option(help="Only articles from this date (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Only articles up to this date.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only articles from this source.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer record as JSON.")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help=f"Only articles dated on or after DATE ({DATE_FORMATS})."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="DATE", help=f"Only articles dated on or before DATE ({DATE_FORMATS})."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only articles from this source.")
+    ] = None,
+    as_json: JsonOpt = False,
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
 ) -> None:
     """Answer a question with cited passages from the corpus."""
-    settings = _settings(corpus, data_dir)
+    settings = load_settings(corpus, data_dir)
     engine = _engine(settings)
     log = open_query_log(settings)
     try:
@@ -123,10 +142,10 @@ def _user() -> str:
 def stats(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what is indexed."""
-    result = _engine(_settings(corpus, data_dir)).stats()
+    result = _engine(load_settings(corpus, data_dir)).stats()
     if as_json:
         print(to_json(result))
     else:
@@ -138,11 +157,7 @@ def run(corpus: CorpusOpt = None, data_dir: DataOpt = None) -> None:
     """Start the Discord bot (needs DISCORD_TOKEN in .env or the environment)."""
     from newsbot.bot.runner import run as run_bot
 
-    settings = _settings(corpus, data_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    run_bot(settings)
+    run_bot(load_settings(corpus, data_dir))
 
 
 @app.command()
@@ -150,13 +165,14 @@ def sync(corpus: CorpusOpt = None, data_dir: DataOpt = None) -> None:
     """Register the slash commands with Discord (to NEWSBOT_DEV_GUILD_ID when set)."""
     from newsbot.bot.runner import sync as sync_commands
 
-    console.print(sync_commands(_settings(corpus, data_dir)))
+    console.print(sync_commands(load_settings(corpus, data_dir)))
 
 
 def main() -> None:
-    """Entry point: domain errors become one clear line and exit code 1, not a traceback."""
+    """Entry point: domain errors become one clear line and exit code 1, not a traceback
+    (a malformed setting: exit code 2, see `load_settings`)."""
     try:
         app()
     except NewsbotError as exc:
-        errors.print(f"[bold red]Error:[/] {exc.message}")
+        print_error(exc.message)
         raise SystemExit(1) from None

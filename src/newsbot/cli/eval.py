@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from newsbot.answers import RANKING, Ranking
+from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings
 from newsbot.corpus.read import scan
 from newsbot.engine import Engine
 from newsbot.errors import NewsbotError
@@ -49,14 +50,14 @@ def eval_command(
     ] = None,
     as_of: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--as-of",
             help="Answer each question with only the articles dated on or before its "
             "question_date, as the bot would have then.",
         ),
     ] = False,
     k: Annotated[int, typer.Option("-k", help="Passages shown per answer.", min=1, max=10)] = 3,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    as_json: JsonOpt = False,
     beir: Annotated[
         Path | None,
         typer.Option(
@@ -79,13 +80,13 @@ def eval_command(
         float | None,
         typer.Option("--recency-days", help="Experiment: recency prior time scale in days.", min=0.1),
     ] = None,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the evaluation index.")] = False,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Index and log folder.")] = None,
+    rebuild: Annotated[bool, flag("--rebuild", help="Rebuild the evaluation index.")] = False,
+    data_dir: DataOpt = None,
 ) -> None:
     """Measure answer quality on labelled questions (and BM25 on a BEIR data set)."""
     if questions is None and beir is None:
         raise NewsbotError("Give a questions file (.jsonl or .jsonl.gz), --beir FOLDER, or both.")
-    settings = Settings.load(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir)
     defaults = BM25Params()
     params = BM25Params(
         k1=defaults.k1 if k1 is None else k1, b=defaults.b if b is None else b, epsilon=defaults.epsilon

@@ -22,21 +22,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings, print_error
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.querylog import SqliteQueryLog, SqlQueryLog, open_query_log
 from newsbot.querylog.records import LoggedQuery, LogStats, Outcome, QuestionGroup, write_csv
-from newsbot.settings import Settings
 
 logs_app = typer.Typer(
     name="logs", help="Read and manage the query log.", no_args_is_help=True, add_completion=False
 )
 
-DbOpt = Annotated[
-    Path | None, typer.Option("--db", dir_okay=False, help="Query log file (default: from the settings).")
+GuildOpt = Annotated[
+    int | None, typer.Option("--guild", metavar="ID", help="Only this guild (default: all).")
 ]
-GuildOpt = Annotated[int | None, typer.Option("--guild", help="Only this guild (default: all).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
-CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV, for scripts.")]
+CsvOpt = Annotated[bool, flag("--csv", help="Print CSV, for scripts.")]
 
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])")
 # C0 / C1 controls and the bidi overrides that can make text read backwards.
@@ -60,20 +58,21 @@ def _console(stderr: bool = False) -> Console:
 
 
 def _fail(message: str) -> typer.Exit:
-    _console(stderr=True).print(f"[red]error:[/] {safe(message, 500)}")
+    print_error(message[:500])
     return typer.Exit(1)
 
 
 @contextmanager
-def _opened(db: Path | None) -> Iterator[SqlQueryLog]:
-    """The store named by --db or the settings; NewsbotErrors become a message and exit 1."""
+def _opened(data_dir: Path | None) -> Iterator[SqlQueryLog]:
+    """The query log in --data-dir or the settings' folder (or the shared database of
+    NEWSBOT_DATABASE_URL); NewsbotErrors become a message and exit 1."""
+    settings = load_settings(data_dir=data_dir)
+    path = settings.querylog_path
     try:
-        settings = Settings.load()
-        if db is None and settings.database_url:
+        if settings.database_url:
             with open_query_log(settings) as shared:
                 yield shared
             return
-        path = db or settings.querylog_path
         if not path.is_file():
             raise NotFound(f"no query log at {path} (the bot creates it on the first question)")
         with SqliteQueryLog(path, settings.log_retention_days) as store:
@@ -121,12 +120,19 @@ def _days(days: int) -> int | None:
 
 @logs_app.command()
 def recent(
-    db: DbOpt = None,
+    data_dir: DataOpt = None,
     guild: GuildOpt = None,
-    user: Annotated[int | None, typer.Option(help="Only this user's questions.")] = None,
-    channel: Annotated[int | None, typer.Option(help="Only this channel.")] = None,
+    user: Annotated[int | None, typer.Option(metavar="ID", help="Only this user's questions.")] = None,
+    channel: Annotated[int | None, typer.Option(metavar="ID", help="Only this channel.")] = None,
     outcome: Annotated[Outcome | None, typer.Option(help="Only this outcome.")] = None,
-    since: Annotated[datetime | None, typer.Option(help="Only from this UTC time on.")] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            metavar="TIME",
+            help="Only questions asked at or after TIME, in UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS "
+            "or 'YYYY-MM-DD HH:MM:SS'.",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many rows.")] = 20,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many newest rows.")] = 0,
     as_json: JsonOpt = False,
@@ -135,7 +141,7 @@ def recent(
     """The latest questions, newest first."""
     if as_json and as_csv:
         raise _fail("choose one of --json and --csv")
-    with _opened(db) as store:
+    with _opened(data_dir) as store:
         rows = store.recent(
             guild, user_id=user, channel_id=channel, outcome=outcome, limit=limit, offset=offset, since=since
         )
@@ -178,12 +184,12 @@ def _recent_table(rows: list[LoggedQuery]) -> Table:
 @logs_app.command()
 def show(
     row_id: Annotated[int, typer.Argument(metavar="ID", help="The row id.")],
-    db: DbOpt = None,
+    data_dir: DataOpt = None,
     guild: GuildOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One question in full: who asked, what was shown, votes and flags."""
-    with _opened(db) as store:
+    with _opened(data_dir) as store:
         q = store.get(guild, row_id)
     if as_json:
         _json(q.to_dict())
@@ -230,14 +236,14 @@ def _print_query(q: LoggedQuery) -> None:
 
 @logs_app.command()
 def unanswered(
-    db: DbOpt = None,
+    data_dir: DataOpt = None,
     guild: GuildOpt = None,
     days: Annotated[int, typer.Option(min=1, help="Look back this many days.")] = 7,
     limit: Annotated[int, typer.Option(min=1, help="How many groups.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Questions that found nothing, grouped, most asked first: what the corpus lacks."""
-    with _opened(db) as store:
+    with _opened(data_dir) as store:
         groups = store.unanswered(guild, days=days)[:limit]
     if as_json:
         _json([g.to_dict() for g in groups])
@@ -254,13 +260,13 @@ def _groups_table(groups: list[QuestionGroup], title: str) -> Table:
 
 @logs_app.command()
 def stats(
-    db: DbOpt = None,
+    data_dir: DataOpt = None,
     guild: GuildOpt = None,
     days: Annotated[int, typer.Option(help="Look back this many days (0: all time).")] = 7,
     as_json: JsonOpt = False,
 ) -> None:
     """Volume, answer rate, latency and feedback."""
-    with _opened(db) as store:
+    with _opened(data_dir) as store:
         s = store.stats(guild, days=_days(days))
     if as_json:
         _json(s.to_dict())
@@ -296,7 +302,7 @@ def _print_stats(s: LogStats, title: str) -> None:
 
 @logs_app.command()
 def export(
-    db: DbOpt = None,
+    data_dir: DataOpt = None,
     guild: GuildOpt = None,
     days: Annotated[int, typer.Option(help="Only the last this many days (0: all).")] = 0,
     output: Annotated[
@@ -308,7 +314,7 @@ def export(
     """Every row, oldest first, as CSV (the default) or JSON."""
     if as_json and as_csv:
         raise _fail("choose one of --json and --csv")
-    with _opened(db) as store:
+    with _opened(data_dir) as store:
         rows = store.export(guild, days=_days(days))
     if not as_json:
         _csv(rows, output)
@@ -322,16 +328,16 @@ def export(
 @logs_app.command()
 def forget(
     user_id: Annotated[int, typer.Argument(metavar="USER_ID", help="The Discord user id.")],
-    db: DbOpt = None,
-    guild: Annotated[int | None, typer.Option("--guild", help="Only in this guild (default: all).")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    data_dir: DataOpt = None,
+    guild: GuildOpt = None,
+    yes: Annotated[bool, flag("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete a user's questions, with their votes and flags (a data-removal request)."""
     where = "every guild" if guild is None else f"guild {guild}"
     if not yes:
         typer.confirm(f"Delete every logged question of user {user_id} in {where}?", abort=True)
-    with _opened(db) as store:
+    with _opened(data_dir) as store:
         deleted = store.forget_user(guild, user_id)
     if as_json:
         _json({"user_id": user_id, "guild_id": guild, "deleted": deleted})

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from newsbot.errors import ConfigError
 from newsbot.querylog.migrations import Schema, apply_pending
 from newsbot.querylog.store import Db, QueryLogError, SqlQueryLog
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     import psycopg
 
 T = TypeVar("T")
+NEEDS_DRIVER = 'NEWSBOT_DATABASE_URL needs the PostgreSQL driver: pip install "newsbot[postgres]"'
+
 _MIGRATION_LOCK = 0x6E657773  # any constant the processes agree on ("news")
 # SQLite's column types in the migrations, as PostgreSQL spells them.
 _TYPES = (
@@ -61,9 +64,12 @@ class PostgresQueryLog(SqlQueryLog):
     ) -> None:
         if retention_days < 0:
             raise ValueError("retention_days must not be negative")
-        import psycopg
-        from psycopg.rows import dict_row
-        from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+            from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+        except ImportError:
+            raise ConfigError(NEEDS_DRIVER) from None
 
         self.retention_days = retention_days
         self._where = _safe_target(url)

@@ -1,0 +1,66 @@
+"""What every command shares: the flags that mean the same thing everywhere, and loading the
+settings, which is also where logging is set up, so no command can skip either."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from newsbot.errors import ConfigError
+from newsbot.logsetup import configure_logging
+from newsbot.settings import Settings
+
+# A malformed setting is a usage error, like a malformed flag (click exits 2 for those too).
+EXIT_BAD_SETTING = 2
+
+CorpusOpt = Annotated[
+    Path | None,
+    typer.Option("--corpus", metavar="PATH", help="Corpus folder or file (default: NEWSBOT_CORPUS_DIR)."),
+]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        metavar="DIR",
+        file_okay=False,
+        help="Folder of the index and the query log (default: NEWSBOT_DATA_DIR).",
+    ),
+]
+
+
+def flag(*names: str, help: str, **kw: Any) -> Any:
+    """A boolean option shown in --help as a bare flag: no `--no-…` twin, and no `<bool>` after it
+    (typer's rich help prints the type there, as if the flag took a value)."""
+    return typer.Option(*names, help=help, metavar="", **kw)
+
+
+JsonOpt = Annotated[bool, flag("--json", help="Print JSON, for scripts.")]
+
+# What `newsbot.answers.filters.parse_date` reads.
+DATE_FORMATS = "YYYY, YYYY-MM or YYYY-MM-DD; a year or a month means its first day"
+
+
+def load_settings(corpus: Path | None = None, data_dir: Path | None = None) -> Settings:
+    """The settings with the command's flags applied, and logging set up at their level.
+
+    A malformed variable (`NEWSBOT_LOG_LEVEL=LOUD`) is one line on stderr and exit code 2.
+    """
+    try:
+        settings = Settings.load(corpus_dir=corpus, data_dir=data_dir)
+    except ConfigError as exc:
+        print_error(exc.message)
+        raise typer.Exit(EXIT_BAD_SETTING) from None
+    configure_logging(settings.log_level)
+    return settings
+
+
+def print_error(message: str) -> None:
+    """One `Error: …` line on stderr: what a user sees instead of a traceback. Not wrapped at the
+    terminal's width; control characters (terminal escapes, newlines) that a path or a user's
+    text might carry are shown as spaces."""
+    text = "".join(c if c.isprintable() else " " for c in message)
+    Console(stderr=True, highlight=False).print(f"[bold red]Error:[/] {escape(text)}", soft_wrap=True)
