@@ -23,7 +23,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -139,15 +139,18 @@ def replay(
     since: date = date(2022, 1, 1),
     until: date = date(2022, 12, 31),
     threshold: float = THRESHOLD,
+    history: timedelta | None = None,
     progress: Progress | None = None,
 ) -> ReplayReport:
-    """Replay the articles dated up to `until` in date order; questions dated in [since, until]."""
+    """Replay the articles dated up to `until` in date order; questions dated in [since, until].
+    `history`: feed only this much news before the first watch (default: all of it)."""
     began = time.perf_counter()
     if not corpus.is_file():
         raise NewsbotError(f"No article file at {corpus}.")
     questions, _ = load_questions(questions_file)
+    start = since - LEAD - history if history is not None else date.min
     articles = sorted(
-        (a for a in _articles(corpus) if a.date and a.date <= until), key=lambda a: (a.date, a.id)
+        (a for a in _articles(corpus) if a.date and start <= a.date <= until), key=lambda a: (a.date, a.id)
     )
     when = {a.id: a.date for a in articles}
     chosen: list[Question] = []
@@ -258,3 +261,52 @@ def replay(
         drift_strength=statistics.median(strength_moves) if strength_moves else 0.0,
         seconds=time.perf_counter() - began,
     )
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    """`Watches.match` with many watches over a batch of new articles."""
+
+    watches: int
+    articles: int
+    analyse_ms: float  # splitting and analysing the articles (a reindex does this anyway)
+    match_ms: float  # `Watches.match` given the analysed articles: candidates, scoring, storing
+    matches: int
+
+    @property
+    def match_ms_per_article(self) -> float:
+        return self.match_ms / max(self.articles, 1)
+
+
+def bench(
+    questions_file: Path, corpus: Path, analyzer: Analyzer, *, watches: int = 1000, articles: int = 100
+) -> BenchReport:
+    """`watches` questions as watches (in file order) against the newest `articles` articles,
+    with the statistics of those articles and the 2,000 before them."""
+    questions, _ = load_questions(questions_file)
+    newest = sorted(_articles(corpus), key=lambda a: (a.date or date.min, a.id))[-(articles + 2000) :]
+    stats = RunningStatistics()
+    for a in newest[:-articles]:
+        stats.add(ArticleTerms.analyse(a, analyzer))
+    run = Watches(WatchStore(Path(":memory:")), analyzer, hourly_cap=10**6)
+    created = datetime(2000, 1, 1, tzinfo=UTC)
+    added = 0
+    for q in questions:
+        if added == watches:
+            break
+        try:
+            run.add(q.question, now=created)
+            added += 1
+        except BadWatch:
+            continue
+    batch = [replace(a, date=None) for a in newest[-articles:]]  # undated: none too old to fire
+    tick = time.perf_counter()
+    analysed = [ArticleTerms.analyse(a, analyzer) for a in batch]
+    analyse_ms = 1000 * (time.perf_counter() - tick)
+    for item in analysed:
+        stats.add(item)
+    tick = time.perf_counter()
+    found = run.match(analysed, stats)
+    match_ms = 1000 * (time.perf_counter() - tick)
+    run.close()
+    return BenchReport(added, len(batch), analyse_ms, match_ms, len(found))

@@ -209,7 +209,9 @@ class Watches:
         if not seen:
             self.store.remember(((a.id, a.content_hash) for a in articles), now)
             return CheckReport(len(articles), (), backlog=True)
-        built = datetime.fromisoformat(index.built_at.replace("Z", "+00:00"))
+        # built_at is cut to the second: a watch added within the second the build ended counts.
+        stamp = index.built_at.replace("Z", "+00:00")
+        built = datetime.fromisoformat(stamp) + timedelta(seconds=1) if stamp else now
         terms = (ArticleTerms.from_index(index, i, self.analyzer) for i in fresh)
         matches = self.match(terms, index, now=now, indexed_at=built)
         self.store.remember(((a.id, a.content_hash) for a in articles), now)
