@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 
 from newsbot.index.bm25 import BM25Params
+from newsbot.index.build import build_index
 from newsbot.index.store import Index
 from newsbot.text.analyzer import default_analyzer
 from newsbot.text.passages import split_passages
+from newsbot.watches import Watches
 from newsbot.watches.matcher import ArticleTerms, IndexStatistics, Query, WatchIndex
-from tests.watches.conftest import SANCTIONS, background
+from newsbot.watches.quote import quote
+from tests.watches.conftest import NOW, SANCTIONS, article, background, write_corpus
 
 TERMS = ["sanction", "russian", "bank"]
 
@@ -81,3 +86,41 @@ def test_candidates_are_the_watches_keyed_by_an_article_term(index: Index) -> No
 def test_a_title_only_article_has_one_passage() -> None:
     terms = ArticleTerms.analyse(replace(SANCTIONS, text=""), default_analyzer())
     assert terms.counts == (Counter({"sanction": 1, "target": 1, "russian": 1, "bank": 1, "new": 1}),)
+
+
+def test_strength_moves_far_less_than_raw_bm25_as_the_corpus_grows(tmp_path: Path) -> None:
+    """Forty more articles on other topics raise every idf; the strength stays nearly put."""
+    small, large = tmp_path / "small", tmp_path / "large"
+    write_corpus(small, [*background(), SANCTIONS])
+    others = [
+        article(
+            f"other-{i}",
+            f"Weather report for day {i}",
+            f"Rain and wind on day {i}; the harbour ferry ran late. Schools closed early and the "
+            "coast road flooded near the old lighthouse.",
+        )
+        for i in range(40)
+    ]
+    write_corpus(large, [*background(), SANCTIONS, *others])
+    terms = ArticleTerms.analyse(SANCTIONS, default_analyzer())
+    found = []
+    for root in (small, large):
+        stats = IndexStatistics(build_index(root, default_analyzer())[0])
+        query = Query.of(TERMS, stats)
+        assert query is not None
+        strength, _ = query.strength(terms, stats)
+        found.append((strength, strength * query.best))
+    (s1, raw1), (s2, raw2) = found
+    assert raw2 / raw1 - 1 > 1  # raw BM25 more than doubled (every idf rose)
+    # The strength moved by under a tenth of that: here only through the average passage length,
+    # which BM25's length normalisation follows in both.
+    assert abs(s2 / s1 - 1) < (raw2 / raw1 - 1) / 10
+
+
+def test_quote_marks_the_watch_words_in_the_best_sentence(watches: Watches, index: Index) -> None:
+    watches.add("sanctions on Russian banks", now=NOW - timedelta(hours=1))
+    [match] = watches.match([SANCTIONS], index, now=NOW)
+    sentence = quote(match, default_analyzer())
+    assert sentence is not None
+    assert sentence.text == "The European Union announced sanctions on three Russian banks on Monday."
+    assert [sentence.text[s:e] for s, e in sentence.marks] == ["sanctions", "Russian", "banks"]
