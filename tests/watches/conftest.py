@@ -99,3 +99,17 @@ def watches(tmp_path: Path) -> Iterator[Watches]:
     w = Watches(WatchStore(tmp_path / "watches.sqlite3"), default_analyzer())
     yield w
     w.close()
+
+
+# Other reports about sanctions on Russian banks: each its own story, not a copy of SANCTIONS.
+FOLLOW_UPS = [
+    "Regulators in Oslo froze accounts of Russian banks under the new sanctions, a ministry said.",
+    "Sanctions hit Russian banks hardest in the payments market, traders in Zurich reported today.",
+    "Two Russian banks challenged the sanctions in court, arguing the listing breached due process.",
+    "Savers queued outside Russian banks after sanctions cut them off from card networks abroad.",
+    "Economists expect sanctions on Russian banks to slow trade with neighbouring states this year.",
+]
+
+
+def follow_up(n: int, day: date | None = TODAY) -> Article:
+    return article(f"follow-{n}", f"Russian banks and sanctions, report {n}", FOLLOW_UPS[n], day)

@@ -14,7 +14,7 @@ from newsbot.index.store import Index
 from newsbot.records import Article
 from newsbot.text.analyzer import default_analyzer
 from newsbot.watches import BadWatch, Delivery, Mode, Watch, Watches, WatchStore
-from tests.watches.conftest import NOW, SANCTIONS, TODAY, background, write_corpus
+from tests.watches.conftest import NOW, SANCTIONS, TODAY, background, follow_up, write_corpus
 
 BEFORE = NOW - timedelta(hours=1)
 
@@ -51,11 +51,11 @@ def test_only_articles_indexed_after_the_watch_was_created(watches: Watches, ind
 
 def test_articles_older_than_48_hours_never_fire_undated_ones_do(watches: Watches, index: Index) -> None:
     watches.add("sanctions on Russian banks", now=BEFORE - timedelta(days=9))
-    old = replace(SANCTIONS, id="old", date=TODAY - timedelta(days=3))
-    recent = replace(SANCTIONS, id="recent", date=TODAY - timedelta(days=2), text=SANCTIONS.text + " More.")
-    undated = replace(SANCTIONS, id="undated", date=None, text=SANCTIONS.text + " Even more.")
+    old = replace(SANCTIONS, date=TODAY - timedelta(days=3))
+    recent, undated = follow_up(0, TODAY - timedelta(days=2)), follow_up(1, None)
     assert watches.match([old], index, now=NOW) == []
-    assert [m.article.id for m in watches.match([recent, undated], index, now=NOW)] == ["recent", "undated"]
+    found = watches.match([recent, undated], index, now=NOW)
+    assert [m.article.id for m in found] == ["follow-0", "follow-1"]
 
 
 def test_an_update_or_a_copy_of_a_story_never_fires_again(watches: Watches, index: Index) -> None:
@@ -67,7 +67,13 @@ def test_an_update_or_a_copy_of_a_story_never_fires_again(watches: Watches, inde
     copy = replace(
         SANCTIONS, id="wire-copy", source="Coast Herald", text=SANCTIONS.text.upper().replace(".", " .")
     )
-    assert watches.match([update, copy], index, now=NOW + timedelta(hours=2)) == []
+    wire = replace(
+        SANCTIONS,
+        id="wire-2",
+        source="Harbour Post",
+        text="BRUSSELS (Wire) - " + SANCTIONS.text + "\n\nReporting by A. Writer; editing by B. Editor.",
+    )
+    assert watches.match([update, copy, wire], index, now=NOW + timedelta(hours=2)) == []
     other = replace(SANCTIONS, id="follow-up", text="Russian banks said the sanctions would hurt savers.")
     assert [m.article.id for m in watches.match([other], index, now=NOW + timedelta(hours=2))] == [
         "follow-up"
@@ -90,12 +96,10 @@ def test_source_restricts_a_watch(watches: Watches, index: Index) -> None:
 def test_the_hourly_cap_sends_the_rest_to_the_digest(tmp_path: Path, index: Index) -> None:
     capped = Watches(WatchStore(tmp_path / "w.sqlite3"), default_analyzer(), hourly_cap=2)
     watch = capped.add("sanctions on Russian banks", now=BEFORE)
-    stories = [
-        replace(SANCTIONS, id=f"s{i}", text=f"{SANCTIONS.text} Part {i} of {'x ' * i}.") for i in range(4)
-    ]
+    stories = [follow_up(i) for i in range(4)]
     found = capped.match(stories, index, now=NOW)
     assert [m.delivery for m in found] == [Delivery.NOW, Delivery.NOW, Delivery.DIGEST, Delivery.DIGEST]
-    later = replace(SANCTIONS, id="later", text=SANCTIONS.text + " Later.")
+    later = follow_up(4)
     assert capped.match([later], index, now=NOW + timedelta(minutes=61))[0].delivery is Delivery.NOW
     [digest] = capped.digests()
     assert digest.watch.id == watch.id and len(digest.match_ids) == 2
@@ -130,7 +134,7 @@ def test_a_muted_watch_holds_its_matches(watches: Watches, index: Index) -> None
     [held] = watches.match([SANCTIONS], index, now=NOW)
     assert held.delivery is Delivery.HELD
     assert watches.pending() == [] and watches.digests() == []
-    later = replace(SANCTIONS, id="later", text=SANCTIONS.text + " Later.")
+    later = follow_up(4)
     assert watches.match([later], index, now=NOW + timedelta(hours=3))[0].delivery is Delivery.NOW
 
 
@@ -141,7 +145,7 @@ def test_a_failed_delivery_pauses_the_watch_with_the_reason(watches: Watches, in
     paused = watches.mark_failed(match.id, "DMs are closed", now=NOW)
     assert paused.paused == "DMs are closed" and paused.id == watch.id
     assert watches.pending() == []
-    later = replace(SANCTIONS, id="later", text=SANCTIONS.text + " Later.")
+    later = follow_up(4)
     assert watches.match([later], index, now=NOW)[0].delivery is Delivery.HELD
     assert watches.resume(None, watch.id).paused is None
 

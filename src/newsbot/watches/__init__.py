@@ -7,7 +7,7 @@ from newsbot.watches.digest import Digest
 from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Statistics
 from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch
 from newsbot.watches.store import WatchStore, WatchStoreError
-from newsbot.watches.stories import same_story, story_key
+from newsbot.watches.stories import resemblance, same_story, sketch, story_key
 from newsbot.watches.watchlist import HOURLY_CAP, MAX_AGE, CheckReport, Watches, visible, watches_path
 
 __all__ = [
@@ -27,7 +27,9 @@ __all__ = [
     "WatchStore",
     "WatchStoreError",
     "Watches",
+    "resemblance",
     "same_story",
+    "sketch",
     "story_key",
     "visible",
     "watches_path",

@@ -65,3 +65,9 @@ def m001_watches(db: sqlite3.Connection) -> None:
             content_hash TEXT NOT NULL,
             seen_at TEXT NOT NULL
         )""")
+
+
+@migration
+def m002_sketches(db: sqlite3.Connection) -> None:
+    # The MinHash sketch of a matched article's text (space-separated hex), for near-duplicates.
+    db.execute("ALTER TABLE matches ADD COLUMN sketch TEXT NOT NULL DEFAULT ''")

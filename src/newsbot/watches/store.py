@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,8 +19,10 @@ from newsbot.querylog.migrations import migrate
 from newsbot.records import Article
 from newsbot.watches.migrations import MIGRATIONS
 from newsbot.watches.records import Delivery, Match, Mode, Watch
+from newsbot.watches.stories import NEAR_DUPLICATE, resemblance
 
 T = TypeVar("T")
+NEAR_DAYS = 7  # how far back a near-duplicate is looked for (copies come within days)
 # A watch fired for an article already: the same id (an update) or the same story key (a copy).
 _FIRED = "SELECT 1 FROM matches WHERE watch_id = ? AND (article_id = ? OR (story = ? AND story != ''))"
 
@@ -169,20 +171,26 @@ class WatchStore:
         terms: Sequence[str],
         delivery: Delivery,
         now: datetime,
+        sketch: Sequence[int] = (),
     ) -> Match | None:
         """Store a match; None (nothing stored) when the watch already fired for this article or
-        story. The check and the insert are one transaction."""
+        story: the same id, the same story key, or a text resembling one it fired on in the last
+        `NEAR_DAYS` days (by `sketch`). The check and the insert are one transaction."""
 
         def insert(db: sqlite3.Connection) -> int | None:
-            seen = db.execute(
-                _FIRED,
-                (watch.id, article.id, story),
-            ).fetchone()
-            if seen is not None:
+            if db.execute(_FIRED, (watch.id, article.id, story)).fetchone() is not None:
                 return None
+            if sketch:
+                since = _iso(now - timedelta(days=NEAR_DAYS))
+                rows = db.execute(
+                    "SELECT sketch FROM matches WHERE watch_id = ? AND matched_at >= ? AND sketch != ''",
+                    (watch.id, since),
+                )
+                if any(resemblance(sketch, _unpack(r[0])) >= NEAR_DUPLICATE for r in rows):
+                    return None
             cur = db.execute(
                 "INSERT INTO matches (watch_id, article_id, story, strength, matched_at, delivery,"
-                " article, passage, terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " article, passage, terms, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     watch.id,
                     article.id,
@@ -193,6 +201,7 @@ class WatchStore:
                     _article_json(article),
                     passage,
                     json.dumps(list(terms)),
+                    " ".join(f"{h:x}" for h in sketch),
                 ),
             )
             return cur.lastrowid
@@ -290,6 +299,10 @@ class WatchStore:
             ),
             write=True,
         )
+
+
+def _unpack(text: str) -> tuple[int, ...]:
+    return tuple(int(h, 16) for h in text.split())
 
 
 def _iso(dt: datetime) -> str:

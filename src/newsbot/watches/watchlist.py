@@ -24,7 +24,7 @@ from newsbot.watches.digest import Digest, group
 from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Query, Statistics, WatchIndex
 from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch, utcnow
 from newsbot.watches.store import WatchStore
-from newsbot.watches.stories import story_key
+from newsbot.watches.stories import sketch, story_key
 
 HOURLY_CAP = 5  # instant posts per watch per hour; the rest go to the digest
 MAX_AGE = timedelta(hours=48)  # older articles (by their date) never fire
@@ -164,7 +164,8 @@ class Watches:
             candidates = watch_index.candidates(terms)
             if not candidates:
                 continue
-            story = story_key(article.text or "\n\n".join(terms.passages))
+            text = article.text or "\n\n".join(terms.passages)
+            story, near = story_key(text), sketch(text)
             for watch_id in candidates:
                 watch = watches[watch_id]
                 if watch.source and (article.source or "").lower() != watch.source.lower():
@@ -184,6 +185,7 @@ class Watches:
                     query.terms,
                     self._delivery(watch, now),
                     now,
+                    near,
                 )
                 if match is not None:
                     found.append(match)
