@@ -164,8 +164,7 @@ class Watches:
             candidates = watch_index.candidates(terms)
             if not candidates:
                 continue
-            text = article.text or "\n\n".join(terms.passages)
-            story, near = story_key(text), sketch(text)
+            story: tuple[str, tuple[int, ...]] | None = None  # worked out for the first match
             for watch_id in candidates:
                 watch = watches[watch_id]
                 if watch.source and (article.source or "").lower() != watch.source.lower():
@@ -176,16 +175,19 @@ class Watches:
                 strength, passage = query.strength(terms, stats)
                 if strength < self.threshold:
                     continue
+                if story is None:
+                    text = article.text or "\n\n".join(terms.passages)
+                    story = story_key(text), sketch(text)
                 match = self.store.record(
                     watch,
                     article,
-                    story,
+                    story[0],
                     strength,
                     terms.passages[passage],
                     query.terms,
                     self._delivery(watch, now),
                     now,
-                    near,
+                    story[1],
                 )
                 if match is not None:
                     found.append(match)
@@ -206,8 +208,9 @@ class Watches:
         when the index was built."""
         now = now or utcnow()
         seen = self.store.seen()
-        fresh = [i for i, a in enumerate(index.articles) if seen.get(a.id) != a.content_hash]
-        articles = [index.articles[i] for i in fresh]
+        listed = list(index.articles)  # one pass over the article list; indexing it reads the file
+        fresh = [i for i, a in enumerate(listed) if seen.get(a.id) != a.content_hash]
+        articles = [listed[i] for i in fresh]
         if not seen:
             self.store.remember(((a.id, a.content_hash) for a in articles), now)
             return CheckReport(len(articles), (), backlog=True)
