@@ -228,3 +228,8 @@ def test_article_dates_use_whole_days(watches: Watches, index: Index) -> None:
     edge = replace(SANCTIONS, date=(NOW - timedelta(hours=48)).date())
     assert edge.date == date(2025, 3, 8)
     assert len(watches.match([edge], index, now=NOW)) == 1
+
+
+def test_naive_times_are_taken_as_utc(watches: Watches, index: Index) -> None:
+    watches.add("sanctions on Russian banks", now=BEFORE.replace(tzinfo=None))
+    assert len(watches.match([SANCTIONS], index, now=NOW.replace(tzinfo=None))) == 1

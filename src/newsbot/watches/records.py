@@ -73,3 +73,8 @@ class Match:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """A time with its zone: a naive one is taken as UTC (stored times are all UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

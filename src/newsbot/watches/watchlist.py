@@ -22,7 +22,7 @@ from newsbot.text.analyzer import Analyzer, default_analyzer
 from newsbot.text.passages import TARGET_WORDS
 from newsbot.watches.digest import Digest, group
 from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Query, Statistics, WatchIndex
-from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch, utcnow
+from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch, aware, utcnow
 from newsbot.watches.store import WatchStore
 from newsbot.watches.stories import sketch, story_key
 
@@ -123,7 +123,7 @@ class Watches:
     ) -> Watch:
         """Hold the watch's matches for `duration` (None: until unmuted). Held matches still count
         as fired, so a story seen while muted does not post later."""
-        until = (now or utcnow()) + (duration or FOREVER)
+        until = aware(now or utcnow()) + (duration or FOREVER)
         return self.store.mute(guild_id, watch_id, until)
 
     def resume(self, guild_id: int | None, watch_id: int) -> Watch:
@@ -142,8 +142,8 @@ class Watches:
     ) -> list[Match]:
         """Match new or updated articles (already in `index`, whose statistics are used) against
         every watch created before `indexed_at` (default `now`), store and return the matches."""
-        now = now or utcnow()
-        indexed_at = indexed_at or now
+        now = aware(now or utcnow())
+        indexed_at = aware(indexed_at or now)
         stats: Statistics = IndexStatistics(index) if isinstance(index, Index) else index
         watches = {w.id: w for w in self.store.watches() if w.created_at <= indexed_at}
         queries = ((w.id, Query.of(self.analyzer.terms(w.query), stats)) for w in watches.values())
