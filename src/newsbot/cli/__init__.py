@@ -15,6 +15,7 @@ from newsbot.cli.common import DATE_FORMATS, CorpusOpt, DataOpt, JsonOpt, flag, 
 from newsbot.cli.eval import eval_command
 from newsbot.cli.logs import logs_app
 from newsbot.cli.render import render_answer, render_report, render_stats, to_json
+from newsbot.cli.watches import watches_app
 from newsbot.engine import Engine
 from newsbot.errors import BadFilter, BadQuestion, NewsbotError
 from newsbot.querylog import Interface, Outcome, QueryRecord, open_query_log
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(logs_app, name="logs")
+app.add_typer(watches_app, name="watches")
 app.command("eval")(eval_command)
 console = Console()
 errors = Console(stderr=True)

@@ -1,0 +1,36 @@
+"""Watches: standing queries that tell a channel or a user when new articles match.
+
+See `watchlist.Watches` for the entry point, `matcher.py` for how an article is scored.
+"""
+
+from newsbot.watches.digest import Digest
+from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Statistics
+from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch
+from newsbot.watches.store import WatchStore, WatchStoreError
+from newsbot.watches.stories import resemblance, same_story, sketch, story_key
+from newsbot.watches.watchlist import HOURLY_CAP, MAX_AGE, CheckReport, Watches, visible, watches_path
+
+__all__ = [
+    "HOURLY_CAP",
+    "MAX_AGE",
+    "THRESHOLD",
+    "ArticleTerms",
+    "BadWatch",
+    "CheckReport",
+    "Delivery",
+    "Digest",
+    "IndexStatistics",
+    "Match",
+    "Mode",
+    "Statistics",
+    "Watch",
+    "WatchStore",
+    "WatchStoreError",
+    "Watches",
+    "resemblance",
+    "same_story",
+    "sketch",
+    "story_key",
+    "visible",
+    "watches_path",
+]
