@@ -22,11 +22,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsbot.answers.filters import parse_date
+from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings
 from newsbot.engine import Engine
 from newsbot.errors import NewsbotError
 from newsbot.index.store import Index
 from newsbot.quality.watches import bench, replay
-from newsbot.settings import Settings
 from newsbot.text.analyzer import default_analyzer
 from newsbot.watches import THRESHOLD, BadWatch, Delivery, Match, Mode, Watch, Watches
 from newsbot.watches.quote import quote
@@ -35,8 +35,6 @@ watches_app = typer.Typer(
     name="watches", help="Watches: be told when new articles match a query.", no_args_is_help=True
 )
 console = Console(highlight=False, emoji=False)
-DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index and watches folder.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -51,7 +49,7 @@ def parse_duration(text: str) -> timedelta:
 
 @contextmanager
 def _watches(data_dir: Path | None) -> Iterator[Watches]:
-    watches = Watches.open(Settings.load(data_dir=data_dir))
+    watches = Watches.open(load_settings(data_dir=data_dir))
     try:
         yield watches
     finally:
@@ -137,12 +135,12 @@ def resume(
 
 @watches_app.command("check")
 def check(
-    reindex: Annotated[bool, typer.Option("--reindex", help="Update the index first.")] = False,
+    reindex: Annotated[bool, flag("--reindex", help="Update the index first.")] = False,
     corpus: Annotated[Path | None, typer.Option("--corpus", help="Corpus folder or file.")] = None,
     data_dir: DataOpt = None,
 ) -> None:
     """Match the articles added or changed since the last check; print the operator's matches."""
-    settings = Settings.load(corpus_dir=corpus, data_dir=data_dir)
+    settings = load_settings(corpus, data_dir)
     if reindex:
         Engine.open(settings, build_if_missing=False).reindex()
     index = Index.load(settings.index_dir)
@@ -204,6 +202,7 @@ def replay_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Replay dated news through watches made of labelled questions: precision and recall."""
+    load_settings()  # logging; the replay reads only the files it is given
     report = replay(
         questions,
         corpus,
@@ -246,6 +245,7 @@ def bench_command(
     articles: Annotated[int, typer.Option(help="How many new articles.")] = 100,
 ) -> None:
     """Time `Watches.match` with many watches over a batch of new articles."""
+    load_settings()  # logging; the benchmark reads only the files it is given
     report = bench(questions, corpus, default_analyzer(), watches=watches, articles=articles)
     console.print(
         f"{report.watches:,} watches x {report.articles} new articles: match {report.match_ms:.0f} ms "

@@ -6,22 +6,21 @@ reorder a migration that has shipped; add a new one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
-from newsbot.querylog.migrations import Migration
+from newsbot.querylog.migrations import Migration, Schema
 
 MIGRATIONS: list[Migration] = []
 
 
-def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+def migration(fn: Callable[[Schema], None]) -> Callable[[Schema], None]:
     """Append `fn` to MIGRATIONS under its own name."""
     MIGRATIONS.append(Migration(fn.__name__, fn))
     return fn
 
 
 @migration
-def m001_watches(db: sqlite3.Connection) -> None:
+def m001_watches(db: Schema) -> None:
     # Times are ISO 8601 UTC with microseconds: text order is time order.
     db.execute("""
         CREATE TABLE watches (
@@ -68,6 +67,6 @@ def m001_watches(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m002_sketches(db: sqlite3.Connection) -> None:
+def m002_sketches(db: Schema) -> None:
     # The MinHash sketch of a matched article's text (space-separated hex), for near-duplicates.
     db.execute("ALTER TABLE matches ADD COLUMN sketch TEXT NOT NULL DEFAULT ''")
