@@ -8,6 +8,7 @@ they replace become dead (see `newsbot.index.merge`), so a small change makes a 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,6 +21,7 @@ import numpy as np
 
 from newsbot.corpus.read import dedupe, read_file, scan
 from newsbot.index.bm25 import BM25Params, Forward, offsets
+from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
 from newsbot.index.tables import FileState
@@ -29,6 +31,7 @@ from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -116,8 +119,14 @@ def build_index(
 
     `workers`: processes that analyse text; by default one per core when there is a lot of it.
     """
-    if previous is not None and previous.params != params:
-        previous = None  # other BM25 defaults: a release that may also analyse or split differently
+    analysis = fingerprint(analyzer, target_words, params)
+    full_because = ""
+    if previous is not None and previous.analysis != analysis:
+        full_because = f"the analysis changed ({', '.join(changes(previous.analysis, analysis))})"
+        log.warning("Re-analysing every article: %s since the index was built.", full_because)
+        previous = None  # its terms would not meet the new ones
+    if previous is not None:
+        analyzer = analyzer.knowing(previous.stems)  # the workers need not stem the words it has
     began = time.perf_counter()
     tell = progress or (lambda stage, done, total: None)
     excluded = set(exclude)
@@ -181,7 +190,9 @@ def build_index(
 
     tell("indexing", 0, 1)
     with _small_pages():
-        index = assemble(root, params, files, analysed_passages, previous, sorted(reused, key=lambda r: r[0]))
+        index = assemble(
+            root, params, files, analysed_passages, previous, sorted(reused, key=lambda r: r[0]), analysis
+        )
     tell("indexing", 1, 1)
     report = BuildReport(
         articles=n_kept,
@@ -193,6 +204,7 @@ def build_index(
         skipped=tuple(skipped),
         seconds=time.perf_counter() - began,
         version=index.version,
+        full_because=full_because,
     )
     return index, report
 

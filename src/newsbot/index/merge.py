@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,7 @@ def assemble(
     fresh: Fresh,
     previous: Index | None,
     reused: list[tuple[int, Article]],
+    analysis: Mapping[str, Any],
 ) -> Index:
     """The index of `previous`'s articles in `reused` (their numbers there, ascending, and
     themselves) followed by the `fresh` ones."""
@@ -169,6 +171,7 @@ def assemble(
         sources=tuple(sources),
         files=files,
         stems=stems,
+        analysis=analysis,
     )
 
 
