@@ -81,13 +81,6 @@ class Inverted:
         """The passages that contain `term`, ascending."""
         return self.entries[int(self.indptr[term]) : int(self.indptr[term + 1])] >> _TF_BITS
 
-    def doc_freq(self, n_terms: int) -> IntArray:
-        """Passages per term, for `n_terms` terms."""
-        df = np.zeros(n_terms, dtype=np.int64)
-        have = min(len(self.indptr) - 1, n_terms)
-        df[:have] = np.diff(self.indptr[: have + 1])
-        return df
-
 
 @dataclass(frozen=True)
 class Postings:
@@ -126,10 +119,6 @@ class Postings:
             norm=norm,
             k1=k1,
         )
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.norm)
 
     def postings(self, term: int) -> tuple[Int32Array, FloatArray]:
         """The passages that contain `term`, ascending, and its exact weight in each."""
@@ -174,23 +163,12 @@ class Postings:
         )
         return weights
 
-    def scores(self, term_ids: list[int]) -> FloatArray:
-        """Every passage's score for the query terms (repeats count, as in rank-bm25)."""
-        scores = np.zeros(self.n_docs)
-        for t in term_ids:
-            docs, weights = self.postings(t)
-            # Within one term a passage appears once, so fancy-index += is a correct scatter-add.
-            scores[docs] += weights
-        return scores
 
-
-def weigh(
-    idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float, into: FloatArray | None = None
-) -> FloatArray:
+def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float) -> FloatArray:
     """BM25Okapi weights: the same float64 operations as rank-bm25's get_scores,
-    idf * (tf * (k1 + 1) / (tf + norm)), done in place (into `norm` when it is `into`)."""
+    idf * (tf * (k1 + 1) / (tf + norm)), done in place on one new array."""
     counts = tf.astype(np.float64)
-    total = np.add(counts, norm, out=into)
+    total = counts + norm
     counts *= k1 + 1
     counts /= total
     counts *= idf
@@ -241,15 +219,6 @@ def drift(built_with: float, avgdl: float) -> float:
     """How far (relatively) term-frequency parts made with average length `built_with` can be
     from those with `avgdl`: tf * (k1 + 1) / (tf + norm) moves by at most the norm's ratio."""
     return abs(built_with / avgdl - 1) if avgdl > 0 and built_with > 0 else 0.0
-
-
-def build_postings(forward: Forward, n_terms: int, params: BM25Params) -> Postings:
-    """The postings of one forward index on its own: a corpus of exactly these passages."""
-    lengths = forward.doc_lengths()
-    norm = norms(lengths, average_length(lengths), params)
-    inverted = invert(forward, n_terms, norm, params.k1)
-    idf = idf_table(inverted.doc_freq(n_terms), forward.n_docs, params.epsilon, lambda: inverted.first)
-    return Postings.over(inverted, idf, norm, params.k1)
 
 
 def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inverted:
