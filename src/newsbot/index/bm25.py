@@ -30,6 +30,11 @@ FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
 _TF_BITS = 6  # a posting is a passage id and a term count in one int32: count in the low bits
 _TF_MAX = (1 << _TF_BITS) - 1
+LEVEL_MAX = 65535  # the largest 16-bit level: a term's largest term-frequency part
+# Units and spreads are made a hair bigger than computed, so that float32 rounding never takes a
+# part past LEVEL_MAX units, nor a spread below the true one (the search's bounds rely on both).
+HAIR = 1 + 2.0**-18
+_POSITION_BITS = 32  # `invert` sorts (term, forward position) pairs packed in one int64
 
 
 @dataclass(frozen=True)
@@ -226,13 +231,13 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     for these passage norms."""
     n_docs = forward.n_docs
     terms = np.asarray(forward.terms)
-    assert len(terms) < 2**32
+    assert len(terms) < 1 << _POSITION_BITS
     # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
     order = terms.astype(np.int64)
-    order <<= 32
+    order <<= _POSITION_BITS
     order |= np.arange(len(terms), dtype=np.int64)
     order.sort()
-    order &= 0xFFFFFFFF
+    order &= (1 << _POSITION_BITS) - 1
     df = np.bincount(terms, minlength=n_terms).astype(np.int64)
     indptr = offsets(df)
     first_seen = np.full(n_terms, len(order), dtype=np.int64)
@@ -251,7 +256,7 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     unit, spread = _units(parts, terms, n_terms)
     parts /= np.take(unit, terms, out=spare)
     np.rint(parts, out=parts)
-    np.minimum(parts, 65535, out=parts)
+    np.minimum(parts, LEVEL_MAX, out=parts)
     level = parts.astype(np.uint16)[order]
     del parts, spare
     assert n_docs < 2 ** (31 - _TF_BITS), "too many passages for 32-bit postings"
@@ -272,14 +277,14 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
-    """Per term, a quantization unit of 1/65535 of its largest part (a hair more, so that no part
-    needs more than 65535 units after rounding) and its largest part / its smallest."""
+    """Per term, a quantization unit of 1/LEVEL_MAX of its largest part (a `HAIR` more, so that
+    no part needs more than LEVEL_MAX units after rounding) and its largest part / its smallest."""
     largest = np.zeros(n_terms, dtype=np.float32)
     np.maximum.at(largest, terms, parts)
     smallest = np.full(n_terms, np.inf, dtype=np.float32)
     np.minimum.at(smallest, terms, parts)
     high, low = largest.astype(np.float64), smallest.astype(np.float64)
-    unit = np.maximum(high / 65535 * (1 + 2.0**-18), np.finfo(np.float32).tiny).astype(np.float32)
+    unit = np.maximum(high / LEVEL_MAX * HAIR, np.finfo(np.float32).tiny).astype(np.float32)
     ratio = np.divide(high, low, out=np.ones_like(high), where=low > 0)
-    spread = np.minimum(ratio * (1 + 2.0**-18), np.finfo(np.float32).max).astype(np.float32)
+    spread = np.minimum(ratio * HAIR, np.finfo(np.float32).max).astype(np.float32)
     return unit, spread
