@@ -182,3 +182,11 @@ def test_two_engines_share_no_priors(tmp_path: Path) -> None:
     assert prior(twin, day)[0] == pytest.approx(1 + 0.5 * math.exp(-1))
     assert reference_day(a.index, date(2024, 3, 20)) == day
     assert reference_day(twin, date(2024, 3, 20)) == day - 30
+
+
+def test_a_reindex_over_damaged_file_states_rebuilds_and_says_so(settings: Settings) -> None:
+    engine = Engine.open(settings)
+    (settings.index_dir / engine.version / "files.json").write_text("[garbage")  # read by a reindex only
+    report = engine.reindex()
+    assert "files.json" in report.full_because and (report.added, report.unchanged) == (4, 0)
+    assert engine.ask("who was sanctioned?").matched
