@@ -61,8 +61,8 @@ class Engine:
 
     def _use(self, index: Index | None) -> None:
         """Answer from `index`, with an analyzer that knows its stems (when analysed alike)."""
-        known = index is not None and index.analysis == self._analysis
-        self.analyzer = self._base.knowing(index.stems) if index is not None and known else self._base
+        alike = index is not None and index.analysis == self._analysis
+        self.analyzer = self._base.knowing(index.stems) if index is not None and alike else self._base
         self._index = index
 
     @property
@@ -101,7 +101,7 @@ class Engine:
                 log.warning("%s", e.message)
                 self.damage, previous = e, None
                 index, report = build_index(corpus, self._base, exclude=exclude, progress=progress)
-            if previous is None and not full and self.damage is not None:
+            if previous is None and self.damage is not None:  # the first build since: say why
                 report = replace(report, full_because=self.damage.message)
                 self.damage = None
             if progress:
