@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from newsbot.errors import NewsbotError
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
 from newsbot.index.fingerprint import fingerprint
@@ -137,3 +138,11 @@ def test_the_analysis_is_saved_with_the_index(corpus_dir: Path, tmp_path: Path) 
         "bm25",
     }
     assert "nltk" in loaded.analysis["stemmer"]
+
+
+def test_a_segment_too_big_for_its_postings_is_a_clear_error(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("newsbot.index.bm25._MAX_PASSAGES", 3)  # the real limit is 2**25 passages
+    with pytest.raises(NewsbotError, match="at most 2 passages fit in 32-bit postings"):
+        build_index(corpus_dir, default_analyzer())

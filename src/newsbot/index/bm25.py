@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.errors import NewsbotError
+
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
@@ -35,6 +37,7 @@ LEVEL_MAX = 65535  # the largest 16-bit level: a term's largest term-frequency p
 # part past LEVEL_MAX units, nor a spread below the true one (the search's bounds rely on both).
 HAIR = 1 + 2.0**-18
 _POSITION_BITS = 32  # `invert` sorts (term, forward position) pairs packed in one int64
+_MAX_PASSAGES = 1 << (31 - _TF_BITS)  # passage ids must fit beside the count in an int32 posting
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,11 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     for these passage norms."""
     n_docs = forward.n_docs
     terms = np.asarray(forward.terms)
-    assert len(terms) < 1 << _POSITION_BITS
+    if n_docs >= _MAX_PASSAGES or len(terms) >= 1 << _POSITION_BITS:
+        raise NewsbotError(
+            f"Too much to index in one segment ({n_docs:,} passages, {len(terms):,} postings): "
+            f"at most {_MAX_PASSAGES - 1:,} passages fit in 32-bit postings."
+        )
     # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
     order = terms.astype(np.int64)
     order <<= _POSITION_BITS
@@ -259,7 +266,6 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     np.minimum(parts, LEVEL_MAX, out=parts)
     level = parts.astype(np.uint16)[order]
     del parts, spare
-    assert n_docs < 2 ** (31 - _TF_BITS), "too many passages for 32-bit postings"
     packed = np.repeat(np.arange(n_docs, dtype=np.int32) << _TF_BITS, per_doc)
     packed |= np.minimum(counts, _TF_MAX).astype(np.int32)
     entries = packed[order]
