@@ -48,7 +48,7 @@ def test_queries_are_seeded_runs_of_passage_terms(tmp_path: Path) -> None:
         == sample_queries(index, Analyzer(), 12, seed=1)
         != sample_queries(index, Analyzer(), 12, seed=2)
     )
-    assert len(queries) == 12 and all(1 <= len(q) <= 5 for q in queries)
+    assert len(queries) == 12 and all(2 <= len(q) <= 5 for q in queries)
     assert all(index.term_ids(q) for q in queries)
 
 
@@ -63,3 +63,10 @@ def test_a_damaged_weight_is_a_mismatch(tmp_path: Path) -> None:
     parity = verify(damaged, Analyzer(), 0, queries=[query, ["nowhere"]])
     assert (parity.queries, parity.identical, parity.ok) == (2, 1, False)
     assert "rank-bm25 has" in parity.mismatches[0] and len(damaged.search(damaged.term_ids(query), TOP)) > 0
+
+
+def test_stems_are_computed_again_not_taken_from_the_index(tmp_path: Path) -> None:
+    index, _ = build_index(_corpus(tmp_path, 10), Analyzer(), target_words=30)
+    query = passage_terms(index, Analyzer(), 0)[:2]
+    made_up = {token: f"x{stem}" for token, stem in index.stems.items()}  # would match nothing
+    assert verify(index, Analyzer().knowing(made_up), 0, queries=[query]).ok

@@ -20,7 +20,7 @@ from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
 
 TOP = 10  # results compared per query, as a bot shows at most
-QUERY_TERMS = (1, 5)  # the fewest and most terms in a sampled query
+QUERY_TERMS = (2, 5)  # the fewest and most terms in a sampled query (fewer if the passage has)
 SHOWN = 5  # mismatches described in a report
 Progress = Callable[[str, int, int], None]
 
@@ -72,9 +72,11 @@ def verify(
     queries: list[list[str]] | None = None,
     progress: Progress | None = None,
 ) -> Parity:
-    """Compare `n` sampled queries (or `queries`) between the index and rank-bm25."""
+    """Compare `n` sampled queries (or `queries`) between the index and rank-bm25. `analyzer`
+    is configured as the index's was; stems it knows are not used: every word is stemmed again."""
     from rank_bm25 import BM25Okapi  # only here: the index computes its scores itself
 
+    analyzer = Analyzer(analyzer.stopwords)
     queries = sample_queries(index, analyzer, n, seed) if queries is None else queries
     passages = live_passages(index)
     if not len(passages):  # nothing to find on either side (and rank-bm25 needs a passage)
