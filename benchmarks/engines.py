@@ -218,7 +218,7 @@ class Newsbot(Engine):
 
         index = Index.load(index_dir)
         assert index is not None, f"no index under {index_dir}"
-        return index, default_analyzer()
+        return index, default_analyzer().knowing(index.stems)  # as the engine: its stems known
 
     def query(self, handle: Any, question: str) -> Any:
         index, analyzer = handle

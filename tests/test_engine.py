@@ -1,11 +1,21 @@
+import json
+import logging
+import math
 import threading
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from newsbot.answers.ranking import prior, reference_day
 from newsbot.engine import Engine
 from newsbot.errors import BadUpload, IndexBusy, NewsbotError, NotFound
+from newsbot.index.build import build_index
+from newsbot.index.store import Index
 from newsbot.settings import Settings
+from newsbot.text.analyzer import Analyzer
+from tests.index.test_store import damage
 
 
 def test_open_builds_when_missing_then_loads(settings: Settings) -> None:
@@ -91,3 +101,92 @@ def test_failed_reindex_keeps_old_index(settings: Settings) -> None:
     with pytest.raises(RuntimeError):
         engine.reindex(progress=boom)
     assert engine.version == before and engine.ask("who was sanctioned?").matched
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "truncated array",
+        "garbage in CURRENT",
+        "missing segment file",
+        "garbage meta.json",
+        "missing vocab keys",
+    ],
+)
+def test_open_rebuilds_a_damaged_index_and_says_so(
+    settings: Settings, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = Engine.open(settings).version
+    blamed = damage(settings.index_dir, kind)
+    with caplog.at_level(logging.WARNING, logger="newsbot.engine"):
+        engine = Engine.open(settings)
+    assert engine.version != before and engine.ask("who was sanctioned?").matched
+    assert any("damaged" in r.getMessage() and blamed in r.getMessage() for r in caplog.records)
+    assert Index.load(settings.index_dir) is not None  # the rebuilt index is saved
+
+
+def test_a_damaged_index_is_reported_by_the_reindex_that_replaces_it(settings: Settings) -> None:
+    Engine.open(settings)
+    damage(settings.index_dir, "truncated array")
+    engine = Engine.open(settings, build_if_missing=False)  # as `newsbot index` opens it
+    assert engine.damage is not None and engine.version == "none"
+    report = engine.reindex()
+    assert "damaged" in report.full_because and "norm.npy" in report.full_because
+    assert report.added == 4 and engine.damage is None
+
+
+def test_a_changed_analyzer_rebuilds_everything(settings: Settings) -> None:
+    Engine.open(settings)
+    other = Engine(settings, Index.load(settings.index_dir), Analyzer(stopwords=frozenset({"the", "said"})))
+    report = other.reindex()  # incremental, yet the analysis changed: every article again
+    assert (report.unchanged, report.added + report.updated) == (0, 4)
+    assert "stopwords" in report.full_because
+    assert other.ask("what was said?").matched  # "said" is a word now
+    again = other.reindex()
+    assert (again.unchanged, again.full_because) == (4, "")
+
+
+def test_open_rebuilds_an_index_analysed_otherwise(settings: Settings, corpus_dir: Path) -> None:
+    index, _ = build_index(corpus_dir, Analyzer(), target_words=20)  # another passage size
+    index.save(settings.index_dir)
+    engine = Engine.open(settings)
+    assert engine.version != index.version and engine.index.analysis["passage_words"] != 20
+
+
+def _engine_over(tmp_path: Path, name: str, title: str, text: str) -> Engine:
+    root = tmp_path / name / "corpus"
+    root.mkdir(parents=True)
+    (root / "a.json").write_text(json.dumps({"id": name, "title": title, "text": text, "date": "2024-03-01"}))
+    return Engine.open(Settings(corpus_dir=root, data_dir=tmp_path / name / "data"))
+
+
+def test_two_engines_share_no_stems(tmp_path: Path) -> None:
+    a = _engine_over(tmp_path, "a", "Zebras galloping", "Zebras were galloping across the plain.")
+    b = _engine_over(tmp_path, "b", "Harbours", "The harbours were dredged.")
+    assert dict(a.index.stems).keys() != dict(b.index.stems).keys()
+    assert a.analyzer.known_stems is a.index.stems and b.analyzer.known_stems is b.index.stems
+    # Each engine's analyzer looks stems up in its own index only: give b's index a made-up stem.
+    forged = Engine(b.settings, replace(b.index, stems={"zebras": "forged"}))
+    assert forged.analyzer.term("zebras") == "forged"
+    assert a.analyzer.term("zebras") == "zebra" and b.analyzer.term("zebras") == "zebra"
+    assert a.ask("zebras galloping").matched and not b.ask("zebras galloping").matched
+
+
+def test_two_engines_share_no_priors(tmp_path: Path) -> None:
+    a = _engine_over(tmp_path, "a", "Zebras galloping", "Zebras were galloping across the plain.")
+    b = _engine_over(tmp_path, "b", "Harbours", "The harbours were dredged.")
+    # Even under one version (caches once keyed on it), each index keeps its own prior.
+    twin = replace(b.index, version=a.index.version, passage_day=b.index.passage_day - 30)
+    day = date(2024, 3, 1).toordinal()
+    assert prior(a.index, day)[0] == pytest.approx(1.5)
+    assert prior(twin, day)[0] == pytest.approx(1 + 0.5 * math.exp(-1))
+    assert reference_day(a.index, date(2024, 3, 20)) == day
+    assert reference_day(twin, date(2024, 3, 20)) == day - 30
+
+
+def test_a_reindex_over_damaged_file_states_rebuilds_and_says_so(settings: Settings) -> None:
+    engine = Engine.open(settings)
+    (settings.index_dir / engine.version / "files.json").write_text("[garbage")  # read by a reindex only
+    report = engine.reindex()
+    assert "files.json" in report.full_because and (report.added, report.unchanged) == (4, 0)
+    assert engine.ask("who was sanctioned?").matched

@@ -6,20 +6,26 @@ the reference in one assignment, so questions keep being answered during a rebui
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from newsbot.answers import answer
 from newsbot.corpus import edits
-from newsbot.errors import IndexBusy, NewsbotError, NotFound
+from newsbot.errors import IndexBusy, IndexCorrupt, NewsbotError, NotFound
+from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
+from newsbot.index.fingerprint import fingerprint
 from newsbot.index.store import Index
 from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
 from newsbot.settings import Settings
 from newsbot.text.analyzer import Analyzer, default_analyzer
+from newsbot.text.passages import TARGET_WORDS
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -29,17 +35,35 @@ class Engine:
         self, settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None
     ) -> None:
         self.settings = settings
-        self.analyzer = analyzer or default_analyzer()
-        self._index = index
+        self._base = analyzer or default_analyzer()
+        self._analysis = fingerprint(self._base, TARGET_WORDS, BM25Params())  # what `reindex` makes
+        self.damage: IndexCorrupt | None = None  # why the saved index could not be opened, if so
         self._lock = threading.Lock()
+        self._use(index)
 
     @classmethod
     def open(cls, settings: Settings, *, build_if_missing: bool = True) -> Engine:
-        """Load the saved index; build it first when there is none and `build_if_missing`."""
-        engine = cls(settings, Index.load(settings.index_dir))
-        if engine._index is None and build_if_missing:
+        """Load the saved index; build it first when there is none (or it is damaged, or was
+        analysed otherwise than this engine would) and `build_if_missing`."""
+        try:
+            index, damage = Index.load(settings.index_dir), None
+        except IndexCorrupt as e:
+            log.warning("%s", e.message)
+            index, damage = None, e
+        engine = cls(settings, index)
+        engine.damage = damage
+        stale = index is not None and index.analysis != engine._analysis
+        if stale:
+            log.warning("The index was analysed otherwise than this engine analyses: it is rebuilt.")
+        if (engine._index is None or stale) and build_if_missing:
             engine.reindex()
         return engine
+
+    def _use(self, index: Index | None) -> None:
+        """Answer from `index`, with an analyzer that knows its stems (when analysed alike)."""
+        alike = index is not None and index.analysis == self._analysis
+        self.analyzer = self._base.knowing(index.stems) if index is not None and alike else self._base
+        self._index = index
 
     @property
     def index(self) -> Index:
@@ -67,17 +91,22 @@ class Engine:
             corpus = self.settings.corpus_dir
             if not corpus.exists():
                 raise NewsbotError(f"The corpus folder {corpus} does not exist.")
-            index, report = build_index(
-                corpus,
-                self.analyzer,
-                previous=None if full else self._index,
-                exclude=edits.removed_ids(self.settings.data_dir),
-                progress=progress,
-            )
+            previous = None if full else self._index
+            exclude = edits.removed_ids(self.settings.data_dir)
+            try:
+                index, report = build_index(
+                    corpus, self._base, previous=previous, exclude=exclude, progress=progress
+                )
+            except IndexCorrupt as e:  # a file read only by a reindex (files.json) is damaged
+                log.warning("%s", e.message)
+                self.damage, previous = e, None
+                index, report = build_index(corpus, self._base, exclude=exclude, progress=progress)
+            if previous is None and self.damage is not None:  # the first build since: say why
+                report = replace(report, full_because=self.damage.message)
+                self.damage = None
             if progress:
                 progress("saving", 0, 1)
-            index.save(self.settings.index_dir)
-            self._index = Index.load(self.settings.index_dir)  # memory-mapped, like at start-up
+            self._use(index.save(self.settings.index_dir))  # memory-mapped, like at start-up
             return report
         finally:
             self._lock.release()

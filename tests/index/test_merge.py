@@ -115,13 +115,13 @@ def test_changes_make_segments_and_stay_exact(tmp_path: Path) -> None:
 def test_segment_files_are_shared_not_rewritten(tmp_path: Path) -> None:
     root = _corpus(tmp_path, 30)
     first, _ = build_index(root, Analyzer(), target_words=30)
-    old = first.save(tmp_path / "index", keep=1)
+    old = tmp_path / "index" / first.save(tmp_path / "index", keep=1).version
     _write(root, 3, random.Random(5), edit=1)
     previous = Index.load(tmp_path / "index")
     assert previous is not None
     second, report = build_index(root, Analyzer(), previous=previous, target_words=30)
     assert (report.updated, report.unchanged) == (1, 29)
-    new = second.save(tmp_path / "index", keep=1)
+    new = tmp_path / "index" / second.save(tmp_path / "index", keep=1).version
     base = first.segments[0].name
     for path in old.glob(f"{base}.*"):
         assert (new / path.name).stat().st_ino == path.stat().st_ino
@@ -168,9 +168,9 @@ def test_removing_everything_leaves_an_empty_index(tmp_path: Path) -> None:
     assert index.search(index.term_ids(["said"]), 3) == []
 
 
-def test_builds_chained_in_memory_survive_their_saves_pruning(tmp_path: Path) -> None:
-    # Load once, then build and save again and again without reloading: each save prunes the
-    # folders the next build would otherwise still read from or link from.
+def test_builds_chained_through_saves_survive_their_pruning(tmp_path: Path) -> None:
+    # Load once, then build and save again and again, going on from what each save returns: each
+    # save prunes the folders the built index was assembled from.
     root = _corpus(tmp_path, 30)
     rng = random.Random(6)
     build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
@@ -179,7 +179,7 @@ def test_builds_chained_in_memory_survive_their_saves_pruning(tmp_path: Path) ->
     for step in range(1, 5):
         _write(root, step, rng, edit=step)
         index, _ = build_index(root, Analyzer(), previous=index, target_words=30)
-        index.save(tmp_path / "index", keep=step % 2)
+        index = index.save(tmp_path / "index", keep=step % 2)
         assert all(s.folder == tmp_path / "index" / index.version for s in index.segments)
         assert index.passage_text(int(index.article_start[0]))
         assert_exact(index, rng)

@@ -1,11 +1,15 @@
+import json
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from newsbot.errors import IndexCorrupt, NewsbotError
 from newsbot.index.build import build_index
-from newsbot.index.store import Index
+from newsbot.index.store import FORMAT, Index
 from newsbot.records import Filters
 from newsbot.text.analyzer import default_analyzer
 
@@ -80,3 +84,119 @@ def test_search_one_passage_per_article_unless_asked(corpus_dir: Path) -> None:
     many = index.search(ids, 3, per_article=3)
     assert len(many) == 3 and len({index.passage_article[p] for p, _ in many}) == 1
     assert [s for _, s in many] == sorted((s for _, s in many), reverse=True)
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _edit_meta(folder: Path, drop: str) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta[drop]
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+# Each kind of damage, and the file the error must name.
+DAMAGE: dict[str, tuple[Callable[[Path, Path, str], None], str]] = {
+    "truncated array": (lambda root, folder, seg: _truncate(folder / "norm.npy"), "norm.npy"),
+    "truncated segment array": (
+        lambda root, folder, seg: _truncate(folder / f"{seg}.post_entries.npy"),
+        "post_entries.npy",
+    ),
+    "array of another length": (lambda root, folder, seg: np.save(folder / "df.npy", np.zeros(2)), "df.npy"),
+    "missing segment file": (
+        lambda root, folder, seg: (folder / f"{seg}.fwd_terms.npy").unlink(),
+        "fwd_terms.npy",
+    ),
+    "truncated passage texts": (
+        lambda root, folder, seg: _truncate(folder / f"{seg}.texts.bin"),
+        "texts.bin",
+    ),
+    "garbage in CURRENT": (
+        lambda root, folder, seg: (root / "CURRENT").write_bytes(b"\xff\x00../x"),
+        "CURRENT",
+    ),
+    "CURRENT names a missing version": (
+        lambda root, folder, seg: (root / "CURRENT").write_text("20990101-000000-deadbeef-0000"),
+        "CURRENT",
+    ),
+    "garbage meta.json": (
+        lambda root, folder, seg: (folder / "meta.json").write_text("{not json"),
+        "meta.json",
+    ),
+    "missing meta.json": (lambda root, folder, seg: (folder / "meta.json").unlink(), "meta.json"),
+    "meta.json without a field": (lambda root, folder, seg: _edit_meta(folder, "avgdl"), "meta.json"),
+    "vocab values of another length": (
+        lambda root, folder, seg: np.save(folder / "vocab_values.npy", np.zeros(3, dtype=np.int32)),
+        "vocab_values.npy",
+    ),
+    "missing vocab keys": (lambda root, folder, seg: (folder / "vocab_keys.npy").unlink(), "vocab_keys.npy"),
+    "garbage vocab extras": (
+        lambda root, folder, seg: (folder / "vocab_extra.json").write_text("[1, 2"),
+        "vocab_extra.json",
+    ),
+    "truncated article metadata": (
+        lambda root, folder, seg: _truncate(folder / "articles.jsonl"),
+        "articles.jsonl",
+    ),
+    "missing corpus file states": (lambda root, folder, seg: (folder / "files.json").unlink(), "files.json"),
+}
+
+
+def damage(index_dir: Path, kind: str) -> str:
+    """Damage the saved index under `index_dir` in the way `kind` names; the file to blame."""
+    folder = index_dir / (index_dir / "CURRENT").read_text()
+    segment = json.loads((folder / "meta.json").read_text())["segments"][0]["name"]
+    harm, blamed = DAMAGE[kind]
+    harm(index_dir, folder, segment)
+    return blamed
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+def test_damaged_index_raises_index_corrupt_naming_the_file(
+    corpus_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    built(corpus_dir).save(tmp_path / "idx")
+    blamed = damage(tmp_path / "idx", kind)
+    with pytest.raises(IndexCorrupt) as caught:
+        Index.load(tmp_path / "idx")
+    assert caught.value.path.endswith(blamed) and blamed in caught.value.message
+    assert isinstance(caught.value, NewsbotError)
+
+
+def test_damaged_corpus_file_states_raise_when_read(corpus_dir: Path, tmp_path: Path) -> None:
+    saved = built(corpus_dir).save(tmp_path / "idx")
+    (tmp_path / "idx" / saved.version / "files.json").write_text('{"a.txt": 3}')
+    with pytest.raises(IndexCorrupt, match=r"files\.json"):
+        dict(saved.files)
+
+
+def test_an_index_of_another_format_is_not_loaded(corpus_dir: Path, tmp_path: Path) -> None:
+    saved = built(corpus_dir).save(tmp_path / "idx")
+    folder = tmp_path / "idx" / saved.version
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": FORMAT - 1}))
+    assert Index.load(tmp_path / "idx") is None  # built again, as when there is none
+
+
+def test_save_returns_the_saved_index_and_leaves_itself_alone(corpus_dir: Path, tmp_path: Path) -> None:
+    index = built(corpus_dir)
+    segments = index.segments
+    saved = index.save(tmp_path / "idx")
+    assert index.segments is segments and all(s.folder is None for s in index.segments)
+    assert saved is not index and saved.version == index.version
+    assert all(s.folder == tmp_path / "idx" / index.version for s in saved.segments)
+    ids = saved.term_ids(["sanction"])
+    assert saved.search(ids, 3) == index.search(ids, 3)
+    assert saved.analysis == index.analysis and saved.analysis["stopwords"]
+
+
+def test_each_index_remembers_its_own_values(corpus_dir: Path) -> None:
+    index = built(corpus_dir)
+    twin = replace(index)  # the same version and data: still a memo of its own
+    assert index.memo.get("n", 1, lambda: "first", keep=2) == "first"
+    assert index.memo.get("n", 1, lambda: "again", keep=2) == "first"
+    assert twin.memo.get("n", 1, lambda: "twin", keep=2) == "twin"
+    index.memo.get("n", 2, lambda: "two", keep=2)
+    assert index.memo.get("n", 3, lambda: "three", keep=2) == "three"  # full: started over
+    assert index.memo.get("n", 1, lambda: "made again", keep=2) == "made again"

@@ -1,3 +1,6 @@
+import copy
+import pickle
+
 from newsbot.text.analyzer import Analyzer, default_analyzer, word_list
 from newsbot.text.sentences import split_sentences
 
@@ -69,3 +72,20 @@ def test_acronym_at_sentence_end() -> None:
         "He moved to the U.S.",
         "The rest followed.",
     ]
+
+
+def test_known_stems_belong_to_the_analyzer_that_knows_them() -> None:
+    plain = Analyzer()
+    knowing = plain.knowing({"zebras": "made-up"})
+    assert knowing.term("zebras") == "made-up" and knowing.stopwords == plain.stopwords
+    assert plain.term("zebras") == "zebra" and Analyzer().term("zebras") == "zebra"
+    assert default_analyzer().term("zebras") == "zebra" and default_analyzer().known_stems is None
+    assert copy.copy(knowing).term("zebras") == "made-up"  # forked workers keep them
+    assert pickle.loads(pickle.dumps(knowing)).known_stems is None  # pickles carry the configuration
+
+
+def test_fingerprint_follows_the_configuration() -> None:
+    assert Analyzer().fingerprint() == default_analyzer().fingerprint()
+    assert Analyzer().knowing({"a": "b"}).fingerprint() == Analyzer().fingerprint()
+    other = Analyzer(stopwords=frozenset({"the"})).fingerprint()
+    assert [k for k in other if other[k] != Analyzer().fingerprint()[k]] == ["stopwords"]

@@ -34,24 +34,23 @@ class Ranking:
 
 
 RANKING = Ranking()
-_NEWEST: dict[tuple[str, int], int] = {}  # (index version, as-of day) -> reference day
-_PRIORS: dict[tuple[str, int, Ranking], FloatArray] = {}
+# How many of each the index keeps (`Index.memo`): as-of days (one per question in an eval), priors.
+_KEEP_DAYS = 4096
+_KEEP_PRIORS = 8
 
 
 def reference_day(index: Index, as_of: date | None = None) -> int | None:
     """The day (ordinal) recency is counted from: `as_of` (default today), or the newest article
     dated on or before it when the corpus stops earlier; None when no article has such a date."""
     limit = (as_of or date.today()).toordinal()
-    key = (index.version, limit)
-    day = _NEWEST.get(key)
-    if day is None:
-        days = np.asarray(index.passage_day)
-        dated = days[(days > 0) & (days <= limit)]
-        day = int(dated.max()) if len(dated) else 0
-        if len(_NEWEST) >= 4096:
-            _NEWEST.clear()
-        _NEWEST[key] = day
-    return day or None
+    return index.memo.get("reference_day", limit, lambda: _newest(index, limit), _KEEP_DAYS) or None
+
+
+def _newest(index: Index, limit: int) -> int:
+    """The newest passage day on or before the day `limit`, 0 when none."""
+    days = np.asarray(index.passage_day)
+    dated = days[(days > 0) & (days <= limit)]
+    return int(dated.max()) if len(dated) else 0
 
 
 def rank(
@@ -71,20 +70,20 @@ def rank(
 
 
 def prior(index: Index, reference: int, ranking: Ranking = RANKING) -> FloatArray:
-    """Each passage's recency prior as of the day `reference`, kept per index version and day: a
-    bot asks with the same day all day long."""
-    key = (index.version, reference, ranking)
-    found = _PRIORS.get(key)
-    if found is None:
-        days = np.asarray(index.passage_day, dtype=np.int64)
-        age = reference - days
-        fresh = (days > 0) & (age >= 0)
-        decay = np.exp(-np.where(fresh, age, 0) / ranking.days)
-        found = 1.0 + ranking.boost * np.where(fresh, decay, 0.0)
-        if len(_PRIORS) >= 8:
-            _PRIORS.clear()
-        _PRIORS[key] = found
-    return found
+    """Each passage's recency prior as of the day `reference`, kept with the index per day: a bot
+    asks with the same day all day long."""
+    return index.memo.get(
+        "prior", (reference, ranking), lambda: _prior(index, reference, ranking), _KEEP_PRIORS
+    )
+
+
+def _prior(index: Index, reference: int, ranking: Ranking) -> FloatArray:
+    days = np.asarray(index.passage_day, dtype=np.int64)
+    age = reference - days
+    fresh = (days > 0) & (age >= 0)
+    decay = np.exp(-np.where(fresh, age, 0) / ranking.days)
+    prior: FloatArray = 1.0 + ranking.boost * np.where(fresh, decay, 0.0)
+    return prior
 
 
 def term_weights(index: Index, terms: list[str]) -> dict[str, float]:

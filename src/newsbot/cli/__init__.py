@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsbot import __version__
@@ -18,6 +21,7 @@ from newsbot.cli.render import render_answer, render_report, render_stats, to_js
 from newsbot.cli.watches import watches_app
 from newsbot.engine import Engine
 from newsbot.errors import BadFilter, BadQuestion, NewsbotError
+from newsbot.index.verify import verify
 from newsbot.querylog import Interface, Outcome, QueryRecord, open_query_log
 from newsbot.settings import Settings
 
@@ -59,7 +63,9 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-def _index(engine: Engine, full: bool) -> None:
+@contextmanager
+def _bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar on stderr, and the function that moves it."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -67,11 +73,16 @@ def _index(engine: Engine, full: bool) -> None:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=errors, transient=True) as bar:
-        task = bar.add_task("reading", total=1)
+        task = bar.add_task(first, total=1)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=max(total, 1))
 
+        yield progress
+
+
+def _index(engine: Engine, full: bool) -> None:
+    with _bar("reading") as progress:
         report = engine.reindex(full=full, progress=progress)
     render_report(errors, report)
 
@@ -81,9 +92,27 @@ def index(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
     full: Annotated[bool, flag("--full", help="Re-analyse every article.")] = False,
+    verify_queries: Annotated[
+        int,
+        typer.Option(
+            "--verify",
+            metavar="N",
+            min=0,
+            help="Then compare N sampled queries' top 10 with rank-bm25's BM25Okapi (exit 1 if any differ).",
+        ),
+    ] = 0,
 ) -> None:
     """Build or update the index of the corpus."""
-    _index(Engine.open(load_settings(corpus, data_dir), build_if_missing=False), full)
+    engine = Engine.open(load_settings(corpus, data_dir), build_if_missing=False)
+    _index(engine, full)
+    if verify_queries:
+        with _bar("re-analysing") as progress:
+            parity = verify(engine.index, engine.analyzer, verify_queries, progress=progress)
+        console.print(parity.summary())
+        for mismatch in parity.mismatches:
+            errors.print(f"[red]Differs:[/] {escape(mismatch)}")
+        if not parity.ok:
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -24,9 +24,10 @@ from newsbot.answers import RANKING, Ranking
 from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings
 from newsbot.corpus.read import scan
 from newsbot.engine import Engine
-from newsbot.errors import NewsbotError
+from newsbot.errors import IndexCorrupt, NewsbotError
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
+from newsbot.index.fingerprint import fingerprint
 from newsbot.index.store import Index
 from newsbot.quality.beir import BeirReport, convert_corpus, evaluate_beir
 from newsbot.quality.questions import EvalReport, evaluate, load_questions
@@ -158,22 +159,22 @@ def _cached_index(root: Path, settings: Settings, params: BM25Params, target: in
         raise NewsbotError(f"The corpus {root} does not exist.")
     folder = settings.data_dir / "eval" / _key(root.resolve(), params, target)
     previous = None if rebuild else _load(folder)
-    if previous is not None and previous.params == params and _unchanged(previous, root):
+    analysis = fingerprint(default_analyzer(), target, params)
+    if previous is not None and previous.analysis == analysis and _unchanged(previous, root):
         return previous
     with _progress() as tell:
         index, _ = build_index(
             root, default_analyzer(), previous=previous, params=params, target_words=target, progress=tell
         )
         tell("saving", 0, 1)
-        index.save(folder)
-    return Index.load(folder) or index
+        return index.save(folder)
 
 
 def _load(folder: Path) -> Index | None:
-    """The cached index, or None when there is none or it cannot be read (another format)."""
+    """The cached index, or None when there is none or it cannot be read (damaged: built again)."""
     try:
         return Index.load(folder)
-    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+    except IndexCorrupt:
         return None
 
 

@@ -83,6 +83,8 @@ def render_report(console: Console, report: BuildReport) -> None:
         f"in {report.seconds:.1f} s — added {report.added:,}, updated {report.updated:,}, "
         f"removed {report.removed:,}, unchanged {report.unchanged:,}; version {report.version}"
     )
+    if report.full_because:
+        console.print(f"[yellow]Every article was analysed again:[/] {escape(report.full_because)}")
     skipped = [s for s in report.skipped if not s.repaired]
     repaired = [s for s in report.skipped if s.repaired]
     for label, items in (("Skipped", skipped), ("Repaired", repaired)):

@@ -24,12 +24,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.errors import NewsbotError
+
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
 _TF_BITS = 6  # a posting is a passage id and a term count in one int32: count in the low bits
 _TF_MAX = (1 << _TF_BITS) - 1
+LEVEL_MAX = 65535  # the largest 16-bit level: a term's largest term-frequency part
+# Units and spreads are made a hair bigger than computed, so that float32 rounding never takes a
+# part past LEVEL_MAX units, nor a spread below the true one (the search's bounds rely on both).
+HAIR = 1 + 2.0**-18
+_POSITION_BITS = 32  # `invert` sorts (term, forward position) pairs packed in one int64
+_MAX_PASSAGES = 1 << (31 - _TF_BITS)  # passage ids must fit beside the count in an int32 posting
 
 
 @dataclass(frozen=True)
@@ -81,13 +89,6 @@ class Inverted:
         """The passages that contain `term`, ascending."""
         return self.entries[int(self.indptr[term]) : int(self.indptr[term + 1])] >> _TF_BITS
 
-    def doc_freq(self, n_terms: int) -> IntArray:
-        """Passages per term, for `n_terms` terms."""
-        df = np.zeros(n_terms, dtype=np.int64)
-        have = min(len(self.indptr) - 1, n_terms)
-        df[:have] = np.diff(self.indptr[: have + 1])
-        return df
-
 
 @dataclass(frozen=True)
 class Postings:
@@ -126,10 +127,6 @@ class Postings:
             norm=norm,
             k1=k1,
         )
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.norm)
 
     def postings(self, term: int) -> tuple[Int32Array, FloatArray]:
         """The passages that contain `term`, ascending, and its exact weight in each."""
@@ -174,23 +171,12 @@ class Postings:
         )
         return weights
 
-    def scores(self, term_ids: list[int]) -> FloatArray:
-        """Every passage's score for the query terms (repeats count, as in rank-bm25)."""
-        scores = np.zeros(self.n_docs)
-        for t in term_ids:
-            docs, weights = self.postings(t)
-            # Within one term a passage appears once, so fancy-index += is a correct scatter-add.
-            scores[docs] += weights
-        return scores
 
-
-def weigh(
-    idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float, into: FloatArray | None = None
-) -> FloatArray:
+def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float) -> FloatArray:
     """BM25Okapi weights: the same float64 operations as rank-bm25's get_scores,
-    idf * (tf * (k1 + 1) / (tf + norm)), done in place (into `norm` when it is `into`)."""
+    idf * (tf * (k1 + 1) / (tf + norm)), done in place on one new array."""
     counts = tf.astype(np.float64)
-    total = np.add(counts, norm, out=into)
+    total = counts + norm
     counts *= k1 + 1
     counts /= total
     counts *= idf
@@ -243,27 +229,22 @@ def drift(built_with: float, avgdl: float) -> float:
     return abs(built_with / avgdl - 1) if avgdl > 0 and built_with > 0 else 0.0
 
 
-def build_postings(forward: Forward, n_terms: int, params: BM25Params) -> Postings:
-    """The postings of one forward index on its own: a corpus of exactly these passages."""
-    lengths = forward.doc_lengths()
-    norm = norms(lengths, average_length(lengths), params)
-    inverted = invert(forward, n_terms, norm, params.k1)
-    idf = idf_table(inverted.doc_freq(n_terms), forward.n_docs, params.epsilon, lambda: inverted.first)
-    return Postings.over(inverted, idf, norm, params.k1)
-
-
 def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inverted:
     """Invert the forward index, with 16-bit levels of every (term, passage) term-frequency part
     for these passage norms."""
     n_docs = forward.n_docs
     terms = np.asarray(forward.terms)
-    assert len(terms) < 2**32
+    if n_docs >= _MAX_PASSAGES or len(terms) >= 1 << _POSITION_BITS:
+        raise NewsbotError(
+            f"Too much to index in one segment ({n_docs:,} passages, {len(terms):,} postings): "
+            f"at most {_MAX_PASSAGES - 1:,} passages fit in 32-bit postings."
+        )
     # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
     order = terms.astype(np.int64)
-    order <<= 32
+    order <<= _POSITION_BITS
     order |= np.arange(len(terms), dtype=np.int64)
     order.sort()
-    order &= 0xFFFFFFFF
+    order &= (1 << _POSITION_BITS) - 1
     df = np.bincount(terms, minlength=n_terms).astype(np.int64)
     indptr = offsets(df)
     first_seen = np.full(n_terms, len(order), dtype=np.int64)
@@ -282,10 +263,9 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     unit, spread = _units(parts, terms, n_terms)
     parts /= np.take(unit, terms, out=spare)
     np.rint(parts, out=parts)
-    np.minimum(parts, 65535, out=parts)
+    np.minimum(parts, LEVEL_MAX, out=parts)
     level = parts.astype(np.uint16)[order]
     del parts, spare
-    assert n_docs < 2 ** (31 - _TF_BITS), "too many passages for 32-bit postings"
     packed = np.repeat(np.arange(n_docs, dtype=np.int32) << _TF_BITS, per_doc)
     packed |= np.minimum(counts, _TF_MAX).astype(np.int32)
     entries = packed[order]
@@ -303,14 +283,14 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
-    """Per term, a quantization unit of 1/65535 of its largest part (a hair more, so that no part
-    needs more than 65535 units after rounding) and its largest part / its smallest."""
+    """Per term, a quantization unit of 1/LEVEL_MAX of its largest part (a `HAIR` more, so that
+    no part needs more than LEVEL_MAX units after rounding) and its largest part / its smallest."""
     largest = np.zeros(n_terms, dtype=np.float32)
     np.maximum.at(largest, terms, parts)
     smallest = np.full(n_terms, np.inf, dtype=np.float32)
     np.minimum.at(smallest, terms, parts)
     high, low = largest.astype(np.float64), smallest.astype(np.float64)
-    unit = np.maximum(high / 65535 * (1 + 2.0**-18), np.finfo(np.float32).tiny).astype(np.float32)
+    unit = np.maximum(high / LEVEL_MAX * HAIR, np.finfo(np.float32).tiny).astype(np.float32)
     ratio = np.divide(high, low, out=np.ones_like(high), where=low > 0)
-    spread = np.minimum(ratio * (1 + 2.0**-18), np.finfo(np.float32).max).astype(np.float32)
+    spread = np.minimum(ratio * HAIR, np.finfo(np.float32).max).astype(np.float32)
     return unit, spread

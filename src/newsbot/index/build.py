@@ -8,6 +8,7 @@ they replace become dead (see `newsbot.index.merge`), so a small change makes a 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,15 +21,17 @@ import numpy as np
 
 from newsbot.corpus.read import dedupe, read_file, scan
 from newsbot.index.bm25 import BM25Params, Forward, offsets
+from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
 from newsbot.index.tables import FileState
 from newsbot.index.workers import Analysed, analysed
-from newsbot.records import Article, BuildReport
+from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
 
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -116,85 +119,129 @@ def build_index(
 
     `workers`: processes that analyse text; by default one per core when there is a lot of it.
     """
-    if previous is not None and previous.params != params:
-        previous = None  # other BM25 defaults: a release that may also analyse or split differently
     began = time.perf_counter()
-    tell = progress or (lambda stage, done, total: None)
-    excluded = set(exclude)
-    paths, skipped = scan(root)
-    before = list(previous.articles) if previous else []  # read once: may be parsed on demand
-    old_articles = {a.id: i for i, a in enumerate(before)}
-    files: dict[str, FileState] = {}
-    found: list[Article] = []
-    folder = None if root.is_file() else root.as_posix().rstrip("/") + "/"
-    for n, path in enumerate(paths):
-        tell("reading", n, len(paths))
-        rel = path.as_posix()[len(folder) :] if folder else path.name
-        stat = path.stat()
-        state = previous.files.get(rel) if previous else None
+    analysis = fingerprint(analyzer, target_words, params)
+    previous, full_because = _reusable(previous, analysis)
+    if previous is not None:
+        analyzer = analyzer.knowing(previous.stems)  # the workers need not stem the words it has
+    build = _Build(root, previous, progress or (lambda stage, done, total: None))
+    build.read(set(exclude))
+    build.sort_out()
+    fresh = build.analyse(analyzer, target_words, workers)
+    build.tell("indexing", 0, 1)
+    with _small_pages():
+        index = assemble(root, params, build.files, fresh, previous, build.reused, analysis)
+    build.tell("indexing", 1, 1)
+    return index, build.report(index, time.perf_counter() - began, full_because)
+
+
+def _reusable(previous: Index | None, analysis: dict[str, Any]) -> tuple[Index | None, str]:
+    """`previous` when it was analysed as now, else None and why (its terms would not meet the new)."""
+    if previous is None or previous.analysis == analysis:
+        return previous, ""
+    why = f"the analysis changed ({', '.join(changes(previous.analysis, analysis))})"
+    log.warning("Re-analysing every article: %s since the index was built.", why)
+    return None, why
+
+
+@dataclass
+class _Build:
+    """One build's articles through its phases: `read` the corpus, `sort_out` what the previous
+    index has as it is, `analyse` the rest (their texts are dropped as soon as analysed), `report`."""
+
+    root: Path
+    previous: Index | None
+    tell: Progress
+    before: list[Article] = field(init=False)  # the previous index's articles: read once
+    old: dict[str, int] = field(init=False)  # article id -> its number in `before`
+    files: dict[str, FileState] = field(default_factory=dict)
+    found: list[Article] = field(default_factory=list)  # read, not excluded; with their texts
+    skipped: list[Skipped] = field(default_factory=list)
+    reused: list[tuple[int, Article]] = field(default_factory=list)  # (number in `before`, article)
+    fresh: list[Article] = field(default_factory=list)  # new or changed: analysed
+    added: int = 0  # of `fresh`, the new ones
+    kept: int = 0  # articles after duplicates are dropped
+
+    def __post_init__(self) -> None:
+        self.before = list(self.previous.articles) if self.previous else []  # may be parsed on demand
+        self.old = {a.id: i for i, a in enumerate(self.before)}
+
+    def read(self, excluded: set[str]) -> None:
+        """Every corpus file's articles: those of unchanged files as the previous index has them."""
+        paths, self.skipped = scan(self.root)
+        folder = None if self.root.is_file() else self.root.as_posix().rstrip("/") + "/"
+        for n, path in enumerate(paths):
+            self.tell("reading", n, len(paths))
+            rel = path.as_posix()[len(folder) :] if folder else path.name
+            stat = path.stat()
+            articles, notes = self._file(path, rel, stat.st_size, stat.st_mtime_ns)
+            ids = tuple(a.id for a in articles)
+            self.files[rel] = FileState(stat.st_size, stat.st_mtime_ns, ids, tuple(notes))
+            self.found.extend(a for a in articles if a.id not in excluded)
+            self.skipped.extend(notes)
+
+    def _file(self, path: Path, rel: str, size: int, mtime_ns: int) -> tuple[list[Article], list[Skipped]]:
+        state = self.previous.files.get(rel) if self.previous else None
         # Unchanged, and its ids still name its own articles (not a renamed duplicate's).
         if (
             state
-            and state.size == stat.st_size
-            and state.mtime_ns == stat.st_mtime_ns
-            and all(i in old_articles and before[old_articles[i]].path == rel for i in state.article_ids)
+            and state.size == size
+            and state.mtime_ns == mtime_ns
+            and all(i in self.old and self.before[self.old[i]].path == rel for i in state.article_ids)
         ):
-            articles = [before[old_articles[i]] for i in state.article_ids]
-            notes = list(state.skipped)
-        else:
-            read = read_file(path, root)
-            articles, notes = list(read.articles), list(read.skipped)
-        files[rel] = FileState(stat.st_size, stat.st_mtime_ns, tuple(a.id for a in articles), tuple(notes))
-        found.extend(a for a in articles if a.id not in excluded)
-        skipped.extend(notes)
-    kept, dupes = dedupe(found)
-    skipped.extend(dupes)
+            return [self.before[self.old[i]] for i in state.article_ids], list(state.skipped)
+        read = read_file(path, self.root)
+        return list(read.articles), list(read.skipped)
 
-    reused: list[tuple[int, Article]] = []  # the previous index's articles kept as they are
-    fresh: list[Article] = []
-    added = 0
-    for article in kept:
-        old = old_articles.get(article.id)
-        if old is not None and before[old].content_hash == article.content_hash:
-            # As read now (its file may have moved); from an unchanged file it is already text-less.
-            reused.append((old, replace(article, text="") if article.text else article))
-        else:
-            fresh.append(article)
-            added += old is None
-    builder = _Builder(
-        base=previous.vocab if previous else {}, base_size=len(previous.terms) if previous else 0
-    )
-    done = 0
-    tell("analysing", 0, len(fresh))
-    batches = analysed(fresh, analyzer, target_words, workers)
-    try:
-        for result in batches:
-            builder.add(result)
-            done += len(result.passages)
-            tell("analysing", done, len(fresh))
-    finally:
-        batches.close()  # stops the worker processes
-    n_kept, n_fresh = len(kept), len(fresh)
-    fresh = [replace(a, text="") for a in fresh]
-    del found, kept  # the articles' texts: the builder has the passages now
-    analysed_passages = builder.take(fresh)
+    def sort_out(self) -> None:
+        """Duplicates dropped; the rest reused as they are (same content) or to be analysed."""
+        kept, dupes = dedupe(self.found)
+        self.found = []
+        self.skipped.extend(dupes)
+        self.kept = len(kept)
+        for article in kept:
+            old = self.old.get(article.id)
+            if old is not None and self.before[old].content_hash == article.content_hash:
+                # As read now (its file may have moved); from an unchanged file it is already text-less.
+                self.reused.append((old, replace(article, text="") if article.text else article))
+            else:
+                self.fresh.append(article)
+                self.added += old is None
+        self.reused.sort(key=lambda r: r[0])
 
-    tell("indexing", 0, 1)
-    with _small_pages():
-        index = assemble(root, params, files, analysed_passages, previous, sorted(reused, key=lambda r: r[0]))
-    tell("indexing", 1, 1)
-    report = BuildReport(
-        articles=n_kept,
-        passages=index.n_live,
-        added=added,
-        updated=n_fresh - added,
-        removed=len(before) - len(reused) - (n_fresh - added),
-        unchanged=len(reused),
-        skipped=tuple(skipped),
-        seconds=time.perf_counter() - began,
-        version=index.version,
-    )
-    return index, report
+    def analyse(self, analyzer: Analyzer, target_words: int, workers: int | None) -> Fresh:
+        """The fresh articles' passages, analysed (in worker processes when that pays)."""
+        previous = self.previous
+        builder = _Builder(
+            base=previous.vocab if previous else {}, base_size=len(previous.terms) if previous else 0
+        )
+        done = 0
+        self.tell("analysing", 0, len(self.fresh))
+        batches = analysed(self.fresh, analyzer, target_words, workers)
+        try:
+            for result in batches:
+                builder.add(result)
+                done += len(result.passages)
+                self.tell("analysing", done, len(self.fresh))
+        finally:
+            batches.close()  # stops the worker processes
+        self.fresh = [replace(a, text="") for a in self.fresh]  # the builder has the passages now
+        return builder.take(self.fresh)
+
+    def report(self, index: Index, seconds: float, full_because: str) -> BuildReport:
+        updated = len(self.fresh) - self.added
+        return BuildReport(
+            articles=self.kept,
+            passages=index.n_live,
+            added=self.added,
+            updated=updated,
+            removed=len(self.before) - len(self.reused) - updated,
+            unchanged=len(self.reused),
+            skipped=tuple(self.skipped),
+            seconds=seconds,
+            version=index.version,
+            full_because=full_because,
+        )
 
 
 @contextmanager

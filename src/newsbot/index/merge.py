@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,83 +67,46 @@ def assemble(
     fresh: Fresh,
     previous: Index | None,
     reused: list[tuple[int, Article]],
+    analysis: Mapping[str, Any],
 ) -> Index:
     """The index of `previous`'s articles in `reused` (their numbers there, ascending, and
     themselves) followed by the `fresh` ones."""
-    if previous is None:
-        vocab: Mapping[str, int] = {t: i for i, t in enumerate(fresh.new_terms)}
-        terms: Sequence[str] = tuple(fresh.new_terms)
-        stems: Mapping[str, str] = fresh.stems
-        previous = _empty(params)
-    else:
-        vocab, terms, stems = previous.extended(fresh.new_terms, fresh.stems)
-    old, n_terms = previous, len(terms)
-    numbers = [i for i, _ in reused]
-    keep = np.zeros(len(old.articles), dtype=bool)
-    keep[numbers] = True
-    owner = old.passage_article
-    live = (owner >= 0) & keep[np.maximum(owner, 0)]  # the old passages that stay
+    vocab, terms, stems = _vocabulary(previous, fresh)
+    old = previous or _empty(params)
+    live = _surviving(old, [i for i, _ in reused])
     new_lengths = fresh.forward.doc_lengths()
     lengths = np.concatenate([old.passage_length[live], new_lengths])
     avgdl = average_length(lengths)
-    n_dead = old.n_passages - int(live.sum())
-    if n_dead > MAX_DEAD * (old.n_passages + fresh.forward.n_docs) or any(
-        drift(s.avgdl, avgdl) > MAX_DRIFT for s in old.segments
-    ):
-        first = 0  # the first segment to rewrite
-    elif len(old.segments) >= MAX_SEGMENTS:
-        first = 1
-    else:
-        first = len(old.segments)
-    kept = old.segments[:first]
+    kept = old.segments[: _first_to_rewrite(old, live, fresh.forward.n_docs, avgdl)]
     start = kept[-1].end if kept else 0
     moved = start + np.flatnonzero(live[start:])  # old live passages that go into the new segment
-    forward, texts, text_offsets = _joined(
-        [_live_part(s, live[s.start : s.end]) for s in old.segments[first:]]
-        + [(fresh.forward, fresh.texts, fresh.text_offsets)]
-    )
-
-    remap = np.full(len(old.articles) + 1, -1, dtype=np.int32)  # old article -> new (-1: none)
-    remap[numbers] = np.arange(len(reused), dtype=np.int32)
-    articles = [a for _, a in reused] + fresh.articles
-    fresh_article = np.repeat(np.arange(len(reused), len(articles), dtype=np.int32), fresh.passages)
-    passage_article = np.concatenate(
-        [np.where(live[:start], remap[owner[:start]], -1), remap[owner[moved]], fresh_article]
-    ).astype(np.int32, copy=False)
-    passage_length = np.concatenate(
-        [old.passage_length[:start], old.passage_length[moved], new_lengths]
-    ).astype(np.int32)
-    sources = sorted({a.source for a in articles if a.source})
-    source_id = {s: i for i, s in enumerate(sources)}
-    article_day = np.array([a.date.toordinal() if a.date else 0 for a in articles] + [0], dtype=np.int32)
-    article_source = np.array([source_id.get(a.source or "", -1) for a in articles] + [-1], dtype=np.int32)
-    norm = norms(passage_length, avgdl, params)
-
-    df = np.zeros(n_terms, dtype=np.int64)
-    df[: len(old.df)] = old.df
-    died = np.flatnonzero((owner >= 0) & ~live)
-    df -= np.bincount(_terms_of(old, died), minlength=n_terms)
-    df += np.bincount(fresh.forward.terms, minlength=n_terms)
+    passages = _Passages.of(old, live, start, moved, reused, fresh, new_lengths)
+    norm = norms(passages.length, avgdl, params)
+    df = _doc_freq(old, live, fresh.forward, len(terms))
     now = datetime.now(UTC)
-    digest = hashlib.sha1("".join(a.content_hash for a in articles).encode()).hexdigest()[:8]
+    digest = hashlib.sha1("".join(a.content_hash for a in passages.articles).encode()).hexdigest()[:8]
     version = f"{now:%Y%m%d-%H%M%S}-{digest}-{secrets.token_hex(2)}"  # unique: caches key on it
     segments = list(kept)
-    dead_now = np.flatnonzero(passage_article < 0)
+    dead = np.flatnonzero(passages.article < 0)
+    # The new segment: the live passages of the segments rewritten, then the fresh ones.
+    forward, texts, text_offsets = _joined(
+        [_live_part(s, live[s.start : s.end]) for s in old.segments[len(kept) :]]
+        + [(fresh.forward, fresh.texts, fresh.text_offsets)]
+    )
     if forward.n_docs:
-        inverted = invert(forward, n_terms, norm[start:], params.k1)
         segments.append(
             Segment(
                 name=f"{version}-{len(segments)}",
                 start=start,
                 avgdl=avgdl,
                 forward=forward,
-                inverted=inverted,
+                inverted=invert(forward, len(terms), norm[start:], params.k1),
                 texts=texts,
                 text_offsets=text_offsets,
             )
         )
-    idf = idf_table(df, len(lengths), params.epsilon, lambda: _first_seen(segments, dead_now, n_terms))
-    starts, ends = _spans(passage_article, len(articles))
+    idf = idf_table(df, len(lengths), params.epsilon, lambda: _first_seen(segments, dead, len(terms)))
+    starts, ends = _spans(passages.article, len(passages.articles))
     return Index(
         version=version,
         built_at=now.isoformat(timespec="seconds"),
@@ -155,21 +119,113 @@ def assemble(
         df=df,
         idf=idf,
         norm=norm,
-        dead=dead_now,
-        articles=tuple(articles),
+        dead=dead,
+        articles=passages.articles,
         article_start=starts,
         article_end=ends,
-        passage_article=passage_article,
-        passage_position=np.concatenate(
-            [old.passage_position[:start], old.passage_position[moved], fresh.positions]
-        ).astype(np.int32),
-        passage_day=article_day[passage_article],
-        passage_source=article_source[passage_article],
-        passage_length=passage_length,
-        sources=tuple(sources),
+        passage_article=passages.article,
+        passage_position=passages.position,
+        passage_day=passages.day,
+        passage_source=passages.source,
+        passage_length=passages.length,
+        sources=passages.sources,
         files=files,
         stems=stems,
+        analysis=analysis,
     )
+
+
+def _vocabulary(
+    previous: Index | None, fresh: Fresh
+) -> tuple[Mapping[str, int], Sequence[str], Mapping[str, str]]:
+    """Vocabulary (term -> id), terms (id -> term) and stems: the previous ones plus the new."""
+    if previous is None:
+        return {t: i for i, t in enumerate(fresh.new_terms)}, tuple(fresh.new_terms), fresh.stems
+    return previous.extended(fresh.new_terms, fresh.stems)
+
+
+def _surviving(old: Index, numbers: list[int]) -> npt.NDArray[np.bool_]:
+    """Which of `old`'s passages stay: those of its articles numbered `numbers`."""
+    keep = np.zeros(len(old.articles), dtype=bool)
+    keep[numbers] = True
+    owner = old.passage_article
+    live: npt.NDArray[np.bool_] = (owner >= 0) & keep[np.maximum(owner, 0)]
+    return live
+
+
+def _first_to_rewrite(old: Index, live: npt.NDArray[np.bool_], n_fresh: int, avgdl: float) -> int:
+    """The first of `old`'s segments to merge into the new one (see the module docstring)."""
+    n_dead = old.n_passages - int(live.sum())
+    if n_dead > MAX_DEAD * (old.n_passages + n_fresh) or any(
+        drift(s.avgdl, avgdl) > MAX_DRIFT for s in old.segments
+    ):
+        return 0
+    if len(old.segments) >= MAX_SEGMENTS:
+        return 1
+    return len(old.segments)
+
+
+@dataclass(frozen=True)
+class _Passages:
+    """The new index's articles and per-passage arrays: the old passages before `start` where
+    they are (dead when not live), then the `moved` ones, then the fresh ones."""
+
+    articles: tuple[Article, ...]
+    article: npt.NDArray[np.int32]  # -1 when dead
+    position: npt.NDArray[np.int32]
+    length: npt.NDArray[np.int32]
+    day: npt.NDArray[np.int32]
+    source: npt.NDArray[np.int32]
+    sources: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls,
+        old: Index,
+        live: npt.NDArray[np.bool_],
+        start: int,
+        moved: IntArray,
+        reused: list[tuple[int, Article]],
+        fresh: Fresh,
+        new_lengths: IntArray,
+    ) -> _Passages:
+        owner = old.passage_article
+        remap = np.full(len(old.articles) + 1, -1, dtype=np.int32)  # old article -> new (-1: none)
+        remap[[i for i, _ in reused]] = np.arange(len(reused), dtype=np.int32)
+        articles = [a for _, a in reused] + fresh.articles
+        fresh_article = np.repeat(np.arange(len(reused), len(articles), dtype=np.int32), fresh.passages)
+        article = np.concatenate(
+            [np.where(live[:start], remap[owner[:start]], -1), remap[owner[moved]], fresh_article]
+        ).astype(np.int32, copy=False)
+        sources = sorted({a.source for a in articles if a.source})
+        source_id = {s: i for i, s in enumerate(sources)}
+        article_day = np.array([a.date.toordinal() if a.date else 0 for a in articles] + [0], dtype=np.int32)
+        article_source = np.array(
+            [source_id.get(a.source or "", -1) for a in articles] + [-1], dtype=np.int32
+        )
+        return cls(
+            articles=tuple(articles),
+            article=article,
+            position=np.concatenate(
+                [old.passage_position[:start], old.passage_position[moved], fresh.positions]
+            ).astype(np.int32),
+            length=np.concatenate(
+                [old.passage_length[:start], old.passage_length[moved], new_lengths]
+            ).astype(np.int32),
+            day=article_day[article],
+            source=article_source[article],
+            sources=tuple(sources),
+        )
+
+
+def _doc_freq(old: Index, live: npt.NDArray[np.bool_], fresh: Forward, n_terms: int) -> IntArray:
+    """Live passages per term: `old`'s, less those of its passages that died, plus the fresh."""
+    df = np.zeros(n_terms, dtype=np.int64)
+    df[: len(old.df)] = old.df
+    died = np.flatnonzero((old.passage_article >= 0) & ~live)
+    df -= np.bincount(_terms_of(old, died), minlength=n_terms)
+    df += np.bincount(fresh.terms, minlength=n_terms)
+    return df
 
 
 def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, Texts, IntArray]:

@@ -19,6 +19,18 @@ from newsbot.records import Filters
 if TYPE_CHECKING:
     from newsbot.index.store import Index
 
+# How far a rough score can be from the exact one, relatively (see `search`):
+LEVEL_ERROR = 2.0**-16  # quantizing to 16-bit levels: half a unit is spread / 131070; twice that
+ROUNDING = 2.0**-22  # one float32 rounding (2**-24 at most), with four times the room
+EXTRA_ROUNDINGS = 12  # besides one per query term: level times step, the factor's two, spare
+# Finding the contenders (see `_contenders`):
+PICKS_PER_RESULT = 4  # rough-best passages taken per result wanted (room for per-article limits)
+PICKS_GROWTH = 4  # taken again this many times more when they did not give k results
+FIRST_CUT = 0.5  # first look only at passages with over half the best rough score
+CUT_STEP = 16  # then lower that bar this many times each round
+LAST_CUT = 1e-6  # below this share of the best rough score, take every scored passage
+FLOOR_SLACKS = 3  # the k-th's rough score less this many slacks: below it, none can be in the top k
+
 
 def search(
     index: Index,
@@ -56,9 +68,9 @@ def search(
         moved = drift(segment.avgdl, index.avgdl)
         slack = max(
             slack,
-            float(postings.spread[list(repeats)].max()) * 2.0**-16 * (1 + moved)
+            float(postings.spread[list(repeats)].max()) * LEVEL_ERROR * (1 + moved)
             + 2 * moved
-            + (len(weighed) + 12) * 2.0**-22,
+            + (len(weighed) + EXTRA_ROUNDINGS) * ROUNDING,
         )
     rough[index.dead] = 0.0
     if filters.active:
@@ -102,25 +114,25 @@ def _contenders(
     less slack: a passage whose rough score is below that, less slack again, scores less
     than the k-th result and cannot change the result.
     """
-    want = 4 * k * max(per_article, 1)
+    want = PICKS_PER_RESULT * k * max(per_article, 1)
     high = float(rough.max())
-    cut = high / 2
+    cut = high * FIRST_CUT
     while True:
         docs = np.flatnonzero(rough >= cut if cut > 0 else rough > 0)
         best = docs[np.argpartition(-rough[docs], want)[:want]] if len(docs) > want else docs
         best = best[np.argsort(-rough[best], kind="stable")]
         picked = _pick(best, index.passage_article, k, per_article)
         if len(picked) >= k:
-            floor = np.float32(float(rough[best[picked[k - 1]]]) * max(1 - 3 * slack, 0.0))
+            floor = np.float32(float(rough[best[picked[k - 1]]]) * max(1 - FLOOR_SLACKS * slack, 0.0))
             if floor >= cut:
                 return docs[rough[docs] >= floor]
             return np.flatnonzero(rough >= floor) if floor > 0 else np.flatnonzero(rough > 0)
         if len(best) < len(docs):
-            want *= 4
+            want *= PICKS_GROWTH
         elif cut <= 0:
             return docs
         else:
-            cut = cut / 16 if cut > high * 1e-6 else 0.0
+            cut = cut / CUT_STEP if cut > high * LAST_CUT else 0.0
 
 
 def _ranked(

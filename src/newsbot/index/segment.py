@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.index.bm25 import Forward, Inverted
-from newsbot.index.tables import write_file
+from newsbot.index.tables import expect, load_array, load_bytes, write_file
 
 Texts = bytes | np.memmap[Any, np.dtype[np.uint8]]
 
@@ -78,7 +78,7 @@ class Segment:
         return bytes(self.texts[start:end]).decode("utf-8")
 
     def meta(self) -> dict[str, Any]:
-        return {"name": self.name, "start": self.start, "avgdl": self.avgdl}
+        return {"name": self.name, "start": self.start, "avgdl": self.avgdl, "passages": self.n_passages}
 
     def save(self, folder: Path) -> list[Callable[[], None]]:
         """Put the segment's files into `folder`: hard links to its saved files when it has
@@ -94,11 +94,27 @@ class Segment:
 
     @classmethod
     def open(cls, folder: Path, meta: dict[str, Any]) -> Segment:
-        """The segment described by `meta` (see `Segment.meta`), memory-mapped from `folder`."""
-        name = meta["name"]
-        # Plain arrays over the maps: numpy's memmap subclass slows down every small slice.
-        a = {array: np.asarray(np.load(folder / f"{name}.{array}.npy", mmap_mode="r")) for array in _ARRAYS}
-        texts = folder / f"{name}.texts.bin"
+        """The segment described by `meta` (see `Segment.meta`), memory-mapped from `folder`;
+        `IndexCorrupt` when a file is missing or of the wrong size."""
+        name, n = meta["name"], int(meta["passages"])
+        path = {array: folder / f"{name}.{array}.npy" for array in _ARRAYS}
+        a = {array: load_array(path[array]) for array in _ARRAYS}
+
+        def sized(array: str, length: int) -> None:
+            found = len(a[array])
+            expect(path[array], found == length, f"{found:,} entries where {length:,} belong")
+
+        sized("fwd_indptr", n + 1)
+        sized("text_offsets", n + 1)
+        for array in ("fwd_terms", "fwd_counts"):
+            sized(array, int(a["fwd_indptr"][-1]))
+        n_terms = len(a["term_unit"])
+        for array in ("term_spread", "term_first"):
+            sized(array, n_terms)
+        sized("post_indptr", n_terms + 1)
+        for array in ("post_entries", "post_level"):
+            sized(array, int(a["post_indptr"][-1]))
+        sized("post_big_tf", len(a["post_big_at"]))
         return cls(
             name=name,
             start=meta["start"],
@@ -114,7 +130,7 @@ class Segment:
                 a["term_spread"],
                 a["term_first"],
             ),
-            texts=np.memmap(texts, dtype=np.uint8, mode="r") if texts.stat().st_size else b"",
+            texts=load_bytes(folder / f"{name}.texts.bin", int(a["text_offsets"][-1])),
             text_offsets=a["text_offsets"],
             folder=folder,
         )

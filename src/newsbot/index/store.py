@@ -8,31 +8,50 @@ Layout under the index directory: one folder per build (named by its version) an
 file naming the live one. A build is written to a hidden temporary folder, flushed, renamed, and
 only then does `CURRENT` switch (by atomic `os.replace`), so a crash mid-write leaves the previous
 index in place and usable. Large arrays are memory-mapped: start-up reads only what a query needs.
+Loading checks every file's presence and size against `meta.json` (cheap: no data is read), so a
+damaged index raises `IndexCorrupt` naming the file, and the engine builds it again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.errors import IndexCorrupt
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
-from newsbot.index.tables import Articles, Files, FileState, Table, Terms, fsync_dir, write_file
+from newsbot.index.tables import (
+    Articles,
+    Files,
+    FileState,
+    Table,
+    Terms,
+    expect,
+    file_size,
+    fsync_dir,
+    load_array,
+    read_json,
+    write_file,
+)
 from newsbot.records import Article, Filters
-from newsbot.text.analyzer import learn_stems
 
-FORMAT = 3  # 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit weights
+# 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
+# postings table of ids, counts and 16-bit weights. An index of another format is built again.
+FORMAT = 4
+_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}")  # what `CURRENT` may name
 _ARRAYS = (
     "df",
     "idf",
@@ -47,7 +66,34 @@ _ARRAYS = (
     "passage_length",
 )
 
-__all__ = ["FORMAT", "FileState", "Index"]
+_PER_PASSAGE = ("norm", *(name for name in _ARRAYS if name.startswith("passage_")))
+T = TypeVar("T")
+_MISSING = object()
+
+__all__ = ["FORMAT", "FileState", "Index", "Memo"]
+
+
+class Memo:
+    """Values worked out from one index and kept with it, a few of each kind (e.g. the answers'
+    recency prior: a bot asks with the same day all day long). Belongs to its index: two
+    indexes never see each other's values, whatever their versions."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, dict[Hashable, Any]] = {}
+
+    def get(self, kind: str, key: Hashable, make: Callable[[], T], keep: int) -> T:
+        """The value of `kind` for `key`, made by `make()` when not kept (at most `keep` are)."""
+        values = self._kinds.get(kind)
+        if values is None:
+            values = self._kinds.setdefault(kind, {})
+        found = values.get(key, _MISSING)
+        if found is not _MISSING:
+            return cast(T, found)
+        value = make()
+        if len(values) >= keep:
+            values.clear()
+        values[key] = value
+        return value
 
 
 @dataclass(frozen=True)
@@ -78,6 +124,9 @@ class Index:
     files: Mapping[str, FileState]  # read from disk when first needed (by a reindex)
     size_bytes: int = 0
     stems: Mapping[str, str] = field(default_factory=dict)  # token -> stem of the corpus' words
+    analysis: Mapping[str, Any] = field(default_factory=dict)  # see `newsbot.index.fingerprint`
+    # Not copied by `dataclasses.replace`: a changed index starts with nothing remembered.
+    memo: Memo = field(default_factory=Memo, init=False, compare=False, repr=False)
 
     def extended(
         self, terms: list[str], stems: dict[str, str]
@@ -164,9 +213,10 @@ class Index:
 
     # --- persistence ---------------------------------------------------------------------------
 
-    def save(self, index_dir: Path, keep: int = 1) -> Path:
-        """Write atomically as a new version folder, then point `CURRENT` at it (this index then
-        reads its segments from there)."""
+    def save(self, index_dir: Path, keep: int = 1) -> Index:
+        """Write atomically as a new version folder, then point `CURRENT` at it. Returns the
+        saved index as `load` reads it: use it from then on, since this one may still read from
+        (or link from) the folders it was assembled from, which are pruned here."""
         index_dir.mkdir(parents=True, exist_ok=True)
         final = index_dir / self.version
         tmp = index_dir / f".tmp-{self.version}-{os.getpid()}"
@@ -193,58 +243,91 @@ class Index:
             "built_at": self.built_at,
             "corpus": self.corpus,
             "params": asdict(self.params),
+            "analysis": dict(self.analysis),
             "sources": list(self.sources),
             "avgdl": self.avgdl,
+            "passages": self.n_passages,
+            "terms": len(self.terms),
+            "articles": len(self.articles),
             "segments": [s.meta() for s in self.segments],
         }
         write_file(tmp / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
         fsync_dir(tmp)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-        # From now on this index reads its segments from `final`: the folders it was assembled
-        # from may be pruned below, and a later version will link its files from here.
-        object.__setattr__(self, "segments", tuple(Segment.open(final, s.meta()) for s in self.segments))
-        self.__dict__.pop("parts", None)
+        saved = Index._read(final, meta)
         pointer = index_dir / "CURRENT.tmp"
         write_file(pointer, lambda fh: fh.write(self.version.encode()))
         os.replace(pointer, index_dir / "CURRENT")
         fsync_dir(index_dir)
         _prune(index_dir, self.version, keep)
-        return final
+        return saved
 
     @classmethod
     def load(cls, index_dir: Path) -> Index | None:
-        """The live index under `index_dir`, or None when there is none yet (or in an old format)."""
+        """The live index under `index_dir`, or None when there is none yet (or in another
+        format: it is then built again). `IndexCorrupt` when it is damaged."""
+        pointer = index_dir / "CURRENT"
         try:
-            version = (index_dir / "CURRENT").read_text().strip()
+            version = pointer.read_text(encoding="ascii").strip()
         except FileNotFoundError:
             return None
-        folder = index_dir / version
-        meta = json.loads((folder / "meta.json").read_text())
+        except (OSError, ValueError) as e:
+            raise IndexCorrupt(pointer, f"unreadable ({e})") from e
+        expect(pointer, bool(_VERSION.fullmatch(version)), f"names no version ({version[:40]!r})")
+        expect(pointer, (index_dir / version).is_dir(), f"names {version}, which is missing")
+        return cls.open(index_dir / version)
+
+    @classmethod
+    def open(cls, folder: Path) -> Index | None:
+        """The index saved in `folder` (a version folder; see `load`)."""
+        path = folder / "meta.json"
+        meta = read_json(path)
+        expect(path, isinstance(meta, dict), "not a JSON object")
         if meta.get("format") != FORMAT:
             return None
-        a = {name: np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")) for name in _ARRAYS}
-        stems = Table.open(folder, "stems")
-        if stems is not None:  # answering questions then rarely needs to load the stemmer
-            learn_stems(stems.get)
-        vocab = Table.open(folder, "vocab")
-        assert vocab is not None
-        return cls(
-            version=meta["version"],
-            built_at=meta["built_at"],
-            corpus=meta["corpus"],
-            params=BM25Params(**meta["params"]),
-            terms=Terms.open(folder),
-            vocab=vocab,
-            segments=tuple(Segment.open(folder, s) for s in meta["segments"]),
-            avgdl=meta["avgdl"],
-            articles=Articles.open(folder),
-            sources=tuple(meta["sources"]),
-            files=Files(folder / "files.json"),
-            stems=stems if stems is not None else {},
-            size_bytes=sum(f.stat().st_size for f in folder.iterdir()),
-            **a,
-        )
+        return cls._read(folder, meta)
+
+    @classmethod
+    def _read(cls, folder: Path, meta: dict[str, Any]) -> Index:
+        path = folder / "meta.json"
+        try:
+            n_passages, n_terms, n_articles = int(meta["passages"]), int(meta["terms"]), int(meta["articles"])
+            segments = tuple(Segment.open(folder, s) for s in meta["segments"])
+            index = cls(
+                version=str(meta["version"]),
+                built_at=str(meta["built_at"]),
+                corpus=str(meta["corpus"]),
+                params=BM25Params(**meta["params"]),
+                analysis=dict(meta["analysis"]),
+                terms=Terms.open(folder, n_terms),
+                vocab=Table.open(folder, "vocab"),
+                segments=segments,
+                avgdl=float(meta["avgdl"]),
+                articles=Articles.open(folder, n_articles),
+                sources=tuple(str(s) for s in meta["sources"]),
+                files=Files(folder / "files.json"),
+                stems=Table.open(folder, "stems"),
+                size_bytes=sum(file_size(f) for f in folder.iterdir()),
+                **_arrays(folder, n_passages, n_terms, n_articles),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
+        ends = [0] + [s.end for s in segments]
+        expect(path, [s.start for s in segments] == ends[:-1], "segments that do not follow each other")
+        expect(path, ends[-1] == n_passages, f"segments of {ends[-1]:,} passages, not {n_passages:,}")
+        expect(folder / "files.json", (folder / "files.json").is_file(), "missing")
+        return index
+
+
+def _arrays(folder: Path, n_passages: int, n_terms: int, n_articles: int) -> dict[str, Any]:
+    """The index-wide arrays, each checked to have as many entries as meta.json says."""
+    lengths = {"df": n_terms, "idf": n_terms, "article_start": n_articles, "article_end": n_articles}
+    lengths.update(dict.fromkeys(_PER_PASSAGE, n_passages))
+    arrays = {name: load_array(folder / f"{name}.npy", lengths.get(name)) for name in _ARRAYS}
+    dead = arrays["dead"]
+    expect(folder / "dead.npy", not len(dead) or 0 <= int(dead[-1]) < n_passages, "passages out of range")
+    return arrays
 
 
 def _prune(index_dir: Path, live: str, keep: int) -> None:

@@ -3,6 +3,9 @@
 `Files` (the corpus files' states, read by a reindex only), `Table` (a sorted str -> value map
 searched on disk), `Terms` (term id -> term) and `Articles` (article metadata, one JSON line
 each) all read their files on demand; `write_file` writes and flushes a file.
+
+Every file is opened through `load_array` or `read_json`, and its size checked where that is
+cheap (`expect`): a damaged file raises `IndexCorrupt` naming it, never a numpy or json error.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.errors import IndexCorrupt
 from newsbot.records import Article, Skipped
 
 T = TypeVar("T")
@@ -43,10 +47,14 @@ class Files(Mapping[str, FileState]):
 
     def _load(self) -> dict[str, FileState]:
         if self._files is None:
-            self._files = {
-                p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
-                for p, (s, m, ids, notes) in json.loads(self.path.read_bytes()).items()
-            }
+            rows = read_json(self.path)
+            try:
+                self._files = {
+                    p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
+                    for p, (s, m, ids, notes) in rows.items()
+                }
+            except (AttributeError, TypeError, ValueError) as e:
+                raise IndexCorrupt(self.path, "not a table of corpus files") from e
         return self._files
 
     def __getitem__(self, key: str) -> FileState:
@@ -106,15 +114,13 @@ class Table(Mapping[str, Any]):
         return table
 
     @classmethod
-    def open(cls, folder: Path, name: str) -> Table | None:
-        keys = folder / f"{name}_keys.npy"
-        if not keys.exists():
-            return None
-        return cls(
-            np.load(keys, mmap_mode="r"),
-            np.load(folder / f"{name}_values.npy", mmap_mode="r"),
-            json.loads((folder / f"{name}_extra.json").read_text(encoding="utf-8")),
-        )
+    def open(cls, folder: Path, name: str) -> Table:
+        keys = load_array(folder / f"{name}_keys.npy")
+        values = load_array(folder / f"{name}_values.npy", len(keys))
+        expect(folder / f"{name}_keys.npy", keys.dtype == f"S{cls.WIDTH}", f"keys of type {keys.dtype}")
+        extra = read_json(folder / f"{name}_extra.json")
+        expect(folder / f"{name}_extra.json", isinstance(extra, dict), "not a JSON object")
+        return cls(keys, values, extra)
 
     def save(self, folder: Path, name: str) -> None:
         for suffix, array in (("keys", self._keys), ("values", self._values)):
@@ -197,10 +203,11 @@ class Terms(Lazy[str]):
         return Terms(self.blob, self.offsets, self.more + more)
 
     @classmethod
-    def open(cls, folder: Path) -> Terms:
+    def open(cls, folder: Path, n_terms: int) -> Terms:
+        offsets = load_array(folder / "term_offsets.npy", n_terms + 1)
         path = folder / "terms.bin"
-        blob = np.memmap(path, dtype=np.uint8, mode="r") if path.stat().st_size else np.zeros(0, np.uint8)
-        return cls(blob, np.asarray(np.load(folder / "term_offsets.npy", mmap_mode="r")))
+        blob = load_bytes(path, int(offsets[-1]))
+        return cls(blob if isinstance(blob, np.ndarray) else np.zeros(0, np.uint8), offsets)
 
     def save(self, folder: Path) -> None:
         encoded = [t.encode() for t in self.more]
@@ -234,8 +241,13 @@ class Articles(Lazy[Article]):
         self._cache: dict[int, Article] = {}
 
     @classmethod
-    def open(cls, folder: Path) -> Articles:
-        return cls(folder / "articles.jsonl", np.load(folder / "article_offsets.npy"))
+    def open(cls, folder: Path, n_articles: int) -> Articles:
+        offsets = load_array(folder / "article_offsets.npy", n_articles + 1, mmap=False)
+        size = file_size(folder / "articles.jsonl")
+        expect(
+            folder / "articles.jsonl", size == int(offsets[-1]), f"{size:,} bytes, not {int(offsets[-1]):,}"
+        )
+        return cls(folder / "articles.jsonl", offsets)
 
     @staticmethod
     def save(articles: Sequence[Article], folder: Path) -> None:
@@ -323,3 +335,54 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def load_array(path: Path, length: int | None = None, *, mmap: bool = True) -> npt.NDArray[Any]:
+    """A saved one-dimensional array (memory-mapped: a plain array over the map, since numpy's
+    memmap subclass slows down every small slice), of `length` entries when given."""
+    try:
+        array = np.asarray(np.load(path, mmap_mode="r" if mmap else None))
+    except (OSError, ValueError, EOFError) as e:
+        raise IndexCorrupt(path, _problem(e)) from e
+    expect(path, array.ndim == 1, f"an array of {array.ndim} dimensions")
+    if length is not None:
+        expect(path, len(array) == length, f"{len(array):,} entries where {length:,} belong")
+    return array
+
+
+def load_bytes(path: Path, size: int) -> np.memmap[Any, np.dtype[np.uint8]] | bytes:
+    """A file of `size` bytes, memory-mapped (b"" when empty)."""
+    actual = file_size(path)
+    expect(path, actual == size, f"{actual:,} bytes where {size:,} belong")
+    try:
+        return np.memmap(path, dtype=np.uint8, mode="r") if size else b""
+    except (OSError, ValueError) as e:
+        raise IndexCorrupt(path, _problem(e)) from e
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as e:  # JSON and UTF-8 decoding errors are ValueErrors
+        raise IndexCorrupt(path, _problem(e)) from e
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as e:
+        raise IndexCorrupt(path, _problem(e)) from e
+
+
+def expect(path: Path, ok: bool, problem: str) -> None:
+    """Raise `IndexCorrupt` for `path` unless `ok`."""
+    if not ok:
+        raise IndexCorrupt(path, problem)
+
+
+def _problem(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "missing"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON ({error.msg})"
+    return f"unreadable ({type(error).__name__}: {error})"[:200]

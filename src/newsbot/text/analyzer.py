@@ -13,15 +13,18 @@ Speed, with the same terms:
   each distinct chunk ("sanctions," or "u.s.") once; the loop over a text's chunks runs in C.
 - Chunks of ASCII, common punctuation (never a word character) and Latin letters (word characters
   for every regex engine) are tokenized with the standard `re`; any other by nltk's tokenizer.
-- nltk is imported only when first needed (it takes about a second): a saved index brings the stems
-  of its corpus' words (`learn_stems`), so answering questions rarely needs the stemmer at all.
+- nltk is imported only when first needed (it takes about a second): a saved index hands the stems
+  of its corpus' words to the analyzer used with it (`Analyzer.knowing`), so answering questions
+  rarely needs the stemmer at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
 from itertools import chain
 from typing import Any
@@ -33,16 +36,11 @@ _LATIN_TOKENS = re.compile(TOKEN_PATTERN)
 _PUNCTUATION = str.maketrans(dict.fromkeys("‘’‚“”„«»‹›–—…•►♦£€¥©®™°\u200b\xad", " "))
 # Latin letters (not × or ÷): word characters, not digits, for `re` and `regex` alike.
 _LATIN = frozenset(chr(c) for c in range(0xC0, 0x250) if chr(c) not in "×÷")
-_MAX_TOKEN_LEN = 40  # longer "words" are URLs, hashes or junk; they would only bloat the vocabulary
+MAX_TOKEN_LENGTH = 40  # longer "words" are URLs, hashes or junk; they would only bloat the vocabulary
 _MAX_CHUNKS = 1_000_000  # the chunk cache starts over when it grows past this (~150 MB)
 
 
-def _no_known_stem(token: str) -> str | None:
-    return None
-
-
-# token -> Snowball stem or None, for every analyzer (the stemmer is a pure function).
-_known_stem: Callable[[str], str | None] = _no_known_stem
+STEMMER = "snowball-english"  # nltk's Snowball (Porter2) English stemmer
 
 
 def word_list(name: str) -> frozenset[str]:
@@ -53,11 +51,32 @@ def word_list(name: str) -> frozenset[str]:
     )
 
 
-class Analyzer:
-    """Turns text into index terms. Deterministic; see the module docstring for its choices."""
+def digest(words: Iterable[str]) -> str:
+    """A short hash of a word list, the same whatever its order."""
+    return hashlib.sha256("\n".join(sorted(words)).encode()).hexdigest()[:16]
 
-    def __init__(self, stopwords: frozenset[str] | None = None) -> None:
+
+@cache
+def _nltk_version() -> str:
+    try:
+        return version("nltk")
+    except PackageNotFoundError:  # pragma: no cover - nltk is a declared dependency
+        return "unknown"
+
+
+class Analyzer:
+    """Turns text into index terms. Deterministic; see the module docstring for its choices.
+
+    `known_stems` (token -> Snowball stem, e.g. a saved index's `stems`) spares the stemmer for
+    the words it has; it belongs to this analyzer alone (see `knowing`).
+    """
+
+    def __init__(
+        self, stopwords: frozenset[str] | None = None, known_stems: Mapping[str, str] | None = None
+    ) -> None:
         self.stopwords = word_list("stopwords.txt") if stopwords is None else stopwords
+        self.known_stems = known_stems
+        self._known: Callable[[str], str | None] = known_stems.get if known_stems is not None else _unknown
         self._tokenizer: Any = None  # nltk's, made when first needed
         self._stem: Callable[[str], str] | None = None
         # token -> term, or "" for a dropped token; filled lazily, one stemmer call per word.
@@ -66,8 +85,26 @@ class Analyzer:
         self._chunks = _ChunkCache(self.chunk_terms)
         self._stemmed: dict[str, str] = {}  # token -> stem, since `take_stems`
 
+    def knowing(self, stems: Mapping[str, str]) -> Analyzer:
+        """An analyzer like this one (empty caches) that looks stems up in `stems` first."""
+        return Analyzer(self.stopwords, stems)
+
+    def fingerprint(self) -> dict[str, str | int]:
+        """What decides the terms of a text: an index records it, and is rebuilt when it changes."""
+        return {
+            "stemmer": f"{STEMMER} nltk {_nltk_version()}",
+            "stopwords": digest(self.stopwords),
+            "token_pattern": TOKEN_PATTERN,
+            "max_token_length": MAX_TOKEN_LENGTH,
+        }
+
+    def __copy__(self) -> Analyzer:
+        """The configuration and known stems, not the caches (a worker reports every stem)."""
+        return Analyzer(self.stopwords, self.known_stems)
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickles (for worker processes) carry the configuration, not the caches."""
+        """Pickles (for worker processes) carry the configuration only: not the caches, nor the
+        known stems (a saved index's table is big; forked workers get them by `__copy__`)."""
         return {"stopwords": self.stopwords}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -85,10 +122,10 @@ class Analyzer:
         """The index term of one lowercase token, or "" when it is dropped."""
         term = self._terms.get(token)
         if term is None:
-            if token in self.stopwords or len(token) > _MAX_TOKEN_LEN:
+            if token in self.stopwords or len(token) > MAX_TOKEN_LENGTH:
                 term = ""
             else:
-                term = self._stemmed[token] = _known_stem(token) or self._stem_of(token)
+                term = self._stemmed[token] = self._known(token) or self._stem_of(token)
             self._terms[token] = term
         return term
 
@@ -160,13 +197,12 @@ class _ChunkCache(dict[str, tuple[str, ...]]):
         return terms
 
 
-def learn_stems(lookup: Callable[[str], str | None]) -> None:
-    """Where known stems are (token -> Snowball stem or None), so analyzers need not compute them."""
-    global _known_stem
-    _known_stem = lookup
+def _unknown(token: str) -> str | None:
+    return None
 
 
 @cache
 def default_analyzer() -> Analyzer:
-    """One shared analyzer per process, so its stem cache is shared too."""
+    """One shared analyzer per process with the default configuration and no known stems (its
+    caches depend on that configuration alone, so sharing them is safe)."""
     return Analyzer()
