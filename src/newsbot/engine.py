@@ -2,6 +2,11 @@
 
 Thread-safe: `ask` reads whichever index is live; `reindex` builds a new one beside it and swaps
 the reference in one assignment, so questions keep being answered during a rebuild.
+
+Several processes may share one data folder (a bot, `newsbot index` from cron, a feed poller,
+shards): a reindex holds the folder's one writer lock and starts from whatever version is live
+then; each engine holds a lease on the versions it answers from, so no writer deletes them; and
+`follow` (the bot runs it) swaps to a version another process published within a second or two.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import replace
 from newsbot.answers import answer
 from newsbot.corpus import edits
 from newsbot.errors import IndexBusy, IndexCorrupt, NewsbotError, NotFound
+from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
 from newsbot.index.fingerprint import fingerprint
@@ -39,31 +45,87 @@ class Engine:
         self._analysis = fingerprint(self._base, TARGET_WORDS, BM25Params())  # what `reindex` makes
         self.damage: IndexCorrupt | None = None  # why the saved index could not be opened, if so
         self._lock = threading.Lock()
+        self._swap = threading.Lock()
+        self._leases: list[versions.Lease] = []  # the live version's, and the one before it
         self._use(index)
 
     @classmethod
     def open(cls, settings: Settings, *, build_if_missing: bool = True) -> Engine:
         """Load the saved index; build it first when there is none (or it is damaged, or was
         analysed otherwise than this engine would) and `build_if_missing`."""
-        try:
-            index, damage = Index.load(settings.index_dir), None
-        except IndexCorrupt as e:
-            log.warning("%s", e.message)
-            index, damage = None, e
+        index, damage = Index.load_newest(settings.index_dir)
+        if damage is not None:
+            log.warning("%s", damage.message)
+            if index is not None:
+                log.warning(
+                    "Answering from the newest intact version, %s, until it is rebuilt.", index.version
+                )
         engine = cls(settings, index)
         engine.damage = damage
         stale = index is not None and index.analysis != engine._analysis
         if stale:
             log.warning("The index was analysed otherwise than this engine analyses: it is rebuilt.")
-        if (engine._index is None or stale) and build_if_missing:
+        if (engine._index is None or stale or damage is not None) and build_if_missing:
             engine.reindex()
         return engine
 
     def _use(self, index: Index | None) -> None:
-        """Answer from `index`, with an analyzer that knows its stems (when analysed alike)."""
-        alike = index is not None and index.analysis == self._analysis
-        self.analyzer = self._base.knowing(index.stems) if index is not None and alike else self._base
-        self._index = index
+        """Answer from `index`, with an analyzer that knows its stems (when analysed alike), and
+        hold a lease on its version (and on the one before, which questions under way may read)."""
+        with self._swap:
+            folder = self.settings.index_dir
+            if index is not None and (folder / index.version).is_dir():
+                self._leases.append(versions.Lease.take(folder, index.version))
+                while len(self._leases) > 2:
+                    self._leases.pop(0).release()
+            alike = index is not None and index.analysis == self._analysis
+            self.analyzer = self._base.knowing(index.stems) if index is not None and alike else self._base
+            self._index = index
+
+    def refresh(self) -> bool:
+        """Swap to the live version when another process published a newer one; True if swapped.
+        A version that does not load is logged and skipped (the current one keeps answering)."""
+        folder = self.settings.index_dir
+        live = versions.current(folder)
+        if live is None or live == self.version:
+            return False
+        lease = versions.Lease.take(folder, live)  # before opening: no writer may delete it now
+        try:
+            index = Index.open(folder / live)
+        except IndexCorrupt as e:
+            log.warning("Not switching to index version %s: %s", live, e.message)
+            index = None
+        finally:
+            lease.release()  # `_use` takes its own
+        if index is None:
+            return False
+        self._use(index)
+        log.info("Switched to index version %s.", live)
+        return True
+
+    def follow(self, every: float = 1.0) -> threading.Event:
+        """Check for a newer version every `every` seconds in a background thread, and swap to it
+        between questions. Set the returned event to stop."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                if self._lock.locked():
+                    continue  # this engine's own reindex swaps when it is done
+                try:
+                    self.refresh()
+                except Exception:  # the thread must outlive any one failed check
+                    log.exception("Checking for a newer index version failed")
+
+        threading.Thread(target=loop, name="newsbot-follow", daemon=True).start()
+        return stop
+
+    def close(self) -> None:
+        """Give up this engine's leases (a process that ends gives them up by itself)."""
+        with self._swap:
+            for lease in self._leases:
+                lease.release()
+            self._leases.clear()
 
     @property
     def index(self) -> Index:
@@ -84,32 +146,46 @@ class Engine:
         return answer(self.index, self.analyzer, question, k, filters, per_article)
 
     def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
-        """Bring the index up to date with the corpus; only one reindex runs at a time."""
+        """Bring the index up to date with the corpus; only one reindex runs at a time in this
+        engine, and one writer at a time in the data folder (others wait for it)."""
         if not self._lock.acquire(blocking=False):
             raise IndexBusy("A reindex is already running; wait for it to finish.")
-        try:
-            corpus = self.settings.corpus_dir
-            if not corpus.exists():
-                raise NewsbotError(f"The corpus folder {corpus} does not exist.")
-            previous = None if full else self._index
-            exclude = edits.removed_ids(self.settings.data_dir)
-            try:
-                index, report = build_index(
-                    corpus, self._base, previous=previous, exclude=exclude, progress=progress
-                )
-            except IndexCorrupt as e:  # a file read only by a reindex (files.json) is damaged
-                log.warning("%s", e.message)
-                self.damage, previous = e, None
-                index, report = build_index(corpus, self._base, exclude=exclude, progress=progress)
-            if previous is None and self.damage is not None:  # the first build since: say why
-                report = replace(report, full_because=self.damage.message)
-                self.damage = None
+
+        def waiting(who: str) -> None:
+            log.info("Waiting for %s, which is updating the index.", who)
             if progress:
-                progress("saving", 0, 1)
-            self._use(index.save(self.settings.index_dir))  # memory-mapped, like at start-up
-            return report
+                progress("waiting for another update", 0, 1)
+
+        try:
+            with versions.writer(self.settings.index_dir, on_wait=waiting):
+                self.refresh()  # start from what another writer may have published meanwhile
+                return self._rebuild(full, progress)
         finally:
             self._lock.release()
+
+    def _rebuild(self, full: bool, progress: Progress | None) -> BuildReport:
+        corpus = self.settings.corpus_dir
+        if not corpus.exists():
+            raise NewsbotError(f"The corpus folder {corpus} does not exist.")
+        previous = None if full else self._index
+        exclude = edits.removed_ids(self.settings.data_dir)
+        try:
+            for segment in previous.segments if previous else ():
+                segment.verify()  # a damaged segment is rebuilt, never carried forward
+            index, report = build_index(
+                corpus, self._base, previous=previous, exclude=exclude, progress=progress
+            )
+        except IndexCorrupt as e:  # a segment, or a file read only by a reindex, is damaged
+            log.warning("%s", e.message)
+            self.damage, previous = e, None
+            index, report = build_index(corpus, self._base, exclude=exclude, progress=progress)
+        if previous is None and self.damage is not None:  # the first build since: say why
+            report = replace(report, full_because=self.damage.message)
+            self.damage = None
+        if progress:
+            progress("saving", 0, 1)
+        self._use(index.save(self.settings.index_dir))  # memory-mapped, like at start-up
+        return report
 
     def stats(self) -> IndexStats:
         index = self.index

@@ -20,9 +20,9 @@ from newsbot.cli.logs import logs_app
 from newsbot.cli.render import render_answer, render_report, render_stats, to_json
 from newsbot.cli.watches import watches_app
 from newsbot.engine import Engine
-from newsbot.errors import BadFilter, BadQuestion, NewsbotError
+from newsbot.errors import BadFilter, BadQuestion, IndexCorrupt, NewsbotError
 from newsbot.index.verify import verify
-from newsbot.querylog import Interface, Outcome, QueryRecord, open_query_log
+from newsbot.querylog import Interface, Outcome, QueryLogError, QueryRecord, open_query_log
 from newsbot.settings import Settings
 
 app = typer.Typer(
@@ -106,6 +106,12 @@ def index(
     engine = Engine.open(load_settings(corpus, data_dir), build_if_missing=False)
     _index(engine, full)
     if verify_queries:
+        try:
+            engine.index.verify_files()
+        except IndexCorrupt as e:
+            errors.print(f"[red]Damaged:[/] {escape(e.message)} (run `newsbot index --full` to rebuild)")
+            raise typer.Exit(1) from None
+        console.print("Every file matches the checksum recorded when it was written.")
         with _bar("re-analysing") as progress:
             parity = verify(engine.index, engine.analyzer, verify_queries, progress=progress)
         console.print(parity.summary())
@@ -137,29 +143,35 @@ def ask(
     """Answer a question with cited passages from the corpus."""
     settings = load_settings(corpus, data_dir)
     engine = _engine(settings)
-    log = open_query_log(settings)
     try:
-        try:
-            result = engine.ask(question, k=k, filters=parse_filters(since, until, source))
-        except (BadQuestion, BadFilter) as exc:
-            log.record(
-                QueryRecord(
-                    question,
-                    Interface.CLI,
-                    Outcome.REFUSED,
-                    user_name=_user(),
-                    error=exc.message,
-                    index_version=engine.version,
-                )
-            )
-            raise
-        log.record(QueryRecord.from_answer(result, interface=Interface.CLI, user_name=_user()))
-    finally:
-        log.close()
+        result = engine.ask(question, k=k, filters=parse_filters(since, until, source))
+    except (BadQuestion, BadFilter) as exc:
+        _log(
+            settings,
+            QueryRecord(
+                question,
+                Interface.CLI,
+                Outcome.REFUSED,
+                user_name=_user(),
+                error=exc.message,
+                index_version=engine.version,
+            ),
+        )
+        raise
+    _log(settings, QueryRecord.from_answer(result, interface=Interface.CLI, user_name=_user()))
     if as_json:
         print(to_json(result))
     else:
         render_answer(console, result)
+
+
+def _log(settings: Settings, record: QueryRecord) -> None:
+    """Log a question; a log that cannot be written (a full disk) is a warning, not a lost answer."""
+    try:
+        with open_query_log(settings) as log:
+            log.record(record)
+    except QueryLogError as e:
+        errors.print(f"[yellow]warning:[/] the question was not logged: {escape(e.message)}")
 
 
 def _user() -> str:

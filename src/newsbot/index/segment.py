@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.index.bm25 import Forward, Inverted
-from newsbot.index.tables import expect, load_array, load_bytes, write_file
+from newsbot.index.tables import checksum, expect, load_array, load_bytes, write_file
 
 Texts = bytes | np.memmap[Any, np.dtype[np.uint8]]
 
@@ -58,6 +58,9 @@ class Segment:
     texts: Texts  # the passages' UTF-8 texts, concatenated
     text_offsets: npt.NDArray[np.int64]
     folder: Path | None = None  # where its files are, once saved or opened
+    # file name -> (size, CRC-32), recorded when its files were written: checked before a later
+    # version shares them, so a damaged file is never carried forward.
+    sums: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     @property
     def n_passages(self) -> int:
@@ -77,20 +80,42 @@ class Segment:
                 return fh.read(end - start).decode("utf-8")
         return bytes(self.texts[start:end]).decode("utf-8")
 
-    def meta(self) -> dict[str, Any]:
-        return {"name": self.name, "start": self.start, "avgdl": self.avgdl, "passages": self.n_passages}
+    def meta(self, sums: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "start": self.start,
+            "avgdl": self.avgdl,
+            "passages": self.n_passages,
+            "files": {n: list(s) for n, s in (self.sums if sums is None else sums).items()},
+        }
 
-    def save(self, folder: Path) -> list[Callable[[], None]]:
+    @property
+    def file_names(self) -> list[str]:
+        return [f"{self.name}.{array}.npy" for array in _ARRAYS] + [f"{self.name}.texts.bin"]
+
+    def verify(self) -> None:
+        """Raise IndexCorrupt naming the first of its saved files whose size or checksum is not
+        the one recorded when it was written."""
+        if self.folder is None:
+            return
+        for name in self.file_names:
+            path = self.folder / name
+            recorded = self.sums.get(name)
+            expect(path, recorded is not None, "has no recorded checksum")
+            expect(path, checksum(path) == tuple(recorded or ()), "does not match its checksum")
+
+    def save(self, folder: Path) -> list[Callable[[], tuple[str, tuple[int, int]]]]:
         """Put the segment's files into `folder`: hard links to its saved files when it has
-        some, else written. Returns jobs to run (in threads: writes wait on the disk)."""
-        names = [f"{self.name}.{array}.npy" for array in _ARRAYS] + [f"{self.name}.texts.bin"]
+        some (already verified by the caller), else written. Returns jobs to run (in threads:
+        writes wait on the disk), each giving a file's name and (size, CRC-32)."""
         if self.folder is not None:
-            return [partial(_link, self.folder / n, folder / n) for n in names]
-        jobs: list[Callable[[], None]] = [partial(write_file, folder / names[-1], partial(_put, self.texts))]
-        for array, (part, name) in _ARRAYS.items():
-            value = np.asarray(getattr(getattr(self, part) if part else self, name))
-            jobs.append(partial(write_file, folder / f"{self.name}.{array}.npy", partial(_put_array, value)))
-        return jobs
+            return [partial(_link, self.folder / n, folder / n, self.sums[n]) for n in self.file_names]
+        fills = [
+            partial(_put_array, np.asarray(getattr(getattr(self, part) if part else self, name)))
+            for part, name in _ARRAYS.values()
+        ]
+        fills.append(partial(_put, self.texts))
+        return [partial(_write, folder / n, fill) for n, fill in zip(self.file_names, fills, strict=True)]
 
     @classmethod
     def open(cls, folder: Path, meta: dict[str, Any]) -> Segment:
@@ -133,6 +158,7 @@ class Segment:
             texts=load_bytes(folder / f"{name}.texts.bin", int(a["text_offsets"][-1])),
             text_offsets=a["text_offsets"],
             folder=folder,
+            sums={str(n): (int(s[0]), int(s[1])) for n, s in meta.get("files", {}).items()},
         )
 
 
@@ -144,9 +170,15 @@ def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:
     np.save(fh, array)
 
 
-def _link(source: Path, target: Path) -> None:
+def _write(path: Path, fill: Callable[[BinaryIO], None]) -> tuple[str, tuple[int, int]]:
+    write_file(path, fill)
+    return path.name, checksum(path)
+
+
+def _link(source: Path, target: Path, sums: tuple[int, int]) -> tuple[str, tuple[int, int]]:
     """Share a written file with a new index version; copy it where links are not possible."""
     try:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+    return target.name, sums

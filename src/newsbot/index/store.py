@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.errors import IndexCorrupt
+from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
@@ -39,6 +39,7 @@ from newsbot.index.tables import (
     FileState,
     Table,
     Terms,
+    checksum,
     expect,
     file_size,
     fsync_dir,
@@ -48,10 +49,9 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
-# 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
+# 5: file checksums; 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
 # postings table of ids, counts and 16-bit weights. An index of another format is built again.
-FORMAT = 4
-_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}")  # what `CURRENT` may name
+FORMAT = 5
 _ARRAYS = (
     "df",
     "idf",
@@ -214,29 +214,44 @@ class Index:
     # --- persistence ---------------------------------------------------------------------------
 
     def save(self, index_dir: Path, keep: int = 1) -> Index:
-        """Write atomically as a new version folder, then point `CURRENT` at it. Returns the
-        saved index as `load` reads it: use it from then on, since this one may still read from
-        (or link from) the folders it was assembled from, which are pruned here."""
+        """Write atomically as a new version folder, make it live, and prune versions no process
+        needs (see `newsbot.index.versions`; a writer calls it holding `versions.writer`).
+        Returns the saved index as `load` reads it: use it from then on, since this one may still
+        read from (or link from) the folders it was assembled from.
+
+        A failed save (a full disk, say) removes its temporary folder, so it holds no space."""
         index_dir.mkdir(parents=True, exist_ok=True)
-        final = index_dir / self.version
-        tmp = index_dir / f".tmp-{self.version}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+        versions.ensure_space(index_dir, self._bytes_to_write())
+        for segment in self.segments:  # a damaged file is never carried into a new version
+            segment.verify()
+        tmp = versions.temporary(index_dir, self.version)
+        try:
+            meta = self._write(tmp)
+            os.replace(tmp, index_dir / self.version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        saved = Index._read(index_dir / self.version, meta)
+        versions.publish(index_dir, self.version)
+        versions.prune(index_dir, keep)
+        return saved
+
+    def _write(self, folder: Path) -> dict[str, Any]:
+        """Write every file into `folder`, flushed; return its meta.json (also written)."""
         # The big files are written (and flushed to disk) side by side: writes wait on the disk.
         with ThreadPoolExecutor(4) as pool:
-            done = [pool.submit(job) for segment in self.segments for job in segment.save(tmp)]
-            arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
-            done += [
-                pool.submit(write_file, tmp / f"{name}.npy", lambda fh, a=array: np.save(fh, a))
-                for name, array in arrays.items()
+            jobs = {s.name: [pool.submit(job) for job in s.save(folder)] for s in self.segments}
+            arrays = [
+                pool.submit(_write_array, folder / f"{name}.npy", np.asarray(getattr(self, name)))
+                for name in _ARRAYS
             ]
-            Articles.save(self.articles, tmp)
-            Table.of(self.stems, f"S{Table.WIDTH}").save(tmp, "stems")
-            Table.of(self.vocab, "int32").save(tmp, "vocab")
-            Terms.of(self.terms).save(tmp)
-            Files.save(self.files, tmp / "files.json")
-            for job in done:
-                job.result()
+            Articles.save(self.articles, folder)
+            Table.of(self.stems, f"S{Table.WIDTH}").save(folder, "stems")
+            Table.of(self.vocab, "int32").save(folder, "vocab")
+            Terms.of(self.terms).save(folder)
+            Files.save(self.files, folder / "files.json")
+            sums = {name: dict(job.result() for job in done) for name, done in jobs.items()}
+            array_sums = dict(job.result() for job in arrays)
         meta = {
             "format": FORMAT,
             "version": self.version,
@@ -249,19 +264,34 @@ class Index:
             "passages": self.n_passages,
             "terms": len(self.terms),
             "articles": len(self.articles),
-            "segments": [s.meta() for s in self.segments],
+            "segments": [s.meta(sums[s.name]) for s in self.segments],
+            "files": {n: list(s) for n, s in array_sums.items()},
         }
-        write_file(tmp / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
-        fsync_dir(tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        saved = Index._read(final, meta)
-        pointer = index_dir / "CURRENT.tmp"
-        write_file(pointer, lambda fh: fh.write(self.version.encode()))
-        os.replace(pointer, index_dir / "CURRENT")
-        fsync_dir(index_dir)
-        _prune(index_dir, self.version, keep)
-        return saved
+        write_file(folder / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
+        fsync_dir(folder)
+        return meta
+
+    def _bytes_to_write(self) -> int:
+        """About what a save writes (shared segments are linked, not written), with a margin."""
+        arrays = sum(np.asarray(getattr(self, name)).nbytes for name in _ARRAYS)
+        fresh = sum(
+            len(s.texts) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
+            for s in self.segments
+            if s.folder is None
+        )
+        return int((arrays + fresh) * 1.2) + (1 << 20)
+
+    def verify_files(self) -> None:
+        """Raise IndexCorrupt naming the first saved file whose size or checksum differs from the
+        one recorded when it was written (reads every file: `newsbot index --verify`)."""
+        for segment in self.segments:
+            segment.verify()
+        folder = self.segments[0].folder if self.segments else None
+        if folder is None:
+            return
+        meta = read_json(folder / "meta.json")
+        for name, recorded in dict(meta.get("files", {})).items():
+            expect(folder / name, checksum(folder / name) == tuple(recorded), "does not match its checksum")
 
     @classmethod
     def load(cls, index_dir: Path) -> Index | None:
@@ -274,9 +304,26 @@ class Index:
             return None
         except (OSError, ValueError) as e:
             raise IndexCorrupt(pointer, f"unreadable ({e})") from e
-        expect(pointer, bool(_VERSION.fullmatch(version)), f"names no version ({version[:40]!r})")
+        expect(pointer, versions.valid_version(version), f"names no version ({version[:40]!r})")
         expect(pointer, (index_dir / version).is_dir(), f"names {version}, which is missing")
         return cls.open(index_dir / version)
+
+    @classmethod
+    def load_newest(cls, index_dir: Path) -> tuple[Index | None, IndexCorrupt | None]:
+        """The live index, or when it is damaged the newest earlier version that loads; with the
+        damage met on the way (None when the live one loaded)."""
+        try:
+            return cls.load(index_dir), None
+        except IndexCorrupt as e:
+            damage = e
+        for version in versions.history(index_dir):
+            try:
+                index = cls.open(index_dir / version)
+            except IndexCorrupt:
+                continue
+            if index is not None:
+                return index, damage
+        return None, damage
 
     @classmethod
     def open(cls, folder: Path) -> Index | None:
@@ -330,15 +377,6 @@ def _arrays(folder: Path, n_passages: int, n_terms: int, n_articles: int) -> dic
     return arrays
 
 
-def _prune(index_dir: Path, live: str, keep: int) -> None:
-    """Delete all but the live version and the `keep` newest before it, and stale temp folders."""
-    olds = sorted(
-        (p for p in index_dir.iterdir() if p.is_dir() and p.name != live),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for path in olds:
-        if path.name.startswith(".tmp-") or keep <= 0:
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            keep -= 1
+def _write_array(path: Path, array: npt.NDArray[Any]) -> tuple[str, tuple[int, int]]:
+    write_file(path, lambda fh: np.save(fh, array))
+    return path.name, checksum(path)

@@ -1,0 +1,172 @@
+"""Faults a long-running bot meets: flipped bits, damaged versions, a full disk."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from newsbot.cli import app
+from newsbot.engine import Engine
+from newsbot.errors import IndexCorrupt
+from newsbot.index import versions
+from newsbot.index.store import Index
+from newsbot.querylog import QueryLogError
+from newsbot.settings import Settings
+
+runner = CliRunner()
+
+
+def _live(settings: Settings) -> Path:
+    return settings.index_dir / (versions.current(settings.index_dir) or "")
+
+
+def _flip(path: Path, offsets: tuple[int, ...] = (-40, -30, -20, -10, -5)) -> None:
+    data = bytearray(path.read_bytes())
+    for at in offsets:
+        data[at] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def _add(settings: Settings, n: int) -> None:
+    (settings.corpus_dir / f"extra-{n}.txt").write_text(
+        f"Otter count {n}\n\nThe otters numbered {n} this spring.\n"
+    )
+
+
+def test_flipped_bits_in_postings_are_found_and_never_carried_forward(settings: Settings) -> None:
+    engine = Engine.open(settings)
+    postings = _live(settings) / f"{engine.index.segments[0].name}.post_entries.npy"
+    _flip(postings)
+    with pytest.raises(IndexCorrupt, match=r"post_entries.*checksum"):
+        engine.index.verify_files()
+    _add(settings, 1)
+    args = ["--corpus", str(settings.corpus_dir), "--data-dir", str(settings.data_dir)]
+    result = runner.invoke(app, ["index", "--verify", "3", *args])
+    assert result.exit_code == 0, result.output
+    assert "post_entries" in result.output and "checksum" in result.output  # why it was rebuilt
+    rebuilt = Engine.open(settings, build_if_missing=False).index
+    rebuilt.verify_files()
+    assert not any((_live(settings) / n).samefile(postings) for n in rebuilt.segments[0].file_names)
+
+
+def test_a_damaged_live_version_falls_back_to_the_newest_that_loads(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = Engine.open(settings).version
+    _add(settings, 1)
+    Engine.open(settings).reindex()
+    (_live(settings) / "meta.json").write_text("{ garbage")
+    with caplog.at_level(logging.WARNING):
+        engine = Engine.open(settings, build_if_missing=False)
+    assert engine.version == first and engine.ask("who was sanctioned?").matched
+    assert "meta.json" in caplog.text and f"newest intact version, {first}" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["garbage CURRENT", "missing meta", "truncated array"])
+def test_the_tool_recovers_every_damage(settings: Settings, damage: str) -> None:
+    Engine.open(settings)
+    live = _live(settings)
+    if damage == "garbage CURRENT":
+        (settings.index_dir / "CURRENT").write_bytes(b"\x00\xff../..")
+    elif damage == "missing meta":
+        (live / "meta.json").unlink()
+    else:
+        array = next(live.glob("*.post_entries.npy"))
+        array.write_bytes(array.read_bytes()[: array.stat().st_size // 2])
+    args = ["--corpus", str(settings.corpus_dir), "--data-dir", str(settings.data_dir)]
+    for command in (["index", "--full"], ["index"], ["ask", "who was sanctioned?"]):
+        result = runner.invoke(app, [*command, *args])
+        assert result.exit_code == 0, (command, result.output)
+    assert "Magnitsky" in result.output or "Kadyrov" in result.output
+
+
+def test_a_failed_save_leaves_no_temporary_folder(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine.open(settings)
+    _add(settings, 1)
+    real = np.save
+
+    def full_disk(fh: Any, array: Any, *args: Any, **kwargs: Any) -> None:
+        if getattr(fh, "name", "").endswith("norm.npy"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fh, array, *args, **kwargs)
+
+    monkeypatch.setattr(np, "save", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        engine.reindex()
+    assert not list(settings.index_dir.glob(".tmp-*"))
+    monkeypatch.setattr(np, "save", real)
+    assert engine.reindex().added == 1  # nothing left behind blocks the next one
+
+
+def test_too_little_space_is_refused_before_writing(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine.open(settings)
+    _add(settings, 1)
+    usage = shutil.disk_usage(settings.index_dir)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    with pytest.raises(versions.NoSpace, match="needs about"):
+        engine.reindex()
+    assert not list(settings.index_dir.glob(".tmp-*"))
+
+
+def test_a_dead_writers_temporary_folder_is_removed_by_the_next_writer(settings: Settings) -> None:
+    engine = Engine.open(settings)
+    leftover = settings.index_dir / ".tmp-20990101-000000-dead-beef-4242"
+    leftover.mkdir()
+    (leftover / "big.npy").write_bytes(b"x" * 1000)
+    _add(settings, 1)
+    engine.reindex()
+    assert not leftover.exists()
+
+
+def test_ask_prints_its_answer_when_the_log_cannot_be_written(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Engine.open(settings)
+
+    def broken(settings: Settings) -> Any:
+        raise QueryLogError("the disk holding the query log is full")
+
+    monkeypatch.setattr("newsbot.cli.open_query_log", broken)
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            "who was sanctioned?",
+            "--json",
+            "--corpus",
+            str(settings.corpus_dir),
+            "--data-dir",
+            str(settings.data_dir),
+        ],
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["matched"] is True
+    assert "not logged" in result.stderr
+
+
+def test_old_index_versions_in_use_by_a_reader_are_not_pruned(settings: Settings) -> None:
+    reader = Engine.open(settings)
+    held = reader.version
+    writer = Engine.open(settings, build_if_missing=False)
+    for n in range(3):
+        _add(settings, n)
+        writer.reindex()
+    assert (settings.index_dir / held).is_dir()  # the reader's lease kept it
+    assert reader.ask("who was sanctioned?").matched
+    reader.close()
+    _add(settings, 9)
+    writer.reindex()
+    assert not (settings.index_dir / held).exists()
+    assert isinstance(Index.load(settings.index_dir), Index)
