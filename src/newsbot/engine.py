@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from newsbot.answers import answer
 from newsbot.corpus import edits
+from newsbot.corpus.scope import Scope
 from newsbot.errors import IndexBusy, NewsbotError, NotFound
 from newsbot.index.build import build_index
 from newsbot.index.store import Index
@@ -82,13 +83,20 @@ class Engine:
         finally:
             self._lock.release()
 
-    def stats(self) -> IndexStats:
+    def stats(self, scope: Scope = Scope()) -> IndexStats:
+        """What `scope` sees of the index: the operator's content, and its own."""
         index = self.index
-        counts = Counter(a.source for a in index.articles if a.source)
-        days = [a.date for a in index.articles if a.date]
+        articles = [a for a in index.articles if scope.sees(a.path)]
+        counts = Counter(a.source for a in articles if a.source)
+        days = [a.date for a in articles if a.date]
+        passages = index.n_live
+        if index.passage_owner.any():
+            passages = int(
+                (index.filter_mask(Filters(guild=scope.guild)) & (index.passage_article >= 0)).sum()
+            )
         return IndexStats(
-            articles=len(index.articles),
-            passages=index.n_live,
+            articles=len(articles),
+            passages=passages,
             sources=tuple(counts.most_common()),
             first_date=min(days, default=None),
             last_date=max(days, default=None),
@@ -98,21 +106,28 @@ class Engine:
             corpus=index.corpus,
         )
 
-    def sources(self) -> list[str]:
-        return list(self._index.sources) if self._index else []
+    def sources(self, scope: Scope = Scope()) -> list[str]:
+        """The sources `scope` may see: the operator's, and its own."""
+        index = self._index
+        if index is None:
+            return []
+        if not index.passage_owner.any():
+            return list(index.sources)
+        seen = index.filter_mask(Filters(guild=scope.guild)) & (index.passage_source >= 0)
+        return [index.sources[i] for i in sorted(set(index.passage_source[seen].tolist()))]
 
-    def find_article(self, article_id: str) -> Article:
+    def find_article(self, article_id: str, scope: Scope = Scope()) -> Article:
+        """The indexed article `scope` owns with this id (another owner's is not found)."""
         for article in self.index.articles:
-            if article.id == article_id:
+            if article.id == article_id and scope.owns(article.path):
                 return article
         raise NotFound(f"No article with id “{article_id[:80]}” is indexed.")
 
-    def add_file(self, filename: str, data: bytes) -> tuple[Article, ...]:
-        """Validate an uploaded article file and save it into the corpus (not yet indexed)."""
-        return edits.add_file(self.settings, filename, data)
+    def add_file(self, filename: str, data: bytes, scope: Scope = Scope()) -> tuple[Article, ...]:
+        """Validate an uploaded article file and save it into `scope`'s uploads (not yet indexed)."""
+        taken = {a.id for a in self._index.articles} if self._index else set()
+        return edits.add_file(self.settings, filename, data, scope, taken)
 
-    def remove_article(self, article_id: str) -> Article:
-        """Remove an article from the corpus (effective at the next reindex)."""
-        article = self.find_article(article_id)
-        state = self.index.files.get(article.path or "")
-        return edits.remove_article(self.settings, article, state.article_ids if state else ())
+    def remove_article(self, article_id: str, scope: Scope = Scope()) -> edits.Removal:
+        """Remove an article `scope` owns (effective at the next reindex)."""
+        return edits.remove_article(self.settings, self.find_article(article_id, scope))

@@ -29,6 +29,7 @@ ENV_NAMES = {
     "discord_api_base": "DISCORD_API_BASE",
     "discord_gateway_url": "DISCORD_GATEWAY_URL",
     "log_level": "NEWSBOT_LOG_LEVEL",
+    "home_guild_id": "NEWSBOT_HOME_GUILD_ID",
 }
 
 
@@ -49,6 +50,9 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
+    # The operator's own server: its admins manage the operator's corpus; other servers' admins
+    # manage only what their own server added. Unset: no operator-admin commands at all.
+    home_guild_id: int | None = None
 
     @classmethod
     def load(
@@ -86,7 +90,7 @@ def _parse(name: str, raw: str) -> object:
             return Path(raw).expanduser()
         if name in ("admin_role_ids", "mod_role_ids"):
             return frozenset(int(p) for p in raw.replace(";", ",").split(",") if p.strip())
-        if name in ("dev_guild_id", "mod_channel_id"):
+        if name in ("dev_guild_id", "mod_channel_id", "home_guild_id"):
             return int(raw)
         if name in ("log_retention_days", "max_upload_bytes"):
             value = int(raw)

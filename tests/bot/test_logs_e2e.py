@@ -76,6 +76,7 @@ def target(fake: FakeDiscord, settings: Settings) -> Settings:
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,
         dev_guild_id=fake.guild.id,
+        home_guild_id=fake.guild.id,
         mod_channel_id=fake.guild.channel("mod-log").id,
     )
 

@@ -45,11 +45,28 @@ def require_token(settings: Settings) -> str:
     return token
 
 
+def check_roles(settings: Settings) -> None:
+    """Refuse a server id among the admin or moderator role ids: it is that server's @everyone
+    role, which would make every member an admin or a moderator."""
+    servers = {g for g in (settings.home_guild_id, settings.dev_guild_id) if g is not None}
+    for env, ids in (
+        ("NEWSBOT_ADMIN_ROLE_IDS", settings.admin_role_ids),
+        ("NEWSBOT_MOD_ROLE_IDS", settings.mod_role_ids),
+    ):
+        wrong = sorted(ids & servers)
+        if wrong:
+            raise ConfigError(
+                f"{env} contains {wrong[0]}, the server's own id: that is the @everyone role, "
+                "which would give every member these rights. Remove it and list real role ids."
+            )
+
+
 async def serve(settings: Settings) -> None:
     """Log in, open the index and the query log, then stay connected until closed or cancelled."""
     from newsbot.engine import Engine
     from newsbot.querylog import SqliteQueryLog
 
+    check_roles(settings)
     token = require_token(settings)
     bot = NewsBot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
     apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)

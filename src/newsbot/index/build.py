@@ -148,6 +148,7 @@ def build_index(
         found.extend(a for a in articles if a.id not in excluded)
         skipped.extend(notes)
     kept, dupes = dedupe(found)
+    kept = [a for a in kept if a.id not in excluded]  # a removed renamed duplicate (`x~2`) too
     skipped.extend(dupes)
 
     reused: list[tuple[int, Article]] = []  # the previous index's articles kept as they are

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.corpus.scope import Scope
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
@@ -148,8 +149,25 @@ class Index:
         rank-bm25's scores (times `factor`), found by the pruned search of `newsbot.index.search`."""
         return search(self, term_ids, k, filters, per_article, factor)
 
+    @cached_property
+    def passage_owner(self) -> npt.NDArray[np.int64]:
+        """Per passage, the server that owns it (0: the operator), from its article's path."""
+        owners = np.array([Scope.of_path(a.path).guild or 0 for a in self.articles], dtype=np.int64)
+        per = np.zeros(self.n_passages, dtype=np.int64)
+        if owners.any():
+            live = self.passage_article >= 0
+            per[live] = owners[self.passage_article[live]]
+        return per
+
+    def masks(self, filters: Filters) -> bool:
+        """Whether `filter_mask` can exclude anything: a filter is set or servers own content."""
+        return filters.active or bool(self.passage_owner.any())
+
     def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
         mask = np.ones(self.n_passages, dtype=bool)
+        owner = self.passage_owner
+        if owner.any():  # other servers' content is never answered
+            mask &= (owner == 0) | (owner == (filters.guild or 0))
         if filters.since:
             mask &= self.passage_day >= filters.since.toordinal()
         if filters.until:

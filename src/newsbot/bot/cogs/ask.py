@@ -7,6 +7,7 @@ written before the reply is sent so a crash after replying loses nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -21,7 +22,9 @@ from newsbot.bot.embeds.render import answer_embed
 from newsbot.bot.errors import Failure, explain
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.bot.review import NO_MATCH, post_for_review
+from newsbot.corpus.scope import Scope
 from newsbot.querylog import QueryRecord
+from newsbot.records import Filters
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 MAX_CHOICES = 25  # Discord's limit for autocomplete suggestions
 MAX_CHOICE_CHARS = 100
 DEFER_AFTER = 1.0  # seconds an answer may take before the interaction is deferred
+# Option lengths, enforced by Discord itself before the bot sees anything.
+QUESTION_CHARS = 1000
+SOURCE_CHARS = 100
+DATE_CHARS = 40
 
 
 class UserCooldown:
@@ -82,14 +89,14 @@ class Ask(commands.Cog):
     async def ask(
         self,
         interaction: discord.Interaction,
-        question: str,
-        source: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
+        question: app_commands.Range[str, 1, QUESTION_CHARS],
+        source: app_commands.Range[str, 1, SOURCE_CHARS] | None = None,
+        since: app_commands.Range[str, 1, DATE_CHARS] | None = None,
+        until: app_commands.Range[str, 1, DATE_CHARS] | None = None,
         private: bool = False,
     ) -> None:
         """Ask a question; newsbot answers by quoting the news."""
-        filters = parse_filters(since, until, source)
+        filters = dataclasses.replace(parse_filters(since, until, source), guild=interaction.guild_id)
         job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question, filters=filters))
         # Answering takes milliseconds: waiting a moment before deferring lets a refused
         # question be answered privately, while a slow answer still beats the 3 s deadline.
@@ -110,7 +117,7 @@ class Ask(commands.Cog):
         typed = current.casefold().strip()
         return [
             app_commands.Choice(name=name, value=name)
-            for name in self.bot.engine.sources()
+            for name in self.bot.engine.sources(Scope(interaction.guild_id))
             if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS
         ][:MAX_CHOICES]
 
@@ -136,7 +143,8 @@ class Ask(commands.Cog):
         who = _author(message)
         try:
             self.cooldown.check(message.author.id)
-            answer = await asyncio.to_thread(self.bot.engine.ask, question)
+            guild = Filters(guild=message.guild.id if message.guild else None)
+            answer = await asyncio.to_thread(self.bot.engine.ask, question, filters=guild)
         except Exception as exc:
             failure = explain(exc, message.id)
             if failure.outcome == "error":
