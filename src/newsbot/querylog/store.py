@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -63,6 +63,9 @@ class QueryLog(Protocol):
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]: ...
     def stats(self, guild_id: int | None, days: int | None = 7) -> LogStats: ...
     def export(self, guild_id: int | None, days: int | None = None) -> list[LoggedQuery]: ...
+    def export_pages(
+        self, guild_id: int | None, days: int | None = None, page: int = 500
+    ) -> Iterator[list[LoggedQuery]]: ...
     def flag(self, guild_id: int | None, row_id: int, moderator_id: int, reason: str) -> Flag: ...
     def vote(self, row_id: int, user_id: int, up: bool) -> Votes: ...
     def forget_user(self, guild_id: int | None, user_id: int) -> int: ...
@@ -121,6 +124,8 @@ class SqliteQueryLog:
         # which a query log does not need.
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
+        # A deleted row's bytes are overwritten, not left in free pages (see `forget_user`).
+        db.execute("PRAGMA secure_delete = ON")
         migrate(db)
 
     def __enter__(self) -> SqliteQueryLog:
@@ -224,7 +229,21 @@ class SqliteQueryLog:
             cur = db.execute(f"DELETE FROM queries AS q WHERE q.user_id = ? AND {scope}", (user_id, *params))
             return cur.rowcount
 
-        return self._run(delete, begin="BEGIN IMMEDIATE")
+        deleted = self._run(delete, begin="BEGIN IMMEDIATE")
+        self._scrub()
+        return deleted
+
+    def _scrub(self) -> None:
+        """Leave no copy of deleted text on disk: secure_delete zeroes the freed cells, but older
+        copies of their pages stay in the write-ahead log until it is checkpointed and truncated,
+        and VACUUM rebuilds the file without free pages."""
+
+        def scrub(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        self._run(scrub, begin=None)
 
     def prune(self, now: datetime | None = None) -> int:
         """Delete rows older than `retention_days` (nothing when it is 0); return how many."""
@@ -328,6 +347,31 @@ class SqliteQueryLog:
         scope, params = _scope(guild_id, _since(days))
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at, q.id"
         return self._run(lambda db: _hydrate(db, db.execute(sql, params)))
+
+    def export_pages(
+        self, guild_id: int | None, days: int | None = None, page: int = 500
+    ) -> Iterator[list[LoggedQuery]]:
+        """`export` a page at a time (each its own short read), so a caller can stop early."""
+        scope, params = _scope(guild_id, _since(days))
+        after: tuple[str, int] = ("", 0)
+        while True:
+            sql = (
+                f"SELECT * FROM queries q WHERE {scope} AND (q.created_at, q.id) > (?, ?)"
+                " ORDER BY q.created_at, q.id LIMIT ?"
+            )
+            args = (*params, *after, page)
+
+            def read(
+                db: sqlite3.Connection, sql: str = sql, args: tuple[Any, ...] = args
+            ) -> list[LoggedQuery]:
+                return _hydrate(db, db.execute(sql, args))
+
+            rows = self._run(read)
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]
+            after = (_iso(last.record.created_at), last.id)
 
     # -- plumbing --------------------------------------------------------------------------
 

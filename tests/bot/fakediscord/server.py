@@ -92,6 +92,7 @@ class FakeDiscord:
         # (channel id, user id) -> permission bits a channel overwrite adds for that user: they
         # count in the channel (`interaction.permissions`), never in the server's roles.
         self.overwrites: dict[tuple[int, int], int] = {}
+        self.attachment_size_limit = 10 * 1024 * 1024  # what an interaction says a file may be
 
         self.rest = RestApi(self)
         self.gateway = FakeGateway(self)
@@ -419,7 +420,7 @@ class FakeDiscord:
             "entitlements": [],
             "context": 0,
             "authorizing_integration_owners": {"0": str(guild.id)},
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": self.attachment_size_limit,
         }
         if message is not None:
             payload["message"] = message
