@@ -82,6 +82,7 @@ class NewsBot(commands.Bot):
         self.synced: list[app_commands.AppCommand] = []
         # Set by a feedback cog: the buttons under an answer, given its query-log row id.
         self.answer_view: Callable[[int], discord.ui.View] | None = None
+        self._reviewed: dict[int, None] = {}  # query-log rows posted to the mod channel, oldest first
         self.tree.error(on_app_command_error)
 
     @property
@@ -138,6 +139,16 @@ class NewsBot(commands.Bot):
                 synced += await self.tree.sync(guild=discord.Object(id=home))
             return synced
         return []
+
+    def review_once(self, row_id: int) -> bool:
+        """True the first time a row is to be posted for review, False ever after (the last
+        100,000 rows are remembered)."""
+        if row_id in self._reviewed:
+            return False
+        self._reviewed[row_id] = None
+        if len(self._reviewed) > 100_000:
+            del self._reviewed[next(iter(self._reviewed))]
+        return True
 
     async def on_ready(self) -> None:
         log.info(

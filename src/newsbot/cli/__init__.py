@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from newsbot.answers import parse_filters
 from newsbot.cli.eval import eval_command
 from newsbot.cli.logs import logs_app
-from newsbot.cli.render import render_answer, render_report, render_stats, to_json
+from newsbot.cli.render import plain, render_answer, render_report, render_stats, to_json
 from newsbot.engine import Engine
 from newsbot.errors import BadFilter, BadQuestion, NewsbotError
 from newsbot.querylog import Interface, Outcome, QueryRecord, SqliteQueryLog
@@ -158,5 +158,5 @@ def main() -> None:
     try:
         app()
     except NewsbotError as exc:
-        errors.print(f"[bold red]Error:[/] {exc.message}")
+        errors.print(f"[bold red]Error:[/] {plain(exc.message)}")
         raise SystemExit(1) from None

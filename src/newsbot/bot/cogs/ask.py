@@ -45,6 +45,7 @@ class UserCooldown:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._until: dict[int, float] = {}
+        self._told: dict[int, float] = {}  # user -> the wait they were last told about
 
     def retry_after(self, user_id: int) -> float:
         """0 (and start the user's wait) when they may ask now, else the seconds left."""
@@ -58,6 +59,16 @@ class UserCooldown:
             return left
         self._until[user_id] = now + self.seconds
         return 0.0
+
+    def first_refusal(self, user_id: int) -> bool:
+        """True once per wait: the first refusal is said, the rest of a burst is silent."""
+        until = self._until.get(user_id)
+        if until is None or self._told.get(user_id) == until:
+            return False
+        if len(self._told) > 10_000:
+            self._told.clear()
+        self._told[user_id] = until
+        return True
 
     def check(self, user_id: int) -> None:
         """Raise discord.py's CommandOnCooldown when the user must wait."""
@@ -150,7 +161,8 @@ class Ask(commands.Cog):
             if failure.outcome == "error":
                 log.error("Error %s answering a mention (message %s)", failure.id, message.id, exc_info=exc)
             await self._record_failure(failure, question, {}, who)
-            await _reply(message, content=fit(failure.text, CONTENT))
+            if failure.outcome != "rate_limited" or self.cooldown.first_refusal(message.author.id):
+                await _reply(message, content=fit(failure.text, CONTENT))
             return
         row = await self._record(QueryRecord.from_answer(answer, **who))
         await _reply(message, embed=answer_embed(answer), **self._feedback(row))

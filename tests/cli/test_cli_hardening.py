@@ -1,0 +1,35 @@
+"""The CLI against hostile corpora and surprising uses (issue 11), through `newsbot …` itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from newsbot.cli import app
+
+ESC = "\x1b"
+HOSTILE = {
+    "id": "esc\x1b[2J-1",
+    "title": "Lighthouse keepers\u202e strike",
+    "text": "Lighthouse keepers went on strike at the old lighthouse on Monday.",
+    "source": "\x1b]8;;https://evil.example\x07Evil\x1b]8;;\x07 \x1b[31mWire",
+    "url": "https://example.org/\x1b[5mblink",
+    "date": "2024-02-02",
+}
+
+
+def invoke(*args: str) -> object:
+    return CliRunner().invoke(app, list(args))
+
+
+def test_terminal_escapes_from_the_corpus_are_never_printed(corpus_dir: Path, tmp_path: Path) -> None:
+    (corpus_dir / "hostile.jsonl").write_text(json.dumps(HOSTILE) + "\n")
+    (corpus_dir / "bad\x1b[31m.json").write_text("{not json")
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    for args in (("index", *opts), ("ask", "lighthouse keepers strike", *opts), ("stats", *opts)):
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        assert ESC not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+    assert "Lighthouse keepers" in CliRunner().invoke(app, ["ask", "lighthouse keepers strike", *opts]).output
