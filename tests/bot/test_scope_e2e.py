@@ -3,7 +3,9 @@ Elsewhere, another server it was invited to), attacked by Elsewhere's owner as i
 
 from __future__ import annotations
 
+import gzip
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -129,3 +131,27 @@ def serving_settings(settings: Settings, home: int, **changes: Any) -> Settings:
     import dataclasses
 
     return dataclasses.replace(settings, discord_token="t", home_guild_id=home, **changes)
+
+
+async def test_a_gzip_bomb_upload_is_refused_at_once(two: FakeDiscord, settings: Settings) -> None:
+    bomb = gzip.compress(b"0" * 100_000_000, 9)  # ~100 kB that inflates to 100 MB
+    began = time.perf_counter()
+    add = await two.send_interaction("corpus add", {"file": Upload("news.jsonl.gz", bomb)}, user=two.owner)
+    reply = await add.reply()
+    took = time.perf_counter() - began
+    assert "compression bomb" in reply["content"] and reply["flags"] & 64
+    assert took < 1.0, f"took {took:.2f} s"
+    assert not list(settings.corpus_dir.rglob("news*"))  # nothing saved
+
+
+async def test_a_bad_file_gets_its_reason(two: FakeDiscord) -> None:
+    cases = {
+        "deep.json": b"[" * 50_000 + b"]" * 50_000,
+        "torn.jsonl.gz": gzip.compress(json.dumps(POISON).encode() * 50)[:-30] + b"junk",
+        "photo.txt": bytes(range(1, 256)) * 40,  # binary without a NUL byte
+    }
+    for name, data in cases.items():
+        add = await two.send_interaction("corpus add", {"file": Upload(name, data)}, user=two.owner)
+        content = (await add.reply())["content"]
+        assert content.startswith(f"No article could be read from {name}"), content
+        assert "something went wrong" not in content

@@ -32,6 +32,7 @@ MAX_RECORDS = 2_000_000  # lines of one file
 MAX_RATIO = 40  # decompressed bytes per compressed byte...
 MIN_INFLATED = 4_000_000  # ...but always at least this many (tiny files compress poorly)
 MAX_NOTES = 50  # skip notes kept per file; the rest are counted in one more note
+_BLOCK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Byte tables for `clean` and `text_key`, which work on UTF-8 bytes: there an ASCII byte is always
@@ -211,27 +212,34 @@ class TooLarge(Exception):
 
 
 def _lines(fh: Any, cap: int) -> Iterator[tuple[int, bytes | None]]:
-    """(number, line) of a binary file, None for a line over MAX_LINE_BYTES (read past, not
-    kept); raises TooLarge past `cap` bytes or MAX_RECORDS lines."""
-    total = 0
-    number = 0
+    """(number, line) of a binary file, None for a line over MAX_LINE_BYTES (not kept). Read a
+    block at a time, so a file of empty lines costs no Python per line beyond its count; raises
+    TooLarge past `cap` bytes or MAX_RECORDS lines."""
+    total = number = 0
+    rest = b""
+    skipping = False  # inside a line already too long
     while True:
-        line = fh.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return
-        number += 1
-        total += len(line)
-        too_long = len(line) > MAX_LINE_BYTES
-        while too_long and not line.endswith(b"\n"):
-            line = fh.readline(MAX_LINE_BYTES)
-            total += len(line)
-            if not line or total > cap:
-                break
+        block = fh.read(_BLOCK)
+        total += len(block)
         if total > cap:
             raise TooLarge(f"more than {cap:,} bytes of text (a compression bomb?): refused")
-        if number > MAX_RECORDS:
+        if not block:
+            if rest or skipping:
+                yield number + 1, None if skipping else rest
+            return
+        parts = (rest + block).split(b"\n")
+        rest = parts.pop()
+        if number + len(parts) > MAX_RECORDS:
             raise TooLarge(f"more than {MAX_RECORDS:,} lines: refused")
-        yield number, None if too_long else line
+        for part in parts:
+            number += 1
+            if skipping or len(part) > MAX_LINE_BYTES:
+                skipping = False
+                yield number, None
+            else:
+                yield number, part
+        if len(rest) > MAX_LINE_BYTES:
+            skipping, rest = True, b""
 
 
 def _read_jsonl(path: Path, where: str, gz: bool) -> FileRead:
