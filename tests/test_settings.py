@@ -42,7 +42,7 @@ def test_filters() -> None:
     f = parse_filters("2024", "2024-05", " Daily Ledger ")
     assert (f.since.isoformat(), f.until.isoformat(), f.source) == (  # type: ignore[union-attr]
         "2024-01-01",
-        "2024-05-01",
+        "2024-05-31",  # a month means all of it (issue 11, #17)
         "Daily Ledger",
     )
     assert not parse_filters(None, "", "  ").active

@@ -6,14 +6,17 @@ the reference in one assignment, so questions keep being answered during a rebui
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 from newsbot.answers import answer
+from newsbot.answers.filters import resolve_source
 from newsbot.corpus import edits
 from newsbot.corpus.scope import Scope
-from newsbot.errors import IndexBusy, NewsbotError, NotFound
+from newsbot.errors import CorpusMismatch, IndexBusy, NewsbotError, NotFound
 from newsbot.index.build import build_index
 from newsbot.index.store import Index
 from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
@@ -57,17 +60,43 @@ class Engine:
         return self._lock.locked()
 
     def ask(self, question: str, k: int = 3, filters: Filters = Filters(), per_article: int = 1) -> Answer:
-        """The best passages for a question (see `newsbot.answers.answer.answer`)."""
+        """The best passages for a question (see `newsbot.answers.answer.answer`). A source filter
+        names a source the asker can see, or is refused with the closest names."""
+        if filters.source:
+            source = resolve_source(filters.source, self.sources(Scope(filters.guild)))
+            filters = dataclasses.replace(filters, source=source)
         return answer(self.index, self.analyzer, question, k, filters, per_article)
 
-    def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
-        """Bring the index up to date with the corpus; only one reindex runs at a time."""
+    @property
+    def indexed_corpus(self) -> Path | None:
+        """The corpus the index was built from (None without an index)."""
+        return Path(self._index.corpus) if self._index is not None and self._index.corpus else None
+
+    def check_corpus(self, corpus: Path) -> None:
+        """Refuse (CorpusMismatch) when the index holds another corpus than `corpus`."""
+        held = self.indexed_corpus
+        if held is not None and held.resolve() != corpus.resolve():
+            raise CorpusMismatch(
+                f"The index in {self.settings.index_dir} holds the corpus {held}, not {corpus}: run "
+                f"`newsbot index --corpus {corpus} --replace` to index that one instead."
+            )
+
+    def reindex(
+        self, *, full: bool = False, progress: Progress | None = None, replace: bool = False
+    ) -> BuildReport:
+        """Bring the index up to date with the corpus; only one reindex runs at a time.
+
+        Without `replace`, an index of another corpus is never replaced, nor one whose build
+        would drop more than half its articles (an emptied or wrong folder): CorpusMismatch.
+        """
         if not self._lock.acquire(blocking=False):
             raise IndexBusy("A reindex is already running; wait for it to finish.")
         try:
-            corpus = self.settings.corpus_dir
+            corpus = self.settings.corpus_dir.resolve()
             if not corpus.exists():
                 raise NewsbotError(f"The corpus folder {corpus} does not exist.")
+            if not replace:
+                self.check_corpus(corpus)
             index, report = build_index(
                 corpus,
                 self.analyzer,
@@ -75,6 +104,15 @@ class Engine:
                 exclude=edits.removed_ids(self.settings.data_dir),
                 progress=progress,
             )
+            if not replace and self._index is not None:
+                before = {a.id for a in self._index.articles}
+                lost = len(before - {a.id for a in index.articles})
+                if lost * 2 > len(before):
+                    raise CorpusMismatch(
+                        f"This build would remove {lost:,} of the {len(before):,} indexed articles "
+                        f"(is {corpus} the right folder?); the index is unchanged. Run "
+                        "`newsbot index --replace` if that is what you want."
+                    )
             if progress:
                 progress("saving", 0, 1)
             index.save(self.settings.index_dir)

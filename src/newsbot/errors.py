@@ -31,3 +31,7 @@ class BadUpload(NewsbotError):
 
 class ConfigError(NewsbotError):
     """A setting is missing or malformed."""
+
+
+class CorpusMismatch(NewsbotError):
+    """The index holds another corpus, or a build would drop most of it: not replaced unasked."""

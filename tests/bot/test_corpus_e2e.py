@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.engine import Engine
 from newsbot.settings import Settings
 
 from .fakediscord import FakeDiscord, InteractionHandle, Upload
@@ -149,3 +150,26 @@ async def test_names_and_copies_land_where_the_index_sees_them(home: FakeDiscord
     await admin(home, "corpus add", {"file": Upload("owls.txt", b"Owls\n\nA plain copy about barn owls.")})
     assert "Owl census" in await answered(home, "barn owls counted volunteers valley")
     assert Path(settings.corpus_dir / "uploads" / "owls.md").is_file()
+
+
+async def test_reindex_never_switches_corpus(
+    fake_discord: FakeDiscord, settings: Settings, tmp_path: Path
+) -> None:
+    Engine.open(settings)  # the index holds the tests' corpus
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "one.txt").write_text("Moon landing\n\nAstronauts landed on the moon.")
+    fake = fake_discord
+    home = fake.guild.id
+    moved = serving(fake, settings, dev_guild_id=home, home_guild_id=home, corpus_dir=other)
+    async with served(fake, moved, home):
+        said = await admin(fake, "reindex", {})
+        assert "holds the corpus" in said and "--replace" in said and str(tmp_path) not in said
+        assert "Kadyrov" in await answered(fake, "who was sanctioned?")
+
+
+async def test_ask_until_a_month_means_through_its_last_day(home: FakeDiscord) -> None:
+    reply = await (
+        await home.send_interaction("ask", {"question": "chess championship", "until": "2023-11"})
+    ).reply()
+    assert "Marlow" in json.dumps(reply["embeds"])  # the article of 2023-11-12

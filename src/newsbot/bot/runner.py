@@ -19,6 +19,7 @@ from newsbot.errors import ConfigError
 from newsbot.settings import Settings
 
 log = logging.getLogger(__name__)
+LOGIN_TIMEOUT = 30.0  # seconds: Discord answers a login in well under one
 
 
 def run(settings: Settings) -> None:
@@ -101,9 +102,16 @@ async def push_commands(settings: Settings) -> str:
 
 
 async def login(bot: NewsBot, token: str) -> None:
-    """Log in over REST; a rejected token or an unreachable Discord becomes one clear line."""
+    """Log in over REST; a rejected token, an unreachable or silent Discord, or an API base that
+    is not Discord's API becomes one clear line."""
     try:
-        await bot.login(token)
+        async with asyncio.timeout(LOGIN_TIMEOUT):
+            await bot.login(token)
+    except TimeoutError:
+        raise ConfigError(
+            f"Discord at {Route.BASE} accepted the connection but did not answer within "
+            f"{LOGIN_TIMEOUT:g} s: check DISCORD_API_BASE and the network."
+        ) from None
     except discord.LoginFailure:
         raise ConfigError(
             "Discord rejected DISCORD_TOKEN: copy the bot token again from the "
@@ -111,3 +119,8 @@ async def login(bot: NewsBot, token: str) -> None:
         ) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise ConfigError(f"Cannot reach Discord at {Route.BASE}: {exc}") from None
+    except discord.HTTPException as exc:
+        raise ConfigError(
+            f"{Route.BASE} answered HTTP {exc.status} to the login: is DISCORD_API_BASE the address "
+            "of Discord's API (…/api/v10)?"
+        ) from None

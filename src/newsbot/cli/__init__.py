@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import logging
 from pathlib import Path
@@ -16,7 +17,7 @@ from newsbot.cli.eval import eval_command
 from newsbot.cli.logs import logs_app
 from newsbot.cli.render import plain, render_answer, render_report, render_stats, to_json
 from newsbot.engine import Engine
-from newsbot.errors import BadFilter, BadQuestion, NewsbotError
+from newsbot.errors import BadFilter, BadQuestion, ConfigError, NewsbotError
 from newsbot.querylog import Interface, Outcome, QueryRecord, SqliteQueryLog
 from newsbot.settings import Settings
 
@@ -38,15 +39,18 @@ def _settings(corpus: Path | None = None, data_dir: Path | None = None) -> Setti
     return Settings.load(corpus_dir=corpus, data_dir=data_dir)
 
 
-def _engine(settings: Settings) -> Engine:
+def _engine(settings: Settings, corpus: Path | None = None) -> Engine:
+    """The engine over the saved index; with `--corpus`, refused when the index holds another."""
     engine = Engine.open(settings, build_if_missing=False)
+    if corpus is not None:
+        engine.check_corpus(corpus)
     if engine._index is None:
         errors.print("[dim]No index yet: building it first…[/]")
         _index(engine, full=False)
     return engine
 
 
-def _index(engine: Engine, full: bool) -> None:
+def _index(engine: Engine, full: bool, replace: bool = False) -> None:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -59,7 +63,12 @@ def _index(engine: Engine, full: bool) -> None:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=max(total, 1))
 
-        report = engine.reindex(full=full, progress=progress)
+        try:
+            report = engine.reindex(full=full, progress=progress, replace=replace)
+        except KeyboardInterrupt:  # one Ctrl-C: one line; a build stopped midway changes nothing
+            bar.stop()
+            errors.print("Stopped: the index was not changed.")
+            raise typer.Exit(130) from None
     render_report(errors, report)
 
 
@@ -68,9 +77,16 @@ def index(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
     full: Annotated[bool, typer.Option(help="Re-analyse every article.")] = False,
+    replace: Annotated[
+        bool, typer.Option(help="Allow indexing another corpus, or a build removing most articles.")
+    ] = False,
 ) -> None:
-    """Build or update the index of the corpus."""
-    _index(Engine.open(_settings(corpus, data_dir), build_if_missing=False), full)
+    """Build or update the index of the corpus (by default the one the index already holds)."""
+    settings = _settings(corpus, data_dir)
+    engine = Engine.open(settings, build_if_missing=False)
+    if corpus is None and engine.indexed_corpus is not None:  # a plain `newsbot index`
+        engine = Engine(dataclasses.replace(settings, corpus_dir=engine.indexed_corpus), engine._index)
+    _index(engine, full, replace)
 
 
 @app.command()
@@ -86,7 +102,7 @@ def ask(
 ) -> None:
     """Answer a question with cited passages from the corpus."""
     settings = _settings(corpus, data_dir)
-    engine = _engine(settings)
+    engine = _engine(settings, corpus)
     log = SqliteQueryLog(settings.querylog_path, settings.log_retention_days)
     try:
         try:
@@ -126,7 +142,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show what is indexed."""
-    result = _engine(_settings(corpus, data_dir)).stats()
+    result = _engine(_settings(corpus, data_dir), corpus).stats()
     if as_json:
         print(to_json(result))
     else:
@@ -139,9 +155,12 @@ def run(corpus: CorpusOpt = None, data_dir: DataOpt = None) -> None:
     from newsbot.bot.runner import run as run_bot
 
     settings = _settings(corpus, data_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = settings.log_level.upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ConfigError(
+            f"NEWSBOT_LOG_LEVEL={settings.log_level!r} is not a level: use DEBUG, INFO, WARNING or ERROR."
+        )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_bot(settings)
 
 
