@@ -154,6 +154,10 @@ class Engine:
         seen = index.filter_mask(Filters(guild=scope.guild)) & (index.passage_source >= 0)
         return [index.sources[i] for i in sorted(set(index.passage_source[seen].tolist()))]
 
+    def indexed_ids(self) -> set[str]:
+        """The ids of every indexed article."""
+        return {a.id for a in self.index.articles}
+
     def find_article(self, article_id: str, scope: Scope = Scope()) -> Article:
         """The indexed article `scope` owns with this id (another owner's is not found)."""
         for article in self.index.articles:
@@ -163,8 +167,9 @@ class Engine:
 
     def add_file(self, filename: str, data: bytes, scope: Scope = Scope()) -> tuple[Article, ...]:
         """Validate an uploaded article file and save it into `scope`'s uploads (not yet indexed)."""
-        taken = {a.id for a in self._index.articles} if self._index else set()
-        return edits.add_file(self.settings, filename, data, scope, taken)
+        indexed = list(self._index.articles) if self._index else []
+        texts = {a.text_hash: a for a in indexed if a.text_hash}
+        return edits.add_file(self.settings, filename, data, scope, {a.id for a in indexed}, texts)
 
     def remove_article(self, article_id: str, scope: Scope = Scope()) -> edits.Removal:
         """Remove an article `scope` owns (effective at the next reindex)."""

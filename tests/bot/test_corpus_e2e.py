@@ -173,3 +173,12 @@ async def test_ask_until_a_month_means_through_its_last_day(home: FakeDiscord) -
         await home.send_interaction("ask", {"question": "chess championship", "until": "2023-11"})
     ).reply()
     assert "Marlow" in json.dumps(reply["embeds"])  # the article of 2023-11-12
+
+
+async def test_a_copy_of_an_indexed_text_is_refused_not_displacing_it(home: FakeDiscord) -> None:
+    copy = {"id": "copy-1", "title": "Ferry copy", "text": DUPLICATE["text"]}
+    said = await admin(home, "corpus add", {"file": Upload("copy.jsonl", json.dumps(copy).encode())})
+    assert (
+        said == "The text of “Ferry copy” is already in the corpus, as article “rail-2~2”: nothing was added."
+    )
+    assert "Ferry strike halts" in await answered(home, "ferry crews island crossing")

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +52,19 @@ def editing(data_dir: Path) -> Iterator[None]:
 
 
 def add_file(
-    settings: Settings, filename: str, data: bytes, scope: Scope = Scope(), taken: Collection[str] = ()
+    settings: Settings,
+    filename: str,
+    data: bytes,
+    scope: Scope = Scope(),
+    taken: Collection[str] = (),
+    texts: Mapping[str, Article] | None = None,
 ) -> tuple[Article, ...]:
     """Validate an uploaded article file and save it into `scope`'s uploads (not yet indexed).
 
     `taken`: the ids already indexed. An upload may not claim one of them, nor a removed id.
+    `texts`: text hash -> indexed article: a copy of one is refused, since the index keeps one
+    article per text and the copy could displace the original (in another server too, whose
+    article is then not named).
     """
     limit = settings.max_upload_bytes
     if len(data) > limit:
@@ -77,6 +85,13 @@ def add_file(
         if not read.articles:
             why = "; ".join(s.reason for s in read.skipped[:3]) or "no articles found"
             raise BadUpload(f"No article could be read from {name}: {why}.")
+        copies = [(a, texts[a.text_hash]) for a in read.articles if texts and a.text_hash in texts]
+        if copies:
+            article, original = copies[0]
+            named = f", as article “{original.id[:80]}”" if scope.sees(original.path) else ""
+            raise BadUpload(
+                f"The text of “{article.title[:80]}” is already in the corpus{named}: nothing was added."
+            )
         target, articles = _free_target(folder, name, data, corpus, blocked)
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomic(target, data)

@@ -93,7 +93,7 @@ class Admin(commands.Cog):
         articles = await asyncio.to_thread(
             self.bot.engine.add_file, file.filename, data, self._scope(interaction)
         )
-        await self._reindex_after(interaction, f"Added {_titles(articles)}.")
+        await self._reindex_after(interaction, f"Added {_titles(articles)}.", articles)
 
     @corpus.command(name="remove")
     @is_admin()
@@ -117,8 +117,12 @@ class Admin(commands.Cog):
         guild = interaction.guild_id
         return Scope() if guild is not None and guild == self.bot.settings.home_guild_id else Scope(guild)
 
-    async def _reindex_after(self, interaction: discord.Interaction, done: str) -> None:
-        """Reindex after a corpus change; a reindex already running is reported, not an error."""
+    async def _reindex_after(
+        self, interaction: discord.Interaction, done: str, added: Sequence[Article] = ()
+    ) -> None:
+        """Reindex after a corpus change; a reindex already running is reported, not an error.
+        Added articles the index left out (a text it already holds) are named: "Added" means
+        answerable."""
         try:
             report = await reindex_showing_progress(self.bot, interaction, full=False, done=done)
         except IndexBusy:
@@ -129,6 +133,14 @@ class Admin(commands.Cog):
                 )
             )
             return
+        if added:
+            indexed = await asyncio.to_thread(self.bot.engine.indexed_ids)
+            left_out = [a for a in added if a.id not in indexed]
+            if left_out:
+                done += (
+                    f" Not indexed: {_titles(left_out)}, whose text the corpus already holds"
+                    " (see the skipped list)."
+                )
         await interaction.edit_original_response(content=fit(done, CONTENT), embed=report_embed(report))
 
 

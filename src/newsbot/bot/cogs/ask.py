@@ -117,7 +117,8 @@ class Ask(commands.Cog):
         if not interaction.response.is_done():  # the log write may wait on a busy database
             await interaction.response.defer(ephemeral=private, thinking=True)
         row = await self._record(QueryRecord.from_answer(answer, **_who(interaction)))
-        await interaction.edit_original_response(embed=answer_embed(answer), **self._feedback(row))
+        embed = await asyncio.to_thread(answer_embed, answer)  # text work stays off the event loop
+        await interaction.edit_original_response(embed=embed, **self._feedback(row))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
@@ -165,7 +166,8 @@ class Ask(commands.Cog):
                 await _reply(message, content=fit(failure.text, CONTENT))
             return
         row = await self._record(QueryRecord.from_answer(answer, **who))
-        await _reply(message, embed=answer_embed(answer), **self._feedback(row))
+        embed = await asyncio.to_thread(answer_embed, answer)
+        await _reply(message, embed=embed, **self._feedback(row))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
