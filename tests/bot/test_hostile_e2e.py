@@ -111,3 +111,19 @@ async def test_toggling_a_thumbs_down_posts_to_the_mod_channel_once(
             await (await fake.send_component(up, message=answer, user=fake.admin)).reply()
         await fake.settle()
     assert len(bot_messages(fake, mod_log.id)) == 1
+
+
+async def test_refusals_quoting_what_was_typed_carry_no_invisible_characters(
+    fake_discord: FakeDiscord, settings: Settings
+) -> None:
+    fake = fake_discord
+    home = fake.guild.id
+    async with served(fake, serving(fake, settings, dev_guild_id=home, home_guild_id=home), home):
+        removed = await fake.send_interaction(
+            "corpus remove", {"article_id": "\u202enope\u200b"}, user=fake.admin
+        )
+        dated = await fake.send_interaction("ask", {"question": "sanctions", "until": "\u2066soon\u2069"})
+        replies = [(await removed.reply())["content"], (await dated.reply())["content"]]
+    assert "No article with id “nope”" in replies[0] and "“soon”" in replies[1]
+    for reply in replies:
+        assert not any(c in reply for c in "\u202e\u200b\u2066\u2069")

@@ -18,7 +18,7 @@ from typing import Literal
 import discord
 from discord import app_commands
 
-from newsbot.bot.limits import CONTENT, fit
+from newsbot.bot.limits import CONTENT, fit, visible
 from newsbot.errors import NewsbotError
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ _PATH = re.compile(r"(?<![\w:/.\\])/(?:[^\s/“”\"'`]+/)+([^\s/“”\"'`]*)")
 
 
 def hide_paths(text: str) -> str:
-    """`text` with every absolute path cut to `…/its-last-part`."""
-    return _PATH.sub(lambda m: "…/" + m.group(1), text)
+    """`text` with every absolute path cut to `…/its-last-part`, and no invisible characters
+    (a message may quote what a user typed or a file held)."""
+    return _PATH.sub(lambda m: "…/" + m.group(1), visible(text))
 
 
 def explain(error: BaseException, snowflake: int) -> Failure:

@@ -168,7 +168,7 @@ async def reindex_showing_progress(
     except NewsbotError:
         raise
     except Exception as exc:
-        why = escape(fit(" ".join(f"{type(exc).__name__}: {exc}".split()), 300))
+        why = fit(escape(" ".join(f"{type(exc).__name__}: {exc}".split())), 300)
         raise DisclosedError(
             f"{done} The reindex failed; the index in use ({code(bot.engine.version)}) "
             f"is unchanged and keeps answering. Why: {why}".strip()
@@ -179,5 +179,5 @@ def _titles(articles: Sequence[Article]) -> str:
     """“First title” (and N more)."""
     if not articles:
         return "nothing"
-    first = f"“{escape(fit(' '.join(articles[0].title.split()), 150))}”"
+    first = f"“{fit(escape(' '.join(articles[0].title.split())), 150)}”"
     return first + (f" and {len(articles) - 1} more" if len(articles) > 1 else "")
