@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
 import random
@@ -229,3 +231,13 @@ def test_run_with_a_bad_log_level_is_one_line(
 ) -> None:
     env = {"DISCORD_TOKEN": "t", "NEWSBOT_LOG_LEVEL": "LOUD", "NEWSBOT_DATA_DIR": str(tmp_path)}
     assert "NEWSBOT_LOG_LEVEL='LOUD' is not a level" in run_newsbot(monkeypatch, capsys, env)
+
+
+def test_logs_export_never_hands_a_spreadsheet_a_formula(corpus_dir: Path, tmp_path: Path) -> None:
+    formula = '=HYPERLINK("https://evil.example","solar farm")'
+    CliRunner().invoke(app, ["ask", formula, *opts(corpus_dir, tmp_path / "d")])
+    db = str(tmp_path / "d" / "querylog.sqlite3")
+    result = CliRunner().invoke(app, ["logs", "export", "--db", db])
+    assert result.exit_code == 0, result.output
+    [row] = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["question"] == "'" + formula

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.corpus.scope import Scope
+from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
@@ -152,6 +152,9 @@ class Index:
     @cached_property
     def passage_owner(self) -> npt.NDArray[np.int64]:
         """Per passage, the server that owns it (0: the operator), from its article's path."""
+        saved = self.articles.path if isinstance(self.articles, Articles) else None
+        if saved is not None and f'"path": "{GUILDS}/'.encode() not in saved.read_bytes():
+            return np.zeros(self.n_passages, dtype=np.int64)  # no server's content: skip parsing
         owners = np.array([Scope.of_path(a.path).guild or 0 for a in self.articles], dtype=np.int64)
         per = np.zeros(self.n_passages, dtype=np.int64)
         if owners.any():
