@@ -151,6 +151,14 @@ class NewsBot(commands.Bot):
         return True
 
     async def on_ready(self) -> None:
+        roles = self.settings.admin_role_ids | self.settings.mod_role_ids
+        for guild in self.guilds:
+            if guild.id in roles:  # checks.py never counts it; say so once
+                log.error(
+                    "A role id in NEWSBOT_ADMIN_ROLE_IDS/NEWSBOT_MOD_ROLE_IDS is server %s's own id "
+                    "(its @everyone role): it is ignored; remove it.",
+                    guild.id,
+                )
         log.info(
             "Logged in as %s (%s) in %d server(s)",
             self.user,
