@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from newsbot.bot.cogs.ask import DATE_CHARS, QUESTION_CHARS, SOURCE_CHARS
 from newsbot.querylog import SqliteQueryLog
 from newsbot.settings import Settings
 
@@ -57,19 +58,18 @@ async def test_a_bystander_is_answered_quickly_while_hostile_questions_run(
     fake_discord: FakeDiscord, settings: Settings
 ) -> None:
     fake = fake_discord
+    hostile = {"question": "who was sanctioned?", "source": "[" * SOURCE_CHARS, "until": "[" * DATE_CHARS}
     async with served(fake, serving(fake, settings, dev_guild_id=fake.guild.id), fake.guild.id):
-        hostile = [
-            fake.send_interaction("ask", {"question": "[" * 1000, "source": "[" * 100, "until": "[" * 40})
-            for _ in range(20)
-        ]
-        hostile += [fake.send_interaction("ask", {"question": "[a](" * 250}) for _ in range(20)]
-        handles = await asyncio.gather(*hostile)
         began = time.perf_counter()
-        bystander = await fake.send_interaction("ask", {"question": "who was sanctioned?"}, user=fake.admin)
-        reply = await bystander.reply()
+        *handles, bystander = await asyncio.gather(  # all sent at once, the bystander last
+            *(fake.send_interaction("ask", hostile) for _ in range(20)),
+            *(fake.send_interaction("ask", {"question": "[a](" * (QUESTION_CHARS // 4)}) for _ in range(20)),
+            fake.send_interaction("ask", {"question": "who was sanctioned?"}, user=fake.admin),
+        )
+        reply = await bystander.reply(timeout=30)
         took = time.perf_counter() - began
         for handle in handles:
-            await handle.reply()
+            await handle.reply(timeout=30)
     assert "Kadyrov" in reply["embeds"][0]["description"]
     assert took < 1.0, f"the bystander waited {took:.2f} s"
 
