@@ -59,6 +59,7 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:2/",
         "NEWSBOT_LOG_LEVEL": "debug",
         "NEWSBOT_DATABASE_URL": "postgresql://bot@127.0.0.1:5432/news",
+        "NEWSBOT_HOME_GUILD_ID": "8",
     }
     assert set(environ) == set(ENV_NAMES.values())
     s = Settings.load(None, environ=environ)
@@ -77,6 +78,7 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         discord_gateway_url="ws://127.0.0.1:2/",
         log_level="DEBUG",
         database_url="postgresql://bot@127.0.0.1:5432/news",
+        home_guild_id=8,
     )
     # `==` alone would pass 1 == 1.0: the types must be the annotated ones too.
     assert type(s.cooldown_seconds) is float and type(s.log_retention_days) is int
@@ -154,7 +156,7 @@ def test_filters() -> None:
     f = parse_filters("2024", "2024-05", " Daily Ledger ")
     assert (f.since.isoformat(), f.until.isoformat(), f.source) == (  # type: ignore[union-attr]
         "2024-01-01",
-        "2024-05-01",
+        "2024-05-31",  # a month means all of it (issue 11, #17)
         "Daily Ledger",
     )
     assert not parse_filters(None, "", "  ").active

@@ -40,9 +40,18 @@ READER = textwrap.dedent("""
 """)
 
 
+def _title(n: int) -> str:
+    return f"Quokka census {_word(n)}"
+
+
+def _word(n: int) -> str:
+    """A word of its own per article (numbers alone are not searchable words)."""
+    return "qk" + "".join("abcdefghij"[int(d)] for d in str(n))
+
+
 def _article(corpus: Path, n: int) -> None:
     (corpus / f"zz-{n}.txt").write_text(
-        f"Quokka census number {n}\n\nRangers counted quokkas on the island for census {n}.\n"
+        f"{_title(n)}\n\nRangers counted quokkas on the island for census {_word(n)}.\n"
     )
 
 
@@ -100,8 +109,8 @@ def test_a_reader_follows_five_cli_rebuilds_within_two_seconds(settings: Setting
             while writer.poll() is None:  # questions keep being answered during the rebuild
                 _ask(reader, "who was sanctioned?")
             assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
-            reply = _on_version(reader, versions.current(settings.index_dir), f"quokka census number {n}")
-            assert f"Quokka census number {n}" in reply["titles"]  # type: ignore[operator]
+            reply = _on_version(reader, versions.current(settings.index_dir), f"quokka census {_word(n)}")
+            assert _title(n) in reply["titles"]  # type: ignore[operator]
 
 
 def test_two_writers_at_once_both_land(settings: Settings) -> None:
@@ -117,7 +126,7 @@ def test_two_writers_at_once_both_land(settings: Settings) -> None:
             writer.wait(120)
             assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
         titles = {a.title for a in Engine.open(settings, build_if_missing=False).index.articles}
-        assert {f"Quokka census number {100 + round_}", f"Quokka census number {200 + round_}"} <= titles
+        assert {_title(100 + round_), _title(200 + round_)} <= titles
 
 
 def test_writers_killed_at_random_moments_never_break_readers_or_the_next_writer(settings: Settings) -> None:
@@ -139,6 +148,6 @@ def test_writers_killed_at_random_moments_never_break_readers_or_the_next_writer
         assert not [p.name for p in settings.index_dir.iterdir() if p.name.startswith((".tmp-", ".trash-"))]
         engine = Engine.open(settings, build_if_missing=False)
         titles = {a.title for a in engine.index.articles}
-        assert {f"Quokka census number {300 + n}" for n in range(20)} <= titles
-        reply = _on_version(reader, engine.version, "quokka census number 319")
-        assert "Quokka census number 319" in reply["titles"]  # type: ignore[operator]
+        assert {_title(300 + n) for n in range(20)} <= titles
+        reply = _on_version(reader, engine.version, f"quokka census {_word(319)}")
+        assert _title(319) in reply["titles"]  # type: ignore[operator]

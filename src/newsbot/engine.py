@@ -11,15 +11,18 @@ then; each engine holds a lease on the versions it answers from, so no writer de
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from pathlib import Path
 
 from newsbot.answers import answer
+from newsbot.answers.filters import resolve_source
 from newsbot.corpus import edits
-from newsbot.errors import IndexBusy, IndexCorrupt, NewsbotError, NotFound
+from newsbot.corpus.scope import Scope
+from newsbot.errors import CorpusMismatch, IndexBusy, IndexCorrupt, NewsbotError, NotFound
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
@@ -142,12 +145,36 @@ class Engine:
         return self._lock.locked()
 
     def ask(self, question: str, k: int = 3, filters: Filters = Filters(), per_article: int = 1) -> Answer:
-        """The best passages for a question (see `newsbot.answers.answer.answer`)."""
+        """The best passages for a question (see `newsbot.answers.answer.answer`). A source filter
+        names a source the asker can see, or is refused with the closest names."""
+        if filters.source:
+            source = resolve_source(filters.source, self.sources(Scope(filters.guild)))
+            filters = dataclasses.replace(filters, source=source)
         return answer(self.index, self.analyzer, question, k, filters, per_article)
 
-    def reindex(self, *, full: bool = False, progress: Progress | None = None) -> BuildReport:
+    @property
+    def indexed_corpus(self) -> Path | None:
+        """The corpus the index was built from (None without an index)."""
+        return Path(self._index.corpus) if self._index is not None and self._index.corpus else None
+
+    def check_corpus(self, corpus: Path) -> None:
+        """Refuse (CorpusMismatch) when the index holds another corpus than `corpus`."""
+        held = self.indexed_corpus
+        if held is not None and held.resolve() != corpus.resolve():
+            raise CorpusMismatch(
+                f"The index in {self.settings.index_dir} holds the corpus {held}, not {corpus}: run "
+                f"`newsbot index --corpus {corpus} --replace` to index that one instead."
+            )
+
+    def reindex(
+        self, *, full: bool = False, progress: Progress | None = None, replace: bool = False
+    ) -> BuildReport:
         """Bring the index up to date with the corpus; only one reindex runs at a time in this
-        engine, and one writer at a time in the data folder (others wait for it)."""
+        engine, and one writer at a time in the data folder (others wait for it).
+
+        Without `replace`, an index of another corpus is never replaced, nor one whose build
+        would drop more than half its articles (an emptied or wrong folder): CorpusMismatch.
+        """
         if not self._lock.acquire(blocking=False):
             raise IndexBusy("A reindex is already running; wait for it to finish.")
 
@@ -159,14 +186,16 @@ class Engine:
         try:
             with versions.writer(self.settings.index_dir, on_wait=waiting):
                 self.refresh()  # start from what another writer may have published meanwhile
-                return self._rebuild(full, progress)
+                return self._rebuild(full, progress, replace)
         finally:
             self._lock.release()
 
-    def _rebuild(self, full: bool, progress: Progress | None) -> BuildReport:
-        corpus = self.settings.corpus_dir
+    def _rebuild(self, full: bool, progress: Progress | None, replace: bool) -> BuildReport:
+        corpus = self.settings.corpus_dir.resolve()
         if not corpus.exists():
             raise NewsbotError(f"The corpus folder {corpus} does not exist.")
+        if not replace:
+            self.check_corpus(corpus)
         previous = None if full else self._index
         exclude = edits.removed_ids(self.settings.data_dir)
         try:
@@ -180,20 +209,36 @@ class Engine:
             self.damage, previous = e, None
             index, report = build_index(corpus, self._base, exclude=exclude, progress=progress)
         if previous is None and self.damage is not None:  # the first build since: say why
-            report = replace(report, full_because=self.damage.message)
+            report = dataclasses.replace(report, full_because=self.damage.message)
             self.damage = None
+        if not replace and self._index is not None:
+            before = {a.id for a in self._index.articles}
+            lost = len(before - {a.id for a in index.articles})
+            if lost * 2 > len(before):
+                raise CorpusMismatch(
+                    f"This build would remove {lost:,} of the {len(before):,} indexed articles "
+                    f"(is {corpus} the right folder?); the index is unchanged. Run "
+                    "`newsbot index --replace` if that is what you want."
+                )
         if progress:
             progress("saving", 0, 1)
         self._use(index.save(self.settings.index_dir))  # memory-mapped, like at start-up
         return report
 
-    def stats(self) -> IndexStats:
+    def stats(self, scope: Scope = Scope()) -> IndexStats:
+        """What `scope` sees of the index: the operator's content, and its own."""
         index = self.index
-        counts = Counter(a.source for a in index.articles if a.source)
-        days = [a.date for a in index.articles if a.date]
+        articles = [a for a in index.articles if scope.sees(a.path)]
+        counts = Counter(a.source for a in articles if a.source)
+        days = [a.date for a in articles if a.date]
+        passages = index.n_live
+        if index.passage_owner.any():
+            passages = int(
+                (index.filter_mask(Filters(guild=scope.guild)) & (index.passage_article >= 0)).sum()
+            )
         return IndexStats(
-            articles=len(index.articles),
-            passages=index.n_live,
+            articles=len(articles),
+            passages=passages,
             sources=tuple(counts.most_common()),
             first_date=min(days, default=None),
             last_date=max(days, default=None),
@@ -203,21 +248,33 @@ class Engine:
             corpus=index.corpus,
         )
 
-    def sources(self) -> list[str]:
-        return list(self._index.sources) if self._index else []
+    def sources(self, scope: Scope = Scope()) -> list[str]:
+        """The sources `scope` may see: the operator's, and its own."""
+        index = self._index
+        if index is None:
+            return []
+        if not index.passage_owner.any():
+            return list(index.sources)
+        seen = index.filter_mask(Filters(guild=scope.guild)) & (index.passage_source >= 0)
+        return [index.sources[i] for i in sorted(set(index.passage_source[seen].tolist()))]
 
-    def find_article(self, article_id: str) -> Article:
+    def indexed_ids(self) -> set[str]:
+        """The ids of every indexed article."""
+        return {a.id for a in self.index.articles}
+
+    def find_article(self, article_id: str, scope: Scope = Scope()) -> Article:
+        """The indexed article `scope` owns with this id (another owner's is not found)."""
         for article in self.index.articles:
-            if article.id == article_id:
+            if article.id == article_id and scope.owns(article.path):
                 return article
         raise NotFound(f"No article with id “{article_id[:80]}” is indexed.")
 
-    def add_file(self, filename: str, data: bytes) -> tuple[Article, ...]:
-        """Validate an uploaded article file and save it into the corpus (not yet indexed)."""
-        return edits.add_file(self.settings, filename, data)
+    def add_file(self, filename: str, data: bytes, scope: Scope = Scope()) -> tuple[Article, ...]:
+        """Validate an uploaded article file and save it into `scope`'s uploads (not yet indexed)."""
+        indexed = list(self._index.articles) if self._index else []
+        texts = {a.text_hash: a for a in indexed if a.text_hash}
+        return edits.add_file(self.settings, filename, data, scope, {a.id for a in indexed}, texts)
 
-    def remove_article(self, article_id: str) -> Article:
-        """Remove an article from the corpus (effective at the next reindex)."""
-        article = self.find_article(article_id)
-        state = self.index.files.get(article.path or "")
-        return edits.remove_article(self.settings, article, state.article_ids if state else ())
+    def remove_article(self, article_id: str, scope: Scope = Scope()) -> edits.Removal:
+        """Remove an article `scope` owns (effective at the next reindex)."""
+        return edits.remove_article(self.settings, self.find_article(article_id, scope))

@@ -44,3 +44,7 @@ class IndexCorrupt(NewsbotError):
         super().__init__(f"The saved index is damaged: {path}: {problem}. It is rebuilt from the corpus.")
         self.path = str(path)
         self.problem = problem
+
+
+class CorpusMismatch(NewsbotError):
+    """The index holds another corpus, or a build would drop most of it: not replaced unasked."""

@@ -33,11 +33,16 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Filters:
-    """Optional restrictions on an answer: a date range and a source."""
+    """Optional restrictions on an answer: a date range and a source; and who asks.
+
+    `guild`: the server asking. The operator's content is answerable everywhere, a server's own
+    content (see `newsbot.corpus.scope`) only there; None (the CLI) sees the operator's only.
+    """
 
     since: date | None = None
     until: date | None = None
     source: str | None = None
+    guild: int | None = None
 
     @property
     def active(self) -> bool:

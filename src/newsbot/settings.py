@@ -37,6 +37,7 @@ ENV_NAMES = {
     "discord_gateway_url": "DISCORD_GATEWAY_URL",
     "log_level": "NEWSBOT_LOG_LEVEL",
     "database_url": "NEWSBOT_DATABASE_URL",
+    "home_guild_id": "NEWSBOT_HOME_GUILD_ID",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -63,6 +64,9 @@ class Settings:
     log_level: LogLevel = "INFO"
     # May hold a password: kept out of repr too.
     database_url: str | None = field(default=None, repr=False)
+    # The operator's own server: its admins manage the operator's corpus; other servers' admins
+    # manage only what their own server added. Unset: no operator-admin commands at all.
+    home_guild_id: int | None = None
 
     @classmethod
     def load(

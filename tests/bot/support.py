@@ -79,6 +79,8 @@ def interaction(
     user.id, user.name = user_id, "alice"
     user.roles = [_role(r) for r in role_ids]
     inter.user = user
+    # Server-level rights (what the checks read) and, as Discord sends them, the channel's.
+    user.guild_permissions = discord.Permissions(manage_guild=manage_guild, manage_messages=manage_messages)
     inter.permissions = discord.Permissions(manage_guild=manage_guild, manage_messages=manage_messages)
     inter.client = MagicMock(spec=NewsBot)
     inter.client.settings = settings or Settings()

@@ -75,3 +75,11 @@ def test_checks_refuse_direct_messages(check: Callable[[], Any]) -> None:
 
 def test_refused_is_a_check_failure() -> None:
     assert issubclass(Refused, app_commands.CheckFailure)
+
+
+def test_the_everyone_role_never_counts_as_a_configured_role() -> None:
+    # The mock interaction's server is 99: role 99 is its @everyone, which every member has.
+    settings = Settings(admin_role_ids=frozenset({99}), mod_role_ids=frozenset({99}))
+    for check in (predicate(is_admin()), predicate(is_mod())):
+        with pytest.raises(Refused):
+            check(interaction(role_ids=(99,), settings=settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from newsbot.bot.checks import is_admin
+from newsbot.bot.checks import is_admin, is_operator
 from newsbot.bot.client import NewsBot
 from newsbot.bot.cogs import admin as admin_module
 from newsbot.bot.cogs.admin import Admin
@@ -34,7 +35,7 @@ NEW_ARTICLE = {
 
 @pytest.fixture
 async def bot(settings: Settings) -> AsyncIterator[NewsBot]:
-    bot = open_bot(settings)
+    bot = open_bot(dataclasses.replace(settings, home_guild_id=99))  # the mock interactions' guild
     yield bot
     bot.querylog.close()
 
@@ -56,7 +57,8 @@ def last_edit(inter: MagicMock) -> dict[str, Any]:
 
 
 def test_every_admin_command_is_hidden_and_checked(cog: Admin) -> None:
-    marker = is_admin()(lambda: None).__discord_app_commands_checks__[0]  # type: ignore[attr-defined]
+    admin = is_admin()(lambda: None).__discord_app_commands_checks__[0]  # type: ignore[attr-defined]
+    operator = is_operator()(lambda: None).__discord_app_commands_checks__[0]  # type: ignore[attr-defined]
     commands = {
         c.qualified_name: c for c in cog.walk_app_commands() if isinstance(c, discord.app_commands.Command)
     }
@@ -65,6 +67,7 @@ def test_every_admin_command_is_hidden_and_checked(cog: Admin) -> None:
         root = command.root_parent or command
         assert root.default_permissions == discord.Permissions(manage_guild=True), name
         assert root.guild_only, name
+        marker = operator if name == "reindex" else admin
         assert [c.__qualname__ for c in command.checks] == [marker.__qualname__], name
         assert command.description and all(p.description != "…" for p in command.parameters)
 
@@ -193,7 +196,10 @@ async def test_corpus_remove_then_reindex(cog: Admin, bot: NewsBot) -> None:
     inter = interaction(manage_guild=True)
     await cog.remove.callback(cog, inter, " rail-2 ")  # type: ignore[arg-type]
     edit = last_edit(inter)
-    assert edit["content"] == "Removed “Rail strike halts northern trains”."
+    assert edit["content"] == (
+        "Removed “Rail strike halts northern trains” "
+        "(its id is excluded from the index; no file was deleted)."
+    )
     assert {f.name: f.value for f in edit["embed"].fields}["Articles"] == "3"
 
 

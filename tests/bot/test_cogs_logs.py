@@ -328,7 +328,7 @@ async def test_export_is_a_csv_of_this_guild(cog: Logs, store: SqliteQueryLog, i
         ids[n] for n in ("solar", "rail", "moon1", "moon2", "refused")
     ] + [hostile]
     assert {r["guild_id"] for r in rows} == {str(GUILD)}
-    assert rows[-1]["question"] == HOSTILE.replace("\x00", "")  # exact but for NUL, for scripts
+    assert rows[-1]["question"] == "'" + HOSTILE.replace("\x00", "")  # exact but for NUL, never a formula
     assert json.loads(rows[0]["shown"])[0]["title"] == "Harbour city opens floating solar farm"
 
 

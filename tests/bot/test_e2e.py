@@ -77,7 +77,8 @@ async def live(fake_discord: FakeDiscord, settings: Settings) -> AsyncIterator[F
     the test, nothing the bot sent may have pinged anyone."""
     (settings.corpus_dir / "hostile.jsonl").write_text(json.dumps(HOSTILE) + "\n")
     fake = fake_discord
-    async with served(fake, serving(fake, settings, dev_guild_id=fake.guild.id), fake.guild.id):
+    home = fake.guild.id
+    async with served(fake, serving(fake, settings, dev_guild_id=home, home_guild_id=home), home):
         yield fake
     assert pings(fake) == []
 
@@ -309,7 +310,8 @@ async def test_without_a_dev_guild_commands_sync_globally(
 ) -> None:
     async with served(fake_discord, serving(fake_discord, settings), None):
         names = {c["name"] for c in fake_discord.commands[None]}
-    assert {"ask", "reindex", "corpus", "logs"} <= names
+    assert {"ask", "corpus", "logs"} <= names
+    assert "reindex" not in names  # the operator's: only with a home server, and only there
     assert fake_discord.guild.id not in fake_discord.commands
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import dataclasses
+import io
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from discord.http import Route
 
 from newsbot.bot import runner
-from newsbot.querylog import LoggedQuery, SqliteQueryLog
+from newsbot.querylog import LoggedQuery, QueryRecord, SqliteQueryLog
 from newsbot.settings import Settings
 
 from .fakediscord import FakeDiscord
@@ -76,6 +79,7 @@ def target(fake: FakeDiscord, settings: Settings) -> Settings:
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,
         dev_guild_id=fake.guild.id,
+        home_guild_id=fake.guild.id,
         mod_channel_id=fake.guild.channel("mod-log").id,
     )
 
@@ -207,3 +211,77 @@ async def test_a_no_match_answer_is_posted_for_review(fake: FakeDiscord, bot: Se
     assert embed["title"] == "Review: no match" and f"Row #{row.id}" in embed["footer"]["text"]
     assert "@everyone" not in json.dumps(embed, ensure_ascii=False)
     assert not review["mention_everyone"] and not review["mentions"]
+
+
+async def forget_member(fake: FakeDiscord) -> str:
+    """/logs forget the plain member, confirmed; the final reply."""
+    opened = await fake.send_interaction("logs forget", {"user": fake.member}, user=fake.mod)
+    asking = await opened.reply()
+    await fake.send_component(
+        button(asking, "Delete their questions")["custom_id"], message=asking, user=fake.mod
+    )
+
+    def done() -> str | None:
+        content = (opened.original or {}).get("content") or ""
+        return content if content.startswith("Deleted") else None
+
+    return await fake.until(done, 10, "the deletion")
+
+
+def db_bytes(settings: Settings) -> bytes:
+    """The query log's database file, its write-ahead log and shared memory, as on disk."""
+    base = str(settings.querylog_path)
+    return b"".join(
+        Path(base + end).read_bytes() for end in ("", "-wal", "-shm") if Path(base + end).exists()
+    )
+
+
+async def test_forget_leaves_no_copy_of_the_question_on_disk(
+    fake: FakeDiscord, bot: Served, target: Settings
+) -> None:
+    secret = b"zanzibar marmalade sanctioned"
+    for _ in range(5):
+        await ask(fake, f"who was {secret.decode()}?")
+    assert secret in db_bytes(target)
+    assert (await forget_member(fake)).startswith("Deleted 5 logged questions")
+    assert secret not in db_bytes(target)
+
+
+async def test_the_csv_export_never_hands_a_spreadsheet_a_formula(fake: FakeDiscord, bot: Served) -> None:
+    await ask(fake, '=HYPERLINK("https://evil.example","solar farm")')
+    await ask(fake, "@SUM(1+1) solar farm")
+    export = await (await fake.send_interaction("logs export", user=fake.mod)).reply()
+    [attachment] = export["attachments"]
+    data = fake.files[int(attachment["id"])].decode()
+    questions = [r["question"] for r in csv.DictReader(io.StringIO(data))]
+    assert questions == ['\'=HYPERLINK("https://evil.example","solar farm")', "'@SUM(1+1) solar farm"]
+
+
+async def test_a_big_export_stops_at_the_limit_and_exports_have_a_cooldown(
+    fake: FakeDiscord, bot: Served, target: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SqliteQueryLog(target.querylog_path) as log:
+        for n in range(3000):
+            log.record(
+                QueryRecord(
+                    question=f"question {n} " + "x" * 200,
+                    outcome="answered",
+                    interface="slash",
+                    guild_id=fake.guild.id,
+                )
+            )
+    read: list[int] = []
+    pages = SqliteQueryLog.export_pages
+
+    def counted(self: SqliteQueryLog, *args: Any, **kwargs: Any) -> Iterator[list[LoggedQuery]]:
+        for page in pages(self, *args, **kwargs):
+            read.append(len(page))
+            yield page
+
+    monkeypatch.setattr(SqliteQueryLog, "export_pages", counted)
+    fake.attachment_size_limit = 100_000
+    refused = await (await fake.send_interaction("logs export", user=fake.mod)).reply()
+    assert "passed Discord's" in refused["content"] and not refused.get("attachments")
+    assert sum(read) < 3000  # stopped reading once over the limit
+    again = await (await fake.send_interaction("logs export", user=fake.mod)).reply()
+    assert "Slow down" in again["content"]

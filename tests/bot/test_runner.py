@@ -110,11 +110,15 @@ async def test_sync_registers_the_commands_with_the_fake(
     fake_discord: FakeDiscord, settings: Settings
 ) -> None:
     target = dataclasses.replace(
-        settings, discord_token=fake_discord.token, discord_api_base=fake_discord.api_base
+        settings,
+        discord_token=fake_discord.token,
+        discord_api_base=fake_discord.api_base,
+        home_guild_id=fake_discord.guild.id,
     )
     said = await asyncio.to_thread(runner.sync, target)
     assert said.startswith("Synced ") and "to every server" in said and "/ask" in said
-    assert {"ask", "reindex", "corpus"} <= {c["name"] for c in fake_discord.commands[None]}
+    assert {"ask", "corpus"} <= {c["name"] for c in fake_discord.commands[None]}
+    assert {c["name"] for c in fake_discord.commands[fake_discord.guild.id]} == {"reindex"}
     guild = dataclasses.replace(target, dev_guild_id=fake_discord.guild.id)
     said = await asyncio.to_thread(runner.sync, guild)
     assert f"server {fake_discord.guild.id}" in said

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from newsbot.records import Snippet
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.sentences import split_sentences
 
 SNIPPET_CHARS = 360
+_URL = re.compile(r"https?://\S+")
 Scored = tuple[list[str], list[float]]  # a passage's sentences and their scores for a question
 
 
@@ -48,8 +51,14 @@ def window(
 
 
 def mark(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Snippet:
-    """`text` with the spans of words whose term is in the question."""
-    spans = tuple((s, e) for s, e, term in analyzer.spans(text) if term in weights)
+    """`text` with the spans of words whose term is in the question; never inside a URL, where
+    a mark would break the link."""
+    urls = [m.span() for m in _URL.finditer(text)]
+    spans = tuple(
+        (s, e)
+        for s, e, term in analyzer.spans(text)
+        if term in weights and not any(a <= s < b for a, b in urls)
+    )
     return Snippet(text=text, marks=spans)
 
 

@@ -2,6 +2,9 @@
 
 `default_permissions` only hides a command in the client and server admins can change
 it, so every privileged command also carries one of these real checks, run by the bot.
+Rights are the member's server-level permissions (their roles), never `interaction.permissions`,
+which a single channel's overwrite can raise; the @everyone role (its id is the server's) never
+counts as a configured role.
 """
 
 from __future__ import annotations
@@ -29,14 +32,22 @@ def _settings(interaction: discord.Interaction) -> Settings:
 
 def _has_role(interaction: discord.Interaction, role_ids: frozenset[int]) -> bool:
     user = interaction.user
-    return isinstance(user, discord.Member) and any(r.id in role_ids for r in user.roles)
+    return isinstance(user, discord.Member) and any(
+        r.id in role_ids and r.id != interaction.guild_id for r in user.roles
+    )
+
+
+def _guild_permissions(interaction: discord.Interaction) -> discord.Permissions:
+    """The member's server-wide permissions, from their roles: no channel overwrite counts."""
+    user = interaction.user
+    return user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
 
 
 def may_administer(interaction: discord.Interaction) -> bool:
     """Manage Server, or one of the configured admin roles."""
     if interaction.guild is None:
         return False
-    perms = interaction.permissions
+    perms = _guild_permissions(interaction)
     return (
         perms.manage_guild
         or perms.administrator
@@ -50,10 +61,15 @@ def may_moderate(interaction: discord.Interaction) -> bool:
         return False
     roles = _settings(interaction).mod_role_ids
     return (
-        interaction.permissions.manage_messages
+        _guild_permissions(interaction).manage_messages
         or may_administer(interaction)
         or _has_role(interaction, roles)
     )
+
+
+def in_home_guild(interaction: discord.Interaction) -> bool:
+    home = _settings(interaction).home_guild_id
+    return home is not None and interaction.guild_id == home
 
 
 def is_admin() -> Callable[[T], T]:
@@ -77,6 +93,22 @@ def is_mod() -> Callable[[T], T]:
             raise app_commands.NoPrivateMessage()
         if not may_moderate(interaction):
             raise Refused("Only moderators can do this: you need Manage Messages or a moderator role.")
+        return True
+
+    return app_commands.check(predicate)
+
+
+def is_operator() -> Callable[[T], T]:
+    """Check: an admin of the home server (NEWSBOT_HOME_GUILD_ID), who manages the operator's
+    corpus. The command is registered there only; this check holds if it is run elsewhere."""
+
+    def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not in_home_guild(interaction):
+            raise Refused("Only the bot's home server can do this.")
+        if not may_administer(interaction):
+            raise Refused("Only server admins can do this: you need Manage Server or an admin role.")
         return True
 
     return app_commands.check(predicate)

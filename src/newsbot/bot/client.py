@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.bot.cogs import COGS
+from newsbot.bot.cogs.admin import HOME_ONLY
 from newsbot.bot.errors import on_app_command_error
 from newsbot.settings import Settings
 
@@ -26,6 +27,21 @@ def intents() -> discord.Intents:
     chosen = discord.Intents.default()
     chosen.members = chosen.presences = chosen.message_content = False
     return chosen
+
+
+class GuildTree(app_commands.CommandTree["NewsBot"]):
+    """The command tree: only interactions from a server the bot is in are served (a command
+    installed to a user, or a server that removed the bot, gets a short refusal)."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.guild_id is not None and self.client.get_guild(interaction.guild_id) is not None:
+            return True
+        log.info("Refused an interaction from outside my servers (guild %s)", interaction.guild_id)
+        if interaction.type is not discord.InteractionType.autocomplete:
+            await interaction.response.send_message(
+                "newsbot only works in the servers it has joined.", ephemeral=True
+            )
+        return False
 
 
 class NewsBot(commands.Bot):
@@ -52,6 +68,12 @@ class NewsBot(commands.Bot):
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=GuildTree,
+            # Every command: installed to servers only and run in servers only.
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
         )
         self.settings = settings
         self._engine = engine
@@ -60,6 +82,7 @@ class NewsBot(commands.Bot):
         self.synced: list[app_commands.AppCommand] = []
         # Set by a feedback cog: the buttons under an answer, given its query-log row id.
         self.answer_view: Callable[[int], discord.ui.View] | None = None
+        self._reviewed: dict[int, None] = {}  # query-log rows posted to the mod channel, oldest first
         self.tree.error(on_app_command_error)
 
     @property
@@ -81,23 +104,61 @@ class NewsBot(commands.Bot):
     async def setup_hook(self) -> None:
         for cog in COGS:
             await self.add_cog(cog(self))
+        self.move_home_commands()
         self.synced = await self.sync_commands()
 
+    def move_home_commands(self) -> None:
+        """The operator's commands (`extras[HOME_ONLY]`) exist in the home server only, and not
+        at all without NEWSBOT_HOME_GUILD_ID."""
+        home = self.settings.home_guild_id
+        for command in list(self.tree.get_commands()):
+            if not command.extras.get(HOME_ONLY):
+                continue
+            self.tree.remove_command(command.name)
+            if home is None:
+                log.info("NEWSBOT_HOME_GUILD_ID is not set: /%s is off", command.name)
+            else:
+                self.tree.add_command(command, guild=discord.Object(id=home))
+
     async def sync_commands(self) -> list[app_commands.AppCommand]:
-        """Push the slash commands: to the dev guild when set (instant), else globally if asked."""
+        """Push the slash commands: to the dev guild when set (instant), else globally if asked;
+        the home server's own commands to it."""
+        home = self.settings.home_guild_id
         if self.settings.dev_guild_id:
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("Synced %d commands to guild %s", len(synced), guild.id)
+            if home is not None and home != guild.id:
+                synced += await self.tree.sync(guild=discord.Object(id=home))
             return synced
         if self.sync_global:
             synced = await self.tree.sync()
             log.info("Synced %d global commands (may take a while to appear)", len(synced))
+            if home is not None:
+                synced += await self.tree.sync(guild=discord.Object(id=home))
             return synced
         return []
 
+    def review_once(self, row_id: int) -> bool:
+        """True the first time a row is to be posted for review, False ever after (the last
+        100,000 rows are remembered)."""
+        if row_id in self._reviewed:
+            return False
+        self._reviewed[row_id] = None
+        if len(self._reviewed) > 100_000:
+            del self._reviewed[next(iter(self._reviewed))]
+        return True
+
     async def on_ready(self) -> None:
+        roles = self.settings.admin_role_ids | self.settings.mod_role_ids
+        for guild in self.guilds:
+            if guild.id in roles:  # checks.py never counts it; say so once
+                log.error(
+                    "A role id in NEWSBOT_ADMIN_ROLE_IDS/NEWSBOT_MOD_ROLE_IDS is server %s's own id "
+                    "(its @everyone role): it is ignored; remove it.",
+                    guild.id,
+                )
         log.info(
             "Logged in as %s (%s) in %d server(s)",
             self.user,

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 import discord
 from discord import app_commands
 
-from newsbot.bot.limits import CONTENT, fit
+from newsbot.bot.limits import CONTENT, fit, visible
 from newsbot.errors import NewsbotError
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,21 @@ def unwrap(error: BaseException) -> BaseException:
     return error
 
 
+# An absolute path (not a URL's): a reply names only its last part, never where the server keeps it.
+_PATH = re.compile(r"(?<![\w:/.\\])/(?:[^\s/“”\"'`]+/)+([^\s/“”\"'`]*)")
+
+
+def hide_paths(text: str) -> str:
+    """`text` with every absolute path cut to `…/its-last-part`, and no invisible characters
+    (a message may quote what a user typed or a file held)."""
+    return _PATH.sub(lambda m: "…/" + m.group(1), visible(text))
+
+
 def explain(error: BaseException, snowflake: int) -> Failure:
     """Map any exception to the reply and the query-log outcome."""
     cause = unwrap(error)
     if isinstance(cause, NewsbotError):
-        return Failure("refused", cause.message, f"{type(cause).__name__}: {cause.message}")
+        return Failure("refused", hide_paths(cause.message), f"{type(cause).__name__}: {cause.message}")
     if isinstance(cause, app_commands.CommandOnCooldown):
         wait = max(1, math.ceil(cause.retry_after))
         return Failure(
@@ -80,7 +91,8 @@ def explain(error: BaseException, snowflake: int) -> Failure:
         return Failure("refused", text, f"{type(cause).__name__}: {cause}")
     eid = error_id(snowflake)
     if isinstance(cause, DisclosedError):
-        return Failure("error", f"{cause.message} (error id `{eid}`)", f"{eid} {cause.message}", eid)
+        text = f"{hide_paths(cause.message)} (error id `{eid}`)"
+        return Failure("error", text, f"{eid} {cause.message}", eid)
     return Failure(
         "error",
         f"Sorry, something went wrong on my side (error id `{eid}`). Please try again later.",

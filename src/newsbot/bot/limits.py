@@ -28,10 +28,16 @@ _ESCAPE = re.compile(rf"(?P<url>{_URL})|(?P<md>[\\*_~|`\[\]<>])")
 _BLOCK_MARK = re.compile(r"^(\s*)([#+-])", re.MULTILINE)
 _LIST_NUMBER = re.compile(r"^(\s*\d+)(\.\s)", re.MULTILINE)
 _MASS_MENTION = re.compile(r"@(everyone|here)")
-# Spans a cut must not split: bold runs, masked links, Discord <…> markup, escapes.
+# Never sent: controls, and invisible characters that reorder or hide text (bidi overrides and
+# isolates, zero-width characters, soft hyphens), whether from the corpus or a question.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+# Spans a cut must not split: bold runs, masked links, Discord <…> markup, escapes. A link's
+# text may not hold "[" and both parts are bounded, so text full of "[" is scanned in linear time.
 _ATOMS = re.compile(
     r"\*\*(?:\\.|[^\\*])+?\*\*"
-    r"|\[(?:\\.|[^\\\]])*\]\([^)\s]*\)"
+    r"|\[(?:\\.|[^\\\[\]]){0,512}\]\([^)\s]{0,2048}\)"
     r"|<[^<>\s]+>"
     r"|\\.",
     re.DOTALL,
@@ -44,10 +50,16 @@ def escape(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         return match.group("url") or "\\" + match.group("md")
 
+    text = visible(text)
     text = _ESCAPE.sub(one, text)
     text = _BLOCK_MARK.sub(r"\1\\\2", text)
     text = _LIST_NUMBER.sub(r"\1\\\2", text)
     return _MASS_MENTION.sub("@\u200b\\1", text)
+
+
+def visible(text: str) -> str:
+    """`text` without controls and invisible characters (bidi overrides, zero-width ones)."""
+    return _INVISIBLE.sub("", text)
 
 
 def fit(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:
@@ -84,7 +96,7 @@ def _inside_spans(text: str, budget: int) -> list[bool]:
 def code(text: str) -> str:
     """`text` as an inline code span. Escapes do not work inside one, so backticks (the only
     character that could end it early) become look-alike quotes and nothing else changes."""
-    return "`" + (" ".join(text.split()).replace("`", "ʼ") or " ") + "`"
+    return "`" + (" ".join(visible(text).split()).replace("`", "ʼ") or " ") + "`"
 
 
 def lines_within(lines: Sequence[str], limit: int) -> str:

@@ -21,7 +21,8 @@ THUMBS_DOWN = "👎 from a reader"
 
 
 async def post_for_review(bot: NewsBot, row_id: int, reason: str) -> bool:
-    """Post query-log row `row_id` to the mod channel, if one is set; True when posted.
+    """Post query-log row `row_id` to the mod channel, if one is set and the row was not posted
+    before by this bot; True when posted.
 
     Only into the row's own guild: a mod channel in guild A never shows guild B's (or a DM's)
     questions. Nobody is pinged. Best effort, never raises: a missing channel, a deleted row
@@ -29,6 +30,8 @@ async def post_for_review(bot: NewsBot, row_id: int, reason: str) -> bool:
     """
     channel_id = bot.settings.mod_channel_id
     if not channel_id:
+        return False
+    if not bot.review_once(row_id):  # one post per answer, however many 👎 toggles
         return False
     try:
         row = await asyncio.to_thread(bot.querylog.get, None, row_id)

@@ -19,6 +19,7 @@ from newsbot.errors import ConfigError
 from newsbot.settings import Settings
 
 log = logging.getLogger(__name__)
+LOGIN_TIMEOUT = 30.0  # seconds: Discord answers a login in well under one
 
 
 def run(settings: Settings) -> None:
@@ -45,11 +46,28 @@ def require_token(settings: Settings) -> str:
     return token
 
 
+def check_roles(settings: Settings) -> None:
+    """Refuse a server id among the admin or moderator role ids: it is that server's @everyone
+    role, which would make every member an admin or a moderator."""
+    servers = {g for g in (settings.home_guild_id, settings.dev_guild_id) if g is not None}
+    for env, ids in (
+        ("NEWSBOT_ADMIN_ROLE_IDS", settings.admin_role_ids),
+        ("NEWSBOT_MOD_ROLE_IDS", settings.mod_role_ids),
+    ):
+        wrong = sorted(ids & servers)
+        if wrong:
+            raise ConfigError(
+                f"{env} contains {wrong[0]}, the server's own id: that is the @everyone role, "
+                "which would give every member these rights. Remove it and list real role ids."
+            )
+
+
 async def serve(settings: Settings) -> None:
     """Log in, open the index and the query log, then stay connected until closed or cancelled."""
     from newsbot.engine import Engine
     from newsbot.querylog import open_query_log
 
+    check_roles(settings)
     token = require_token(settings)
     bot = NewsBot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
     apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
@@ -82,9 +100,16 @@ async def push_commands(settings: Settings) -> str:
 
 
 async def login(bot: NewsBot, token: str) -> None:
-    """Log in over REST; a rejected token or an unreachable Discord becomes one clear line."""
+    """Log in over REST; a rejected token, an unreachable or silent Discord, or an API base that
+    is not Discord's API becomes one clear line."""
     try:
-        await bot.login(token)
+        async with asyncio.timeout(LOGIN_TIMEOUT):
+            await bot.login(token)
+    except TimeoutError:
+        raise ConfigError(
+            f"Discord at {Route.BASE} accepted the connection but did not answer within "
+            f"{LOGIN_TIMEOUT:g} s: check DISCORD_API_BASE and the network."
+        ) from None
     except discord.LoginFailure:
         raise ConfigError(
             "Discord rejected DISCORD_TOKEN: copy the bot token again from the "
@@ -92,3 +117,8 @@ async def login(bot: NewsBot, token: str) -> None:
         ) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise ConfigError(f"Cannot reach Discord at {Route.BASE}: {exc}") from None
+    except discord.HTTPException as exc:
+        raise ConfigError(
+            f"{Route.BASE} answered HTTP {exc.status} to the login: is DISCORD_API_BASE the address "
+            "of Discord's API (…/api/v10)?"
+        ) from None

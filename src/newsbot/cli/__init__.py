@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,8 +57,11 @@ def _options(
     """
 
 
-def _engine(settings: Settings) -> Engine:
+def _engine(settings: Settings, corpus: Path | None = None) -> Engine:
+    """The engine over the saved index; with `--corpus`, refused when the index holds another."""
     engine = Engine.open(settings, build_if_missing=False)
+    if corpus is not None:
+        engine.check_corpus(corpus)
     if engine._index is None:
         errors.print("[dim]No index yet: building it first…[/]")
         _index(engine, full=False)
@@ -78,12 +83,17 @@ def _bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=max(total, 1))
 
-        yield progress
+        try:
+            yield progress
+        except KeyboardInterrupt:  # one Ctrl-C: one line; a build stopped midway changes nothing
+            bar.stop()
+            errors.print("Stopped: the index was not changed.")
+            raise typer.Exit(130) from None
 
 
-def _index(engine: Engine, full: bool) -> None:
+def _index(engine: Engine, full: bool, replace: bool = False) -> None:
     with _bar("reading") as progress:
-        report = engine.reindex(full=full, progress=progress)
+        report = engine.reindex(full=full, progress=progress, replace=replace)
     render_report(errors, report)
 
 
@@ -92,19 +102,26 @@ def index(
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
     full: Annotated[bool, flag("--full", help="Re-analyse every article.")] = False,
+    replace: Annotated[
+        bool, flag("--replace", help="Allow indexing another corpus, or a build removing most articles.")
+    ] = False,
     verify_queries: Annotated[
         int,
         typer.Option(
             "--verify",
             metavar="N",
             min=0,
-            help="Then compare N sampled queries' top 10 with rank-bm25's BM25Okapi (exit 1 if any differ).",
+            help="Then check every file's checksum, and compare N sampled queries' top 10 with "
+            "rank-bm25's BM25Okapi (exit 1 if anything differs).",
         ),
     ] = 0,
 ) -> None:
-    """Build or update the index of the corpus."""
-    engine = Engine.open(load_settings(corpus, data_dir), build_if_missing=False)
-    _index(engine, full)
+    """Build or update the index of the corpus (by default the one the index already holds)."""
+    settings = load_settings(corpus, data_dir)
+    engine = Engine.open(settings, build_if_missing=False)
+    if corpus is None and engine.indexed_corpus is not None:  # a plain `newsbot index`
+        engine = Engine(dataclasses.replace(settings, corpus_dir=engine.indexed_corpus), engine._index)
+    _index(engine, full, replace)
     if verify_queries:
         try:
             engine.index.verify_files()
@@ -142,7 +159,7 @@ def ask(
 ) -> None:
     """Answer a question with cited passages from the corpus."""
     settings = load_settings(corpus, data_dir)
-    engine = _engine(settings)
+    engine = _engine(settings, corpus)
     try:
         result = engine.ask(question, k=k, filters=parse_filters(since, until, source))
     except (BadQuestion, BadFilter) as exc:
@@ -188,7 +205,7 @@ def stats(
     as_json: JsonOpt = False,
 ) -> None:
     """Show what is indexed."""
-    result = _engine(load_settings(corpus, data_dir)).stats()
+    result = _engine(load_settings(corpus, data_dir), corpus).stats()
     if as_json:
         print(to_json(result))
     else:

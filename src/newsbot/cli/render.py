@@ -34,16 +34,22 @@ def highlighted(snippet: Snippet, style: str = "bold yellow") -> Text:
     return text
 
 
-def _printable(text: str) -> str:
-    """Hide control characters (terminal escapes) that a corpus or a question might carry."""
-    return "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
+def _printable(text: str | None) -> str:
+    """Hide control characters (terminal escapes), bidi overrides and zero-width characters that
+    a corpus, a question or a file name might carry."""
+    return "".join(c if c.isprintable() or c in "\n\t" else " " for c in text or "")
+
+
+def plain(text: str | None) -> str:
+    """`_printable`, on one line, with rich markup escaped: for `console.print` of a string."""
+    return escape(" ".join(_printable(text).split()))
 
 
 def citation_line(hit: Hit) -> Text:
     c = hit.citation
-    parts = [p for p in (c.source, c.date.isoformat() if c.date else None) if p]
+    parts = [_printable(p) for p in (c.source, c.date.isoformat() if c.date else None) if p]
     line = Text(" · ".join(parts) + ("  " if parts else ""), style="dim")
-    line.append(c.url or c.path or c.article_id, style="dim underline" if c.url else "dim")
+    line.append(_printable(c.url or c.path or c.article_id), style="dim underline" if c.url else "dim")
     return line
 
 
@@ -67,21 +73,22 @@ def render_answer(console: Console, answer: Answer) -> None:
         )
     for n, hit in enumerate(answer.hits, 1):
         title = Text(f"{n}. ", style="bold") + Text(_printable(hit.citation.title), style="bold cyan")
-        if hit.citation.url:
-            title.stylize(f"link {hit.citation.url}")
+        url = hit.citation.url
+        if url and url.isprintable() and " " not in url:
+            title.stylize(f"link {url}")
         console.print(Group(title, citation_line(hit), highlighted(hit.snippet)), "")
     _footer(console, answer)
 
 
 def _footer(console: Console, answer: Answer) -> None:
-    console.print(Text(f"{answer.took_ms:.1f} ms · index {answer.index_version}", style="dim"))
+    console.print(Text(f"{answer.took_ms:.1f} ms · index {_printable(answer.index_version)}", style="dim"))
 
 
 def render_report(console: Console, report: BuildReport) -> None:
     console.print(
         f"[bold green]Indexed[/] {report.articles:,} articles, {report.passages:,} passages "
         f"in {report.seconds:.1f} s — added {report.added:,}, updated {report.updated:,}, "
-        f"removed {report.removed:,}, unchanged {report.unchanged:,}; version {report.version}"
+        f"removed {report.removed:,}, unchanged {report.unchanged:,}; version {plain(report.version)}"
     )
     if report.full_because:
         console.print(f"[yellow]Every article was analysed again:[/] {escape(report.full_because)}")
@@ -91,25 +98,25 @@ def render_report(console: Console, report: BuildReport) -> None:
         if items:
             console.print(f"[yellow]{label} {len(items):,}:[/]")
             for s in items[:20]:
-                console.print(f"  {escape(_printable(s.where))}: {escape(s.reason)}")
+                console.print(f"  {plain(s.where)}: {plain(s.reason)}")
             if len(items) > 20:
                 console.print(f"  … and {len(items) - 20:,} more")
 
 
 def render_stats(console: Console, stats: IndexStats) -> None:
     table = Table(show_header=False, box=None)
-    table.add_row("Corpus", escape(stats.corpus))
+    table.add_row("Corpus", plain(stats.corpus))
     table.add_row("Articles", f"{stats.articles:,}")
     table.add_row("Passages", f"{stats.passages:,}")
     span = "—"
     if stats.first_date and stats.last_date:
         span = f"{stats.first_date.isoformat()} … {stats.last_date.isoformat()}"
     table.add_row("Dates", span)
-    sources = ", ".join(f"{escape(s)} ({n:,})" for s, n in stats.sources[:10]) or "—"
+    sources = ", ".join(f"{plain(s)} ({n:,})" for s, n in stats.sources[:10]) or "—"
     if len(stats.sources) > 10:
         sources += f", … {len(stats.sources) - 10} more"
     table.add_row("Sources", sources)
-    table.add_row("Version", stats.version)
-    table.add_row("Built", stats.built_at)
+    table.add_row("Version", plain(stats.version))
+    table.add_row("Built", plain(stats.built_at))
     table.add_row("Size", f"{stats.size_bytes / 1e6:,.1f} MB")
     console.print(table)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -24,6 +25,14 @@ from newsbot.records import Article, Skipped
 SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
 MAX_SINGLE_FILE = 20_000_000  # bytes; a .txt/.md/.json this large is not one news article
 MAX_TEXT_CHARS = 200_000  # longer article texts are truncated (crawler dumps, not news)
+# Bounds on one .jsonl[.gz] file, so one hostile file (a gzip bomb) cannot exhaust memory or time:
+# news text compresses 3-5 times, a bomb a thousand times; it is refused after reading the cap.
+MAX_LINE_BYTES = 2_000_000  # one JSON line: a news article is far smaller
+MAX_RECORDS = 2_000_000  # lines of one file
+MAX_RATIO = 40  # decompressed bytes per compressed byte...
+MIN_INFLATED = 4_000_000  # ...but always at least this many (tiny files compress poorly)
+MAX_NOTES = 50  # skip notes kept per file; the rest are counted in one more note
+_BLOCK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Byte tables for `clean` and `text_key`, which work on UTF-8 bytes: there an ASCII byte is always
@@ -84,8 +93,29 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def read_file(path: Path, root: Path) -> FileRead:
-    """Read one corpus file into articles; never raises for bad content."""
+    """Read one corpus file into articles; never raises for bad content: every reader error
+    (corrupt gzip, JSON nested too deeply, ...) becomes a skip note, so a build never dies on
+    one file."""
     where = _rel(path, root)
+    try:
+        read = _read_file(path, where)
+    except RecursionError:
+        read = FileRead((), (Skipped(where, "JSON nested too deeply"),))
+    except (ValueError, EOFError, zlib.error, MemoryError) as exc:
+        read = FileRead((), (Skipped(where, f"cannot read: {_why(exc)}"),))
+    if len(read.skipped) > MAX_NOTES:
+        more = len(read.skipped) - MAX_NOTES
+        read = FileRead(
+            read.articles, (*read.skipped[:MAX_NOTES], Skipped(where, f"…and {more:,} more notes"))
+        )
+    return read
+
+
+def _why(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+
+
+def _read_file(path: Path, where: str) -> FileRead:
     try:
         kind = suffix_of(path)
         if kind in (".jsonl", ".jsonl.gz"):
@@ -99,6 +129,8 @@ def read_file(path: Path, root: Path) -> FileRead:
         if b"\x00" in raw[:8192]:
             return FileRead((), (Skipped(where, "binary file, not text"),))
         text, note = decode(raw)
+        if looks_binary(text):
+            return FileRead((), (Skipped(where, "binary file, not text"),))
         notes = [Skipped(where, note, repaired=True)] if note else []
         if kind == ".json":
             return _read_json(text, where, notes)
@@ -108,6 +140,16 @@ def read_file(path: Path, root: Path) -> FileRead:
         return FileRead((article,) if article else (), tuple(notes + more))
     except OSError as exc:
         return FileRead((), (Skipped(where, f"cannot read: {exc.strerror or exc}"),))
+
+
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ufffd]")
+
+
+def looks_binary(text: str) -> bool:
+    """Control characters and undecodable bytes in more than 2% of the first 64k characters:
+    binary data without NUL bytes (an image, an archive), which would index as mojibake."""
+    head = text[:65536]
+    return bool(head) and len(_NOT_TEXT.findall(head)) > len(head) * 0.02
 
 
 def decode(raw: bytes) -> tuple[str, str | None]:
@@ -159,17 +201,59 @@ def _read_json(text: str, where: str, notes: list[Skipped]) -> FileRead:
         data = _loads(text, where, notes)
     except json.JSONDecodeError as exc:
         return FileRead((), (*notes, Skipped(where, f"malformed JSON: {exc.msg} at line {exc.lineno}")))
+    except RecursionError:
+        return FileRead((), (*notes, Skipped(where, "JSON nested too deeply")))
     items = data if isinstance(data, list) else [data]
     return _from_objects(((f"{where}#{i + 1}", obj) for i, obj in enumerate(items)), where, notes)
 
 
+class TooLarge(Exception):
+    """A file past one of the reading bounds: refused whole."""
+
+
+def _lines(fh: Any, cap: int) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) of a binary file, None for a line over MAX_LINE_BYTES (not kept). Read a
+    block at a time, so a file of empty lines costs no Python per line beyond its count; raises
+    TooLarge past `cap` bytes or MAX_RECORDS lines."""
+    total = number = 0
+    rest = b""
+    skipping = False  # inside a line already too long
+    while True:
+        block = fh.read(_BLOCK)
+        total += len(block)
+        if total > cap:
+            raise TooLarge(f"more than {cap:,} bytes of text (a compression bomb?): refused")
+        if not block:
+            if rest or skipping:
+                yield number + 1, None if skipping else rest
+            return
+        parts = (rest + block).split(b"\n")
+        rest = parts.pop()
+        if number + len(parts) > MAX_RECORDS:
+            raise TooLarge(f"more than {MAX_RECORDS:,} lines: refused")
+        for part in parts:
+            number += 1
+            if skipping or len(part) > MAX_LINE_BYTES:
+                skipping = False
+                yield number, None
+            else:
+                yield number, part
+        if len(rest) > MAX_LINE_BYTES:
+            skipping, rest = True, b""
+
+
 def _read_jsonl(path: Path, where: str, gz: bool) -> FileRead:
     notes: list[Skipped] = []
+    size = path.stat().st_size
+    cap = max(MIN_INFLATED, MAX_RATIO * size) if gz else max(size, 1)
 
     def objects() -> Iterator[tuple[str, Any]]:
         opener = gzip.open if gz else open
         with opener(path, "rb") as fh:
-            for number, line in enumerate(fh, 1):
+            for number, line in _lines(fh, cap):
+                if line is None:
+                    notes.append(Skipped(f"{where}:{number}", f"line longer than {MAX_LINE_BYTES:,} bytes"))
+                    continue
                 if not line.strip():
                     continue
                 text, note = decode(line)
@@ -179,10 +263,14 @@ def _read_jsonl(path: Path, where: str, gz: bool) -> FileRead:
                     yield f"{where}:{number}", _loads(text, f"{where}:{number}", notes)
                 except json.JSONDecodeError as exc:
                     notes.append(Skipped(f"{where}:{number}", f"malformed JSON line: {exc.msg}"))
+                except RecursionError:
+                    notes.append(Skipped(f"{where}:{number}", "JSON nested too deeply"))
 
     try:
         read = _from_objects(objects(), where, notes)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except TooLarge as exc:
+        return FileRead((), (Skipped(where, str(exc)),))
+    except (OSError, EOFError, zlib.error) as exc:
         return FileRead((), (*notes, Skipped(where, f"cannot read: {exc}")))
     if not read.articles and not read.skipped:
         return FileRead((), (Skipped(where, "empty file"),))

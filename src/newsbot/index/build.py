@@ -161,6 +161,7 @@ class _Build:
     fresh: list[Article] = field(default_factory=list)  # new or changed: analysed
     added: int = 0  # of `fresh`, the new ones
     kept: int = 0  # articles after duplicates are dropped
+    excluded: set[str] = field(default_factory=set)  # removed ids
 
     def __post_init__(self) -> None:
         self.before = list(self.previous.articles) if self.previous else []  # may be parsed on demand
@@ -168,6 +169,7 @@ class _Build:
 
     def read(self, excluded: set[str]) -> None:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
+        self.excluded = excluded
         paths, self.skipped = scan(self.root)
         folder = None if self.root.is_file() else self.root.as_posix().rstrip("/") + "/"
         for n, path in enumerate(paths):
@@ -196,6 +198,7 @@ class _Build:
     def sort_out(self) -> None:
         """Duplicates dropped; the rest reused as they are (same content) or to be analysed."""
         kept, dupes = dedupe(self.found)
+        kept = [a for a in kept if a.id not in self.excluded]  # a removed renamed duplicate (`x~2`) too
         self.found = []
         self.skipped.extend(dupes)
         self.kept = len(kept)

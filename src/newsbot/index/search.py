@@ -73,7 +73,7 @@ def search(
             + (len(weighed) + EXTRA_ROUNDINGS) * ROUNDING,
         )
     rough[index.dead] = 0.0
-    if filters.active:
+    if index.masks(filters):
         rough[~index.filter_mask(filters)] = 0.0
     if factor is not None:
         rough *= factor.astype(np.float32)
@@ -153,7 +153,7 @@ def _search_all(
 ) -> list[tuple[int, float]]:
     """`search` by scoring every passage: for corpora where weights can be negative."""
     scores = index.scores(term_ids)
-    if filters.active:
+    if index.masks(filters):
         scores[~index.filter_mask(filters)] = 0.0
     docs = np.flatnonzero(scores)
     found = scores[docs] if factor is None else scores[docs] * factor[docs]

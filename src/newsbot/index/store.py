@@ -28,6 +28,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
@@ -197,8 +198,28 @@ class Index:
         rank-bm25's scores (times `factor`), found by the pruned search of `newsbot.index.search`."""
         return search(self, term_ids, k, filters, per_article, factor)
 
+    @cached_property
+    def passage_owner(self) -> npt.NDArray[np.int64]:
+        """Per passage, the server that owns it (0: the operator), from its article's path."""
+        saved = self.articles.path if isinstance(self.articles, Articles) else None
+        if saved is not None and f'"path": "{GUILDS}/'.encode() not in saved.read_bytes():
+            return np.zeros(self.n_passages, dtype=np.int64)  # no server's content: skip parsing
+        owners = np.array([Scope.of_path(a.path).guild or 0 for a in self.articles], dtype=np.int64)
+        per = np.zeros(self.n_passages, dtype=np.int64)
+        if owners.any():
+            live = self.passage_article >= 0
+            per[live] = owners[self.passage_article[live]]
+        return per
+
+    def masks(self, filters: Filters) -> bool:
+        """Whether `filter_mask` can exclude anything: a filter is set or servers own content."""
+        return filters.active or bool(self.passage_owner.any())
+
     def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
         mask = np.ones(self.n_passages, dtype=bool)
+        owner = self.passage_owner
+        if owner.any():  # other servers' content is never answered
+            mask &= (owner == 0) | (owner == (filters.guild or 0))
         if filters.since:
             mask &= self.passage_day >= filters.since.toordinal()
         if filters.until:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import os
+import signal
 import threading
 from array import array
 from collections import Counter
@@ -110,6 +111,9 @@ _worker: _Analysis | None = None
 
 def _init_worker(analyzer: Analyzer, target: int) -> None:
     global _worker
+    # Ctrl-C reaches the whole process group: only the parent handles it (it stops the pool);
+    # a worker interrupted mid-batch would print a traceback and could hang the pool's shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = _Analysis(analyzer, target)
 
 

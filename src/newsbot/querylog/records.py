@@ -184,27 +184,47 @@ CSV_FIELDS = (
 )
 
 
-def write_csv(out: TextIO, rows: Iterable[LoggedQuery]) -> int:
-    """CSV of logged rows, header first; return the row count.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-    Text is written exactly, for scripts: a spreadsheet user should import it as text, since a
-    question may start with "=" like a formula.
+
+def write_csv(out: TextIO, rows: Iterable[LoggedQuery], *, limit: int | None = None) -> int:
+    """CSV of logged rows, header first; return the row count. With `limit` (characters), stop
+    and raise `TooBig` as soon as more than that has been written: nothing more is read.
+
+    Every cell is quoted and a text cell that a spreadsheet would run as a formula (starting
+    with = + - @ tab or carriage return) gets a leading apostrophe, as OWASP advises.
     """
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     n = 0
     for q in rows:
         writer.writerow(csv_row(q))
         n += 1
+        if limit is not None and out.tell() > limit:
+            raise TooBig(n)
     return n
 
 
+class TooBig(Exception):
+    """An export went over its size limit after `rows` rows."""
+
+    def __init__(self, rows: int) -> None:
+        super().__init__(f"over the limit after {rows} rows")
+        self.rows = rows
+
+
 def csv_row(q: LoggedQuery) -> dict[str, Any]:
-    """One CSV row: nested values as JSON, empty cells for None; text is kept exactly."""
+    """One CSV row: nested values as JSON, empty cells for None; text cells neutralised."""
     row = q.to_dict()
     for key in ("filters", "shown", "flags"):
         row[key] = json.dumps(row[key], ensure_ascii=False, sort_keys=True)
-    return {k: "" if row[k] is None else row[k] for k in CSV_FIELDS}
+    return {k: "" if row[k] is None else _cell(row[k]) for k in CSV_FIELDS}
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self, TypeVar, overload, runtime_checkable
 
@@ -61,6 +61,9 @@ class QueryLog(Protocol):
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]: ...
     def stats(self, guild_id: int | None, days: int | None = 7) -> LogStats: ...
     def export(self, guild_id: int | None, days: int | None = None) -> list[LoggedQuery]: ...
+    def export_pages(
+        self, guild_id: int | None, days: int | None = None, page: int = 500
+    ) -> Iterator[list[LoggedQuery]]: ...
     def flag(self, guild_id: int | None, row_id: int, moderator_id: int, reason: str) -> Flag: ...
     def vote(self, row_id: int, user_id: int, up: bool) -> Votes: ...
     def forget_user(self, guild_id: int | None, user_id: int) -> int: ...
@@ -296,6 +299,25 @@ class SqlQueryLog(ABC):
         scope, params = _scope(guild_id, _since(days))
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at, q.id"
         return self._run(lambda db: _hydrate(db, db.execute(sql, params)))
+
+    def export_pages(
+        self, guild_id: int | None, days: int | None = None, page: int = 500
+    ) -> Iterator[list[LoggedQuery]]:
+        """`export` a page at a time (each its own short read), so a caller can stop early."""
+        scope, params = _scope(guild_id, _since(days))
+        sql = (
+            f"SELECT * FROM queries q WHERE {scope} AND (q.created_at, q.id) > (?, ?)"
+            " ORDER BY q.created_at, q.id LIMIT ?"
+        )
+        after: tuple[str, int] = ("", 0)
+        while True:
+            args = (*params, *after, page)
+            rows = self._run(lambda db, args=args: _hydrate(db, db.execute(sql, args)))  # type: ignore[misc]
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]
+            after = (_iso(last.record.created_at), last.id)
 
     # -- plumbing --------------------------------------------------------------------------
 

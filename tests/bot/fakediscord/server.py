@@ -89,6 +89,10 @@ class FakeDiscord:
         self.reactions: list[tuple[int, str]] = []  # (message id, emoji) the bot added
         self.files: dict[int, bytes] = {}  # attachment id -> bytes, served on the CDN
         self.in_flight = 0  # REST requests not yet answered
+        # (channel id, user id) -> permission bits a channel overwrite adds for that user: they
+        # count in the channel (`interaction.permissions`), never in the server's roles.
+        self.overwrites: dict[tuple[int, int], int] = {}
+        self.attachment_size_limit = 10 * 1024 * 1024  # what an interaction says a file may be
 
         self.rest = RestApi(self)
         self.gateway = FakeGateway(self)
@@ -277,6 +281,10 @@ class FakeDiscord:
         self.notify()
         return message
 
+    def channel_permissions(self, channel: Channel, user: User) -> int:
+        """A user's permissions in a channel: the server's, plus the channel's overwrite."""
+        return self.guild_of(channel).permissions(user) | self.overwrites.get((channel.id, user.id), 0)
+
     # -- what a test sends to the bot ------------------------------------------------------
 
     def find_command(self, name: str, guild_id: int) -> JSON | None:
@@ -307,7 +315,7 @@ class FakeDiscord:
         guild = self.guild_of(channel)
         command = self.find_command(name.split()[0], guild.id)
         if command and command.get("default_member_permissions") is not None:
-            needed, held = int(command["default_member_permissions"]), guild.permissions(user)
+            needed, held = int(command["default_member_permissions"]), self.channel_permissions(channel, user)
             if (held & needed != needed) or (needed == 0 and not held & ADMINISTRATOR):
                 raise PermissionError(
                     f"Discord hides /{name} from {user.name}: it needs permissions {needed}, they have {held}"
@@ -398,15 +406,21 @@ class FakeDiscord:
             "guild_id": str(guild.id),
             "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
-            "channel": {**channel_payload(channel), "permissions": str(guild.permissions(user))},
-            "member": member_payload(guild, user, with_permissions=True),
+            "channel": {
+                **channel_payload(channel),
+                "permissions": str(self.channel_permissions(channel, user)),
+            },
+            "member": {
+                **member_payload(guild, user, with_permissions=True),
+                "permissions": str(self.channel_permissions(channel, user)),
+            },
             "app_permissions": str(guild.permissions(self.bot_user)),
             "locale": locale,
             "guild_locale": "en-US",
             "entitlements": [],
             "context": 0,
             "authorizing_integration_owners": {"0": str(guild.id)},
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": self.attachment_size_limit,
         }
         if message is not None:
             payload["message"] = message

@@ -7,6 +7,7 @@ written before the reply is sent so a crash after replying loses nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -21,7 +22,9 @@ from newsbot.bot.embeds.render import answer_embed
 from newsbot.bot.errors import Failure, explain
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.bot.review import NO_MATCH, post_for_review
+from newsbot.corpus.scope import Scope
 from newsbot.querylog import QueryRecord
+from newsbot.records import Filters
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 MAX_CHOICES = 25  # Discord's limit for autocomplete suggestions
 MAX_CHOICE_CHARS = 100
 DEFER_AFTER = 1.0  # seconds an answer may take before the interaction is deferred
+# Option lengths, enforced by Discord itself before the bot sees anything.
+QUESTION_CHARS = 1000
+SOURCE_CHARS = 100
+DATE_CHARS = 40
 
 
 class UserCooldown:
@@ -38,6 +45,7 @@ class UserCooldown:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._until: dict[int, float] = {}
+        self._told: dict[int, float] = {}  # user -> the wait they were last told about
 
     def retry_after(self, user_id: int) -> float:
         """0 (and start the user's wait) when they may ask now, else the seconds left."""
@@ -51,6 +59,16 @@ class UserCooldown:
             return left
         self._until[user_id] = now + self.seconds
         return 0.0
+
+    def first_refusal(self, user_id: int) -> bool:
+        """True once per wait: the first refusal is said, the rest of a burst is silent."""
+        until = self._until.get(user_id)
+        if until is None or self._told.get(user_id) == until:
+            return False
+        if len(self._told) > 10_000:
+            self._told.clear()
+        self._told[user_id] = until
+        return True
 
     def check(self, user_id: int) -> None:
         """Raise discord.py's CommandOnCooldown when the user must wait."""
@@ -82,14 +100,14 @@ class Ask(commands.Cog):
     async def ask(
         self,
         interaction: discord.Interaction,
-        question: str,
-        source: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
+        question: app_commands.Range[str, 1, QUESTION_CHARS],
+        source: app_commands.Range[str, 1, SOURCE_CHARS] | None = None,
+        since: app_commands.Range[str, 1, DATE_CHARS] | None = None,
+        until: app_commands.Range[str, 1, DATE_CHARS] | None = None,
         private: bool = False,
     ) -> None:
         """Ask a question; newsbot answers by quoting the news."""
-        filters = parse_filters(since, until, source)
+        filters = dataclasses.replace(parse_filters(since, until, source), guild=interaction.guild_id)
         job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question, filters=filters))
         # Answering takes milliseconds: waiting a moment before deferring lets a refused
         # question be answered privately, while a slow answer still beats the 3 s deadline.
@@ -99,7 +117,8 @@ class Ask(commands.Cog):
         if not interaction.response.is_done():  # the log write may wait on a busy database
             await interaction.response.defer(ephemeral=private, thinking=True)
         row = await self._record(QueryRecord.from_answer(answer, **_who(interaction)))
-        await interaction.edit_original_response(embed=answer_embed(answer), **self._feedback(row))
+        embed = await asyncio.to_thread(answer_embed, answer)  # text work stays off the event loop
+        await interaction.edit_original_response(embed=embed, **self._feedback(row))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
@@ -110,7 +129,7 @@ class Ask(commands.Cog):
         typed = current.casefold().strip()
         return [
             app_commands.Choice(name=name, value=name)
-            for name in self.bot.engine.sources()
+            for name in self.bot.engine.sources(Scope(interaction.guild_id))
             if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS
         ][:MAX_CHOICES]
 
@@ -136,16 +155,19 @@ class Ask(commands.Cog):
         who = _author(message)
         try:
             self.cooldown.check(message.author.id)
-            answer = await asyncio.to_thread(self.bot.engine.ask, question)
+            guild = Filters(guild=message.guild.id if message.guild else None)
+            answer = await asyncio.to_thread(self.bot.engine.ask, question, filters=guild)
         except Exception as exc:
             failure = explain(exc, message.id)
             if failure.outcome == "error":
                 log.error("Error %s answering a mention (message %s)", failure.id, message.id, exc_info=exc)
             await self._record_failure(failure, question, {}, who)
-            await _reply(message, content=fit(failure.text, CONTENT))
+            if failure.outcome != "rate_limited" or self.cooldown.first_refusal(message.author.id):
+                await _reply(message, content=fit(failure.text, CONTENT))
             return
         row = await self._record(QueryRecord.from_answer(answer, **who))
-        await _reply(message, embed=answer_embed(answer), **self._feedback(row))
+        embed = await asyncio.to_thread(answer_embed, answer)
+        await _reply(message, embed=embed, **self._feedback(row))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 

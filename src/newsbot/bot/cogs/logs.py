@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from newsbot.bot.checks import is_mod
+from newsbot.bot.cogs.ask import UserCooldown
 from newsbot.bot.embeds.logrender import (
     log_stats_embed,
     query_embed,
@@ -32,6 +33,7 @@ from newsbot.bot.errors import report
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.errors import NewsbotError
 from newsbot.querylog import LoggedQuery, Outcome, QueryLog, write_csv
+from newsbot.querylog.records import TooBig
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
@@ -41,6 +43,7 @@ PAGER_TIMEOUT = 600.0  # seconds; well inside the 15 minutes an interaction toke
 CONFIRM_TIMEOUT = 120.0
 PRUNE_EVERY_HOURS = 1.0
 DEFAULT_FILE_LIMIT = 10 * 1024 * 1024
+EXPORT_COOLDOWN = 30.0  # seconds between exports in one server: each reads the whole log
 OUTCOMES = [app_commands.Choice(name=o.value.replace("_", " "), value=o.value) for o in Outcome]
 
 
@@ -199,11 +202,14 @@ def _guild(interaction: discord.Interaction) -> int:
     return interaction.guild_id
 
 
-def _csv(store: QueryLog, guild_id: int, days: int | None) -> tuple[int, bytes]:
-    """The export as UTF-8 CSV, and its row count."""
-    out = io.StringIO()
-    count = write_csv(out, store.export(guild_id, days))
-    return count, out.getvalue().encode("utf-8")
+def _csv(store: QueryLog, guild_id: int, days: int | None, limit: int) -> tuple[int, bytes]:
+    """The export as UTF-8 CSV, and its row count; read page by page and abandoned (TooBig) as
+    soon as it passes `limit` bytes, so a huge log is never built in memory."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
+    rows = (q for page in store.export_pages(guild_id, days) for q in page)
+    count = write_csv(out, rows, limit=limit)
+    return count, raw.getvalue()
 
 
 def _days(days: int) -> int | None:
@@ -222,6 +228,7 @@ class Logs(commands.Cog):
 
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+        self.export_cooldown = UserCooldown(EXPORT_COOLDOWN)  # keyed by server
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -316,16 +323,17 @@ class Logs(commands.Cog):
         self, interaction: discord.Interaction, days: app_commands.Range[int, 0, 3650] = 0
     ) -> None:
         """This server's questions as a CSV file, oldest first."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
         guild_id = _guild(interaction)
-        count, data = await asyncio.to_thread(_csv, self.bot.querylog, guild_id, _days(days))
+        self.export_cooldown.check(guild_id)  # one export at a time per server: each reads it all
+        await interaction.response.defer(ephemeral=True, thinking=True)
         limit = interaction.filesize_limit or DEFAULT_FILE_LIMIT
-        if len(data) > limit:
+        try:
+            count, data = await asyncio.to_thread(_csv, self.bot.querylog, guild_id, _days(days), limit)
+        except TooBig as big:
             raise NewsbotError(
-                f"The export is {len(data) / 1e6:.1f} MB, over Discord's "
-                f"{limit / 1e6:.0f} MB limit: ask for fewer days, or run "
-                "`newsbot logs export` on the bot's server."
-            )
+                f"The export passed Discord's {limit / 1e6:.0f} MB file limit after {big.rows:,} "
+                "questions: ask for fewer days, or run `newsbot logs export` on the bot's server."
+            ) from None
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         file = discord.File(io.BytesIO(data), filename=f"newsbot-log-{guild_id}-{stamp}.csv")
         await interaction.edit_original_response(
