@@ -29,6 +29,7 @@ ENV_NAMES = {
     "discord_api_base": "DISCORD_API_BASE",
     "discord_gateway_url": "DISCORD_GATEWAY_URL",
     "log_level": "NEWSBOT_LOG_LEVEL",
+    "feeds_allow_private": "NEWSBOT_FEEDS_ALLOW_PRIVATE",
 }
 
 
@@ -49,6 +50,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
+    feeds_allow_private: bool = False  # fetch feeds from loopback/private addresses (operator, tests)
 
     @classmethod
     def load(
@@ -98,6 +100,10 @@ def _parse(name: str, raw: str) -> object:
             if seconds < 0:
                 raise ValueError("must not be negative")
             return seconds
-    except ValueError as exc:
+        if name == "feeds_allow_private":
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[
+                raw.lower()
+            ]
+    except (ValueError, KeyError) as exc:
         raise ConfigError(f"{env}={raw!r} is not valid: {exc}") from None
     return raw

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsbot.answers import parse_filters
 from newsbot.cli.eval import eval_command
+from newsbot.cli.feeds import feeds_app
 from newsbot.cli.logs import logs_app
 from newsbot.cli.render import render_answer, render_report, render_stats, to_json
 from newsbot.engine import Engine
@@ -26,6 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(logs_app, name="logs")
+app.add_typer(feeds_app, name="feeds")
 app.command("eval")(eval_command)
 console = Console()
 errors = Console(stderr=True)

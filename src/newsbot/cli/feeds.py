@@ -1,0 +1,167 @@
+"""`newsbot feeds`: follow RSS/Atom feeds from a shell (the operator's feeds: no owner guild)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from newsbot.engine import Engine
+from newsbot.feeds.fetch import Fetcher
+from newsbot.feeds.ingest import Ingester
+from newsbot.feeds.poller import PollReport, poll_due, run, subscribe, utcnow
+from newsbot.feeds.schedule import DEFAULT_EVERY, parse_every
+from newsbot.feeds.store import FeedStore, store_path
+from newsbot.settings import Settings
+
+feeds_app = typer.Typer(
+    name="feeds", help="Follow RSS/Atom feeds into the corpus.", no_args_is_help=True, add_completion=False
+)
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder.")]
+DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="Index, log and feed-state folder.")]
+
+
+def _console() -> Console:
+    return Console(emoji=False, highlight=False)
+
+
+def _with_store(corpus: Path | None, data_dir: Path | None) -> tuple[Settings, FeedStore]:
+    settings = Settings.load(corpus_dir=corpus, data_dir=data_dir)
+    return settings, FeedStore(store_path(settings.data_dir))
+
+
+@feeds_app.command("add")
+def add(
+    url: Annotated[str, typer.Argument(help="The feed's URL (http or https).")],
+    every: Annotated[str, typer.Option(help="How often to poll: 30m, 2h, 1d (at least 10m).")] = "30m",
+    name: Annotated[
+        str | None, typer.Option(help="Shown as the articles' source (default: its title).")
+    ] = None,
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Follow a feed: it is fetched and parsed once now to check it."""
+    interval = parse_every(every) if every else DEFAULT_EVERY
+    settings, store = _with_store(corpus, data_dir)
+    try:
+
+        async def go() -> str:
+            async with Fetcher(allow_private=settings.feeds_allow_private) as fetcher:
+                done = await subscribe(store, fetcher, url, name=name, every=interval)
+            return f"Following “{escape(done.feed.name)}” (#{done.feed.id}, {done.items} items now)."
+
+        _console().print(asyncio.run(go()))
+    finally:
+        store.close()
+
+
+@feeds_app.command("list")
+def list_feeds(corpus: CorpusOpt = None, data_dir: DataOpt = None) -> None:
+    """The feeds followed."""
+    _settings, store = _with_store(corpus, data_dir)
+    try:
+        table = Table("#", "name", "url", "every", "state", "next poll", "articles")
+        for f in store.feeds():
+            state = "on" if f.enabled else f"off: {f.disabled_reason or ''}"
+            minutes = f"{f.every_seconds // 60}m"
+            owner = "" if f.owner_guild_id is None else f" (guild {f.owner_guild_id})"
+            table.add_row(
+                str(f.id), escape(f.name + owner), escape(f.url), minutes, escape(state),
+                _when(f.next_poll_at) if f.enabled else "", str(store.articles(f.id)),
+            )  # fmt: skip
+        _console().print(table if table.row_count else "No feeds yet: `newsbot feeds add URL`.")
+    finally:
+        store.close()
+
+
+@feeds_app.command("remove")
+def remove(
+    feed: Annotated[str, typer.Argument(help="The feed's number, name or URL.")],
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Stop following a feed (its articles stay in the corpus under feeds/<name>/)."""
+    _settings, store = _with_store(corpus, data_dir)
+    try:
+        gone = store.remove(store.find(feed).id)
+        _console().print(f"Stopped following “{escape(gone.name)}”; its articles are in feeds/{gone.slug}/.")
+    finally:
+        store.close()
+
+
+@feeds_app.command("status")
+def status(
+    feed: Annotated[str | None, typer.Argument(help="One feed (default: all).")] = None,
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Last poll, its result, next poll, articles and consecutive errors of each feed."""
+    _settings, store = _with_store(corpus, data_dir)
+    try:
+        out = _console()
+        for f in [store.find(feed)] if feed else store.feeds():
+            out.print(f"[bold]#{f.id} {escape(f.name)}[/] {escape(f.url)}")
+            out.print(f"  last poll: {_when(f.last_poll_at)}  result: {escape(f.last_result or '-')}")
+            nxt = _when(f.next_poll_at) if f.enabled else f"disabled ({escape(f.disabled_reason or '')})"
+            out.print(f"  next poll: {nxt}  articles: {store.articles(f.id)}  errors in a row: {f.errors}")
+    finally:
+        store.close()
+
+
+@feeds_app.command("poll")
+def poll(
+    once: Annotated[bool, typer.Option(help="Poll what is due once, then stop.")] = False,
+    every_feed: Annotated[bool, typer.Option("--all", help="Poll every enabled feed now.")] = False,
+    corpus: CorpusOpt = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Poll feeds on their schedule and reindex after new articles (Ctrl-C stops)."""
+    settings, store = _with_store(corpus, data_dir)
+    engine = Engine.open(settings, build_if_missing=False)
+    out = _console()
+
+    async def reindex(reports: list[PollReport]) -> None:
+        # The one place feed articles reach the index: the ordinary incremental reindex.
+        report = await asyncio.to_thread(engine.reindex)
+        out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
+
+    async def go() -> None:
+        async with AsyncExitStack() as stack:
+            fetcher = await stack.enter_async_context(Fetcher(allow_private=settings.feeds_allow_private))
+            ingester = Ingester(store, settings.corpus_dir)
+            if once or every_feed:
+                reports = await poll_due(
+                    store, fetcher, ingester, utcnow(), random.Random(), every_feed=every_feed
+                )
+                for r in reports:
+                    out.print(f"{escape(r.name)}: {escape(r.result)}")
+                if any(r.changes.changed for r in reports):
+                    await reindex(reports)
+                elif not reports:
+                    out.print("No feed is due.")
+            else:
+                await run(store, fetcher, ingester, reindex, rounds=None)
+
+    try:
+        _run(go)
+    finally:
+        store.close()
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def _when(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else "-"
