@@ -122,7 +122,9 @@ def _summary(item: Item) -> str:
     return item.summary if item.summary is not None else " ".join(item.text.split()[:40])
 
 
-def rss(items: list[Item], title: str = "Test Wire", ttl: int | None = None, encoding: str = "utf-8") -> bytes:
+def rss(
+    items: list[Item], title: str = "Test Wire", ttl: int | None = None, encoding: str = "utf-8"
+) -> bytes:
     """An RSS 2.0 document."""
     parts = [f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>']
     parts.append(f"<title>{html.escape(title)}</title><link>http://example.org/</link>")

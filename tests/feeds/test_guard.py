@@ -162,7 +162,14 @@ class Rebinding(AbstractResolver):
         self.calls += 1
         address = "127.0.0.2"
         return [
-            {"hostname": host, "host": address, "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": 0,
+            }
         ]
 
     async def close(self) -> None:

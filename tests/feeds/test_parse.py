@@ -65,7 +65,9 @@ def test_html_to_text() -> None:
 
 def test_page_text_and_canonical() -> None:
     fixture = FIXTURES[0]
-    got = parse_page(page(fixture.title, fixture.text, canonical="/news/tram"), "https://example.org/x?utm_source=a")
+    got = parse_page(
+        page(fixture.title, fixture.text, canonical="/news/tram"), "https://example.org/x?utm_source=a"
+    )
     assert got.text is not None and "tram line" in got.text and "Privacy" not in got.text
     assert got.canonical == "https://example.org/news/tram" and not got.teaser
 

@@ -25,7 +25,9 @@ def test_canonical(url: str, want: str) -> None:
 
 def test_canonical_keeps_what_names_the_page() -> None:
     assert canonical("https://example.org/a?id=1") != canonical("https://example.org/a?id=2")
-    assert canonical("https://example.org/A") != canonical("https://example.org/a")  # paths are case-sensitive
+    assert canonical("https://example.org/A") != canonical(
+        "https://example.org/a"
+    )  # paths are case-sensitive
 
 
 @pytest.mark.parametrize(
