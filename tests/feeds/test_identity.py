@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from newsbot.feeds.identity import Fingerprint, NearDuplicates, item_keys, jaccard, shingles
 from newsbot.feeds.parse import FeedItem
@@ -58,3 +58,13 @@ def test_only_recent_texts_are_kept() -> None:
     assert dups.find(Fingerprint.of(FIXTURES[2].text)) is not None
     dups.discard("2")
     assert dups.find(Fingerprint.of(FIXTURES[2].text)) is None
+
+
+def test_near_duplicates_far_apart_in_time_are_kept_apart() -> None:
+    base = FIXTURES[0].text
+    near = base.rsplit(".", 2)[0] + ". Reporting by the wire service."
+    dups = NearDuplicates()
+    dups.add("first", Fingerprint.of(base), WHEN)
+    assert dups.find(Fingerprint.of(near), WHEN + timedelta(days=2)) is not None
+    assert dups.find(Fingerprint.of(near), WHEN + timedelta(days=30)) is None  # an update, not a copy
+    assert dups.find(Fingerprint.of(base), WHEN + timedelta(days=30)) is not None  # the same text still is

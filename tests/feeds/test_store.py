@@ -51,6 +51,6 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
     saved = again.get(feed.id)
     assert saved.etag == etag and saved.errors == 3 and saved.next_poll_at == NOW + timedelta(hours=1)
     assert again.text_at_url("https://example.org/a") == "feeds/wire/a.md"
-    ((p, key, got),) = list(again.recent_texts(10))
-    assert (p, key) == ("feeds/wire/a.md", "hash") and got.tolist() == sets.tolist()
+    ((p, key, got, when),) = list(again.recent_texts(10))
+    assert (p, key, when) == ("feeds/wire/a.md", "hash", None) and got.tolist() == sets.tolist()
     again.close()

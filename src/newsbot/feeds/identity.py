@@ -13,6 +13,7 @@ import re
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -23,7 +24,8 @@ from newsbot.feeds.urls import canonical
 SHINGLE_WORDS = 5
 JACCARD = 0.85
 SKETCH = 8  # smallest shingle hashes under which a text is filed as a candidate
-RECENT = 20_000  # texts kept as candidates
+WINDOW = timedelta(days=3)  # near-duplicates further apart in time are updates, kept apart
+RECENT = 5_000  # texts kept as candidates (a set is ~8 bytes a word: ~35 MB for 5,000 articles)
 _WORD = re.compile(r"\w+")
 
 
@@ -45,13 +47,30 @@ def item_keys(items: Sequence[FeedItem]) -> list[str]:
 
 
 def shingles(text: str) -> np.ndarray:
-    """The sorted, unique 64-bit hashes of the text's word 5-grams (lower-cased)."""
+    """The sorted, unique 64-bit hashes of the text's word 5-grams (lower-cased).
+
+    Each distinct word is hashed once (blake2b: stable across processes, so the sets can be
+    stored); a 5-gram's hash is a polynomial of its words' hashes, computed for all at once.
+    """
     words = _WORD.findall(text.lower())
-    if len(words) < SHINGLE_WORDS:
-        words = words + [""] * (SHINGLE_WORDS - len(words))
-    grams = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
-    hashes = [int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little") for g in grams]
-    return np.unique(np.array(hashes, dtype=np.uint64))
+    words += [""] * max(0, SHINGLE_WORDS - len(words))
+    vocab: dict[str, int] = {}
+    ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=len(words))
+    table = np.array([_word_hash(w) for w in vocab], dtype=np.uint64)
+    hashed = table[ids]
+    n = len(words) - SHINGLE_WORDS + 1
+    out = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(SHINGLE_WORDS):
+            out = out * _MIX + hashed[j : j + n]  # wraps modulo 2**64, as intended
+    return np.unique(out)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -82,9 +101,15 @@ class Match:
 class NearDuplicates:
     """Recent texts by id, to tell whether a new one repeats one of them."""
 
-    def __init__(self, threshold: float = JACCARD, recent: int = RECENT) -> None:
+    def __init__(
+        self, threshold: float = JACCARD, recent: int = RECENT, window: timedelta | None = WINDOW
+    ) -> None:
+        """`window`: how far apart in time (article dates) two near-duplicates may be; None: any.
+        Exact copies of a text are folded whatever their dates: they carry nothing new."""
         self.threshold = threshold
         self.recent = recent
+        self.window = window
+        self._dates: dict[str, datetime | None] = {}
         self._exact: dict[str, str] = {}
         self._prints: OrderedDict[str, Fingerprint] = OrderedDict()
         self._buckets: dict[int, set[str]] = {}
@@ -92,25 +117,40 @@ class NearDuplicates:
     def __len__(self) -> int:
         return len(self._prints)
 
-    def find(self, fp: Fingerprint) -> Match | None:
+    def find(self, fp: Fingerprint, when: datetime | None = None) -> Match | None:
+        """The text `fp` repeats: the same normalised text, else the most similar candidate dated
+        within the window at or above the threshold."""
         if fp.key in self._exact:
             return Match(self._exact[fp.key], "same text")
-        best, best_score = None, 0.0
+        best = self.closest(fp, when)
+        if best is not None and best[1] >= self.threshold:
+            return Match(best[0], f"near duplicate (Jaccard {best[1]:.2f})")
+        return None
+
+    def closest(self, fp: Fingerprint, when: datetime | None = None) -> tuple[str, float] | None:
+        """The candidate most similar to `fp` and its Jaccard similarity (None: no candidate)."""
         candidates: set[str] = set()
         for h in fp.shingles[:SKETCH]:
             candidates |= self._buckets.get(int(h), set())
+        best: tuple[str, float] | None = None
         for other in sorted(candidates):
+            if not self._near_in_time(when, self._dates.get(other)):
+                continue
             score = jaccard(fp.shingles, self._prints[other].shingles)
-            if score > best_score:
-                best, best_score = other, score
-        if best is not None and best_score >= self.threshold:
-            return Match(best, f"near duplicate (Jaccard {best_score:.2f})")
-        return None
+            if best is None or score > best[1]:
+                best = (other, score)
+        return best
 
-    def add(self, ident: str, fp: Fingerprint) -> None:
+    def _near_in_time(self, when: datetime | None, then: datetime | None) -> bool:
+        if self.window is None or when is None or then is None:
+            return True
+        return abs(when - then) <= self.window
+
+    def add(self, ident: str, fp: Fingerprint, when: datetime | None = None) -> None:
         self.discard(ident)
         self._exact.setdefault(fp.key, ident)
         self._prints[ident] = fp
+        self._dates[ident] = when
         for h in fp.shingles[:SKETCH]:
             self._buckets.setdefault(int(h), set()).add(ident)
         while len(self._prints) > self.recent:
@@ -120,6 +160,7 @@ class NearDuplicates:
         fp = self._prints.pop(ident, None)
         if fp is None:
             return
+        del self._dates[ident]
         if self._exact.get(fp.key) == ident:
             del self._exact[fp.key]
         for h in fp.shingles[:SKETCH]:

@@ -59,8 +59,8 @@ class Ingester:
         self.store = store
         self.corpus_dir = corpus_dir
         self.dups = dups or NearDuplicates()
-        for path, key, sets in store.recent_texts(self.dups.recent):
-            self.dups.add(path, Fingerprint(key, sets))
+        for path, key, sets, when in store.recent_texts(self.dups.recent):
+            self.dups.add(path, Fingerprint(key, sets), when)
 
     async def ingest(self, feed: FeedRecord, parsed: Feed, fetcher: Fetcher | None, now: datetime) -> Changes:
         """Bring the corpus up to date with the items of one fetched feed.
@@ -98,24 +98,24 @@ class Ingester:
             fp = Fingerprint.of(got.text)
             own = old.path if old is not None and old.duplicate_of is None else None
             if own is None:
-                match = self._duplicate(got.url, fp)
+                match = self._duplicate(got.url, fp, when)
                 if match is not None:
                     self.store.put_item(_with(record, path=match[0], duplicate_of=match[0], how=match[1]))
                     folded += 1
                     continue
             path = own or f"{FOLDER}/{feed.slug}/{key}.md"
             self._write(path, feed, item, got, when)
-            self.store.put_text(path, got.url, fp.key, fp.shingles, now)
-            self.dups.add(path, fp)
+            self.store.put_text(path, got.url, fp.key, fp.shingles, now, when)
+            self.dups.add(path, fp, when)
             self.store.put_item(_with(record, path=path))
             (updated if own else added).append(path)
             from_summary += got.from_summary
         return Changes(tuple(added), tuple(updated), folded, unchanged, from_summary)
 
-    def _duplicate(self, url: str | None, fp: Fingerprint) -> tuple[str, str] | None:
+    def _duplicate(self, url: str | None, fp: Fingerprint, when: datetime) -> tuple[str, str] | None:
         if url is not None and (path := self.store.text_at_url(url)) is not None:
             return path, "same link"
-        match = self.dups.find(fp)
+        match = self.dups.find(fp, when)
         return (match.of, match.how) if match else None
 
     def _write(self, path: str, feed: FeedRecord, item: FeedItem, got: _Text, when: datetime) -> None:

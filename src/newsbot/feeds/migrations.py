@@ -72,5 +72,6 @@ def m001_feeds(db: sqlite3.Connection) -> None:
             url TEXT UNIQUE,
             text_hash TEXT NOT NULL,
             shingles BLOB NOT NULL,
+            published TEXT,
             created_at TEXT NOT NULL
         )""")

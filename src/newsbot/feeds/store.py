@@ -218,20 +218,27 @@ class FeedStore:
         return str(rows[0][0]) if rows else None
 
     def put_text(
-        self, path: str, url: str | None, text_hash: str, shingles: np.ndarray, now: datetime
+        self,
+        path: str,
+        url: str | None,
+        text_hash: str,
+        shingles: np.ndarray,
+        now: datetime,
+        published: datetime | None = None,
     ) -> None:
         self._write(
-            "INSERT OR REPLACE INTO texts (path, url, text_hash, shingles, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (path, url, text_hash, shingles.astype("<u8").tobytes(), iso(now)),
+            "INSERT OR REPLACE INTO texts (path, url, text_hash, shingles, published, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (path, url, text_hash, shingles.astype("<u8").tobytes(), _sql(published), iso(now)),
         )
 
-    def recent_texts(self, limit: int) -> Iterator[tuple[str, str, np.ndarray]]:
-        """(path, text hash, shingles) of the newest `limit` texts, oldest first."""
+    def recent_texts(self, limit: int) -> Iterator[tuple[str, str, np.ndarray, datetime | None]]:
+        """(path, text hash, shingles, article date) of the newest `limit` texts, oldest first."""
         rows = self._rows(
-            "SELECT path, text_hash, shingles FROM"
+            "SELECT path, text_hash, shingles, published FROM"
             " (SELECT * FROM texts ORDER BY created_at DESC, rowid DESC LIMIT ?) ORDER BY created_at, rowid",
             (limit,),
         )
-        for path, text_hash, blob in rows:
-            yield str(path), str(text_hash), np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+        for path, text_hash, blob, published in rows:
+            sets = np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+            yield str(path), str(text_hash), sets, _value("published", published)
