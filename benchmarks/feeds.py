@@ -94,6 +94,12 @@ def dups(
 
 def run_dups() -> list[dict[str, Any]]:
     results = []
+    bbc = SHARED_DATA / "bbc_news" / "articles.jsonl.gz"
+    if bbc.is_file():
+        rows = _rows(bbc)
+        marked = {r["id"]: r["duplicate_of"] for r in rows if r["duplicate_of"]}
+        results.append(dups("bbc_news", rows, marked, WINDOW))  # no dates: the window never applies
+        print(json.dumps(results[-1], default=str), flush=True)
     rtqa = SHARED_DATA / "realtimeqa" / "articles.jsonl.gz"
     if rtqa.is_file():
         rows = _rows(rtqa)
@@ -105,14 +111,9 @@ def run_dups() -> list[dict[str, Any]]:
                 marked[row["id"]] = first[key]
             else:
                 first[key] = row["id"]
-        for window in (None, WINDOW):
+        for window in (WINDOW, None):
             results.append(dups("realtimeqa", rows, marked, window))
-    bbc = SHARED_DATA / "bbc_news" / "articles.jsonl.gz"
-    if bbc.is_file():
-        rows = _rows(bbc)
-        results.append(
-            dups("bbc_news", rows, {r["id"]: r["duplicate_of"] for r in rows if r["duplicate_of"]})
-        )
+            print(json.dumps(results[-1], default=str), flush=True)
     return results
 
 
@@ -183,8 +184,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--feeds", type=int, default=20)
     args = parser.parse_args()
-    result: Any = run_dups() if args.what == "dups" else run_ingest(args.articles, args.feeds)
-    print(json.dumps(result, indent=2, default=str))
+    if args.what == "dups":
+        run_dups()  # prints each result as it is ready
+    else:
+        print(json.dumps(run_ingest(args.articles, args.feeds), indent=2))
 
 
 if __name__ == "__main__":

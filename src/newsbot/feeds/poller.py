@@ -125,7 +125,10 @@ async def poll_feed(
         parsed: Feed = parse_feed(resp.body, resp.headers.get("content-type"))
     except BadFeed as exc:
         return _failed(feed, store, now, rng, exc.message, hints)
-    changes = await ingester.ingest(feed, parsed, fetcher, now)
+    try:
+        changes = await ingester.ingest(feed, parsed, fetcher, now)
+    except OSError as exc:  # the corpus folder: full disk, permissions
+        return _failed(feed, store, now, rng, f"cannot write to the corpus: {exc.strerror or exc}", hints)
     moved = resp.permanent_url if resp.permanent_url and resp.permanent_url != feed.url else None
     store.update(feed.id, body_hash=body_hash, title=parsed.title or feed.title, **validators)
     if moved is not None:
