@@ -12,6 +12,7 @@ import gzip
 import html
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ class Item:
 class Seen:
     path: str
     headers: dict[str, str]
+    at: float  # time.monotonic() on arrival
 
 
 @dataclass
@@ -76,7 +78,7 @@ class FeedServer:
             await self._runner.cleanup()
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(Seen(request.path_qs, dict(request.headers)))
+        self.requests.append(Seen(request.path_qs, dict(request.headers), time.monotonic()))
         handler = self.routes.get(request.path_qs) or self.routes.get(request.path)
         if handler is None:
             return web.Response(status=404, text="not found")

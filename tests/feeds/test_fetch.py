@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import zlib
 
 import pytest
@@ -110,6 +111,15 @@ async def test_one_request_at_a_time_per_host(server: FeedServer, fetcher: Fetch
     server.routes["/slow"] = slow
     await asyncio.gather(*(fetcher.get(server.url("/slow"), max_bytes=10) for _ in range(6)))
     assert len(server.hits("/slow")) == 6 and server.most_in_flight == 1
+
+
+async def test_requests_to_one_host_are_spaced(server: FeedServer) -> None:
+    server.serve("/a", "ok")
+    async with Fetcher(limits=Limits(host_spacing=0.15), extra_allowed=LOCAL) as fetcher:
+        await asyncio.gather(*(fetcher.get(server.url("/a"), max_bytes=10) for _ in range(3)))
+    arrivals = [r.at for r in server.hits("/a")]
+    assert len(arrivals) == 3
+    assert all(later - earlier >= 0.15 for earlier, later in itertools.pairwise(arrivals))
 
 
 async def test_robots_txt_is_honoured_and_cached(server: FeedServer, fetcher: Fetcher) -> None:

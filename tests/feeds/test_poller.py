@@ -201,9 +201,15 @@ async def test_duplicate_guids_fall_back_to_links(rig: Rig) -> None:
         Item(f.title, f.text, link=rig.server.url(f"/news/{i}"), guid="same")
         for i, f in enumerate(FIXTURES[:3])
     ]
+    items.append(Item("Same link again", "x", link=items[0].link, guid="same"))
     rig.server.serve("/feed", rss(items))
-    report = await rig.poll(rig.add())
-    assert len(report.changes.added) == 3
+    f = rig.add()
+    report = await rig.poll(f)
+    assert len(report.changes.added) == 3 and report.changes.unchanged == 1
+    assert len(list(rig.corpus.rglob("*.md"))) == 3
+    rig.server.serve("/feed", rss(items) + b" ")
+    again = await rig.poll(f, NOW + timedelta(hours=1))
+    assert not again.changes.changed and again.changes.folded == 0
 
 
 async def test_missing_and_future_dates(rig: Rig) -> None:

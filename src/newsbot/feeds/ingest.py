@@ -69,7 +69,12 @@ class Ingester:
         """
         todo: list[tuple[str, FeedItem, ItemRecord | None, str]] = []
         unchanged = 0
+        seen: set[str] = set()
         for key, item in zip(item_keys(parsed.items), parsed.items, strict=True):
+            if key in seen:  # the same link twice under a repeated GUID: one article
+                unchanged += 1
+                continue
+            seen.add(key)
             old = self.store.item(feed.id, key)
             digest = _item_hash(item)
             if old is not None and old.item_hash == digest:
