@@ -212,6 +212,18 @@ async def test_duplicate_guids_fall_back_to_links(rig: Rig) -> None:
     assert not again.changes.changed and again.changes.folded == 0
 
 
+async def test_an_item_edit_that_leaves_the_article_as_it_was_needs_no_reindex(rig: Rig) -> None:
+    items = rig.items(1)
+    rig.server.serve("/feed", rss(items))
+    f = rig.add()
+    await rig.poll(f)
+    edited = Item(items[0].title, items[0].text, link=items[0].link, guid=items[0].guid, date=items[0].date,
+                  summary="A new teaser line for the same article.")  # fmt: skip
+    rig.server.serve("/feed", rss([edited]))
+    again = await rig.poll(f, NOW + timedelta(hours=1))
+    assert not again.changes.changed and again.changes.unchanged == 1  # the page's text is the same
+
+
 async def test_missing_and_future_dates(rig: Rig) -> None:
     items = rig.items(2)
     items[0] = Item(items[0].title, items[0].text, link=items[0].link, guid="a")  # no date

@@ -109,10 +109,13 @@ class Ingester:
                     folded += 1
                     continue
             path = own or f"{FOLDER}/{feed.slug}/{key}.md"
-            self._write(path, feed, item, got, when)
+            wrote = self._write(path, feed, item, got, when)
             self.store.put_text(path, got.url, fp.key, fp.shingles, now, when)
             self.dups.add(path, fp, when)
             self.store.put_item(_with(record, path=path))
+            if not wrote:
+                unchanged += 1  # a new item hash, the same file (say, a feed-only edit of the summary)
+                continue
             (updated if own else added).append(path)
             from_summary += got.from_summary
         return Changes(tuple(added), tuple(updated), folded, unchanged, from_summary)
@@ -123,7 +126,8 @@ class Ingester:
         match = self.dups.find(fp, when)
         return (match.of, match.how) if match else None
 
-    def _write(self, path: str, feed: FeedRecord, item: FeedItem, got: _Text, when: datetime) -> None:
+    def _write(self, path: str, feed: FeedRecord, item: FeedItem, got: _Text, when: datetime) -> bool:
+        """Write the article file; False when it already holds exactly this (no reindex needed)."""
         target = self.corpus_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         front = {
@@ -134,9 +138,13 @@ class Ingester:
             "extraction": "feed summary" if got.from_summary else "page",
         }
         head = "".join(f"{k}: {' '.join(v.split())}\n" for k, v in front.items())
+        data = f"---\n{head}---\n{got.text.strip()}\n".encode()
+        if target.is_file() and target.read_bytes() == data:
+            return False
         temp = target.with_name(f".{target.name}.tmp")  # hidden: the corpus scan skips it
-        temp.write_text(f"---\n{head}---\n{got.text.strip()}\n", encoding="utf-8")
+        temp.write_bytes(data)
         os.replace(temp, target)
+        return True
 
 
 def _with(record: ItemRecord, **values: object) -> ItemRecord:
