@@ -154,6 +154,17 @@ async def test_same_body_without_validators_is_not_modified(
     assert "If-None-Match" not in rig.server.hits("/feed")[-1].headers
 
 
+async def test_rss_ttl_is_honoured_on_later_polls_too(rig: Rig) -> None:
+    rig.server.serve("/feed", rss(rig.items(1), ttl=180), ETag='"t"')
+    f = rig.add()
+    await rig.poll(f)
+    assert rig.store.get(f.id).next_poll_at == NOW + timedelta(hours=3)
+    rig.server.serve("/feed", "", status=304)
+    later = NOW + timedelta(hours=3)
+    assert (await rig.poll(f, later)).not_modified  # nothing parsed, the ttl remembered
+    assert rig.store.get(f.id).next_poll_at == later + timedelta(hours=3)
+
+
 async def test_unconditional_fetch_every_twelve_hours(rig: Rig) -> None:
     rig.server.serve("/feed", rss(rig.items(1)), ETag='"v1"')
     f = rig.add()
@@ -359,6 +370,9 @@ async def test_permanent_redirect_updates_the_url_temporary_does_not(rig: Rig) -
     bad = rig.add("/old2", "Bad")
     await rig.poll(bad)
     assert rig.store.get(bad.id).url == rig.server.url("/old2")  # the target is no feed
+    again = rig.add("/old-feed", "Again")  # moves to a URL another feed already follows
+    await rig.poll(again)
+    assert rig.store.get(again.id).url == rig.server.url("/old-feed")
 
 
 async def test_broken_xml_and_fetch_errors_are_recorded(rig: Rig) -> None:

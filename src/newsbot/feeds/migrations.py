@@ -35,6 +35,7 @@ def m001_feeds(db: sqlite3.Connection) -> None:
             etag TEXT,
             last_modified TEXT,
             body_hash TEXT,
+            ttl_seconds INTEGER,
             last_poll_at TEXT,
             last_result TEXT,
             last_ok_at TEXT,

@@ -105,6 +105,7 @@ async def poll_feed(
     hints = Hints(
         retry_after=parse_retry_after(resp.headers.get("retry-after"), now),
         max_age=parse_max_age(resp.headers.get("cache-control")),
+        ttl=timedelta(seconds=feed.ttl_seconds) if feed.ttl_seconds else None,
     )
     if resp.status == 304:
         return _succeeded(feed, store, now, rng, hints, "not modified (304)", not_modified=True)
@@ -130,9 +131,12 @@ async def poll_feed(
     except OSError as exc:  # the corpus folder: full disk, permissions
         return _failed(feed, store, now, rng, f"cannot write to the corpus: {exc.strerror or exc}", hints)
     moved = resp.permanent_url if resp.permanent_url and resp.permanent_url != feed.url else None
-    store.update(feed.id, body_hash=body_hash, title=parsed.title or feed.title, **validators)
+    ttl = int(parsed.ttl.total_seconds()) if parsed.ttl else None
+    store.update(
+        feed.id, body_hash=body_hash, title=parsed.title or feed.title, ttl_seconds=ttl, **validators
+    )
     if moved is not None:
-        store.update(feed.id, url=moved)  # a 301/308 chain, every hop guarded, ending in a feed
+        store.move(feed.id, moved)  # a 301/308 chain, every hop guarded, ending in a feed
     hints = Hints(hints.retry_after, hints.max_age, parsed.ttl)
     result = (
         f"{len(parsed.items)} items: {len(changes.added)} new, {len(changes.updated)} updated,"

@@ -38,6 +38,7 @@ class FeedRecord:
     etag: str | None  # exactly as the server sent it
     last_modified: str | None
     body_hash: str | None
+    ttl_seconds: int | None  # the feed's RSS <ttl>, remembered for polls that do not parse it
     last_poll_at: datetime | None
     last_result: str | None
     last_ok_at: datetime | None
@@ -171,6 +172,14 @@ class FeedStore:
         assert not unknown, unknown
         sets = ", ".join(f"{k} = ?" for k in values)
         self._write(f"UPDATE feeds SET {sets} WHERE id = ?", (*map(_sql, values.values()), feed_id))
+
+    def move(self, feed_id: int, url: str) -> bool:
+        """Follow a feed at its new URL; False when the same owner already follows that one."""
+        try:
+            self.update(feed_id, url=url)
+        except sqlite3.IntegrityError:
+            return False
+        return True
 
     def remove(self, feed_id: int) -> FeedRecord:
         feed = self.get(feed_id)
