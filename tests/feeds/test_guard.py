@@ -188,6 +188,13 @@ async def test_names_resolving_to_private_addresses_are_refused_at_connect_time(
         other.sock.close()
 
 
+@pytest.mark.parametrize("host", ["169.254.169.254", "[fe80::1]", "[::ffff:169.254.169.254]"])
+async def test_link_local_is_refused_even_when_private_addresses_are_allowed(host: str) -> None:
+    async with Fetcher(limits=FAST, allow_private=True) as fetcher:
+        with pytest.raises(BlockedAddress):
+            await fetcher.get(f"http://{host}/latest/meta-data/", max_bytes=1000)
+
+
 async def test_allow_private_lets_the_operator_fetch_local_feeds(server: FeedServer) -> None:
     server.serve("/feed", "ok")
     async with Fetcher(limits=Limits(host_spacing=0), allow_private=True) as fetcher:

@@ -75,7 +75,8 @@ async def test_rss_items_become_corpus_articles(rig: Rig) -> None:
     head, body = rig.article(report.changes.added[0])
     assert f"title: {FIXTURES[0].title}" in head and "source: Test Wire" in head
     assert "date: 2024-03-01T09:30:00+00:00" in head and "extraction: page" in head
-    assert "url: https://127.0.0.1:" in head  # canonical: http written as https
+    assert f"url: {rig.server.url('/news/0')}\n" in head  # the real link, scheme kept
+    assert not body.startswith(FIXTURES[0].title)  # the page's headline is not repeated in the text
     assert "paragraph 5 of the report" in body  # the page's full text, not the feed's 40 words
     (article,) = read_file(rig.corpus / report.changes.added[0], rig.corpus).articles
     assert (
@@ -125,18 +126,19 @@ async def test_validators_are_stored_byte_for_byte_and_sent_back(
     saved = rig.store.get(f.id)
     assert (saved.etag, saved.last_modified) == (etag, modified)
 
-    changed: list[list[PollReport]] = []
+    rounds: list[list[PollReport]] = []
 
-    async def on_change(reports: list[PollReport]) -> None:
-        changed.append(reports)
+    async def after_round(reports: list[PollReport]) -> None:
+        rounds.append(reports)
 
     rig.store.update(f.id, next_poll_at=NOW)
     await run(
-        rig.store, rig.fetcher, rig.ingester, on_change, clock=lambda: NOW + timedelta(hours=1), rounds=1
+        rig.store, rig.fetcher, rig.ingester, after_round, clock=lambda: NOW + timedelta(hours=1), rounds=1
     )
     second = rig.server.hits("/feed")[-1].headers
     assert second["If-None-Match"] == etag and second["If-Modified-Since"] == modified
-    assert len(parses) == 1 and changed == []  # 304: no parse, no reindex
+    ((report,),) = rounds
+    assert len(parses) == 1 and report.not_modified and not report.changes.changed  # no parse, no reindex
     assert rig.store.get(f.id).last_result == "not modified (304)"
 
 
@@ -290,6 +292,24 @@ async def test_same_article_from_two_feeds_is_indexed_once(rig: Rig) -> None:
     assert len(list(rig.corpus.rglob("*.md"))) == 1
     (reported,) = rig.store.reported_by(first.changes.added[0])
     assert reported[0] == "Two" and reported[2] == "same link"
+
+
+async def test_a_page_cannot_claim_another_sites_canonical_url(rig: Rig) -> None:
+    fixture = FIXTURES[0]
+    rig.server.serve("/news/a", page(fixture.title, fixture.text, canonical="https://news.example/a"))
+    rig.server.serve("/news/b", page(fixture.title, fixture.text, canonical="/news/b-canonical?utm_source=x"))
+    items = [
+        Item(fixture.title, "s", link=rig.server.url("/news/a"), guid="a"),
+        Item(fixture.title + " again", "s", link=rig.server.url("/news/b"), guid="b"),
+    ]
+    rig.server.serve("/feed", rss(items))
+    report = await rig.poll(rig.add())
+    assert len(report.changes.added) == 1 and report.changes.folded == 1  # the same text all the same
+    head, _ = rig.article(report.changes.added[0])
+    assert f"url: {rig.server.url('/news/a')}\n" in head
+    assert rig.store.text_at_url("https://news.example/a") is None
+    ((_, url, how),) = rig.store.reported_by(report.changes.added[0])
+    assert how != "same link" and url == rig.server.url("/news/b-canonical").replace("http:", "https:")
 
 
 async def test_near_duplicates_are_folded(rig: Rig) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from newsbot.feeds.urls import BadFeedUrl, canonical, check_url, slug
+from newsbot.feeds.urls import BadFeedUrl, canonical, check_url, clean, same_site, slug
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,14 @@ def test_check_url_accepts_and_strips() -> None:
 def test_slug() -> None:
     assert slug("The Daily Ledger — World!") == "the-daily-ledger-world"
     assert slug("***") == "feed"
+
+
+def test_clean_keeps_the_scheme() -> None:
+    assert clean("http://Example.org/a?utm_source=x#top") == "http://example.org/a"
+    assert canonical("http://Example.org/a?utm_source=x#top") == "https://example.org/a"
+
+
+def test_same_site() -> None:
+    assert same_site("https://www.example.org/a", "http://example.org/b")
+    assert not same_site("https://example.org/a", "https://example.org.evil.test/a")
+    assert not same_site("https://news.example/a", "http://127.0.0.1:8080/a")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import signal
 from collections.abc import Callable, Coroutine
-from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -130,27 +130,27 @@ def poll(
     engine = Engine.open(settings, build_if_missing=False)
     out = _console()
 
-    async def reindex(reports: list[PollReport]) -> None:
-        # The one place feed articles reach the index: the ordinary incremental reindex.
-        report = await asyncio.to_thread(engine.reindex)
-        out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
+    async def after_round(reports: list[PollReport]) -> None:
+        for r in reports:
+            out.print(f"{_when(utcnow())} {escape(r.name)}: {escape(r.result)}")
+        if any(r.changes.changed for r in reports):
+            # The one place feed articles reach the index: the ordinary incremental reindex.
+            report = await asyncio.to_thread(engine.reindex)
+            out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
 
     async def go() -> None:
-        async with AsyncExitStack() as stack:
-            fetcher = await stack.enter_async_context(Fetcher(allow_private=settings.feeds_allow_private))
+        async with Fetcher(allow_private=settings.feeds_allow_private) as fetcher:
             ingester = Ingester(store, settings.corpus_dir)
             if once or every_feed:
+                now = utcnow()
                 reports = await poll_due(
-                    store, fetcher, ingester, utcnow(), random.Random(), every_feed=every_feed
+                    store, fetcher, ingester, now, random.Random(), every_feed=every_feed
                 )
-                for r in reports:
-                    out.print(f"{escape(r.name)}: {escape(r.result)}")
-                if any(r.changes.changed for r in reports):
-                    await reindex(reports)
-                elif not reports:
+                await after_round(reports)
+                if not reports:
                     out.print("No feed is due.")
             else:
-                await run(store, fetcher, ingester, reindex, rounds=None)
+                await run(store, fetcher, ingester, after_round)
 
     try:
         _run(go)
@@ -159,8 +159,18 @@ def poll(
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the loop until done, Ctrl-C or SIGTERM (a service manager stopping the worker)."""
+
+    async def stoppable() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await main()
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        asyncio.run(stoppable())
 
 
 def _when(when: datetime | None) -> str:

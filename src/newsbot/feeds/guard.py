@@ -3,7 +3,7 @@
 Every address a connection would go to is checked when the connection is made (after DNS, so a
 name that resolves to a private address, or re-resolves to one later, is refused too), for the
 first URL and for every redirect hop. Only globally routable unicast addresses pass, unless the
-operator allows private ones (NEWSBOT_FEEDS_ALLOW_PRIVATE).
+operator allows private ones (NEWSBOT_FEEDS_ALLOW_PRIVATE); link-local ones never do.
 """
 
 from __future__ import annotations
@@ -62,8 +62,15 @@ def is_public(ip: IPAddress) -> bool:
 
 
 def allowed(ip: IPAddress, allow_private: bool = False, extra: Networks = ()) -> bool:
-    """Public, or private but allowed (everything, or the `extra` networks only)."""
+    """Public, or private but allowed (everything, or the `extra` networks only). Link-local
+    addresses (cloud metadata at 169.254.169.254) are never allowed: no feed lives there."""
+    if ip.is_link_local or (isinstance(ip, ipaddress.IPv6Address) and _mapped_link_local(ip)):
+        return False
     return allow_private or is_public(ip) or any(ip in net for net in extra)
+
+
+def _mapped_link_local(ip: ipaddress.IPv6Address) -> bool:
+    return ip.ipv4_mapped is not None and ip.ipv4_mapped.is_link_local
 
 
 def check_host(host: str, allow_private: bool = False, extra: Networks = ()) -> None:

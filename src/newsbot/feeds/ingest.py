@@ -21,7 +21,7 @@ from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.identity import Fingerprint, NearDuplicates, item_keys
 from newsbot.feeds.parse import Feed, FeedItem, Page, parse_page
 from newsbot.feeds.store import FeedRecord, FeedStore, ItemRecord
-from newsbot.feeds.urls import canonical
+from newsbot.feeds.urls import canonical, clean, same_site
 
 FOLDER = "feeds"  # under the corpus root
 PAGE_CONCURRENCY = 4
@@ -48,7 +48,8 @@ NO_CHANGES = Changes()
 @dataclass(frozen=True)
 class _Text:
     text: str
-    url: str | None  # canonical
+    url: str | None  # canonical: what copies are found by
+    link: str | None  # what the article file links to
     from_summary: bool
 
 
@@ -134,7 +135,7 @@ class Ingester:
             "title": item.title or "(untitled)",
             "date": when.isoformat(),
             "source": feed.name,
-            "url": got.url or item.link or "",
+            "url": got.link or "",
             "extraction": "feed summary" if got.from_summary else "page",
         }
         head = "".join(f"{k}: {' '.join(v.split())}\n" for k, v in front.items())
@@ -158,8 +159,12 @@ def _item_hash(item: FeedItem) -> str:
 
 async def _article_text(item: FeedItem, fetcher: Fetcher | None) -> _Text:
     """The page's main text when it can be had, else the feed's own text (marked so)."""
-    link = canonical(item.link) if item.link else None
-    fallback = _Text(item.text, link, True)
+    fallback = _Text(
+        _without_title(item.text, item.title),
+        canonical(item.link) if item.link else None,
+        clean(item.link) if item.link else None,
+        True,
+    )
     if fetcher is None or not item.link:
         return fallback
     try:
@@ -171,7 +176,13 @@ async def _article_text(item: FeedItem, fetcher: Fetcher | None) -> _Text:
     if resp.status != 200:
         return fallback
     page: Page = await asyncio.to_thread(parse_page, resp.body, resp.url)
-    url = canonical(page.canonical or resp.url)
+    found = page.canonical if page.canonical and same_site(page.canonical, resp.url) else resp.url
     if page.text is None or len(page.text) < len(item.text):
-        return _Text(item.text, url, True)
-    return _Text(page.text, url, False)
+        return replace(fallback, url=canonical(found), link=clean(found))
+    return _Text(_without_title(page.text, item.title), canonical(found), clean(found), False)
+
+
+def _without_title(text: str, title: str) -> str:
+    """The text without a first line that only repeats the title (the index adds the title anyway)."""
+    first, _, rest = text.strip().partition("\n")
+    return rest.strip() if rest.strip() and " ".join(first.split()) == " ".join(title.split()) else text

@@ -214,21 +214,22 @@ async def run(
     store: FeedStore,
     fetcher: Fetcher,
     ingester: Ingester,
-    on_change: Callable[[list[PollReport]], Awaitable[None]],
+    after_round: Callable[[list[PollReport]], Awaitable[None]],
     *,
     clock: Clock = utcnow,
     rng: random.Random | None = None,
     rounds: int | None = None,
 ) -> None:
-    """The worker loop: poll what is due, hand changes to `on_change` (the reindex), sleep."""
+    """The worker loop: poll what is due, hand the reports to `after_round` (which reindexes when
+    one of them changed the corpus), sleep until the next feed is due (at most LOOP_NAP)."""
     rng = rng or random.Random()
     done = 0
     while rounds is None or done < rounds:
         reports = await poll_due(store, fetcher, ingester, clock(), rng)
         for report in reports:
             log.info("feed %s: %s", report.name, report.result)
-        if any(r.changes.changed for r in reports):
-            await on_change(reports)
+        if reports:
+            await after_round(reports)
         done += 1
         if rounds is not None and done >= rounds:
             break

@@ -67,6 +67,15 @@ def is_tracking(name: str) -> bool:
 
 def canonical(url: str) -> str:
     """The one form of an article URL under which copies from two feeds collide."""
+    return _normal(url, https=True)
+
+
+def clean(url: str) -> str:
+    """The URL to show and link to: as `canonical`, but with its own scheme (a site may have no https)."""
+    return _normal(url, https=False)
+
+
+def _normal(url: str, *, https: bool) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
@@ -79,9 +88,20 @@ def canonical(url: str) -> str:
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking(k)]
-    if scheme == "http":
+    if https and scheme == "http":
         scheme = "https"  # http and https serve the same article
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two URLs are on the same host (www. aside): a page may only name a canonical URL on
+    its own site, or one feed could claim another site's articles and have their copies folded."""
+
+    def host(url: str) -> str:
+        name = (urlsplit(url).hostname or "").rstrip(".")
+        return name.removeprefix("www.")
+
+    return host(a) == host(b) != ""
 
 
 def slug(text: str, limit: int = 60) -> str:
