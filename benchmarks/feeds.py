@@ -2,12 +2,16 @@
 
     python -m benchmarks.feeds dups               # realtimeqa and BBC from ../shared/data
     python -m benchmarks.feeds ingest --articles 2000 --feeds 20
+    python -m benchmarks.feeds latency            # item in a feed -> answerable, on realtimeqa
 
 `dups` runs the rule of `newsbot.feeds.identity` over every article in order and compares what
 it folds with the duplicates the data sets mark (realtimeqa: the same normalised text; BBC:
 `duplicate_of`). `ingest` serves real article pages (realtimeqa, else the test fixtures) from
 the local test server in another process and times polling, fetching, extracting and writing
 them, with a host spacing of 0 (the default 1 s would measure the politeness, not newsbot).
+`latency` indexes realtimeqa (through a link in a temporary corpus folder), then times, for a few
+new items one after another, the poll that sees the item and the incremental reindex until
+`Engine.ask` answers from it.
 Figures go to docs/performance.md ("Feeds").
 """
 
@@ -176,16 +180,118 @@ def run_ingest(articles: int, feeds: int) -> dict[str, Any]:
         server.join(10)
 
 
+# Made-up stories, one per round, with words the corpus does not have.
+STORIES = [
+    ("Vindmark", "glassblowers", "harbour kiln", "fuel costs"),
+    ("Torsvik", "ferrymen", "northern pier", "winter timetable"),
+    ("Ellholm", "beekeepers", "orchard hives", "pesticide ban"),
+    ("Quarrow", "clockmakers", "tower bells", "repair fund"),
+    ("Braeden", "lacemakers", "market hall", "stall rents"),
+]
+
+
+def latency_item(n: int) -> tuple[str, str, str]:
+    """(title, text, question) of the n-th story."""
+    town, trade, thing, issue = STORIES[n % len(STORIES)]
+    title = f"{trade.capitalize()} of {town} settle the quarrel over the {thing}"
+    text = "\n\n".join(
+        f"The {trade} of {town} settled their long quarrel over the {thing} on Friday, the guild said "
+        f"in statement number {p}, after the council agreed to share the {issue}."
+        for p in range(1, 8)
+    )
+    return title, text, f"{town} {trade} {thing} quarrel"
+
+
+def _serve_growing(port_out: Any, items_in: Any) -> None:
+    """The local server with one feed, to which the benchmark adds items while it runs."""
+
+    async def serve() -> None:
+        server = await FeedServer().start()
+        items: list[Item] = []
+        server.serve("/feed", rss(items))
+        port_out.put(server.port)
+        while True:
+            n = await asyncio.to_thread(items_in.get)
+            title, text, _ = latency_item(n)
+            server.serve(f"/a/{n}", page(title, text))
+            when = datetime.now(UTC)
+            items.append(Item(title, text, link=server.url(f"/a/{n}"), guid=f"lat-{n}", date=when))
+            server.serve("/feed", rss(items))
+            port_out.put(n)
+
+    asyncio.run(serve())
+
+
+def run_latency(rounds: int) -> dict[str, Any]:
+    from newsbot.engine import Engine
+    from newsbot.settings import Settings
+
+    source = SHARED_DATA / "realtimeqa" / "articles.jsonl.gz"
+    ports: Any = multiprocessing.Queue()
+    items: Any = multiprocessing.Queue()
+    server = multiprocessing.Process(target=_serve_growing, args=(ports, items), daemon=True)
+    server.start()
+    try:
+        port = ports.get(timeout=60)
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "corpus"
+            corpus.mkdir()
+            (corpus / source.name).symlink_to(source)  # read in place, never copied
+            engine = Engine(Settings(corpus_dir=corpus, data_dir=Path(tmp) / "data"))
+            started = time.perf_counter()
+            engine.reindex()
+            result: dict[str, Any] = {
+                "articles": len(engine.index.articles),
+                "passages": engine.index.n_live,
+                "cold build s": round(time.perf_counter() - started, 1),
+                "rounds": [],
+            }
+            store = FeedStore(Path(tmp) / "feeds.sqlite3")
+            url = f"http://127.0.0.1:{port}/feed"
+            store.add(url, "Vindmark Post", "vindmark", timedelta(minutes=30), datetime.now(UTC))
+            ingester = Ingester(store, corpus)
+
+            async def one(n: int) -> dict[str, float]:
+                items.put(n)
+                await asyncio.to_thread(ports.get, True, 30)
+                async with Fetcher(allow_private=True, limits=Limits(host_spacing=0.0)) as fetcher:
+                    t0 = time.perf_counter()
+                    now = datetime.now(UTC)
+                    await poll_due(store, fetcher, ingester, now, random.Random(n), every_feed=True)
+                t1 = time.perf_counter()
+                await asyncio.to_thread(engine.reindex)
+                t2 = time.perf_counter()
+                title, _, question = latency_item(n)
+                hit = engine.ask(question).hits[0]
+                assert hit.citation.title == title, hit.citation.title
+                return {
+                    "poll s": round(t1 - t0, 2),
+                    "reindex s": round(t2 - t1, 2),
+                    "total s": round(t2 - t0, 2),
+                }
+
+            for n in range(rounds):
+                result["rounds"].append(asyncio.run(one(n)))
+            store.close()
+            return result
+    finally:
+        server.terminate()
+        server.join(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("dups", "ingest"))
+    parser.add_argument("what", choices=("dups", "ingest", "latency"))
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, len(STORIES) + 1))
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--feeds", type=int, default=20)
     args = parser.parse_args()
     if args.what == "dups":
         run_dups()  # prints each result as it is ready
+    elif args.what == "latency":
+        print(json.dumps(run_latency(args.rounds), indent=2))
     else:
         print(json.dumps(run_ingest(args.articles, args.feeds), indent=2))
 
