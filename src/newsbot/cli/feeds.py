@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsbot.engine import Engine
+from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.ingest import Ingester
 from newsbot.feeds.poller import PollReport, poll_due, run, subscribe, utcnow
@@ -135,7 +136,11 @@ def poll(
             out.print(f"{_when(utcnow())} {escape(r.name)}: {escape(r.result)}")
         if any(r.changes.changed for r in reports):
             # The one place feed articles reach the index: the ordinary incremental reindex.
-            report = await asyncio.to_thread(engine.reindex)
+            try:
+                report = await asyncio.to_thread(engine.reindex)
+            except NewsbotError as exc:  # busy, or the corpus folder gone: the next change retries
+                out.print(f"[red]Not reindexed:[/] {escape(exc.message)}")
+                return
             out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
 
     async def go() -> None:
