@@ -131,17 +131,23 @@ def poll(
     engine = Engine.open(settings, build_if_missing=False)
     out = _console()
 
+    pending = False  # articles written but not yet indexed (a reindex failed): retried next round
+
     async def after_round(reports: list[PollReport]) -> None:
+        nonlocal pending
         for r in reports:
             out.print(f"{_when(utcnow())} {escape(r.name)}: {escape(r.result)}")
-        if any(r.changes.changed for r in reports):
-            # The one place feed articles reach the index: the ordinary incremental reindex.
-            try:
-                report = await asyncio.to_thread(engine.reindex)
-            except NewsbotError as exc:  # busy, or the corpus folder gone: the next change retries
-                out.print(f"[red]Not reindexed:[/] {escape(exc.message)}")
-                return
-            out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
+        pending = pending or any(r.changes.changed for r in reports)
+        if not pending:
+            return
+        # The one place feed articles reach the index: the ordinary incremental reindex.
+        try:
+            report = await asyncio.to_thread(engine.reindex)
+        except NewsbotError as exc:  # busy, or the corpus folder gone
+            out.print(f"[red]Not reindexed:[/] {escape(exc.message)}")
+            return
+        pending = False
+        out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
 
     async def go() -> None:
         async with Fetcher(allow_private=settings.feeds_allow_private) as fetcher:
