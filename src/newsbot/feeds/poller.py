@@ -114,8 +114,8 @@ async def poll_feed(
     if resp.status != 200:
         return _failed(feed, store, now, rng, f"HTTP {resp.status}", hints)
     validators = {
-        "etag": resp.headers.get("etag"),
-        "last_modified": resp.headers.get("last-modified"),
+        "etag": _storable(resp.headers.get("etag")),
+        "last_modified": _storable(resp.headers.get("last-modified")),
         "last_unconditional_at": now if unconditional else feed.last_unconditional_at,
     }
     body_hash = hashlib.sha256(resp.body).hexdigest()
@@ -143,6 +143,18 @@ async def poll_feed(
         f" {changes.folded} already reported"
     )
     return _succeeded(feed, store, now, rng, hints, result, changes=changes)
+
+
+def _storable(value: str | None) -> str | None:
+    """A validator kept exactly as sent; one that is not valid text (raw non-UTF-8 bytes) is not
+    kept at all, rather than kept altered: the next fetch is then unconditional."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _succeeded(
