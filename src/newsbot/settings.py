@@ -38,6 +38,7 @@ ENV_NAMES = {
     "log_level": "NEWSBOT_LOG_LEVEL",
     "database_url": "NEWSBOT_DATABASE_URL",
     "home_guild_id": "NEWSBOT_HOME_GUILD_ID",
+    "feeds_allow_private": "NEWSBOT_FEEDS_ALLOW_PRIVATE",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -67,6 +68,7 @@ class Settings:
     # The operator's own server: its admins manage the operator's corpus; other servers' admins
     # manage only what their own server added. Unset: no operator-admin commands at all.
     home_guild_id: int | None = None
+    feeds_allow_private: bool = False  # fetch feeds from loopback/private addresses (operator, tests)
 
     @classmethod
     def load(

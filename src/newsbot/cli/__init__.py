@@ -18,6 +18,7 @@ from newsbot import __version__
 from newsbot.answers import parse_filters
 from newsbot.cli.common import DATE_FORMATS, CorpusOpt, DataOpt, JsonOpt, flag, load_settings, print_error
 from newsbot.cli.eval import eval_command
+from newsbot.cli.feeds import feeds_app
 from newsbot.cli.logs import logs_app
 from newsbot.cli.render import render_answer, render_report, render_stats, to_json
 from newsbot.cli.watches import watches_app
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(logs_app, name="logs")
 app.add_typer(watches_app, name="watches")
+app.add_typer(feeds_app, name="feeds")
 app.command("eval")(eval_command)
 console = Console()
 errors = Console(stderr=True)

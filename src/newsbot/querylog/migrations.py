@@ -30,13 +30,22 @@ class Migration:
     apply: Callable[[Schema], None]
 
 
-MIGRATIONS: list[Migration] = []
+Apply = Callable[[Schema], None]
 
 
-def migration(fn: Callable[[Schema], None]) -> Callable[[Schema], None]:
-    """Append `fn` to MIGRATIONS under its own name."""
-    MIGRATIONS.append(Migration(fn.__name__, fn))
-    return fn
+def registry() -> tuple[list[Migration], Callable[[Apply], Apply]]:
+    """A new append-only list of migrations, and the decorator that appends a function to it
+    under its own name (the query log's, the feed store's and the watches' lists are made so)."""
+    found: list[Migration] = []
+
+    def migration(fn: Apply) -> Apply:
+        found.append(Migration(fn.__name__, fn))
+        return fn
+
+    return found, migration
+
+
+MIGRATIONS, migration = registry()
 
 
 @migration

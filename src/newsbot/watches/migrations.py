@@ -6,17 +6,9 @@ reorder a migration that has shipped; add a new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from newsbot.querylog.migrations import Schema, registry
 
-from newsbot.querylog.migrations import Migration, Schema
-
-MIGRATIONS: list[Migration] = []
-
-
-def migration(fn: Callable[[Schema], None]) -> Callable[[Schema], None]:
-    """Append `fn` to MIGRATIONS under its own name."""
-    MIGRATIONS.append(Migration(fn.__name__, fn))
-    return fn
+MIGRATIONS, migration = registry()
 
 
 @migration

@@ -1,0 +1,1 @@
+"""Following RSS/Atom feeds: fetch politely and safely, parse, write articles into the corpus."""
