@@ -230,9 +230,12 @@ def render_eval(out: Console, report: EvalReport) -> None:
     rows += [
         ("MRR@10", [_fmt(lr.mrr10) for lr in report.labels]),
         (f"answer in shown passages (top {report.k})", [_fmt(lr.answer_shown) for lr in report.labels]),
-        (f"answer in shown snippets (top {report.k})", [_fmt(lr.answer_in_snippet) for lr in report.labels]),
+        ("answer in headline", [_fmt(lr.answer_in_headline) for lr in report.labels]),
+        ("answer in snippets or headline", [_fmt(lr.answer_in_snippet) for lr in report.labels]),
+        ("headline is a question", [_fmt(lr.headline_question) for lr in report.labels]),
         ("no-match rate", [_fmt(lr.no_match_rate) for lr in report.labels]),
         ("no-match right", [_fmt(lr.no_match_right) for lr in report.labels]),
+        ("found answers hidden by no-match", [_fmt(lr.answers_hidden) for lr in report.labels]),
     ]
     for name, cells in rows:
         table.add_row(name, *cells)
