@@ -87,6 +87,7 @@ class Answer:
     took_ms: float
     filters: Filters = field(default_factory=Filters)
     terms: tuple[str, ...] = ()  # the analysed query terms
+    headline_hit: int | None = None  # which of `hits` the best sentence is quoted from
 
     @property
     def closest_titles(self) -> tuple[str, ...]:

@@ -10,10 +10,10 @@ import time
 from datetime import date
 
 from newsbot.answers.ranking import RANKING, Ranking, coverage, rank, reference_day, term_weights
-from newsbot.answers.snippets import Scored, best_sentence, scored, window
+from newsbot.answers.snippets import Asked, best_sentence, mark, ranked, scored, window
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
-from newsbot.records import Answer, Citation, Filters, Hit
+from newsbot.records import Answer, Citation, Filters, Hit, Snippet
 from newsbot.text.analyzer import Analyzer
 
 MAX_QUESTION_CHARS = 500
@@ -69,17 +69,20 @@ def answer(
         ranking,
     )
     weights = term_weights(index, terms)
-    shown = [scored(index.passage_text(p), analyzer, weights) for p, _ in found]
+    asked = Asked.of(question, analyzer, weights)
+    shown = [scored(index.passage_text(p), analyzer, asked) for p, _ in found]
+    scores = ranked(shown)
     hits = tuple(
-        _hit(index, analyzer, p, s, weights, sentences)
-        for (p, s), sentences in zip(found, shown, strict=True)
+        _hit(index, p, s, window(sentences, values, analyzer, weights))
+        for (p, s), sentences, values in zip(found, shown, scores, strict=True)
     )
-    best = best_sentence(analyzer, shown, weights)
     matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
+    best = best_sentence(shown, scores) if matched else None
     return Answer(
         question=question,
         hits=hits,
-        best_sentence=best if matched else None,
+        best_sentence=mark(shown[best[0]][best[1]].text, analyzer, weights) if best else None,
+        headline_hit=best[0] if best else None,
         matched=matched,
         index_version=index.version,
         took_ms=(time.perf_counter() - began) * 1000,
@@ -102,9 +105,7 @@ def question_terms(analyzer: Analyzer, question: str) -> list[str]:
     return terms
 
 
-def _hit(
-    index: Index, analyzer: Analyzer, passage: int, score: float, weights: dict[str, float], sentences: Scored
-) -> Hit:
+def _hit(index: Index, passage: int, score: float, snippet: Snippet) -> Hit:
     article = index.article_of(passage)
     citation = Citation(
         article_id=article.id,
@@ -119,5 +120,5 @@ def _hit(
         passage_id=passage,
         position=int(index.passage_position[passage]),
         score=score,
-        snippet=window(sentences, analyzer, weights),
+        snippet=snippet,
     )

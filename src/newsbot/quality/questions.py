@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from newsbot.answers import RANKING, Ranking, answer, question_terms, rank, reference_day
+from newsbot.answers.snippets import is_question
 from newsbot.errors import BadQuestion, NewsbotError
 from newsbot.index.store import Index
 from newsbot.records import Filters
@@ -156,11 +157,6 @@ def contains_answer(text: str, answer_text: str) -> bool:
     """Whether `answer_text` occurs in `text` as whole words, ignoring case and punctuation."""
     wanted = normalise(answer_text)
     return bool(wanted.strip()) and wanted in normalise(text)
-
-
-def is_question(sentence: str) -> bool:
-    """Whether a sentence is itself a question (ends with "?", closing quotes aside)."""
-    return sentence.rstrip().rstrip("\"'”’)]").endswith("?")
 
 
 def run_question(
