@@ -67,3 +67,18 @@ def test_stopword_only_and_huge_questions(index: Index) -> None:
 def test_markup_is_ignored_in_questions() -> None:
     assert clean_question("**who** was <@&99> sanctioned? https://x.y/z <b>") == "who was sanctioned?"
     assert clean_question("@everyone who was sanctioned? @here") == "who was sanctioned?"
+
+
+def test_names_in_the_question_must_match_as_words(tmp_path: Path) -> None:
+    (tmp_path / "mar.txt").write_text(
+        "President visits Mar-a-Lago\n\nThe president of the club met guests at Mar-a-Lago on Friday.\n"
+    )
+    (tmp_path / "mars.txt").write_text(
+        "Rover lands on Mars\n\nThe president of the space agency said the rover landed on Mars.\n"
+    )
+    index = build_index(tmp_path, default_analyzer())[0]
+    assert answer(index, default_analyzer(), "who is the president of Mars?").matched
+    (tmp_path / "mars.txt").unlink()
+    without = build_index(tmp_path, default_analyzer())[0]
+    result = answer(without, default_analyzer(), "who is the president of Mars?")
+    assert result.hits and not result.matched  # "mar" of Mar-a-Lago is not Mars

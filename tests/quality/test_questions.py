@@ -266,3 +266,16 @@ def test_scifact_ndcg_matches_published_bm25(tmp_path: Path) -> None:
     report = evaluate_beir(index, default_analyzer(), folder)
     assert report.queries == 300 and report.documents == 5183
     assert 0.665 <= report.ndcg10 <= 0.72  # published Lucene BM25: 0.665 to 0.679
+
+
+def test_unanswerable_questions_asked_before_their_news(index: Index) -> None:
+    from newsbot.quality.unanswerable import early_questions, measure
+
+    early = early_questions(index, [(q.question, q.answer, q.strong + q.weak) for q in questions()])
+    assert [e.day for e in early] == [date(2022, 6, 4), date(2022, 6, 2), date(2022, 7, 19)]
+    report = measure(
+        index, default_analyzer(), early, contains_answer, made_up=["Who is the president of Mars?"]
+    )
+    assert report.real + report.skipped == 3
+    assert report.made_up == 1 and report.made_up_no_match == 1.0
+    assert report.real_no_match is not None and 0.0 <= report.real_no_match <= 1.0

@@ -76,7 +76,7 @@ def answer(
         _hit(index, p, s, window(sentences, values, analyzer, weights))
         for (p, s), sentences, values in zip(found, shown, scores, strict=True)
     )
-    matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
+    matched = bool(found) and coverage(index, found[0][0], weights, names(analyzer, question)) >= MIN_COVERAGE
     best = best_sentence(shown, scores) if matched else None
     return Answer(
         question=question,
@@ -89,6 +89,21 @@ def answer(
         filters=filters,
         terms=tuple(dict.fromkeys(terms)),
     )
+
+
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+\b")
+
+
+def names(analyzer: Analyzer, question: str) -> dict[str, frozenset[str]]:
+    """Term -> the capitalised words of the question (not opening a sentence) with that term:
+    names, which a passage must hold as words for the no-match rule."""
+    out: dict[str, set[str]] = {}
+    for match in _NAME.finditer(question.strip()):
+        word = match.group().casefold()
+        term = analyzer.term(word)
+        if term and term != word:  # only a stemmed word can match a different word
+            out.setdefault(term, set()).add(word)
+    return {t: frozenset(w) for t, w in out.items()}
 
 
 def question_terms(analyzer: Analyzer, question: str) -> list[str]:

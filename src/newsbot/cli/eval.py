@@ -250,6 +250,14 @@ def render_eval(out: Console, report: EvalReport) -> None:
         f"BM25 k1={report.bm25['k1']} b={report.bm25['b']}; recency prior "
         f"boost {report.ranking['recency_boost']} over {report.ranking['recency_days']} days"
     )
+    gone = report.unanswerable
+    if gone is not None:
+        out.print(
+            f"unanswerable questions answered “no match”: {_fmt(gone.real_no_match)} of {gone.real:,} "
+            f"dev questions asked the day before their news ({gone.skipped:,} dropped: a shown passage "
+            f"held the answer, or nothing older); {_fmt(gone.made_up_no_match)} of {gone.made_up} "
+            "made-up questions"
+        )
     skipped = (f"{report.unreadable} unusable lines skipped",) if report.unreadable else ()
     for note in report.notes + skipped:
         out.print(f"[dim]{note}[/]")

@@ -30,6 +30,7 @@ from newsbot.answers import RANKING, Ranking, answer, question_terms, rank, refe
 from newsbot.answers.snippets import is_question
 from newsbot.errors import BadQuestion, NewsbotError
 from newsbot.index.store import Index
+from newsbot.quality.unanswerable import Unanswerable, early_questions, measure
 from newsbot.records import Filters
 from newsbot.text.analyzer import Analyzer
 
@@ -96,6 +97,7 @@ class EvalReport:
     labels: tuple[LabelReport, ...]
     latency_ms: dict[str, float]
     unreadable: int = 0  # questions skipped: no question text or no answer
+    unanswerable: Unanswerable | None = None  # with as_of: questions asked before their news
     notes: tuple[str, ...] = field(default=())
 
 
@@ -295,6 +297,10 @@ def evaluate(
     ]
     times = sorted(o.ms for o in outcomes.values() if o.ms > 0) or [0.0]
     notes = [f"{len(questions)} questions answered in {time.perf_counter() - began:.1f} s"]
+    unanswerable = None
+    if as_of:
+        labelled = [(q.question, q.answer, q.strong + q.weak) for q in questions if q.strong or q.weak]
+        unanswerable = measure(index, analyzer, early_questions(index, labelled), contains_answer, k)
     missing_dates = sum(q.day is None for q in questions)
     if as_of and missing_dates:
         notes.append(f"{missing_dates} questions have no question_date: answered with every article")
@@ -315,6 +321,7 @@ def evaluate(
             "max": times[-1],
         },
         unreadable=unreadable,
+        unanswerable=unanswerable,
         notes=tuple(notes),
     )
 
