@@ -88,6 +88,7 @@ class Answer:
     filters: Filters = field(default_factory=Filters)
     terms: tuple[str, ...] = ()  # the analysed query terms
     headline_hit: int | None = None  # which of `hits` the best sentence is quoted from
+    period: str | None = None  # dates the question itself named: "news from 2022"
 
     @property
     def closest_titles(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from datetime import date
 
 from newsbot.answers.ranking import RANKING, Ranking, coverage, rank, reference_day, term_weights
 from newsbot.answers.snippets import Asked, best_sentence, mark, ranked, scored, window
+from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
 from newsbot.records import Answer, Citation, Filters, Hit, Snippet
@@ -59,13 +60,14 @@ def answer(
     began = time.perf_counter()
     terms = question_terms(analyzer, question)
     k = max(1, min(k, 10))
+    searched, period = search_filters(question, filters, as_of or filters.until or date.today())
     found = rank(
         index,
         index.term_ids(terms),
         k,
-        filters,
+        searched,
         per_article,
-        reference_day(index, as_of or filters.until),
+        reference_day(index, (searched.until if period else None) or as_of or filters.until),
         ranking,
     )
     weights = term_weights(index, terms)
@@ -83,6 +85,7 @@ def answer(
         hits=hits,
         best_sentence=mark(shown[best[0]][best[1]].text, analyzer, weights) if best else None,
         headline_hit=best[0] if best else None,
+        period=period.label if period else None,
         matched=matched,
         index_version=index.version,
         took_ms=(time.perf_counter() - began) * 1000,

@@ -28,6 +28,7 @@ from typing import Any
 
 from newsbot.answers import RANKING, Ranking, answer, question_terms, rank, reference_day
 from newsbot.answers.snippets import is_question
+from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion, NewsbotError
 from newsbot.index.store import Index
 from newsbot.quality.unanswerable import Unanswerable, early_questions, measure
@@ -172,6 +173,9 @@ def run_question(
         term_ids = index.term_ids(question_terms(analyzer, q.question))
     except BadQuestion:
         return Outcome(q.id, (), False, False, False, 0.0)
+    # the dates the question names narrow the ranking as in `answer`
+    searched, period = search_filters(q.question, filters, day or date.today())
+    filters, day = searched, (searched.until if period else None) or day
     found = rank(index, term_ids, DEPTH, filters, 1, reference_day(index, day), ranking)
     ranked = tuple(index.article_of(p).id for p, _ in found)
     shown = " \n ".join(f"{h.citation.title}\n{index.passage_text(h.passage_id)}" for h in result.hits)
