@@ -73,6 +73,7 @@ class Hit:
     position: int  # passage number within its article, from 0
     score: float
     snippet: Snippet
+    also: tuple[Citation, ...] = ()  # the same story (syndicated copies) in other articles
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class Answer:
     filters: Filters = field(default_factory=Filters)
     terms: tuple[str, ...] = ()  # the analysed query terms
     headline_hit: int | None = None  # which of `hits` the best sentence is quoted from
-    period: str | None = None  # dates the question itself named: "news from 2022"
+    period: str | None = None  # dates the question itself named: "news since 2022"
+    matching: int | None = None  # articles holding the question's rarest term (filters aside)
 
     @property
     def closest_titles(self) -> tuple[str, ...]:

@@ -82,3 +82,23 @@ def test_names_in_the_question_must_match_as_words(tmp_path: Path) -> None:
     without = build_index(tmp_path, default_analyzer())[0]
     result = answer(without, default_analyzer(), "who is the president of Mars?")
     assert result.hits and not result.matched  # "mar" of Mar-a-Lago is not Mars
+
+
+def test_syndicated_copies_are_one_story_and_matching_articles_counted(tmp_path: Path) -> None:
+    story = "The Kelby dam burst on Sunday and flooded three villages, officials said on Monday."
+    for n, source in enumerate(["Wire", "Herald", "Gazette"]):
+        extra = ["", " Photos welcome.", " Readers may send photos."][n]  # copies, not duplicates
+        (tmp_path / f"{n}.md").write_text(f"---\ntitle: Dam bursts\nsource: {source}\n---\n{story}{extra}\n")
+    (tmp_path / "other.md").write_text(
+        "---\ntitle: Kelby dam repairs\n---\nThe Kelby dam will be repaired.\n"
+    )
+    index = build_index(tmp_path, default_analyzer())[0]
+    result = answer(index, default_analyzer(), "Kelby dam burst villages flooded", k=3)
+    first = result.hits[0]
+    assert len(first.also) == 2 and {first.citation.source, *(c.source for c in first.also)} == {
+        "Wire",
+        "Herald",
+        "Gazette",
+    }
+    assert [h.citation.title for h in result.hits[1:]] == ["Kelby dam repairs"]
+    assert result.matching == 4  # every article holds "kelby", the rarest term

@@ -9,6 +9,7 @@ import re
 import time
 from datetime import date
 
+from newsbot.answers.fold import fold, matching_articles
 from newsbot.answers.ranking import RANKING, Ranking, coverage, rank, reference_day, term_weights
 from newsbot.answers.snippets import Asked, best_sentence, mark, ranked, scored, window
 from newsbot.answers.when import search_filters
@@ -61,22 +62,25 @@ def answer(
     terms = question_terms(analyzer, question)
     k = max(1, min(k, 10))
     searched, period = search_filters(question, filters, as_of or filters.until or date.today())
-    found = rank(
+    term_ids = index.term_ids(terms)
+    candidates = rank(
         index,
-        index.term_ids(terms),
-        k,
+        term_ids,
+        2 * k,  # room to fold syndicated copies and still show k stories
         searched,
         per_article,
         reference_day(index, (searched.until if period else None) or as_of or filters.until),
         ranking,
     )
+    stories = fold(index, candidates, k)
+    found = [(p, s) for p, s, _ in stories]
     weights = term_weights(index, terms)
     asked = Asked.of(question, analyzer, weights)
     shown = [scored(index.passage_text(p), analyzer, asked) for p, _ in found]
     scores = ranked(shown)
     hits = tuple(
-        _hit(index, p, s, window(sentences, values, analyzer, weights))
-        for (p, s), sentences, values in zip(found, shown, scores, strict=True)
+        _hit(index, p, s, window(sentences, values, analyzer, weights), copies)
+        for (p, s, copies), sentences, values in zip(stories, shown, scores, strict=True)
     )
     matched = bool(found) and coverage(index, found[0][0], weights, names(analyzer, question)) >= MIN_COVERAGE
     best = best_sentence(shown, scores) if matched else None
@@ -86,6 +90,7 @@ def answer(
         best_sentence=mark(shown[best[0]][best[1]].text, analyzer, weights) if best else None,
         headline_hit=best[0] if best else None,
         period=period.label if period else None,
+        matching=matching_articles(index, term_ids),
         matched=matched,
         index_version=index.version,
         took_ms=(time.perf_counter() - began) * 1000,
@@ -123,20 +128,24 @@ def question_terms(analyzer: Analyzer, question: str) -> list[str]:
     return terms
 
 
-def _hit(index: Index, passage: int, score: float, snippet: Snippet) -> Hit:
+def _hit(index: Index, passage: int, score: float, snippet: Snippet, copies: list[int]) -> Hit:
+    return Hit(
+        citation=_citation(index, passage),
+        passage_id=passage,
+        position=int(index.passage_position[passage]),
+        score=score,
+        snippet=snippet,
+        also=tuple(_citation(index, p) for p in copies),
+    )
+
+
+def _citation(index: Index, passage: int) -> Citation:
     article = index.article_of(passage)
-    citation = Citation(
+    return Citation(
         article_id=article.id,
         title=article.title,
         source=article.source,
         date=article.date,
         url=article.url,
         path=article.path,
-    )
-    return Hit(
-        citation=citation,
-        passage_id=passage,
-        position=int(index.passage_position[passage]),
-        score=score,
-        snippet=snippet,
     )
