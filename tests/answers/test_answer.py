@@ -92,6 +92,8 @@ def test_syndicated_copies_are_one_story_and_matching_articles_counted(tmp_path:
     (tmp_path / "other.md").write_text(
         "---\ntitle: Kelby dam repairs\n---\nThe Kelby dam will be repaired.\n"
     )
+    for n, topic in enumerate(["tennis final", "bakery prices", "chess club", "bus timetable", "zoo pandas"]):
+        (tmp_path / f"filler{n}.md").write_text(f"---\ntitle: {topic}\n---\nNews about the {topic} today.\n")
     index = build_index(tmp_path, default_analyzer())[0]
     result = answer(index, default_analyzer(), "Kelby dam burst villages flooded", k=3)
     first = result.hits[0]
