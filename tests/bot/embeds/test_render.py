@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime
 
@@ -83,7 +84,26 @@ def test_answer_embed_best_sentence_first_then_cited_passages() -> None:
     assert "**1.**" in desc and "**2.**" in desc
     assert "[Harbour city opens floating solar farm](https://example.org/a)" in desc
     assert "*Other*" in desc
-    assert "v1" in (embed.footer.text or "")
+    footer = embed.footer.text or ""
+    assert footer.startswith("2 of 2 matching articles") and "v1" not in footer  # version: /logs
+
+
+def test_headline_is_not_repeated_in_its_passage_and_copies_fold() -> None:
+    head = "The harbour city of Lindqvist opened a floating solar farm on Monday."
+    text = "Crowds gathered early. " + head + " The mayor cut a ribbon."
+    copy = Citation("c1", "Solar farm opens", "Daily Ledger", None, "https://example.org/copy", None)
+    first = dataclasses.replace(hit(text, "solar", "farm"), also=(copy,))
+    a = dataclasses.replace(
+        answer(first, best=snippet(head, "solar", "farm")),
+        headline_hit=0,
+        matching=1204,
+        period="news since 2024",
+    )
+    embed = answer_embed(a)
+    desc = embed.description or ""
+    assert desc.count("floating") == 1 and "Crowds gathered early. (…) The mayor cut a ribbon." in desc
+    assert "also reported by [Daily Ledger](https://example.org/copy)" in desc
+    assert embed.footer.text == "1 of 1,204 matching articles · best match first · news since 2024"
 
 
 def test_answer_embed_shows_active_filters_in_the_footer() -> None:

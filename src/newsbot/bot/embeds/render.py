@@ -25,6 +25,7 @@ NO_MATCH = discord.Colour.orange()
 REPORT = discord.Colour.green()
 BEST_SENTENCE = 1000  # characters kept for the best sentence at the top
 MAX_URL = 500
+MAX_ALSO = 3  # syndicated copies named under a passage
 
 
 def marked(snippet: Snippet) -> str:
@@ -91,7 +92,10 @@ def answer_embed(answer: Answer) -> discord.Embed:
         return no_match_embed(answer)
     best = answer.best_sentence or answer.hits[0].snippet
     head = fit("> " + marked(best), BEST_SENTENCE)
-    blocks = [_passage_block(n, hit) for n, hit in enumerate(answer.hits, 1)]
+    blocks = [
+        _passage_block(n, hit, best if n - 1 == answer.headline_hit else None)
+        for n, hit in enumerate(answer.hits, 1)
+    ]
     room = (DESCRIPTION - len(head) - 2 * len(blocks)) // len(blocks)
     body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
     embed = discord.Embed(
@@ -103,8 +107,38 @@ def answer_embed(answer: Answer) -> discord.Embed:
     return fit_embed(embed)
 
 
-def _passage_block(n: int, hit: Hit) -> tuple[str, str]:
-    return f"**{n}.** {marked(hit.snippet)}", "— " + citation(hit.citation)
+def _passage_block(n: int, hit: Hit, headline: Snippet | None = None) -> tuple[str, str]:
+    """The passage's snippet (without the headline when quoted from it) and its citation, with
+    the other papers that ran the same story."""
+    text = marked(without(hit.snippet, headline.text)) if headline else marked(hit.snippet)
+    cite = "— " + citation(hit.citation)
+    if hit.also:
+        cite += " · also reported by " + ", ".join(_reporter(c) for c in hit.also[:MAX_ALSO])
+        cite += f" and {len(hit.also) - MAX_ALSO:,} more" if len(hit.also) > MAX_ALSO else ""
+    return f"**{n}.** {text}", cite
+
+
+def _reporter(cite: Citation) -> str:
+    """A syndicated copy, as short as it can be: its source (a link when there is a URL)."""
+    name = escape(fit(cite.source or " ".join(cite.title.split()) or "another paper", 60))
+    url = safe_url(cite.url)
+    return f"[{name}]({url})" if url else name
+
+
+def without(snippet: Snippet, sentence: str) -> Snippet:
+    """The snippet with `sentence` (the headline above it) replaced by "(…)"; its marks moved."""
+    at = snippet.text.find(sentence) if sentence else -1
+    if at < 0:
+        return snippet
+    gap = "(…)"
+    end = at + len(sentence)
+    shift = len(gap) - len(sentence)
+    marks = tuple(
+        (s if s < at else s + shift, e if e <= at else e + shift)
+        for s, e in snippet.marks
+        if e <= at or s >= end
+    )
+    return Snippet(snippet.text[:at] + gap + snippet.text[end:], marks)
 
 
 def no_match_embed(answer: Answer) -> discord.Embed:
@@ -146,10 +180,18 @@ def describe_filters(filters: Filters) -> str:
 
 
 def _footer(answer: Answer) -> str:
-    parts = [f"index {answer.index_version}", f"{answer.took_ms:.0f} ms"]
+    """What helps a reader judge the answer: how much matched, which news was searched. (The index
+    version and timings are in /logs.)"""
+    parts = []
+    if answer.matched and answer.hits:
+        shown = len(answer.hits) + sum(len(h.also) for h in answer.hits)
+        total = max(answer.matching or 0, shown)
+        parts.append(f"{len(answer.hits)} of {total:,} matching articles · best match first")
+    if answer.period:
+        parts.append(answer.period)
     if answer.filters.active:
         parts.append(describe_filters(answer.filters))
-    return " · ".join(parts)
+    return " · ".join(parts) or "newsbot quotes the news; nothing is made up"
 
 
 def progress_text(stage: str, done: int, total: int) -> str:
