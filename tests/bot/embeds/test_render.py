@@ -10,6 +10,7 @@ from newsbot.bot.embeds.render import (
     answer_embed,
     citation,
     marked,
+    more_embed,
     progress_text,
     report_embed,
     safe_url,
@@ -205,3 +206,16 @@ def test_stats_embed() -> None:
     assert r"Coast\_Herald: 1" in (fields["Sources (2)"] or "")
     assert (fields["Built"] or "").startswith("<t:")
     assert embed.description == "`/srv/news_corpus`"  # a code span: escapes would show in it
+
+
+def test_more_embed_numbers_on_after_the_shown_passages() -> None:
+    hits = [
+        hit(f"Passage number {n} about solar.", "solar", title=f"T{n}", article_id=f"a{n}", n=n)
+        for n in range(5)
+    ]
+    embed = more_embed(dataclasses.replace(answer(*hits), matching=9), 3)
+    desc = embed.description or ""
+    assert embed.title == "More: who opened the solar farm?"
+    assert "**4.** Passage number 3" in desc and "**5.** Passage number 4" in desc and "**1.**" not in desc
+    assert (embed.footer.text or "").startswith("2 of 9 matching articles")
+    assert "That was everything" in (more_embed(answer(*hits[:3]), 3).description or "")

@@ -17,11 +17,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.answers import parse_filters
+from newsbot.bot.cogs.more import SHOWN, MoreButton
 from newsbot.bot.embeds.render import answer_embed
 from newsbot.bot.errors import Failure, explain
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.bot.review import NO_MATCH, post_for_review
+from newsbot.errors import BadQuestion
 from newsbot.querylog import QueryRecord
+from newsbot.records import Answer, Filters
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_CHOICES = 25  # Discord's limit for autocomplete suggestions
 MAX_CHOICE_CHARS = 100
 DEFER_AFTER = 1.0  # seconds an answer may take before the interaction is deferred
+MENU = "Ask newsbot"  # the message context-menu command
 
 
 class UserCooldown:
@@ -65,6 +69,16 @@ class Ask(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.cooldown = UserCooldown(bot.settings.cooldown_seconds)
+        # A context menu cannot be declared in a cog: it is made here and added to the tree.
+        self.menu = app_commands.ContextMenu(name=MENU, callback=self.ask_message)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(MoreButton)
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(MoreButton)
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """The per-user cooldown, checked before /ask runs (typing in autocomplete is free)."""
@@ -89,7 +103,19 @@ class Ask(commands.Cog):
         private: bool = False,
     ) -> None:
         """Ask a question; newsbot answers by quoting the news."""
-        filters = parse_filters(since, until, source)
+        await self._answer(interaction, question, parse_filters(since, until, source), private)
+
+    async def ask_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """ "Ask newsbot" on a message: its text is the question (under the /ask cooldown)."""
+        self.cooldown.check(interaction.user.id)
+        question = message.content.strip()
+        if not question:
+            raise BadQuestion("That message has no text to ask about.")
+        await self._answer(interaction, question, Filters(), private=False)
+
+    async def _answer(
+        self, interaction: discord.Interaction, question: str, filters: Filters, private: bool
+    ) -> None:
         job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question, filters=filters))
         # Answering takes milliseconds: waiting a moment before deferring lets a refused
         # question be answered privately, while a slow answer still beats the 3 s deadline.
@@ -99,7 +125,7 @@ class Ask(commands.Cog):
         if not interaction.response.is_done():  # the log write may wait on a busy database
             await interaction.response.defer(ephemeral=private, thinking=True)
         row = await self._record(QueryRecord.from_answer(answer, **_who(interaction)))
-        await interaction.edit_original_response(embed=answer_embed(answer), **self._feedback(row))
+        await interaction.edit_original_response(embed=answer_embed(answer), **self._buttons(row, answer))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
@@ -145,7 +171,7 @@ class Ask(commands.Cog):
             await _reply(message, content=fit(failure.text, CONTENT))
             return
         row = await self._record(QueryRecord.from_answer(answer, **who))
-        await _reply(message, embed=answer_embed(answer), **self._feedback(row))
+        await _reply(message, embed=answer_embed(answer), **self._buttons(row, answer))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
@@ -167,10 +193,16 @@ class Ask(commands.Cog):
             text = text.replace(token, " ")
         return " ".join(text.split())
 
-    def _feedback(self, row: int | None) -> dict[str, Any]:
-        """The feedback buttons under an answer, once a feedback cog provides them."""
+    def _buttons(self, row: int | None, answer: Answer) -> dict[str, Any]:
+        """The buttons under an answer: feedback (once a feedback cog provides them) and More
+        when there may be more results."""
+        if row is None:
+            return {}
         make = self.bot.answer_view
-        return {"view": make(row)} if make is not None and row is not None else {}
+        view = make(row) if make is not None else discord.ui.View(timeout=None)
+        if answer.matched and len(answer.hits) >= SHOWN:
+            view.add_item(MoreButton(row))
+        return {"view": view} if make is not None or answer.matched else {}
 
     async def _record_failure(
         self, failure: Failure, question: str, filters: Mapping[str, str], who: Mapping[str, Any]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from urllib.parse import quote, urlsplit
@@ -104,6 +105,26 @@ def answer_embed(answer: Answer) -> discord.Embed:
         description="\n\n".join([head, *body]),
     )
     embed.set_footer(text=_footer(answer))
+    return fit_embed(embed)
+
+
+def more_embed(answer: Answer, start: int) -> discord.Embed:
+    """The results after the first `start` of an answer, numbered on from them."""
+    rest = answer.hits[start:] if answer.matched else ()
+    if not rest:
+        description = "That was everything that matches well; try other words or a wider date range."
+        embed = discord.Embed(title=fit("More: " + escape(answer.question.strip()), TITLE), colour=NO_MATCH)
+        embed.description = description
+        return fit_embed(embed)
+    blocks = [_passage_block(n, hit) for n, hit in enumerate(rest, start + 1)]
+    room = (DESCRIPTION - 2 * len(blocks)) // len(blocks)
+    body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
+    embed = discord.Embed(
+        title=fit("More: " + escape(answer.question.strip()), TITLE),
+        colour=ANSWERED,
+        description="\n\n".join(body),
+    )
+    embed.set_footer(text=_footer(dataclasses.replace(answer, hits=rest)))
     return fit_embed(embed)
 
 
