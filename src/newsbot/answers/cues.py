@@ -77,18 +77,14 @@ def question_kind(question: str) -> Kind:
     return "thing"
 
 
-def capitalised(sentence: str) -> list[str]:
-    """The capitalised words of a sentence, lowercased, the first word only when it is a name-like
-    one (a first word is capitalised anyway)."""
+def capitalised(sentence: str, common: frozenset[str] = frozenset()) -> list[str]:
+    """The capitalised words of a sentence, lowercased; the first word only when it is not a
+    `common` word (a first word is capitalised anyway, but "Miami, where…" opens with a name)."""
     words = [m.group() for m in _CAPITALISED.finditer(sentence)]
     first = re.match(r"\W*(\w+)", sentence)
-    if words and first and words[0] == first.group(1) and not _looks_like_name(words[0]):
+    if words and first and words[0] == first.group(1) and words[0].lower() in common:
         words = words[1:]
     return [w.lower() for w in words]
-
-
-def _looks_like_name(word: str) -> bool:
-    return len(word) > 1 and (word.isupper() or any(c.isupper() for c in word[1:]))
 
 
 def holds(kind: Kind, sentence: str, novel_names: set[str]) -> bool:

@@ -72,7 +72,7 @@ def sentence(text: str, analyzer: Analyzer, asked: Asked) -> Sentence:
     terms = set(analyzer.terms(text))  # chunk-cached: far cheaper than `spans`
     found = terms & asked.weights.keys()
     total = sum(asked.weights.values()) or 1.0
-    names = frozenset(w for w in capitalised(text) if w not in asked.words)
+    names = frozenset(w for w in capitalised(text, analyzer.stopwords) if w not in asked.words)
     return Sentence(
         text=text,
         covered=sum(asked.weights[t] for t in found) / total,
