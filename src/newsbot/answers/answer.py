@@ -24,6 +24,7 @@ MAX_QUESTION_CHARS = 500
 # threshold that best separates shown answers from misses while hiding under 5% of the answers
 # found for questions the corpus can answer.
 MIN_COVERAGE = 0.55
+SNIPPET_BESIDE_HEADLINE = True
 _NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
 
 # Discord mentions (@everyone too), channels, roles, custom emoji, URLs and HTML tags carry
@@ -78,12 +79,14 @@ def answer(
     asked = Asked.of(question, analyzer, weights)
     shown = [scored(index.passage_text(p), analyzer, asked) for p, _ in found]
     scores = ranked(shown)
+    matched = bool(found) and coverage(index, found[0][0], weights, names(analyzer, question)) >= MIN_COVERAGE
+    best = best_sentence(shown, scores) if matched else None
+    if best and SNIPPET_BESIDE_HEADLINE:  # the headline is shown above: its passage quotes the rest
+        scores[best[0]] = [0.0 if i == best[1] else v for i, v in enumerate(scores[best[0]])]
     hits = tuple(
         _hit(index, p, s, window(sentences, values, analyzer, weights), copies)
         for (p, s, copies), sentences, values in zip(stories, shown, scores, strict=True)
     )
-    matched = bool(found) and coverage(index, found[0][0], weights, names(analyzer, question)) >= MIN_COVERAGE
-    best = best_sentence(shown, scores) if matched else None
     return Answer(
         question=question,
         hits=hits,
