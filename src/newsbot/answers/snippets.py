@@ -96,7 +96,7 @@ def score(s: Sentence, support: int = 0) -> float:
     if s.restates or s.covered <= 0:
         return 0.0
     bonus = (1 + CUE_BONUS * s.cue) * (1 + SUPPORT_BONUS * min(support, 2))
-    return s.covered**COVER_POWER * bonus / (1 + len(s.text) / 2000)
+    return float(s.covered**COVER_POWER) * bonus / (1 + len(s.text) / 2000)
 
 
 def _support(passages: Sequence[Scored]) -> list[Counter[str]]:
