@@ -373,3 +373,12 @@ async def test_more_shows_the_next_results_privately(cog: Ask, bot: NewsBot) -> 
     gone.client = bot
     await MoreButton(row + 99).callback(gone)  # a row that is not there: a private explanation
     assert not sent_kwargs(gone.edit_original_response).get("embed")
+
+
+async def test_a_refused_menu_question_is_logged_too(cog: Ask, bot: NewsBot) -> None:
+    inter = interaction()
+    inter.data = {"resolved": {"messages": {"5": {"id": "5", "content": "the who"}}}}
+    error = app_commands.CommandInvokeError(cog.menu, BadQuestion("only very common words"))
+    await cog.menu.on_error(inter, error)  # type: ignore[misc]
+    [row] = rows(bot)
+    assert (row.record.question, row.record.outcome) == ("the who", "refused")

@@ -71,6 +71,7 @@ class Ask(commands.Cog):
         self.cooldown = UserCooldown(bot.settings.cooldown_seconds)
         # A context menu cannot be declared in a cog: it is made here and added to the tree.
         self.menu = app_commands.ContextMenu(name=MENU, callback=self.ask_message)
+        self.menu.on_error = self._menu_error
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(MoreButton)
@@ -152,6 +153,15 @@ class Ask(commands.Cog):
             {k: str(v) for k, v in raw.items() if v},
             _who(interaction),
         )
+
+    async def _menu_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Log the failed "Ask newsbot" question; the tree's handler then tells the user."""
+        data: Any = interaction.data or {}
+        messages = data.get("resolved", {}).get("messages", {})
+        question = next((str(m.get("content") or "") for m in messages.values()), "")
+        await self._record_failure(explain(error, interaction.id), question, {}, _who(interaction))
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
