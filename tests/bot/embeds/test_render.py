@@ -219,3 +219,9 @@ def test_more_embed_numbers_on_after_the_shown_passages() -> None:
     assert "**4.** Passage number 3" in desc and "**5.** Passage number 4" in desc and "**1.**" not in desc
     assert (embed.footer.text or "").startswith("2 of 9 matching articles")
     assert "That was everything" in (more_embed(answer(*hits[:3]), 3).description or "")
+
+
+def test_without_a_headline_the_first_passage_is_not_shown_twice() -> None:
+    embed = answer_embed(answer(hit(PASSAGE, "solar")))
+    desc = embed.description or ""
+    assert desc.startswith("**1.**") and desc.count(PASSAGE[:40]) == 1

@@ -91,18 +91,18 @@ def answer_embed(answer: Answer) -> discord.Embed:
     """The reply to a question: the best sentence first, then each quoted passage, cited."""
     if not answer.matched or not answer.hits:
         return no_match_embed(answer)
-    best = answer.best_sentence or answer.hits[0].snippet
-    head = fit("> " + marked(best), BEST_SENTENCE)
+    best = answer.best_sentence  # None when no sentence answers: the passages alone, not repeated
+    head = [fit("> " + marked(best), BEST_SENTENCE)] if best else []
     blocks = [
-        _passage_block(n, hit, best if n - 1 == answer.headline_hit else None)
+        _passage_block(n, hit, best if best and n - 1 == answer.headline_hit else None)
         for n, hit in enumerate(answer.hits, 1)
     ]
-    room = (DESCRIPTION - len(head) - 2 * len(blocks)) // len(blocks)
+    room = (DESCRIPTION - sum(map(len, head)) - 2 * len(blocks)) // len(blocks)
     body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
     embed = discord.Embed(
         title=fit(escape(answer.question.strip()), TITLE),
         colour=ANSWERED,
-        description="\n\n".join([head, *body]),
+        description="\n\n".join([*head, *body]),
     )
     embed.set_footer(text=_footer(answer))
     return fit_embed(embed)
