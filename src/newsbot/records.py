@@ -78,6 +78,7 @@ class Hit:
     position: int  # passage number within its article, from 0
     score: float
     snippet: Snippet
+    also: tuple[Citation, ...] = ()  # the same story (syndicated copies) in other articles
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class Answer:
     took_ms: float
     filters: Filters = field(default_factory=Filters)
     terms: tuple[str, ...] = ()  # the analysed query terms
+    headline_hit: int | None = None  # which of `hits` the best sentence is quoted from
+    period: str | None = None  # dates the question itself named: "news since 2022"
+    matching: int | None = None  # articles holding the question's rarest term (filters aside)
 
     @property
     def closest_titles(self) -> tuple[str, ...]:

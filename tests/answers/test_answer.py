@@ -67,3 +67,40 @@ def test_stopword_only_and_huge_questions(index: Index) -> None:
 def test_markup_is_ignored_in_questions() -> None:
     assert clean_question("**who** was <@&99> sanctioned? https://x.y/z <b>") == "who was sanctioned?"
     assert clean_question("@everyone who was sanctioned? @here") == "who was sanctioned?"
+
+
+def test_names_in_the_question_must_match_as_words(tmp_path: Path) -> None:
+    (tmp_path / "mar.txt").write_text(
+        "President visits Mar-a-Lago\n\nThe president of the club met guests at Mar-a-Lago on Friday.\n"
+    )
+    (tmp_path / "mars.txt").write_text(
+        "Rover lands on Mars\n\nThe president of the space agency said the rover landed on Mars.\n"
+    )
+    index = build_index(tmp_path, default_analyzer())[0]
+    assert answer(index, default_analyzer(), "who is the president of Mars?").matched
+    (tmp_path / "mars.txt").unlink()
+    without = build_index(tmp_path, default_analyzer())[0]
+    result = answer(without, default_analyzer(), "who is the president of Mars?")
+    assert result.hits and not result.matched  # "mar" of Mar-a-Lago is not Mars
+
+
+def test_syndicated_copies_are_one_story_and_matching_articles_counted(tmp_path: Path) -> None:
+    story = "The Kelby dam burst on Sunday and flooded three villages, officials said on Monday."
+    for n, source in enumerate(["Wire", "Herald", "Gazette"]):
+        extra = ["", " Photos welcome.", " Readers may send photos."][n]  # copies, not duplicates
+        (tmp_path / f"{n}.md").write_text(f"---\ntitle: Dam bursts\nsource: {source}\n---\n{story}{extra}\n")
+    (tmp_path / "other.md").write_text(
+        "---\ntitle: Kelby dam repairs\n---\nThe Kelby dam will be repaired.\n"
+    )
+    for n, topic in enumerate(["tennis final", "bakery prices", "chess club", "bus timetable", "zoo pandas"]):
+        (tmp_path / f"filler{n}.md").write_text(f"---\ntitle: {topic}\n---\nNews about the {topic} today.\n")
+    index = build_index(tmp_path, default_analyzer())[0]
+    result = answer(index, default_analyzer(), "Kelby dam burst villages flooded", k=3)
+    first = result.hits[0]
+    assert len(first.also) == 2 and {first.citation.source, *(c.source for c in first.also)} == {
+        "Wire",
+        "Herald",
+        "Gazette",
+    }
+    assert [h.citation.title for h in result.hits[1:]] == ["Kelby dam repairs"]
+    assert result.matching == 3  # the copies hold "villages", the rarest term; the repairs do not

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from unittest.mock import AsyncMock, MagicMock
+from unittest.mock import ANY, AsyncMock, MagicMock
 
 import discord
 import pytest
@@ -17,10 +17,13 @@ from discord import app_commands
 from newsbot.bot.client import NewsBot
 from newsbot.bot.cogs import ask as ask_module
 from newsbot.bot.cogs.ask import Ask, UserCooldown
+from newsbot.bot.cogs.more import MORE_ID, MoreButton, more_id
 from newsbot.corpus import edits
 from newsbot.errors import BadFilter, BadQuestion
 from newsbot.querylog import LoggedQuery
 from newsbot.settings import Settings
+from tests.bot.support import answer as support_answer
+from tests.bot.support import hit as support_hit
 from tests.bot.support import interaction, open_bot, sent_kwargs
 
 BOT_ID = 1000
@@ -319,3 +322,63 @@ def test_ask_is_described_everywhere(cog: Ask) -> None:
     assert all(p.description != "…" for p in command.parameters)
     assert [p.name for p in command.parameters if p.required] == ["question"]
     assert command.get_parameter("source").autocomplete  # type: ignore[union-attr]
+
+
+async def test_ask_newsbot_on_a_message_answers_its_text(cog: Ask, bot: NewsBot) -> None:
+    message = MagicMock(spec=discord.Message)
+    message.content = "  who was sanctioned?  "
+    inter = interaction()
+    await cog.ask_message(inter, message)
+    embed = sent_kwargs(inter.edit_original_response)["embed"]
+    assert "Kadyrov" in embed.description
+    assert rows(bot)[0].record.question == "who was sanctioned?"
+    assert cog.menu.name == "Ask newsbot" and cog.menu.type is discord.AppCommandType.message
+    with pytest.raises(app_commands.CommandOnCooldown):  # the same cooldown as /ask
+        await cog.ask_message(interaction(), message)
+    message.content = "   "
+    with pytest.raises(BadQuestion, match="no text"):
+        await cog.ask_message(interaction(user_id=7), message)
+
+
+async def test_context_menu_and_more_button_are_registered_with_the_cog(bot: NewsBot) -> None:
+    cog = Ask(bot)
+    await bot.add_cog(cog)
+    assert bot.tree.get_command("Ask newsbot", type=discord.AppCommandType.message) is cog.menu
+    await bot.remove_cog("Ask")
+    assert bot.tree.get_command("Ask newsbot", type=discord.AppCommandType.message) is None
+
+
+def test_more_button_only_under_answers_that_may_have_more(cog: Ask) -> None:
+    three = support_answer(*(support_hit(f"text {n}", n=n, article_id=f"a{n}") for n in range(3)))
+    [button] = cog._buttons(5, three)["view"].children
+    assert isinstance(button, MoreButton) and button.custom_id == more_id(5) == "newsbot:more:5"
+    assert MORE_ID.fullmatch(more_id(2**63 - 1)) and len(more_id(2**63 - 1)) <= 100
+    assert cog._buttons(5, support_answer(support_hit("one"))) == {"view": ANY}
+    assert cog._buttons(5, support_answer(support_hit("x"), matched=False)) == {}
+    assert cog._buttons(None, three) == {}
+
+
+async def test_more_shows_the_next_results_privately(cog: Ask, bot: NewsBot) -> None:
+    await ask(cog, interaction(), "who was sanctioned?", source="")
+    row = rows(bot)[0].id
+    inter = interaction()
+    inter.client = bot
+    button = await MoreButton.from_custom_id(inter, MagicMock(), MORE_ID.fullmatch(more_id(row)))  # type: ignore[arg-type]
+    await button.callback(inter)
+    assert sent_kwargs(inter.response.defer) == {"ephemeral": True, "thinking": True}
+    embed = sent_kwargs(inter.edit_original_response)["embed"]
+    assert embed.title == "More: who was sanctioned?"
+    assert "That was everything" in embed.description  # one article about sanctions: none after 3
+    gone = interaction()
+    gone.client = bot
+    await MoreButton(row + 99).callback(gone)  # a row that is not there: a private explanation
+    assert not sent_kwargs(gone.edit_original_response).get("embed")
+
+
+async def test_a_refused_menu_question_is_logged_too(cog: Ask, bot: NewsBot) -> None:
+    inter = interaction()
+    inter.data = {"resolved": {"messages": {"5": {"id": "5", "content": "the who"}}}}
+    error = app_commands.CommandInvokeError(cog.menu, BadQuestion("only very common words"))
+    await cog.menu.on_error(inter, error)  # type: ignore[misc]
+    [row] = rows(bot)
+    assert (row.record.question, row.record.outcome) == ("the who", "refused")

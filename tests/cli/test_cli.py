@@ -46,3 +46,13 @@ def test_questions_are_logged_and_reviewable(corpus_dir: Path, tmp_path: Path) -
         ("who?", "refused", "cli"),
         ("who was sanctioned?", "answered", "cli"),
     ]
+
+
+def test_dates_in_the_question_are_shown(corpus_dir: Path, tmp_path: Path) -> None:
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    result = invoke("ask", "strike pay union in 2024?", *opts)
+    assert result.exit_code == 0, result.output
+    assert "news since 2024" in result.output
+    data = json.loads(invoke("ask", "strike pay union in 2024?", "--json", *opts).stdout)
+    assert data["period"] == "news since 2024"
+    assert all(h["citation"]["date"] >= "2024-01-01" for h in data["hits"])

@@ -21,6 +21,7 @@ from newsbot.quality.questions import (
     Question,
     contains_answer,
     evaluate,
+    is_question,
     load_questions,
     ranking_measures,
     run_question,
@@ -152,6 +153,11 @@ def test_answer_string_matching() -> None:
     assert not contains_answer("anything", "  ")
 
 
+def test_is_question() -> None:
+    assert is_question("Which animal was named after him?") and is_question('He asked: "why?" ')
+    assert not is_question("The snake was named after him.") and not is_question("")
+
+
 def test_ranking_measures_count_every_labelled_question() -> None:
     labels = {"a": ["d1"], "b": ["d2", "d3"], "c": ["d4"]}
     runs = {"a": ["d1", "x"], "b": ["x", "d3"] + [f"y{i}" for i in range(10)] + ["d2"]}
@@ -190,6 +196,8 @@ def test_evaluate_reports_every_label_set(index: Index) -> None:
     assert (by["strong"].questions, by["weak"].questions, by["all"].questions) == (2, 2, 4)
     assert by["strong"].recall["R@1"] == 1.0 and by["strong"].mrr10 == 1.0
     assert by["strong"].answer_shown == 1.0
+    assert by["strong"].answer_in_headline == 1.0 and by["strong"].headline_question == 0.0
+    assert by["strong"].answers_hidden == 0.0
     assert by["weak"].recall["R@100"] == 0.5  # the budget article is after the question date
     assert by["all"].mrr10 is None and by["all"].recall == {}
     assert by["all"].no_match_rate == 0.5 and by["all"].no_match_right == 1.0  # q3 and q4
@@ -258,3 +266,16 @@ def test_scifact_ndcg_matches_published_bm25(tmp_path: Path) -> None:
     report = evaluate_beir(index, default_analyzer(), folder)
     assert report.queries == 300 and report.documents == 5183
     assert 0.665 <= report.ndcg10 <= 0.72  # published Lucene BM25: 0.665 to 0.679
+
+
+def test_unanswerable_questions_asked_before_their_news(index: Index) -> None:
+    from newsbot.quality.unanswerable import early_questions, measure
+
+    early = early_questions(index, [(q.question, q.answer, q.strong + q.weak) for q in questions()])
+    assert [e.day for e in early] == [date(2022, 6, 4), date(2022, 6, 2), date(2022, 7, 19)]
+    report = measure(
+        index, default_analyzer(), early, contains_answer, made_up=["Who is the president of Mars?"]
+    )
+    assert report.real + report.skipped == 3
+    assert report.made_up == 1 and report.made_up_no_match == 1.0
+    assert report.real_no_match is not None and 0.0 <= report.real_no_match <= 1.0

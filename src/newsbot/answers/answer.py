@@ -9,11 +9,13 @@ import re
 import time
 from datetime import date
 
+from newsbot.answers.fold import fold, matching_articles
 from newsbot.answers.ranking import RANKING, Ranking, coverage, rank, reference_day, term_weights
-from newsbot.answers.snippets import Scored, best_sentence, scored, window
+from newsbot.answers.snippets import Asked, best_sentence, mark, ranked, scored, window
+from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
-from newsbot.records import Answer, Citation, Filters, Hit
+from newsbot.records import Answer, Citation, Filters, Hit, Snippet
 from newsbot.text.analyzer import Analyzer
 
 MAX_QUESTION_CHARS = 500
@@ -22,6 +24,7 @@ MAX_QUESTION_CHARS = 500
 # threshold that best separates shown answers from misses while hiding under 5% of the answers
 # found for questions the corpus can answer.
 MIN_COVERAGE = 0.55
+SNIPPET_BESIDE_HEADLINE = True
 _NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
 
 # Discord mentions (@everyone too), channels, roles, custom emoji, URLs and HTML tags carry
@@ -59,33 +62,59 @@ def answer(
     began = time.perf_counter()
     terms = question_terms(analyzer, question)
     k = max(1, min(k, 10))
-    found = rank(
+    searched, period = search_filters(question, filters, as_of or filters.until or date.today())
+    term_ids = index.term_ids(terms)
+    candidates = rank(
         index,
-        index.term_ids(terms),
-        k,
-        filters,
+        term_ids,
+        2 * k,  # room to fold syndicated copies and still show k stories
+        searched,
         per_article,
-        reference_day(index, as_of or filters.until),
+        reference_day(index, (searched.until if period else None) or as_of or filters.until),
         ranking,
     )
+    stories = fold(index, candidates, k)
+    found = [(p, s) for p, s, _ in stories]
     weights = term_weights(index, terms)
-    shown = [scored(index.passage_text(p), analyzer, weights) for p, _ in found]
+    asked = Asked.of(question, analyzer, weights)
+    shown = [scored(index.passage_text(p), analyzer, asked) for p, _ in found]
+    scores = ranked(shown)
+    matched = bool(found) and coverage(index, found[0][0], weights, names(analyzer, question)) >= MIN_COVERAGE
+    best = best_sentence(shown, scores) if matched else None
+    if best and SNIPPET_BESIDE_HEADLINE:  # the headline is shown above: its passage quotes the rest
+        scores[best[0]] = [0.0 if i == best[1] else v for i, v in enumerate(scores[best[0]])]
     hits = tuple(
-        _hit(index, analyzer, p, s, weights, sentences)
-        for (p, s), sentences in zip(found, shown, strict=True)
+        _hit(index, p, s, window(sentences, values, analyzer, weights), copies)
+        for (p, s, copies), sentences, values in zip(stories, shown, scores, strict=True)
     )
-    best = best_sentence(analyzer, shown, weights)
-    matched = bool(found) and coverage(index, found[0][0], weights) >= MIN_COVERAGE
     return Answer(
         question=question,
         hits=hits,
-        best_sentence=best if matched else None,
+        best_sentence=mark(shown[best[0]][best[1]].text, analyzer, weights) if best else None,
+        headline_hit=best[0] if best else None,
+        period=period.label if period else None,
+        matching=matching_articles(index, term_ids),
         matched=matched,
         index_version=index.version,
         took_ms=(time.perf_counter() - began) * 1000,
         filters=filters,
         terms=tuple(dict.fromkeys(terms)),
     )
+
+
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+\b")
+
+
+def names(analyzer: Analyzer, question: str) -> dict[str, frozenset[str]]:
+    """Term -> the capitalised words of the question (not opening a sentence) with that term:
+    names, which a passage must hold as words for the no-match rule."""
+    out: dict[str, set[str]] = {}
+    for match in _NAME.finditer(question.strip()):
+        word = match.group().casefold()
+        term = analyzer.term(word)
+        if term and term != word:  # only a stemmed word can match a different word
+            out.setdefault(term, set()).add(word)
+    return {t: frozenset(w) for t, w in out.items()}
 
 
 def question_terms(analyzer: Analyzer, question: str) -> list[str]:
@@ -102,22 +131,24 @@ def question_terms(analyzer: Analyzer, question: str) -> list[str]:
     return terms
 
 
-def _hit(
-    index: Index, analyzer: Analyzer, passage: int, score: float, weights: dict[str, float], sentences: Scored
-) -> Hit:
+def _hit(index: Index, passage: int, score: float, snippet: Snippet, copies: list[int]) -> Hit:
+    return Hit(
+        citation=_citation(index, passage),
+        passage_id=passage,
+        position=int(index.passage_position[passage]),
+        score=score,
+        snippet=snippet,
+        also=tuple(_citation(index, p) for p in copies),
+    )
+
+
+def _citation(index: Index, passage: int) -> Citation:
     article = index.article_of(passage)
-    citation = Citation(
+    return Citation(
         article_id=article.id,
         title=article.title,
         source=article.source,
         date=article.date,
         url=article.url,
         path=article.path,
-    )
-    return Hit(
-        citation=citation,
-        passage_id=passage,
-        position=int(index.passage_position[passage]),
-        score=score,
-        snippet=window(sentences, analyzer, weights),
     )

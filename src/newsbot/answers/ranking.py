@@ -10,6 +10,7 @@ docs/quality.md.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -97,9 +98,29 @@ def term_weights(index: Index, terms: list[str]) -> dict[str, float]:
     return out
 
 
-def coverage(index: Index, passage: int, weights: dict[str, float]) -> float:
-    """Share of the question's idf weight found in the passage (title included)."""
+def coverage(
+    index: Index, passage: int, weights: dict[str, float], names: dict[str, frozenset[str]] | None = None
+) -> float:
+    """Share of the question's idf weight found in the passage (title included).
+
+    `names`: term -> the question's capitalised words with that term; such a term counts only when
+    one of those words is in the passage as a word, not just its stem ("Mars" is not "Mar-a-Lago").
+    """
     present = set(index.passage_terms(passage).tolist())
     total = sum(weights.values())
-    found = sum(w for t, w in weights.items() if index.vocab.get(t) in present)
+    words: set[str] | None = None
+    found = 0.0
+    for t, w in weights.items():
+        if index.vocab.get(t) not in present:
+            continue
+        if names and t in names:
+            if words is None:
+                article = index.article_of(passage)
+                words = set(_WORD.findall(f"{article.title} {index.passage_text(passage)}".casefold()))
+            if not names[t] & words:
+                continue
+        found += w
     return found / total if total else 0.0
+
+
+_WORD = re.compile(r"\w+")

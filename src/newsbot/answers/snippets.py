@@ -1,52 +1,170 @@
-"""Snippets and the best sentence: which sentences of the shown passages to quote, words marked."""
+"""Snippets and the headline: which sentences of the shown passages to quote, words marked.
+
+The headline (the best sentence, shown first) should hold the answer, not restate the question:
+a sentence scores by the share of the question's idf weight it holds, more when it also holds what
+the question asks for (`cues.py`: a name, a date, a number, a place) and when the new names it
+brings recur in the other shown passages (several reports naming the same answer). A sentence
+that is itself a question, or that only restates the question, is never the headline. Each
+snippet is centred on its passage's best sentence by the same score. Measured in docs/quality.md.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from newsbot.answers.cues import Kind, asked_part, candidates, capitalised, holds, question_kind
 from newsbot.records import Snippet
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.sentences import split_sentences
 
-SNIPPET_CHARS = 360
-_URL = re.compile(r"https?://\S+")
-Scored = tuple[list[str], list[float]]  # a passage's sentences and their scores for a question
+SNIPPET_CHARS = 480  # about 80 words a passage: measured against 360 and 600 in docs/quality.md
+CUE_BONUS = 0.5  # a sentence holding the kind of answer asked for
+SUPPORT_BONUS = 0.25  # per other shown passage naming one of its new names (at most 2)
+RANK_STEP = 0.05  # a sentence of the n-th shown passage counts (1 - n * RANK_STEP)
+MIN_NEW_TERMS = 2  # fewer terms the question lacks: the sentence only restates the question
+VOTE = 1.0  # a sentence holding the most voted possible answer counts up to (1 + VOTE) times
+COVER_POWER = 1.0  # below 1: the question's weight matters less against the answer's cues
+FOCUS = 1.0  # extra weight of the terms of the question proper, after any preamble
+_URL = re.compile(r"https?://\S+")  # no word inside a link is marked: it would break it
 
 
-def sentence_score(sentence: str, analyzer: Analyzer, weights: dict[str, float]) -> float:
-    found = {term for _, _, term in analyzer.spans(sentence) if term in weights}
-    # Distinct query terms by idf, with a gentle preference for short, dense sentences.
-    return sum(weights[t] for t in found) / (1 + len(sentence) / 2000)
+@dataclass(frozen=True)
+class Asked:
+    """What the sentence scores need to know about the question."""
+
+    weights: dict[str, float]  # question term -> idf, times 1 + FOCUS in the question proper
+    kind: Kind
+    words: frozenset[str]  # the question's lowercased words
+
+    @staticmethod
+    def of(question: str, analyzer: Analyzer, weights: dict[str, float]) -> Asked:
+        focus = set(analyzer.terms(asked_part(question)))
+        focused = {t: w * (1 + FOCUS * (t in focus)) for t, w in weights.items()}
+        return Asked(focused, question_kind(question), frozenset(analyzer.tokens(question)))
 
 
-def scored(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Scored:
-    """A passage's sentences and their scores: worked out once, for its snippet and the best
-    sentence."""
-    sentences = split_sentences(text) or [text]
-    return sentences, [sentence_score(s, analyzer, weights) for s in sentences]
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a shown passage and what it holds for the question."""
+
+    text: str
+    covered: float  # share of the question's idf weight it holds
+    new_terms: int  # distinct terms the question lacks
+    names: frozenset[str]  # capitalised words the question lacks
+    answers: frozenset[str]  # its words that could be the answer (names, numbers or dates)
+    cue: bool  # it holds the kind of answer asked for
+    asks: bool  # it is itself a question
+
+    @property
+    def restates(self) -> bool:
+        return self.asks or self.new_terms < MIN_NEW_TERMS
+
+
+Scored = list[Sentence]  # a passage's sentences, in order
+
+
+def is_question(sentence: str) -> bool:
+    """Whether a sentence is itself a question (ends with "?", closing quotes aside)."""
+    return sentence.rstrip().rstrip("\"'”’)]").endswith("?")
+
+
+def sentence(text: str, analyzer: Analyzer, asked: Asked) -> Sentence:
+    terms = set(analyzer.terms(text))  # chunk-cached: far cheaper than `spans`
+    found = terms & asked.weights.keys()
+    total = sum(asked.weights.values()) or 1.0
+    names = frozenset(w for w in capitalised(text, analyzer.stopwords) if w not in asked.words)
+    return Sentence(
+        text=text,
+        covered=sum(asked.weights[t] for t in found) / total,
+        new_terms=len(terms - found),
+        names=names,
+        answers=candidates(asked.kind, text, names),
+        cue=holds(asked.kind, text, set(names)),
+        asks=is_question(text),
+    )
+
+
+def scored(text: str, analyzer: Analyzer, asked: Asked) -> Scored:
+    """A passage's sentences, analysed once for its snippet and the headline."""
+    return [sentence(s, analyzer, asked) for s in split_sentences(text) or [text]]
+
+
+def score(s: Sentence, support: int = 0) -> float:
+    """How well a sentence answers: the question's weight it holds, more with the answer's cues,
+    a little less when long; 0 for a question or a restatement."""
+    if s.restates or s.covered <= 0:
+        return 0.0
+    bonus = (1 + CUE_BONUS * s.cue) * (1 + SUPPORT_BONUS * min(support, 2))
+    return float(s.covered**COVER_POWER) * bonus / (1 + len(s.text) / 2000)
+
+
+def _support(passages: Sequence[Scored]) -> list[Counter[str]]:
+    """For each passage, how many *other* shown passages mention each name."""
+    per = [frozenset().union(*(s.names for s in p)) if p else frozenset() for p in passages]
+    total = Counter(name for names in per for name in names)
+    return [Counter({n: total[n] - 1 for n in names if total[n] > 1}) for names in per]
+
+
+def ranked(passages: Sequence[Scored]) -> list[list[float]]:
+    """Every sentence's headline score, per passage (rank discount included).
+
+    Then the vote: every possible answer word gets the scores of the sentences holding it, and a
+    sentence holding the most voted one counts up to (1 + VOTE) times: several sentences naming
+    the same answer beside the question's words agree on it."""
+    support = _support(passages)
+    out = []
+    votes: dict[str, float] = {}
+    for n, (sentences, others) in enumerate(zip(passages, support, strict=True)):
+        factor = 1 - RANK_STEP * n
+        values = [score(s, max((others[x] for x in s.names), default=0)) * factor for s in sentences]
+        for s, value in zip(sentences, values, strict=True):
+            for word in s.answers:
+                votes[word] = votes.get(word, 0.0) + value
+        out.append(values)
+    top = max(votes.values(), default=0.0)
+    if top <= 0 or VOTE <= 0:
+        return out
+    return [
+        [
+            v * (1 + VOTE * max((votes[w] for w in s.answers), default=0.0) / top)
+            for s, v in zip(ss, vs, strict=True)
+        ]
+        for ss, vs in zip(passages, out, strict=True)
+    ]
 
 
 def window(
-    scored: Scored, analyzer: Analyzer, weights: dict[str, float], limit: int = SNIPPET_CHARS
+    sentences: Scored,
+    scores: list[float],
+    analyzer: Analyzer,
+    weights: dict[str, float],
+    limit: int | None = None,
 ) -> Snippet:
-    sentences, scores = scored
-    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    """The passage's text around its best sentence, up to `limit` (SNIPPET_CHARS) characters."""
+    limit = limit or SNIPPET_CHARS
+    texts = [s.text for s in sentences]
+    fallback = [s.covered for s in sentences]  # no answering sentence: the densest one
+    keys = scores if any(scores) else fallback
+    best = max(range(len(texts)), key=lambda i: (keys[i], -i))
     lo = hi = best
-    size = len(sentences[best])
+    size = len(texts[best])
     while True:
         grown = False
         for j in (hi + 1, lo - 1):
-            if 0 <= j < len(sentences) and size + len(sentences[j]) + 1 <= limit:
-                size += len(sentences[j]) + 1
+            if 0 <= j < len(texts) and size + len(texts[j]) + 1 <= limit:
+                size += len(texts[j]) + 1
                 lo, hi = min(lo, j), max(hi, j)
                 grown = True
         if not grown:
             break
-    body = " ".join(sentences[lo : hi + 1])
+    body = " ".join(texts[lo : hi + 1])
     if len(body) > limit * 2:  # one enormous sentence: cut at a word
         body = body[: limit * 2].rsplit(" ", 1)[0] + " …"
     prefix = "… " if lo > 0 else ""
-    suffix = " …" if hi < len(sentences) - 1 and not body.endswith("…") else ""
+    suffix = " …" if hi < len(texts) - 1 and not body.endswith("…") else ""
     return mark(prefix + body + suffix, analyzer, weights)
 
 
@@ -62,14 +180,11 @@ def mark(text: str, analyzer: Analyzer, weights: dict[str, float]) -> Snippet:
     return Snippet(text=text, marks=spans)
 
 
-def best_sentence(analyzer: Analyzer, passages: list[Scored], weights: dict[str, float]) -> Snippet | None:
-    """The single sentence of the shown passages (best first) that covers the question best."""
-    best: tuple[float, int, str] | None = None
-    for rank, (sentences, scores) in enumerate(passages):
-        for sentence, found in zip(sentences, scores, strict=True):
-            score = found * (1 - 0.05 * rank)
-            if best is None or score > best[0]:
-                best = (score, rank, sentence)
-    if best is None or best[0] <= 0:
-        return None
-    return mark(best[2], analyzer, weights)
+def best_sentence(passages: Sequence[Scored], scores: Sequence[list[float]]) -> tuple[int, int] | None:
+    """(passage, sentence) of the headline, or None when no sentence answers."""
+    best: tuple[float, int, int] | None = None
+    for p, values in enumerate(scores):
+        for i, value in enumerate(values):
+            if value > 0 and (best is None or value > best[0]):
+                best = (value, p, i)
+    return None if best is None else (best[1], best[2])

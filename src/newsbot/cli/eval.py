@@ -232,9 +232,12 @@ def render_eval(out: Console, report: EvalReport) -> None:
     rows += [
         ("MRR@10", [_fmt(lr.mrr10) for lr in report.labels]),
         (f"answer in shown passages (top {report.k})", [_fmt(lr.answer_shown) for lr in report.labels]),
-        (f"answer in shown snippets (top {report.k})", [_fmt(lr.answer_in_snippet) for lr in report.labels]),
+        ("answer in headline", [_fmt(lr.answer_in_headline) for lr in report.labels]),
+        ("answer in snippets or headline", [_fmt(lr.answer_in_snippet) for lr in report.labels]),
+        ("headline is a question", [_fmt(lr.headline_question) for lr in report.labels]),
         ("no-match rate", [_fmt(lr.no_match_rate) for lr in report.labels]),
         ("no-match right", [_fmt(lr.no_match_right) for lr in report.labels]),
+        ("found answers hidden by no-match", [_fmt(lr.answers_hidden) for lr in report.labels]),
     ]
     for name, cells in rows:
         table.add_row(name, *cells)
@@ -249,6 +252,14 @@ def render_eval(out: Console, report: EvalReport) -> None:
         f"BM25 k1={report.bm25['k1']} b={report.bm25['b']}; recency prior "
         f"boost {report.ranking['recency_boost']} over {report.ranking['recency_days']} days"
     )
+    gone = report.unanswerable
+    if gone is not None:
+        out.print(
+            f"unanswerable questions answered “no match”: {_fmt(gone.real_no_match)} of {gone.real:,} "
+            f"dev questions asked the day before their news ({gone.skipped:,} dropped: a shown passage "
+            f"held the answer, or nothing older); {_fmt(gone.made_up_no_match)} of {gone.made_up} "
+            "made-up questions"
+        )
     skipped = (f"{report.unreadable} unusable lines skipped",) if report.unreadable else ()
     for note in report.notes + skipped:
         out.print(f"[dim]{note}[/]")

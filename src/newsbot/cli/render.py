@@ -81,7 +81,9 @@ def render_answer(console: Console, answer: Answer) -> None:
 
 
 def _footer(console: Console, answer: Answer) -> None:
-    console.print(Text(f"{answer.took_ms:.1f} ms · index {_printable(answer.index_version)}", style="dim"))
+    parts = [_printable(answer.period)] if answer.period else []  # the dates the question named
+    parts += [f"{answer.took_ms:.1f} ms", f"index {_printable(answer.index_version)}"]
+    console.print(Text(" · ".join(parts), style="dim"))
 
 
 def render_report(console: Console, report: BuildReport) -> None:

@@ -27,8 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from newsbot.answers import RANKING, Ranking, answer, question_terms, rank, reference_day
+from newsbot.answers.snippets import is_question
+from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion, NewsbotError
 from newsbot.index.store import Index
+from newsbot.quality.unanswerable import Unanswerable, early_questions, measure
 from newsbot.records import Filters
 from newsbot.text.analyzer import Analyzer
 
@@ -57,8 +60,10 @@ class Outcome:
     ranked: tuple[str, ...]  # article ids, best first, at most DEPTH
     matched: bool  # False: the bot said "no match"
     answer_shown: bool  # the answer string is in a shown passage (or its article's title)
-    answer_in_snippet: bool  # ... in the shown snippets or the best sentence
+    answer_in_snippet: bool  # ... in the shown snippets or the headline
     ms: float  # time the bot took to answer
+    answer_in_headline: bool = False  # ... in the headline (the best sentence shown first)
+    headline_question: bool = False  # the headline is itself a question
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,12 @@ class LabelReport:
     recall: dict[str, float]  # "R@10" -> mean recall of the labelled articles
     mrr10: float | None
     answer_shown: float  # share of questions whose answer string is in the k shown passages
-    answer_in_snippet: float
+    answer_in_snippet: float  # ... in the snippets or the headline
     no_match_rate: float
     no_match_right: float | None  # share of no-matches where the shown passages lack the answer
+    answer_in_headline: float = 0.0  # share whose answer string is in the headline
+    headline_question: float = 0.0  # share of headlines shown that are themselves a question
+    answers_hidden: float = 0.0  # share of found answers (in shown passages) hidden by a no-match
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ class EvalReport:
     labels: tuple[LabelReport, ...]
     latency_ms: dict[str, float]
     unreadable: int = 0  # questions skipped: no question text or no answer
+    unanswerable: Unanswerable | None = None  # with as_of: questions asked before their news
     notes: tuple[str, ...] = field(default=())
 
 
@@ -164,12 +173,14 @@ def run_question(
         term_ids = index.term_ids(question_terms(analyzer, q.question))
     except BadQuestion:
         return Outcome(q.id, (), False, False, False, 0.0)
+    # the dates the question names narrow the ranking as in `answer`
+    searched, period = search_filters(q.question, filters, day or date.today())
+    filters, day = searched, (searched.until if period else None) or day
     found = rank(index, term_ids, DEPTH, filters, 1, reference_day(index, day), ranking)
     ranked = tuple(index.article_of(p).id for p, _ in found)
     shown = " \n ".join(f"{h.citation.title}\n{index.passage_text(h.passage_id)}" for h in result.hits)
-    snippets = " \n ".join(
-        [h.snippet.text for h in result.hits] + ([result.best_sentence.text] if result.best_sentence else [])
-    )
+    headline = result.best_sentence.text if result.matched and result.best_sentence else ""
+    snippets = " \n ".join([h.snippet.text for h in result.hits] + [headline])
     return Outcome(
         q.id,
         ranked,
@@ -177,6 +188,8 @@ def run_question(
         contains_answer(shown, q.answer),
         contains_answer(snippets, q.answer),
         result.took_ms,
+        answer_in_headline=contains_answer(headline, q.answer),
+        headline_question=is_question(headline),
     )
 
 
@@ -241,6 +254,8 @@ def label_report(
     got = [outcomes[q.id] for q in questions]
     n = max(len(got), 1)
     misses = [o for o in got if not o.matched]
+    headlines = [o for o in got if o.matched]
+    found = [o for o in got if o.answer_shown]
     measures = ranking_measures(labels, {o.id: o.ranked for o in got}) if labels else {}
     return LabelReport(
         label=label,
@@ -251,6 +266,9 @@ def label_report(
         answer_in_snippet=sum(o.answer_in_snippet for o in got) / n,
         no_match_rate=len(misses) / n,
         no_match_right=sum(not o.answer_shown for o in misses) / len(misses) if misses else None,
+        answer_in_headline=sum(o.answer_in_headline for o in got) / n,
+        headline_question=sum(o.headline_question for o in headlines) / max(len(headlines), 1),
+        answers_hidden=sum(not o.matched for o in found) / max(len(found), 1),
     )
 
 
@@ -283,6 +301,10 @@ def evaluate(
     ]
     times = sorted(o.ms for o in outcomes.values() if o.ms > 0) or [0.0]
     notes = [f"{len(questions)} questions answered in {time.perf_counter() - began:.1f} s"]
+    unanswerable = None
+    if as_of:
+        labelled = [(q.question, q.answer, q.strong + q.weak) for q in questions if q.strong or q.weak]
+        unanswerable = measure(index, analyzer, early_questions(index, labelled), contains_answer, k)
     missing_dates = sum(q.day is None for q in questions)
     if as_of and missing_dates:
         notes.append(f"{missing_dates} questions have no question_date: answered with every article")
@@ -303,6 +325,7 @@ def evaluate(
             "max": times[-1],
         },
         unreadable=unreadable,
+        unanswerable=unanswerable,
         notes=tuple(notes),
     )
 

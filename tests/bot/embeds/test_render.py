@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime
 
@@ -9,6 +10,7 @@ from newsbot.bot.embeds.render import (
     answer_embed,
     citation,
     marked,
+    more_embed,
     progress_text,
     report_embed,
     safe_url,
@@ -83,7 +85,26 @@ def test_answer_embed_best_sentence_first_then_cited_passages() -> None:
     assert "**1.**" in desc and "**2.**" in desc
     assert "[Harbour city opens floating solar farm](https://example.org/a)" in desc
     assert "*Other*" in desc
-    assert "v1" in (embed.footer.text or "")
+    footer = embed.footer.text or ""
+    assert footer.startswith("2 of 2 matching articles") and "v1" not in footer  # version: /logs
+
+
+def test_headline_is_not_repeated_in_its_passage_and_copies_fold() -> None:
+    head = "The harbour city of Lindqvist opened a floating solar farm on Monday."
+    text = "Crowds gathered early. " + head + " The mayor cut a ribbon."
+    copy = Citation("c1", "Solar farm opens", "Daily Ledger", None, "https://example.org/copy", None)
+    first = dataclasses.replace(hit(text, "solar", "farm"), also=(copy,))
+    a = dataclasses.replace(
+        answer(first, best=snippet(head, "solar", "farm")),
+        headline_hit=0,
+        matching=1204,
+        period="news since 2024",
+    )
+    embed = answer_embed(a)
+    desc = embed.description or ""
+    assert desc.count("floating") == 1 and "Crowds gathered early. (…) The mayor cut a ribbon." in desc
+    assert "also reported by [Daily Ledger](https://example.org/copy)" in desc
+    assert embed.footer.text == "1 of 1,204 matching articles · best match first · news since 2024"
 
 
 def test_answer_embed_shows_active_filters_in_the_footer() -> None:
@@ -185,3 +206,22 @@ def test_stats_embed() -> None:
     assert r"Coast\_Herald: 1" in (fields["Sources (2)"] or "")
     assert (fields["Built"] or "").startswith("<t:")
     assert embed.description == "`/srv/news_corpus`"  # a code span: escapes would show in it
+
+
+def test_more_embed_numbers_on_after_the_shown_passages() -> None:
+    hits = [
+        hit(f"Passage number {n} about solar.", "solar", title=f"T{n}", article_id=f"a{n}", n=n)
+        for n in range(5)
+    ]
+    embed = more_embed(dataclasses.replace(answer(*hits), matching=9), 3)
+    desc = embed.description or ""
+    assert embed.title == "More: who opened the solar farm?"
+    assert "**4.** Passage number 3" in desc and "**5.** Passage number 4" in desc and "**1.**" not in desc
+    assert (embed.footer.text or "").startswith("2 of 9 matching articles")
+    assert "That was everything" in (more_embed(answer(*hits[:3]), 3).description or "")
+
+
+def test_without_a_headline_the_first_passage_is_not_shown_twice() -> None:
+    embed = answer_embed(answer(hit(PASSAGE, "solar")))
+    desc = embed.description or ""
+    assert desc.startswith("**1.**") and desc.count(PASSAGE[:40]) == 1

@@ -18,13 +18,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.answers import parse_filters
+from newsbot.bot.cogs.more import SHOWN, MoreButton
 from newsbot.bot.embeds.render import answer_embed
 from newsbot.bot.errors import Failure, explain
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.bot.review import NO_MATCH, post_for_review
 from newsbot.corpus.scope import Scope
+from newsbot.errors import BadQuestion
 from newsbot.querylog import QueryRecord
-from newsbot.records import Filters
+from newsbot.records import Answer, Filters
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
@@ -37,6 +39,7 @@ DEFER_AFTER = 1.0  # seconds an answer may take before the interaction is deferr
 QUESTION_CHARS = 1000
 SOURCE_CHARS = 100
 DATE_CHARS = 40
+MENU = "Ask newsbot"  # the message context-menu command
 
 
 class UserCooldown:
@@ -83,6 +86,17 @@ class Ask(commands.Cog):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.cooldown = UserCooldown(bot.settings.cooldown_seconds)
+        # A context menu cannot be declared in a cog: it is made here and added to the tree.
+        self.menu = app_commands.ContextMenu(name=MENU, callback=self.ask_message)
+        self.menu.on_error = self._menu_error
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(MoreButton)
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(MoreButton)
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """The per-user cooldown, checked before /ask runs (typing in autocomplete is free)."""
@@ -108,6 +122,19 @@ class Ask(commands.Cog):
     ) -> None:
         """Ask a question; newsbot answers by quoting the news."""
         filters = dataclasses.replace(parse_filters(since, until, source), guild=interaction.guild_id)
+        await self._answer(interaction, question, filters, private)
+
+    async def ask_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """ "Ask newsbot" on a message: its text is the question (under the /ask cooldown)."""
+        self.cooldown.check(interaction.user.id)
+        question = message.content.strip()
+        if not question:
+            raise BadQuestion("That message has no text to ask about.")
+        await self._answer(interaction, question, Filters(guild=interaction.guild_id), private=False)
+
+    async def _answer(
+        self, interaction: discord.Interaction, question: str, filters: Filters, private: bool
+    ) -> None:
         job = asyncio.ensure_future(asyncio.to_thread(self.bot.engine.ask, question, filters=filters))
         # Answering takes milliseconds: waiting a moment before deferring lets a refused
         # question be answered privately, while a slow answer still beats the 3 s deadline.
@@ -118,7 +145,7 @@ class Ask(commands.Cog):
             await interaction.response.defer(ephemeral=private, thinking=True)
         row = await self._record(QueryRecord.from_answer(answer, **_who(interaction)))
         embed = await asyncio.to_thread(answer_embed, answer)  # text work stays off the event loop
-        await interaction.edit_original_response(embed=embed, **self._feedback(row))
+        await interaction.edit_original_response(embed=embed, **self._buttons(row, answer))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
@@ -146,6 +173,15 @@ class Ask(commands.Cog):
             _who(interaction),
         )
 
+    async def _menu_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Log the failed "Ask newsbot" question; the tree's handler then tells the user."""
+        data: Any = interaction.data or {}
+        messages = data.get("resolved", {}).get("messages", {})
+        question = next((str(m.get("content") or "") for m in messages.values()), "")
+        await self._record_failure(explain(error, interaction.id), question, {}, _who(interaction))
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Answer `@newsbot question` with a reply, under the same cooldown as /ask."""
@@ -167,7 +203,7 @@ class Ask(commands.Cog):
             return
         row = await self._record(QueryRecord.from_answer(answer, **who))
         embed = await asyncio.to_thread(answer_embed, answer)
-        await _reply(message, embed=embed, **self._feedback(row))
+        await _reply(message, embed=embed, **self._buttons(row, answer))
         if row is not None and not answer.matched:
             await post_for_review(self.bot, row, NO_MATCH)
 
@@ -189,10 +225,16 @@ class Ask(commands.Cog):
             text = text.replace(token, " ")
         return " ".join(text.split())
 
-    def _feedback(self, row: int | None) -> dict[str, Any]:
-        """The feedback buttons under an answer, once a feedback cog provides them."""
+    def _buttons(self, row: int | None, answer: Answer) -> dict[str, Any]:
+        """The buttons under an answer: feedback (once a feedback cog provides them) and More
+        when there may be more results."""
+        if row is None:
+            return {}
         make = self.bot.answer_view
-        return {"view": make(row)} if make is not None and row is not None else {}
+        view = make(row) if make is not None else discord.ui.View(timeout=None)
+        if answer.matched and len(answer.hits) >= SHOWN:
+            view.add_item(MoreButton(row))
+        return {"view": view} if make is not None or answer.matched else {}
 
     async def _record_failure(
         self, failure: Failure, question: str, filters: Mapping[str, str], who: Mapping[str, Any]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from urllib.parse import quote, urlsplit
@@ -25,6 +26,7 @@ NO_MATCH = discord.Colour.orange()
 REPORT = discord.Colour.green()
 BEST_SENTENCE = 1000  # characters kept for the best sentence at the top
 MAX_URL = 500
+MAX_ALSO = 3  # syndicated copies named under a passage
 
 
 def marked(snippet: Snippet) -> str:
@@ -89,22 +91,75 @@ def answer_embed(answer: Answer) -> discord.Embed:
     """The reply to a question: the best sentence first, then each quoted passage, cited."""
     if not answer.matched or not answer.hits:
         return no_match_embed(answer)
-    best = answer.best_sentence or answer.hits[0].snippet
-    head = fit("> " + marked(best), BEST_SENTENCE)
-    blocks = [_passage_block(n, hit) for n, hit in enumerate(answer.hits, 1)]
-    room = (DESCRIPTION - len(head) - 2 * len(blocks)) // len(blocks)
+    best = answer.best_sentence  # None when no sentence answers: the passages alone, not repeated
+    head = [fit("> " + marked(best), BEST_SENTENCE)] if best else []
+    blocks = [
+        _passage_block(n, hit, best if best and n - 1 == answer.headline_hit else None)
+        for n, hit in enumerate(answer.hits, 1)
+    ]
+    room = (DESCRIPTION - sum(map(len, head)) - 2 * len(blocks)) // len(blocks)
     body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
     embed = discord.Embed(
         title=fit(escape(answer.question.strip()), TITLE),
         colour=ANSWERED,
-        description="\n\n".join([head, *body]),
+        description="\n\n".join([*head, *body]),
     )
     embed.set_footer(text=_footer(answer))
     return fit_embed(embed)
 
 
-def _passage_block(n: int, hit: Hit) -> tuple[str, str]:
-    return f"**{n}.** {marked(hit.snippet)}", "— " + citation(hit.citation)
+def more_embed(answer: Answer, start: int) -> discord.Embed:
+    """The results after the first `start` of an answer, numbered on from them."""
+    rest = answer.hits[start:] if answer.matched else ()
+    if not rest:
+        description = "That was everything that matches well; try other words or a wider date range."
+        embed = discord.Embed(title=fit("More: " + escape(answer.question.strip()), TITLE), colour=NO_MATCH)
+        embed.description = description
+        return fit_embed(embed)
+    blocks = [_passage_block(n, hit) for n, hit in enumerate(rest, start + 1)]
+    room = (DESCRIPTION - 2 * len(blocks)) // len(blocks)
+    body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
+    embed = discord.Embed(
+        title=fit("More: " + escape(answer.question.strip()), TITLE),
+        colour=ANSWERED,
+        description="\n\n".join(body),
+    )
+    embed.set_footer(text=_footer(dataclasses.replace(answer, hits=rest)))
+    return fit_embed(embed)
+
+
+def _passage_block(n: int, hit: Hit, headline: Snippet | None = None) -> tuple[str, str]:
+    """The passage's snippet (without the headline when quoted from it) and its citation, with
+    the other papers that ran the same story."""
+    text = marked(without(hit.snippet, headline.text)) if headline else marked(hit.snippet)
+    cite = "— " + citation(hit.citation)
+    if hit.also:
+        cite += " · also reported by " + ", ".join(_reporter(c) for c in hit.also[:MAX_ALSO])
+        cite += f" and {len(hit.also) - MAX_ALSO:,} more" if len(hit.also) > MAX_ALSO else ""
+    return f"**{n}.** {text}", cite
+
+
+def _reporter(cite: Citation) -> str:
+    """A syndicated copy, as short as it can be: its source (a link when there is a URL)."""
+    name = escape(fit(cite.source or " ".join(cite.title.split()) or "another paper", 60))
+    url = safe_url(cite.url)
+    return f"[{name}]({url})" if url else name
+
+
+def without(snippet: Snippet, sentence: str) -> Snippet:
+    """The snippet with `sentence` (the headline above it) replaced by "(…)"; its marks moved."""
+    at = snippet.text.find(sentence) if sentence else -1
+    if at < 0:
+        return snippet
+    gap = "(…)"
+    end = at + len(sentence)
+    shift = len(gap) - len(sentence)
+    marks = tuple(
+        (s if s < at else s + shift, e if e <= at else e + shift)
+        for s, e in snippet.marks
+        if e <= at or s >= end
+    )
+    return Snippet(snippet.text[:at] + gap + snippet.text[end:], marks)
 
 
 def no_match_embed(answer: Answer) -> discord.Embed:
@@ -146,10 +201,18 @@ def describe_filters(filters: Filters) -> str:
 
 
 def _footer(answer: Answer) -> str:
-    parts = [f"index {answer.index_version}", f"{answer.took_ms:.0f} ms"]
+    """What helps a reader judge the answer: how much matched, which news was searched. (The index
+    version and timings are in /logs.)"""
+    parts = []
+    if answer.matched and answer.hits:
+        shown = len(answer.hits) + sum(len(h.also) for h in answer.hits)
+        total = max(answer.matching or 0, shown)
+        parts.append(f"{len(answer.hits)} of {total:,} matching articles · best match first")
+    if answer.period:
+        parts.append(answer.period)
     if answer.filters.active:
         parts.append(describe_filters(answer.filters))
-    return " · ".join(parts)
+    return " · ".join(parts) or "newsbot quotes the news; nothing is made up"
 
 
 def progress_text(stage: str, done: int, total: int) -> str:

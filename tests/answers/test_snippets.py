@@ -1,0 +1,74 @@
+"""The headline and snippets: the sentence that answers, not the one that asks or restates."""
+
+import pytest
+
+from newsbot.answers.cues import question_kind
+from newsbot.answers.snippets import Asked, best_sentence, ranked, scored, window
+from newsbot.text.analyzer import default_analyzer
+
+QUIZ = (
+    "Harrison Ford has had a new species of which animal named after him? "
+    "Harrison Ford has had a new species named after him. "
+    "Scientists named a snake Tachymenoides harrisonfordi after Harrison Ford, the actor."
+)
+
+
+def headline(question: str, *passages: str) -> str | None:
+    analyzer = default_analyzer()
+    weights = {t: 1.0 for t in analyzer.terms(question)}
+    asked = Asked.of(question, analyzer, weights)
+    shown = [scored(p, analyzer, asked) for p in passages]
+    best = best_sentence(shown, ranked(shown))
+    return None if best is None else shown[best[0]][best[1]].text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who won the election?", "name"),
+        ("Which actor was honoured?", "name"),
+        ("When did the bridge open?", "date"),
+        ("In which year was it founded?", "date"),
+        ("How many people were hurt?", "number"),
+        ("What percentage of plastic is recycled?", "number"),
+        ("Where did the storm land?", "place"),
+        ("The storm hit this week. In which country did it land?", "place"),
+        ("Which company bought Twitter?", "thing"),
+    ],
+)
+def test_question_kind(question: str, kind: str) -> None:
+    assert question_kind(question) == kind
+
+
+def test_headline_is_never_the_question_nor_a_restatement() -> None:
+    question = "Harrison Ford has had a new species of which animal named after him?"
+    assert headline(question, QUIZ) == (
+        "Scientists named a snake Tachymenoides harrisonfordi after Harrison Ford, the actor."
+    )
+
+
+def test_headline_prefers_the_sentence_with_what_is_asked() -> None:
+    passage = (
+        "The Senate passed the marriage bill on Tuesday after a long debate in the chamber. "
+        "Twelve Republicans supported the marriage bill, with 61 votes in favour."
+    )
+    got = headline("How many Republicans supported the marriage bill the Senate passed?", passage)
+    assert got is not None and got.startswith("Twelve Republicans")
+
+
+def test_headline_may_come_from_a_lower_passage_and_none_when_nothing_answers() -> None:
+    first = "Panda cubs are popular. Zoo visitors queue for hours."
+    second = "The twin panda cubs at Kelby zoo were named Mei and Lan by the keepers."
+    assert headline("What were the twin panda cubs at Kelby zoo named?", first, second) == second
+    assert headline("Who painted the bridge?", "Nothing here matches at all.") is None
+
+
+def test_snippet_is_centred_on_the_answering_sentence() -> None:
+    analyzer = default_analyzer()
+    question = "Who won the chess final in Oslo?"
+    filler = " ".join(f"Chess fans in Oslo filled hall number {n} for the final." for n in range(8))
+    text = filler + " Magnus Carlsen won the chess final in Oslo on Sunday. " + filler
+    asked = Asked.of(question, analyzer, {t: 1.0 for t in analyzer.terms(question)})
+    shown = [scored(text, analyzer, asked)]
+    snippet = window(shown[0], ranked(shown)[0], analyzer, asked.weights, limit=200)
+    assert "Magnus Carlsen won" in snippet.text and len(snippet.text) < 420
