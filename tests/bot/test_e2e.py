@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -339,3 +340,25 @@ async def test_ask_latency_end_to_end(live: FakeDiscord) -> None:
         f"max {took[-1] * 1000:.0f} ms"
     )
     assert p95 < 1.5
+
+
+async def test_the_running_bot_answers_from_what_a_cli_rebuild_indexed(
+    live: FakeDiscord, settings: Settings
+) -> None:
+    (settings.corpus_dir / "wombat.txt").write_text(
+        "Wombat cubes puzzle zoologists\n\nZoologists explained why wombats leave cube-shaped droppings.\n"
+    )
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "newsbot", "index",
+        "--corpus", str(settings.corpus_dir), "--data-dir", str(settings.data_dir),
+    )  # fmt: skip
+    assert await cli.wait() == 0
+    deadline = time.monotonic() + 2.0  # the bot follows a new version within a second or two
+    while True:
+        reply = await (
+            await live.send_interaction("ask", {"question": "why are wombat droppings cubes?"})
+        ).reply()
+        if "Wombat" in json.dumps(reply["embeds"]) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert "Wombat cubes puzzle zoologists" in json.dumps(reply["embeds"])

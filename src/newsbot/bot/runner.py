@@ -77,9 +77,12 @@ async def serve(settings: Settings) -> None:
         engine = await asyncio.to_thread(Engine.open, settings)
         querylog = await asyncio.to_thread(open_query_log, settings)
         bot.attach(engine, querylog)
+        following = engine.follow()  # answer from what another process indexes, within a second
         try:
             await bot.connect()
         finally:
+            following.set()
+            engine.close()
             querylog.close()
 
 
