@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsbot import __version__
 from newsbot.answers import parse_filters
-from newsbot.cli.common import DATE_FORMATS, CorpusOpt, DataOpt, JsonOpt, flag, load_settings, print_error
+from newsbot.cli.common import (
+    DATE_FORMATS,
+    CorpusOpt,
+    DataOpt,
+    JsonOpt,
+    flag,
+    load_settings,
+    print_error,
+    progress_bar,
+)
 from newsbot.cli.eval import eval_command
 from newsbot.cli.feeds import feeds_app
 from newsbot.cli.logs import logs_app
@@ -70,31 +76,8 @@ def _engine(settings: Settings, corpus: Path | None = None) -> Engine:
     return engine
 
 
-@contextmanager
-def _bar(first: str) -> Iterator[Callable[[str, int, int], None]]:
-    """A transient progress bar on stderr, and the function that moves it."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=errors, transient=True) as bar:
-        task = bar.add_task(first, total=1)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=max(total, 1))
-
-        try:
-            yield progress
-        except KeyboardInterrupt:  # one Ctrl-C: one line; a build stopped midway changes nothing
-            bar.stop()
-            errors.print("Stopped: the index was not changed.")
-            raise typer.Exit(130) from None
-
-
 def _index(engine: Engine, full: bool, replace: bool = False) -> None:
-    with _bar("reading") as progress:
+    with progress_bar("reading") as progress:
         report = engine.reindex(full=full, progress=progress, replace=replace)
     render_report(errors, report)
 
@@ -131,7 +114,7 @@ def index(
             errors.print(f"[red]Damaged:[/] {escape(e.message)} (run `newsbot index --full` to rebuild)")
             raise typer.Exit(1) from None
         console.print("Every file matches the checksum recorded when it was written.")
-        with _bar("re-analysing") as progress:
+        with progress_bar("re-analysing") as progress:
             parity = verify(engine.index, engine.analyzer, verify_queries, progress=progress)
         console.print(parity.summary())
         for mismatch in parity.mismatches:

@@ -3,12 +3,15 @@ settings, which is also where logging is set up, so no command can skip either."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from newsbot.errors import ConfigError
 from newsbot.logsetup import configure_logging
@@ -64,3 +67,26 @@ def print_error(message: str) -> None:
     text might carry are shown as spaces."""
     text = "".join(c if c.isprintable() else " " for c in message)
     Console(stderr=True, highlight=False).print(f"[bold red]Error:[/] {escape(text)}", soft_wrap=True)
+
+
+@contextmanager
+def progress_bar(first: str = "starting") -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar on stderr, and the function that moves it (stage, done, total)."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(first, total=1)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=max(total, 1))
+
+        try:
+            yield progress
+        except KeyboardInterrupt:  # one Ctrl-C: one line; a build stopped midway changes nothing
+            bar.stop()
+            Console(stderr=True).print("Stopped: the index was not changed.")
+            raise typer.Exit(130) from None

@@ -10,18 +10,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from newsbot.answers import RANKING, Ranking
-from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings
+from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings, progress_bar
 from newsbot.corpus.read import scan
 from newsbot.engine import Engine
 from newsbot.errors import IndexCorrupt, NewsbotError
@@ -107,7 +104,7 @@ def eval_command(
         else:
             root = corpus or settings.corpus_dir
             index = _cached_index(root, settings, params, target, rebuild)
-        with _progress() as tell:
+        with progress_bar() as tell:
             report = evaluate(
                 index,
                 default_analyzer(),
@@ -148,7 +145,7 @@ def _configured_index(settings: Settings) -> Index:
     """The bot's own index of the configured corpus, built first if there is none."""
     engine = Engine.open(settings, build_if_missing=False)
     if engine.version == "none":
-        with _progress() as tell:
+        with progress_bar() as tell:
             engine.reindex(progress=tell)
     return engine.index
 
@@ -162,7 +159,7 @@ def _cached_index(root: Path, settings: Settings, params: BM25Params, target: in
     analysis = fingerprint(default_analyzer(), target, params)
     if previous is not None and previous.analysis == analysis and _unchanged(previous, root):
         return previous
-    with _progress() as tell:
+    with progress_bar() as tell:
         index, _ = build_index(
             root, default_analyzer(), previous=previous, params=params, target_words=target, progress=tell
         )
@@ -194,23 +191,6 @@ def _unchanged(index: Index, root: Path) -> bool:
 
 def _key(*parts: object) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
-
-
-@contextmanager
-def _progress() -> Iterator[Reporter]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=errors, transient=True) as bar:
-        task = bar.add_task("starting", total=1)
-
-        def tell(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=max(total, 1))
-
-        yield tell
 
 
 # --- rendering -----------------------------------------------------------------------------------
