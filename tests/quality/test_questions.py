@@ -3,6 +3,7 @@
 Fixtures are tiny made-up articles and questions in the RealTime QA format, written here.
 """
 
+import dataclasses
 import gzip
 import json
 from datetime import date
@@ -26,6 +27,7 @@ from newsbot.quality.questions import (
     ranking_measures,
     run_question,
 )
+from newsbot.quality.split import held_out, is_held_out
 from newsbot.text.analyzer import default_analyzer
 from tests.conftest import shared
 
@@ -202,8 +204,25 @@ def test_evaluate_reports_every_label_set(index: Index) -> None:
     assert by["all"].mrr10 is None and by["all"].recall == {}
     assert by["all"].no_match_rate == 0.5 and by["all"].no_match_right == 1.0  # q3 and q4
     assert report.latency_ms["max"] >= report.latency_ms["p50"] > 0
+    assert "strong, held out" not in by  # 4 questions: none is a 5th
     later = evaluate(index, default_analyzer(), questions(), as_of=False)
     assert {r.label: r for r in later.labels}["weak"].recall["R@1"] == 1.0
+
+
+def test_evaluate_reports_the_held_out_questions_apart(index: Index) -> None:
+    first = questions()[0]
+    fifth = dataclasses.replace(first, id="q5", question=first.question.replace("?", " now?"))
+    report = evaluate(index, default_analyzer(), [*questions(), fifth], as_of=True)
+    by = {r.label: r for r in report.labels}
+    assert by["strong"].questions == 3
+    assert by["strong, held out"].questions == 1 and by["weak, held out"].questions == 1
+    assert by["strong, held out"].recall["R@1"] == 1.0  # measured over the held-out question only
+
+
+def test_held_out_is_every_fifth() -> None:
+    assert held_out(list(range(12))) == [4, 9]
+    assert [n for n in range(12) if is_held_out(n)] == [4, 9]
+    assert held_out([1, 2, 3]) == []
 
 
 def test_eval_command_json_and_beir(corpus: Path, questions_file: Path, tmp_path: Path) -> None:
@@ -279,3 +298,4 @@ def test_unanswerable_questions_asked_before_their_news(index: Index) -> None:
     assert report.real + report.skipped == 3
     assert report.made_up == 1 and report.made_up_no_match == 1.0
     assert report.real_no_match is not None and 0.0 <= report.real_no_match <= 1.0
+    assert report.held == 0 and report.held_no_match is None  # 3 early questions: none is a 5th

@@ -237,8 +237,8 @@ def render_eval(out: Console, report: EvalReport) -> None:
         out.print(
             f"unanswerable questions answered “no match”: {_fmt(gone.real_no_match)} of {gone.real:,} "
             f"dev questions asked the day before their news ({gone.skipped:,} dropped: a shown passage "
-            f"held the answer, or nothing older); {_fmt(gone.made_up_no_match)} of {gone.made_up} "
-            "made-up questions"
+            f"held the answer, or nothing older; held out: {_fmt(gone.held_no_match)} of {gone.held:,}); "
+            f"{_fmt(gone.made_up_no_match)} of {gone.made_up} made-up questions"
         )
     skipped = (f"{report.unreadable} unusable lines skipped",) if report.unreadable else ()
     for note in report.notes + skipped:

@@ -31,6 +31,7 @@ from newsbot.answers.snippets import is_question
 from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion, NewsbotError
 from newsbot.index.store import Index
+from newsbot.quality.split import held_out
 from newsbot.quality.unanswerable import Unanswerable, early_questions, measure
 from newsbot.records import Filters
 from newsbot.text.analyzer import Analyzer
@@ -294,9 +295,13 @@ def evaluate(
     }
     strong = [q for q in questions if q.strong]
     weak = [q for q in questions if q.weak]
+    held = held_out(questions)
+    held_strong, held_weak = [q for q in held if q.strong], [q for q in held if q.weak]
     reports = [
         label_report("strong", strong, outcomes, {q.id: q.strong for q in strong}),
+        label_report("strong, held out", held_strong, outcomes, {q.id: q.strong for q in held_strong}),
         label_report("weak", weak, outcomes, {q.id: q.weak for q in weak}),
+        label_report("weak, held out", held_weak, outcomes, {q.id: q.weak for q in held_weak}),
         label_report("all", [q for q in questions if q.answer], outcomes, None),
     ]
     times = sorted(o.ms for o in outcomes.values() if o.ms > 0) or [0.0]

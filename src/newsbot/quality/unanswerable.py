@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from newsbot.answers import answer
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
+from newsbot.quality.split import is_held_out
 from newsbot.records import Filters
 from newsbot.text.analyzer import Analyzer
 
@@ -40,6 +41,8 @@ class Unanswerable:
     made_up: int
     made_up_no_match: float | None
     skipped: int  # labelled questions dropped: a shown passage held the answer, or nothing older
+    held: int = 0  # of `real`, the held-out ones (every 5th early question, `quality/split.py`)
+    held_no_match: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,8 @@ def measure(
     made_up: Sequence[str] = MADE_UP,
 ) -> Unanswerable:
     """Answer the early questions and the made-up ones; `contains(text, answer)` tests answers."""
-    kept = skipped = declined = 0
-    for q in early:
+    kept = skipped = declined = held = held_declined = 0
+    for n, q in enumerate(early):
         try:
             got = answer(index, analyzer, q.question, k=k, filters=Filters(until=q.day))
         except BadQuestion:
@@ -85,6 +88,9 @@ def measure(
             continue
         kept += 1
         declined += not got.matched
+        if is_held_out(n):
+            held += 1
+            held_declined += not got.matched
     invented = [answer(index, analyzer, q, k=k) for q in made_up]
     return Unanswerable(
         real=kept,
@@ -92,4 +98,6 @@ def measure(
         made_up=len(invented),
         made_up_no_match=sum(not a.matched for a in invented) / len(invented) if invented else None,
         skipped=skipped,
+        held=held,
+        held_no_match=held_declined / held if held else None,
     )
