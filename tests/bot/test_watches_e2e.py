@@ -16,6 +16,7 @@ import pytest
 from discord.http import Route
 
 from newsbot.bot import deliveries
+from newsbot.bot.cogs import watches as watch_cog
 from newsbot.engine import Engine
 from newsbot.index.store import Index
 from newsbot.leader import FileLeadership
@@ -200,9 +201,10 @@ async def test_a_watch_fires_once_for_a_new_article_not_the_backlog_an_update_or
 
 
 async def test_channel_watches_need_manage_channels_and_list_shows_whose(
-    live: tuple[FakeDiscord, Store],
+    live: tuple[FakeDiscord, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake, _ = live
+    monkeypatch.setattr(watch_cog, "MAX_PER_MEMBER", 1)
     general = fake.guild.channel("general")
     refused = await fake.send_interaction("watch add", {"query": QUERY, "channel": general})
     body = await refused.wait_callback()
@@ -210,6 +212,8 @@ async def test_channel_watches_need_manage_channels_and_list_shows_whose(
 
     await add_watch(fake, {"query": QUERY, "channel": general}, user=fake.admin)
     await add_watch(fake, {"query": "rail strike", "mode": "daily"})
+    too_many = await add_watch(fake, {"query": "chess"})
+    assert too_many["content"].startswith("You have 1 watches in this server")
     mine = (await (await fake.send_interaction("watch list")).reply())["embeds"][0]
     assert mine["title"] == "Your watches" and "rail strike" in mine["description"]
     assert QUERY not in mine["description"]

@@ -123,6 +123,8 @@ class Deliveries:
             watch = match.watch
             if watch.guild_id is None or watch.paused or watch.id in paused:
                 continue
+            if self.bot.get_guild(watch.guild_id) is None:  # unavailable, or the bot was removed
+                continue
             embed = await asyncio.to_thread(self._match_embed, match)
             if await self._post(watch, match.id, embed=embed):
                 await asyncio.to_thread(self.watches.mark_delivered, [match.id])
@@ -134,7 +136,7 @@ class Deliveries:
         now = self.clock()
         for digest in await asyncio.to_thread(self.watches.digests):
             watch = digest.watch
-            if watch.guild_id is None or watch.muted(now):
+            if watch.guild_id is None or watch.muted(now) or self.bot.get_guild(watch.guild_id) is None:
                 continue
             embed = await asyncio.to_thread(self._digest_embed, digest)
             if await self._post(watch, digest.match_ids[0], embed=embed):

@@ -9,7 +9,7 @@ The posts themselves are made by the delivery loop (`bot/deliveries.py`).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
@@ -21,7 +21,7 @@ from newsbot.bot.embeds.watchrender import added_text, named, watches_embed
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.corpus.scope import Scope
 from newsbot.errors import NewsbotError
-from newsbot.watches import Mode, Watch, Watches, parse_duration
+from newsbot.watches import BadWatch, Mode, Watch, Watches, parse_duration
 from newsbot.watches.records import utcnow
 from newsbot.watches.watchlist import MAX_QUERY_CHARS
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SOURCE_CHARS = 100
 DURATION_CHARS = 10
 WATCH_ID = app_commands.Range[int, 1, 2**53]
+MAX_PER_MEMBER = 25  # watches one member may add in one server: each is a post stream to look after
 
 
 class WatchCommands(commands.Cog):
@@ -70,7 +71,7 @@ class WatchCommands(commands.Cog):
             _check_postable(channel, interaction.guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
         watch = await asyncio.to_thread(
-            self.watches.add,
+            self._add,
             query,
             Mode(mode),
             source=source,
@@ -79,6 +80,15 @@ class WatchCommands(commands.Cog):
             user_id=interaction.user.id,
         )
         await interaction.edit_original_response(content=added_text(watch))
+
+    def _add(self, query: str, mode: Mode, *, guild_id: int | None, user_id: int, **where: Any) -> Watch:
+        """Add the watch unless the member has `MAX_PER_MEMBER` in this server already."""
+        if len(self.watches.list_watches(guild_id, user_id)) >= MAX_PER_MEMBER:
+            raise BadWatch(
+                f"You have {MAX_PER_MEMBER} watches in this server, the most one member may have: "
+                "remove one first (/watch list shows them)."
+            )
+        return self.watches.add(query, mode, guild_id=guild_id, user_id=user_id, **where)
 
     @add.autocomplete("source")
     async def _sources(
