@@ -283,6 +283,24 @@ async def test_closed_dms_pause_the_watch_and_the_server_is_told_once(
     assert "paused: I cannot send them DMs" in listed["description"]
 
 
+async def test_a_channel_that_refuses_pauses_its_watch_and_the_mod_channel_is_told(
+    live: tuple[FakeDiscord, Store], settings: Settings
+) -> None:
+    fake, store = live
+    general = fake.guild.channel("general")
+    await add_watch(fake, {"query": QUERY, "channel": general}, user=fake.admin)
+    fake.muted_channels.add(general.id)
+    await add_and_index(store, settings, "refused.jsonl", story(1))
+    assert store.watch(1).paused == "I may not post in its channel any more"
+    [notice] = in_channel(fake, "mod-log")
+    assert notice["content"].startswith("Watch #1 “lighthouse keepers strike” for <@")
+
+    fake.muted_channels.clear()  # the permission is given back: once resumed, new articles post
+    await (await fake.send_interaction("watch resume", {"watch_id": 1}, user=fake.admin)).reply()
+    await add_and_index(store, settings, "given-back.jsonl", story(2))
+    assert [p["embeds"][0]["url"] for p in in_channel(fake, "general")] == ["https://example.org/lamp-2"]
+
+
 @pytest.fixture
 async def two(
     monkeypatch: pytest.MonkeyPatch, settings: Settings, fast: DigestClock

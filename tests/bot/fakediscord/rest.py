@@ -263,6 +263,8 @@ class RestApi:
         if int(request.match_info["channel_id"]) in self.fake.dm_channels:
             return await self.create_dm_message(request)
         guild, channel = self.channel_of(request)
+        if channel.id in self.fake.muted_channels:
+            raise ApiError(403, 50013, "Missing Permissions", problem=False)
         record = request[RECORD]
         body = record.json or {}
         check_message(body, record.files)

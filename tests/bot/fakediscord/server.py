@@ -95,6 +95,7 @@ class FakeDiscord:
         self.attachment_size_limit = 10 * 1024 * 1024  # what an interaction says a file may be
         self.dm_channels: dict[int, User] = {}  # DM channel id -> the user the bot writes to
         self.closed_dms: set[User] = set()  # users who do not take DMs from the bot (403 50007)
+        self.muted_channels: set[int] = set()  # channels the bot may no longer post in (403 50013)
 
         self.rest = RestApi(self)
         self.gateway = FakeGateway(self)
