@@ -61,3 +61,13 @@ def test_one_leader_and_a_killed_one_is_replaced(
     mine.release()
     with _other_process(tmp_path, url) as (_, said):
         assert said == "leads"
+
+
+def test_the_loops_of_one_process_share_its_lead(tmp_path: Path) -> None:
+    """Watch deliveries and feed polling both ask; a second flock in the same process would be
+    refused by the first, so they get the same leadership."""
+    settings = Settings(data_dir=tmp_path)
+    deliveries, polling = leadership(settings), leadership(settings)
+    assert deliveries is polling
+    assert deliveries.try_acquire() and polling.held
+    deliveries.release()

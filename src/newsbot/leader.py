@@ -108,8 +108,20 @@ class PostgresLeadership:
             self._conn = None
 
 
+_SHARED: dict[str, Leadership] = {}
+
+
 def leadership(settings: Settings) -> Leadership:
-    """The leadership that fits the settings: the database's when one is shared, else the folder's."""
-    if settings.database_url:
-        return PostgresLeadership(settings.database_url)
-    return FileLeadership(settings.data_dir)
+    """The leadership that fits the settings: the database's when one is shared, else the folder's.
+
+    One per process and place, shared by every background loop of the process (watch deliveries,
+    feed polling): an flock belongs to one open file, so two of them in one process would refuse
+    each other and one loop would never run."""
+    key = settings.database_url or f"file:{settings.data_dir.resolve()}"
+    if key not in _SHARED:
+        _SHARED[key] = (
+            PostgresLeadership(settings.database_url)
+            if settings.database_url
+            else FileLeadership(settings.data_dir)
+        )
+    return _SHARED[key]

@@ -168,6 +168,23 @@ def test_visibility_hook_decides_per_watch(tmp_path: Path, index: Index) -> None
     scoped.close()
 
 
+def test_a_watch_sees_the_operators_articles_and_its_own_guilds_never_anothers(
+    watches: Watches, index: Index
+) -> None:
+    home = watches.add("sanctions on Russian banks", guild_id=1, channel_id=10, now=BEFORE)
+    other = watches.add("sanctions on Russian banks", guild_id=2, channel_id=20, now=BEFORE)
+    operator = watches.add("sanctions on Russian banks", now=BEFORE)
+    operators = replace(SANCTIONS, path="wire/sanctions.md")
+    guild_2s = replace(follow_up(0, TODAY), path="guilds/2/uploads/follow.md")
+    fired = {(m.watch.id, m.article.id) for m in watches.match([operators, guild_2s], index, now=NOW)}
+    assert fired == {
+        (home.id, "sanctions-1"),
+        (other.id, "sanctions-1"),
+        (operator.id, "sanctions-1"),
+        (other.id, "follow-0"),
+    }
+
+
 def test_guilds_see_and_change_only_their_own_watches(watches: Watches) -> None:
     mine = watches.add("sanctions", guild_id=1, channel_id=5, now=BEFORE)
     theirs = watches.add("chess", guild_id=2, user_id=7, now=BEFORE)

@@ -67,6 +67,38 @@ def may_moderate(interaction: discord.Interaction) -> bool:
     )
 
 
+def may_watch_channels(interaction: discord.Interaction) -> bool:
+    """Manage Channels (server-wide), or an admin or watch role (`NEWSBOT_WATCH_ROLE_IDS`): who may
+    point a watch at a channel. Anyone may watch into their own DMs."""
+    if interaction.guild is None:
+        return False
+    perms = _guild_permissions(interaction)
+    return (
+        perms.manage_channels
+        or may_administer(interaction)
+        or _has_role(interaction, _settings(interaction).watch_role_ids)
+    )
+
+
+def watch_into_channel(interaction: discord.Interaction) -> None:
+    """Refuse a member who may not point a watch at a channel (see `may_watch_channels`)."""
+    if not may_watch_channels(interaction):
+        raise Refused(
+            "Only members with Manage Channels or a watch role can post a watch into a channel. "
+            "Leave `channel` empty to be told by DM instead."
+        )
+
+
+def may_change_watch(interaction: discord.Interaction, owner_id: int | None, into_channel: bool) -> bool:
+    """Who may mute, resume or remove a watch: whoever added it, a moderator, and for a watch
+    posting into a channel, whoever may point watches at channels."""
+    return (
+        (owner_id is not None and interaction.user.id == owner_id)
+        or may_moderate(interaction)
+        or (into_channel and may_watch_channels(interaction))
+    )
+
+
 def in_home_guild(interaction: discord.Interaction) -> bool:
     home = _settings(interaction).home_guild_id
     return home is not None and interaction.guild_id == home

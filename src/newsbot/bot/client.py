@@ -18,6 +18,7 @@ from newsbot.settings import Settings
 if TYPE_CHECKING:
     from newsbot.engine import Engine
     from newsbot.querylog import QueryLog
+    from newsbot.watches import Watches
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class NewsBot(commands.Bot):
         self.settings = settings
         self._engine = engine
         self._querylog = querylog
+        self.watches: Watches | None = None  # set by `newsbot run`; /watch reads and changes it
         self.sync_global = sync_global
         self.synced: list[app_commands.AppCommand] = []
         # Set by a feedback cog: the buttons under an answer, given its query-log row id.

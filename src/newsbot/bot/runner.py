@@ -13,6 +13,7 @@ import aiohttp
 import discord
 from discord.http import Route
 
+from newsbot.bot import deliveries
 from newsbot.bot.client import NewsBot
 from newsbot.bot.endpoints import apply_endpoints
 from newsbot.errors import ConfigError
@@ -53,6 +54,7 @@ def check_roles(settings: Settings) -> None:
     for env, ids in (
         ("NEWSBOT_ADMIN_ROLE_IDS", settings.admin_role_ids),
         ("NEWSBOT_MOD_ROLE_IDS", settings.mod_role_ids),
+        ("NEWSBOT_WATCH_ROLE_IDS", settings.watch_role_ids),
     ):
         wrong = sorted(ids & servers)
         if wrong:
@@ -78,9 +80,11 @@ async def serve(settings: Settings) -> None:
         querylog = await asyncio.to_thread(open_query_log, settings)
         bot.attach(engine, querylog)
         following = engine.follow()  # answer from what another process indexes, within a second
+        stop_watches = await deliveries.start(bot, settings)  # /watch, and their posts when leading
         try:
             await bot.connect()
         finally:
+            await stop_watches()
             following.set()
             engine.close()
             querylog.close()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -28,23 +26,13 @@ from newsbot.errors import NewsbotError
 from newsbot.index.store import Index
 from newsbot.quality.watches import bench, replay
 from newsbot.text.analyzer import default_analyzer
-from newsbot.watches import THRESHOLD, BadWatch, Delivery, Match, Mode, Watch, Watches
+from newsbot.watches import THRESHOLD, Delivery, Match, Mode, Watch, Watches, parse_duration
 from newsbot.watches.quote import quote
 
 watches_app = typer.Typer(
     name="watches", help="Watches: be told when new articles match a query.", no_args_is_help=True
 )
 console = Console(highlight=False, emoji=False)
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30m`, `2h`, `3d` or `1w`."""
-    found = _DURATION.match(text.lower())
-    if not found:
-        raise BadWatch(f"“{text[:20]}” is not a duration: use e.g. 30m, 2h, 3d or 1w.")
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
 
 
 @contextmanager

@@ -5,7 +5,7 @@ See `watchlist.Watches` for the entry point, `matcher.py` for how an article is 
 
 from newsbot.watches.digest import Digest
 from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Statistics
-from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch
+from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch, parse_duration
 from newsbot.watches.store import WatchStore, WatchStoreError
 from newsbot.watches.stories import resemblance, same_story, sketch, story_key
 from newsbot.watches.watchlist import HOURLY_CAP, MAX_AGE, CheckReport, Watches, visible, watches_path
@@ -27,6 +27,7 @@ __all__ = [
     "WatchStore",
     "WatchStoreError",
     "Watches",
+    "parse_duration",
     "resemblance",
     "same_story",
     "sketch",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from newsbot.errors import NewsbotError
@@ -78,3 +79,15 @@ def utcnow() -> datetime:
 def aware(moment: datetime) -> datetime:
     """A time with its zone: a naive one is taken as UTC (stored times are all UTC)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_DURATION = re.compile(r"^\s*(\d{1,4})\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `2h`, `3d` or `1w` (how long a mute lasts), or BadWatch."""
+    found = _DURATION.match(text.lower())
+    if not found:
+        raise BadWatch(f"“{text[:20]}” is not a duration: use e.g. 30m, 2h, 3d or 1w.")
+    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from newsbot.corpus.scope import Scope
 from newsbot.index.store import Index
 from newsbot.records import Article
 from newsbot.settings import Settings
@@ -35,9 +36,9 @@ Visibility = Callable[[Watch, Article], bool]
 
 
 def visible(watch: Watch, article: Article) -> bool:
-    """Whether the watch's guild may see the article. Articles carry no guild yet, so every watch
-    sees every article; guild scoping replaces this function (`Watches(visible=...)`)."""
-    return True
+    """Whether the watch's guild may see the article: the operator's content, and its own guild's
+    (`corpus.scope`), never another guild's. An operator watch (no guild) sees the operator's only."""
+    return Scope(watch.guild_id).sees(article.path)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,11 @@ last requests; messages are Discord's JSON dicts, live: later edits show)::
     await m.reply(); m.reactions # the bot's next message in that channel; emoji it added
     await fake.send_reaction(msg, "👎")   # a user reacts to a bot message
 
+DMs: the bot opens a DM channel (`POST /users/@me/channels`) and posts in it; `fake.dms(user)`
+lists what it sent that user, and a user in `fake.closed_dms` refuses them as Discord does (403,
+code 50007, "Cannot send messages to this user"). A channel id in `fake.muted_channels` refuses
+the bot's posts (403, 50013, "Missing Permissions"), as a permission taken away would.
+
 Inspect: `fake.requests` (every `Request(method, path, query, json, files)`, path relative to
 /api/v10), `fake.find_requests("PUT", r"/applications/\\d+/guilds/\\d+/commands")`,
 `await fake.wait_for_request(method, path_regex, n=1)`, `fake.messages` (id -> message),

@@ -103,6 +103,7 @@ class RestApi:
         routes = [
             ("GET", "/users/@me", self.me),
             ("GET", "/users/{user_id}", self.user),
+            ("POST", "/users/@me/channels", self.open_dm),
             ("GET", "/gateway", self.gateway),
             ("GET", "/gateway/bot", self.gateway_bot),
             ("GET", "/applications/@me", self.application),
@@ -259,7 +260,11 @@ class RestApi:
         return no_content()
 
     async def create_message(self, request: web.Request) -> web.Response:
+        if int(request.match_info["channel_id"]) in self.fake.dm_channels:
+            return await self.create_dm_message(request)
         guild, channel = self.channel_of(request)
+        if channel.id in self.fake.muted_channels:
+            raise ApiError(403, 50013, "Missing Permissions", problem=False)
         record = request[RECORD]
         body = record.json or {}
         check_message(body, record.files)
@@ -281,6 +286,35 @@ class RestApi:
             }
         message = await self.fake.create_message(channel, self.fake.bot_user, body, record.files, **fields)
         return json_response(message)
+
+    # -- direct messages ---------------------------------------------------------------------
+
+    async def open_dm(self, request: web.Request) -> web.Response:
+        """The DM channel with a user (one per user, as Discord keeps it)."""
+        body = request[RECORD].json or {}
+        user = self.fake.users.get(int(body.get("recipient_id") or 0))
+        if user is None:
+            raise ApiError(400, 50035, "recipient_id: Unknown user")
+        channel = self.fake.dm_channel(user)
+        return json_response(
+            {
+                "id": str(channel.id),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [user_payload(user)],
+            }
+        )
+
+    async def create_dm_message(self, request: web.Request) -> web.Response:
+        """A DM: refused like Discord (403, 50007) when the user closed their DMs to the bot."""
+        channel_id = int(request.match_info["channel_id"])
+        record = request[RECORD]
+        body = record.json or {}
+        check_message(body, record.files)
+        if self.fake.dm_channels[channel_id] in self.fake.closed_dms:
+            raise ApiError(403, 50007, "Cannot send messages to this user", problem=False)
+        return json_response(self.fake.create_dm_message(channel_id, body, record.files))
 
     async def get_message(self, request: web.Request) -> web.Response:
         return json_response(self.message_of(request))

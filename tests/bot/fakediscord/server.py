@@ -93,6 +93,9 @@ class FakeDiscord:
         # count in the channel (`interaction.permissions`), never in the server's roles.
         self.overwrites: dict[tuple[int, int], int] = {}
         self.attachment_size_limit = 10 * 1024 * 1024  # what an interaction says a file may be
+        self.dm_channels: dict[int, User] = {}  # DM channel id -> the user the bot writes to
+        self.closed_dms: set[User] = set()  # users who do not take DMs from the bot (403 50007)
+        self.muted_channels: set[int] = set()  # channels the bot may no longer post in (403 50013)
 
         self.rest = RestApi(self)
         self.gateway = FakeGateway(self)
@@ -209,6 +212,30 @@ class FakeDiscord:
         if guild is None:
             raise LookupError(f"no guild for {channel}")
         return guild
+
+    # -- direct messages -------------------------------------------------------------------
+
+    def dm_channel(self, user: User) -> Channel:
+        """The bot's DM channel with `user` (made on first use)."""
+        found = next((i for i, u in self.dm_channels.items() if u == user), None)
+        if found is None:
+            found = self.new_id()
+            self.dm_channels[found] = user
+        return Channel(found, f"dm-{user.name}", 0, type=1)
+
+    def create_dm_message(self, channel_id: int, body: JSON, files: tuple[UploadedFile, ...]) -> JSON:
+        """Store a DM the bot sent (a DM pings no one but its reader, so no mentions are kept)."""
+        user = self.dm_channels[channel_id]
+        message = message_payload(self.new_id(), self.dm_channel(user), self.bot_user)
+        apply_message_body(message, body, self.attachments(body, files, []))
+        self.messages[int(message["id"])] = message
+        self.notify()
+        return message
+
+    def dms(self, user: User) -> list[JSON]:
+        """The DMs the bot sent `user`, oldest first."""
+        channel = str(self.dm_channel(user).id)
+        return [m for _, m in sorted(self.messages.items()) if m["channel_id"] == channel]
 
     # -- messages (shared by the REST routes and the interaction handles) ------------------
 
