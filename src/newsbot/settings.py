@@ -39,6 +39,8 @@ ENV_NAMES = {
     "database_url": "NEWSBOT_DATABASE_URL",
     "home_guild_id": "NEWSBOT_HOME_GUILD_ID",
     "feeds_allow_private": "NEWSBOT_FEEDS_ALLOW_PRIVATE",
+    "shard_count": "NEWSBOT_SHARD_COUNT",
+    "shard_ids": "NEWSBOT_SHARD_IDS",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -69,6 +71,10 @@ class Settings:
     # manage only what their own server added. Unset: no operator-admin commands at all.
     home_guild_id: int | None = None
     feeds_allow_private: bool = False  # fetch feeds from loopback/private addresses (operator, tests)
+    # Discord's sharding: unset runs one unsharded connection; N splits the guilds into N shards
+    # (0: as many as Discord recommends), of which this process serves `shard_ids` (empty: all).
+    shard_count: int | None = field(default=None, metadata=NON_NEGATIVE)
+    shard_ids: frozenset[int] = frozenset()
 
     @classmethod
     def load(

@@ -13,7 +13,7 @@ import aiohttp
 import discord
 from discord.http import Route
 
-from newsbot.bot.client import NewsBot
+from newsbot.bot.client import NewsBot, make_bot
 from newsbot.bot.endpoints import apply_endpoints
 from newsbot.errors import ConfigError
 from newsbot.settings import Settings
@@ -62,14 +62,30 @@ def check_roles(settings: Settings) -> None:
             )
 
 
+def check_shards(settings: Settings) -> None:
+    """Shard ids need a count to be read against, and each must be below it."""
+    ids, count = sorted(settings.shard_ids), settings.shard_count
+    if ids and not count:
+        raise ConfigError(
+            "NEWSBOT_SHARD_IDS needs NEWSBOT_SHARD_COUNT: the same total number of shards in every "
+            "process (say 2, with NEWSBOT_SHARD_IDS=0 in one process and 1 in the other)."
+        )
+    if ids and count and ids[-1] >= count:
+        raise ConfigError(
+            f"NEWSBOT_SHARD_IDS contains {ids[-1]}, but shards are numbered 0 to {count - 1} "
+            f"(NEWSBOT_SHARD_COUNT={count})."
+        )
+
+
 async def serve(settings: Settings) -> None:
     """Log in, open the index and the query log, then stay connected until closed or cancelled."""
     from newsbot.engine import Engine
     from newsbot.querylog import open_query_log
 
     check_roles(settings)
+    check_shards(settings)
     token = require_token(settings)
-    bot = NewsBot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
+    bot = make_bot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
     apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
     async with bot:
         await login(bot, token)
