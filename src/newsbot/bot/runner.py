@@ -81,6 +81,7 @@ async def serve(settings: Settings) -> None:
     """Log in, open the index and the query log, then stay connected until closed or cancelled."""
     from newsbot.engine import Engine
     from newsbot.querylog import open_query_log
+    from newsbot.querylog.buffer import BufferedQueryLog
 
     check_roles(settings)
     check_shards(settings)
@@ -91,7 +92,8 @@ async def serve(settings: Settings) -> None:
         await login(bot, token)
         log.info("Opening the index (building it on first run)…")
         engine = await asyncio.to_thread(Engine.open, settings)
-        querylog = await asyncio.to_thread(open_query_log, settings)
+        # Rows the store cannot take (full disk, database down) wait in memory and are retried.
+        querylog = BufferedQueryLog(await asyncio.to_thread(open_query_log, settings))
         bot.attach(engine, querylog)
         following = engine.follow()  # answer from what another process indexes, within a second
         try:
