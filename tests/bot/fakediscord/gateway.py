@@ -5,10 +5,9 @@ op 9 for unknown sessions, as Discord does. With `FakeDiscord(shard_count=N)` ea
 identifies as one shard (`"shard": [id, N]`, else close 4011 "Sharding required") and gets only
 the guilds Discord routes to it, `(guild_id >> 22) % N == id`; events go to their guild's shard.
 
-discord.py 2.7 always asks for transport
-compression (`compress=zlib-stream`, or `zstd-stream` with zstandard installed) and offers no
-switch; the fake answers with plain text frames, which discord.py parses without
-decompressing, so no compression is implemented here.
+discord.py 2.7 always asks for transport compression (`compress=zlib-stream`, or `zstd-stream`
+with zstandard installed) and offers no switch; the fake answers with plain text frames, which
+discord.py parses without decompressing, so no compression is implemented here.
 """
 
 from __future__ import annotations
