@@ -115,6 +115,7 @@ async def shard_processes(
         await fake.until(ready, 60, "both shard processes to be ready")
         yield procs
     finally:
+        print(f"\npeak RSS of the shard processes: {', '.join(_peak_rss(p.pid) for p in procs)}")
         for proc in procs:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGINT)
@@ -124,6 +125,15 @@ async def shard_processes(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+def _peak_rss(pid: int) -> str:
+    """The kernel's high-water mark of a process's resident memory (for the printout)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "?"
+    return next((line.split(":")[1].strip() for line in status.splitlines() if line.startswith("VmHWM")), "?")
 
 
 def _tail(logs: Path) -> str:
