@@ -67,8 +67,8 @@ def check_shards(settings: Settings) -> None:
     ids, count = sorted(settings.shard_ids), settings.shard_count
     if ids and not count:
         raise ConfigError(
-            "NEWSBOT_SHARD_IDS needs NEWSBOT_SHARD_COUNT: the same total number of shards in every "
-            "process (say 2, with NEWSBOT_SHARD_IDS=0 in one process and 1 in the other)."
+            "NEWSBOT_SHARD_IDS needs NEWSBOT_SHARD_COUNT set to the total number of shards, the same "
+            "in every process (say 2, with NEWSBOT_SHARD_IDS=0 in one process and 1 in the other)."
         )
     if ids and count and ids[-1] >= count:
         raise ConfigError(
