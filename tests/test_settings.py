@@ -62,6 +62,8 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         "NEWSBOT_HOME_GUILD_ID": "8",
         "NEWSBOT_FEEDS_ALLOW_PRIVATE": "yes",
         "NEWSBOT_WATCH_ROLE_IDS": "9",
+        "NEWSBOT_SHARD_COUNT": "4",
+        "NEWSBOT_SHARD_IDS": "2,3",
     }
     assert set(environ) == set(ENV_NAMES.values())
     s = Settings.load(None, environ=environ)
@@ -83,6 +85,8 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         home_guild_id=8,
         feeds_allow_private=True,
         watch_role_ids=frozenset({9}),
+        shard_count=4,
+        shard_ids=frozenset({2, 3}),
     )
     # `==` alone would pass 1 == 1.0: the types must be the annotated ones too.
     assert type(s.cooldown_seconds) is float and type(s.log_retention_days) is int

@@ -40,6 +40,8 @@ ENV_NAMES = {
     "home_guild_id": "NEWSBOT_HOME_GUILD_ID",
     "feeds_allow_private": "NEWSBOT_FEEDS_ALLOW_PRIVATE",
     "watch_role_ids": "NEWSBOT_WATCH_ROLE_IDS",
+    "shard_count": "NEWSBOT_SHARD_COUNT",
+    "shard_ids": "NEWSBOT_SHARD_IDS",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -72,6 +74,10 @@ class Settings:
     feeds_allow_private: bool = False  # fetch feeds from loopback/private addresses (operator, tests)
     # Roles whose members may point a watch at a channel (besides Manage Channels and admins).
     watch_role_ids: frozenset[int] = frozenset()
+    # Discord's sharding: unset runs one unsharded connection; N splits the guilds into N shards
+    # (0: as many as Discord recommends), of which this process serves `shard_ids` (empty: all).
+    shard_count: int | None = field(default=None, metadata=NON_NEGATIVE)
+    shard_ids: frozenset[int] = frozenset()
 
     @classmethod
     def load(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -60,6 +60,7 @@ class NewsBot(commands.Bot):
         engine: Engine | None = None,
         querylog: QueryLog | None = None,
         sync_global: bool = False,
+        **sharding: Any,
     ) -> None:
         # newsbot never joins voice: discord.py's warnings that voice libraries are missing
         # would only bury the one line that matters (say, a rejected token).
@@ -75,6 +76,7 @@ class NewsBot(commands.Bot):
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=False, private_channel=False
             ),
+            **sharding,
         )
         self.settings = settings
         self._engine = engine
@@ -170,3 +172,24 @@ class NewsBot(commands.Bot):
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: mentions are answered by the Ask cog's listener."""
+
+
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """newsbot over several gateway connections (shards): this process serves the shards
+    NEWSBOT_SHARD_IDS (all when empty) of NEWSBOT_SHARD_COUNT (0: Discord's recommended count);
+    Discord sends each shard the guilds with `(guild_id >> 22) % shard_count` equal to its id."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(
+            settings,
+            shard_count=settings.shard_count or None,
+            shard_ids=sorted(settings.shard_ids) or None,
+            **kwargs,
+        )
+
+
+def make_bot(settings: Settings, **kwargs: Any) -> NewsBot:
+    """The sharded client when NEWSBOT_SHARD_COUNT is set, else one plain connection."""
+    if settings.shard_count is None:
+        return NewsBot(settings, **kwargs)
+    return ShardedNewsBot(settings, **kwargs)

@@ -14,7 +14,7 @@ import discord
 from discord.http import Route
 
 from newsbot.bot import deliveries
-from newsbot.bot.client import NewsBot
+from newsbot.bot.client import NewsBot, make_bot
 from newsbot.bot.endpoints import apply_endpoints
 from newsbot.errors import ConfigError
 from newsbot.settings import Settings
@@ -64,20 +64,38 @@ def check_roles(settings: Settings) -> None:
             )
 
 
+def check_shards(settings: Settings) -> None:
+    """Shard ids need a count to be read against, and each must be below it."""
+    ids, count = sorted(settings.shard_ids), settings.shard_count
+    if ids and not count:
+        raise ConfigError(
+            "NEWSBOT_SHARD_IDS needs NEWSBOT_SHARD_COUNT set to the total number of shards, the same "
+            "in every process (say 2, with NEWSBOT_SHARD_IDS=0 in one process and 1 in the other)."
+        )
+    if ids and count and ids[-1] >= count:
+        raise ConfigError(
+            f"NEWSBOT_SHARD_IDS contains {ids[-1]}, but shards are numbered 0 to {count - 1} "
+            f"(NEWSBOT_SHARD_COUNT={count})."
+        )
+
+
 async def serve(settings: Settings) -> None:
     """Log in, open the index and the query log, then stay connected until closed or cancelled."""
     from newsbot.engine import Engine
     from newsbot.querylog import open_query_log
+    from newsbot.querylog.buffer import BufferedQueryLog
 
     check_roles(settings)
+    check_shards(settings)
     token = require_token(settings)
-    bot = NewsBot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
+    bot = make_bot(settings, sync_global=True)  # setup_hook syncs: dev guild, else globally
     apply_endpoints(bot, settings.discord_api_base, settings.discord_gateway_url)
     async with bot:
         await login(bot, token)
         log.info("Opening the index (building it on first run)…")
         engine = await asyncio.to_thread(Engine.open, settings)
-        querylog = await asyncio.to_thread(open_query_log, settings)
+        # Rows the store cannot take (full disk, database down) wait in memory and are retried.
+        querylog = BufferedQueryLog(await asyncio.to_thread(open_query_log, settings))
         bot.attach(engine, querylog)
         following = engine.follow()  # answer from what another process indexes, within a second
         stop_watches = await deliveries.start(bot, settings)  # /watch, and their posts when leading

@@ -50,6 +50,13 @@ Inspect: `fake.requests` (every `Request(method, path, query, json, files)`, pat
 (path, query, identify payload, presences, resumed). `await fake.request_reconnect()` makes
 the bot reconnect and resume.
 
+Shards: `FakeDiscord(shard_count=2, guild_names=("A", "B"))` puts guild i on shard i % 2 (its
+id chosen so that `(id >> 22) % 2` is), wants `"shard": [id, 2]` in every IDENTIFY, gives each
+connection only its shard's guilds and sends a guild's events on its shard
+(`fake.gateway.shards[i]`, `fake.gateway.session_for(guild_id)`); GET /gateway/bot says 2.
+`fake.add_user(name)` adds a member to every guild (many askers); `send_interaction(...,
+settle=False)` does not wait for the bot's other requests (users at once, for load).
+
 Discord's rules a bot could break are kept: 2000-character content and the embed limits,
 no empty messages, one callback per interaction and only the types its kind allows,
 `default_member_permissions` hiding a command (PermissionError), no message content without

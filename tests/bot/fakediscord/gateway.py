@@ -1,10 +1,13 @@
 """The fake gateway: a websocket that speaks Discord's v10 JSON protocol to a real discord.py client.
 
 HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME (replaying what was missed) and
-op 9 for unknown sessions, as Discord does. discord.py 2.7 always asks for transport
-compression (`compress=zlib-stream`, or `zstd-stream` with zstandard installed) and offers no
-switch; the fake answers with plain text frames, which discord.py parses without
-decompressing, so no compression is implemented here.
+op 9 for unknown sessions, as Discord does. With `FakeDiscord(shard_count=N)` each connection
+identifies as one shard (`"shard": [id, N]`, else close 4011 "Sharding required") and gets only
+the guilds Discord routes to it, `(guild_id >> 22) % N == id`; events go to their guild's shard.
+
+discord.py 2.7 always asks for transport compression (`compress=zlib-stream`, or `zstd-stream`
+with zstandard installed) and offers no switch; the fake answers with plain text frames, which
+discord.py parses without decompressing, so no compression is implemented here.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Session:
 
     id: str
     intents: int
+    shard: int = 0
     seq: int = 0
     sent: list[JSON] = field(default_factory=list)
     connection: Connection | None = None
@@ -72,6 +76,7 @@ class FakeGateway:
         self.connections: list[Connection] = []
         self.sessions: dict[str, Session] = {}
         self.session: Session | None = None  # the latest identified one
+        self.shards: dict[int, Session] = {}  # shard id -> its latest identified session
         self.app = web.Application(middlewares=[self.unknown_route])
         self.app.router.add_get("/", self.handle)
         self.app.router.add_get("/resume", self.handle)
@@ -139,13 +144,25 @@ class FakeGateway:
         if intents & PRIVILEGED_INTENTS & ~self.fake.privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        session = Session(f"session-{self.fake.new_id()}", intents, connection=conn)
-        self.sessions[session.id] = self.session = session
         fake = self.fake
+        shard, count = data.get("shard") or (0, 1)
+        if count != fake.shard_count:
+            if count == 1:
+                await conn.ws.close(code=4011, message=b"Sharding required.")
+                return
+            fake.error(f"a shard identified as {shard} of {count}; the fake serves {fake.shard_count}")
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        if not 0 <= shard < count:
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        session = Session(f"session-{fake.new_id()}", intents, shard=shard, connection=conn)
+        self.sessions[session.id] = self.session = self.shards[shard] = session
+        guilds = [g for g in fake.guilds if fake.shard_of(g.id) == shard]
         ready = {
             "v": 10,
             "user": {**user_payload(fake.bot_user), "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in fake.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "resume_gateway_url": f"{fake.gateway_url}resume",
             "application": {"id": str(fake.application_id), "flags": fake.application_flags},
@@ -158,10 +175,12 @@ class FakeGateway:
         }
         if "shard" in data:
             ready["shard"] = data["shard"]
-        await self.dispatch("READY", ready)
-        for guild in fake.guilds:
+        await self.dispatch("READY", ready, session=session)
+        for guild in guilds:
             await self.dispatch(
-                "GUILD_CREATE", guild_payload(guild, all_members=bool(intents & GUILD_PRESENCES))
+                "GUILD_CREATE",
+                guild_payload(guild, all_members=bool(intents & GUILD_PRESENCES)),
+                session=session,
             )
         fake.notify()
 
@@ -190,18 +209,32 @@ class FakeGateway:
                 "not_found": [],
                 "nonce": data.get("nonce"),
             },
+            guild_id=int(data["guild_id"]),
         )
 
+    def session_for(self, guild_id: int) -> Session | None:
+        """The session of the shard that serves this guild, once it has identified."""
+        return self.shards.get(self.fake.shard_of(guild_id))
+
     async def dispatch(
-        self, event: str, data: Any, *, intent: int = 0, session: Session | None = None
+        self,
+        event: str,
+        data: Any,
+        *,
+        intent: int = 0,
+        session: Session | None = None,
+        guild_id: int | None = None,
     ) -> bool:
-        """Send a DISPATCH on the (latest) session; False if its intents do not cover `intent`.
+        """Send a DISPATCH on `session`, else that of `guild_id`'s shard, else the latest one;
+        False if its intents do not cover `intent`.
 
         While the client is away the event is kept, and replayed when it resumes.
         """
-        session = session or self.session
         if session is None:
-            raise RuntimeError("the bot has not identified to the fake gateway yet")
+            session = self.session if guild_id is None else self.session_for(guild_id)
+        if session is None:
+            where = "" if guild_id is None else f" on the shard of guild {guild_id}"
+            raise RuntimeError(f"the bot has not identified to the fake gateway{where} yet")
         if intent and not session.intents & intent:
             return False
         session.seq += 1

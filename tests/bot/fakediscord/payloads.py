@@ -54,6 +54,15 @@ class Snowflakes:
         self._last = max(self._last + 1, now)
         return self._last
 
+    def on_shard(self, shard: int, count: int) -> int:
+        """The next id of a guild that Discord would route to `shard` of `count`: its
+        timestamp moved forward by under `count` ms."""
+        first = self()
+        step = (shard - (first >> 22)) % count
+        if step:
+            self._last = ((first >> 22) + step) << 22
+        return self._last
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
@@ -145,10 +154,10 @@ class People:
     member: User
 
 
-def build_guild(new_id: Snowflakes, name: str, people: People) -> Guild:
+def build_guild(new_id: Snowflakes, name: str, people: People, *, guild_id: int | None = None) -> Guild:
     """A guild with #general and #mod-log, the roles Admin (Manage Server) and Mod (Manage
     Messages), the bot's managed role, and the people as members (the bot first)."""
-    gid = new_id()
+    gid = new_id() if guild_id is None else guild_id
     everyone = Role(gid, "@everyone", EVERYONE_PERMISSIONS)
     admin = Role(new_id(), "Admin", MANAGE_GUILD, position=3)
     mod = Role(new_id(), "Mod", MANAGE_MESSAGES, position=2)

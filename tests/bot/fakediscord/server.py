@@ -29,6 +29,7 @@ from .payloads import (
     LOADING,
     Channel,
     Guild,
+    Member,
     People,
     Snowflakes,
     User,
@@ -61,6 +62,7 @@ class FakeDiscord:
         privileged_intents: int = 0,
         application_flags: int = 0,
         heartbeat_interval: float = 41.25,
+        shard_count: int = 1,
     ) -> None:
         self.token = token
         self.new_id = Snowflakes()
@@ -75,7 +77,12 @@ class FakeDiscord:
         self.bot_user, self.owner = self.people.bot, self.people.owner
         self.admin, self.mod, self.member = self.people.admin, self.people.mod, self.people.member
         self.users = {u.id: u for u in vars(self.people).values()}
-        self.guilds = [build_guild(new, name, self.people) for name in guild_names]
+        # Guild i is on shard i % shard_count, so a test's guilds cover every shard.
+        self.shard_count = shard_count
+        self.guilds = [
+            build_guild(new, name, self.people, guild_id=new.on_shard(i % shard_count, shard_count))
+            for i, name in enumerate(guild_names)
+        ]
         self.privileged_intents = privileged_intents
         self.application_flags = application_flags
         self.heartbeat_interval_ms = int(heartbeat_interval * 1000)
@@ -201,6 +208,18 @@ class FakeDiscord:
 
     # -- the world -------------------------------------------------------------------------
 
+    def shard_of(self, guild_id: int) -> int:
+        """The shard Discord sends a guild's events to."""
+        return (guild_id >> 22) % self.shard_count
+
+    def add_user(self, name: str) -> User:
+        """A new user, member of every guild with no role (for many askers)."""
+        user = User(self.new_id(), name)
+        self.users[user.id] = user
+        for guild in self.guilds:
+            guild.members.append(Member(user))
+        return user
+
     def guild_by_id(self, guild_id: int) -> Guild | None:
         return next((g for g in self.guilds if g.id == guild_id), None)
 
@@ -283,7 +302,7 @@ class FakeDiscord:
         resolve_mentions(message, body, guild, self.users)
         self.messages[int(message["id"])] = message
         self.notify()
-        if not message["flags"] & EPHEMERAL and self.gateway.session is not None:
+        if not message["flags"] & EPHEMERAL and self.gateway.session_for(guild.id) is not None:
             await self.gateway.dispatch(
                 "MESSAGE_CREATE",
                 {
@@ -292,6 +311,7 @@ class FakeDiscord:
                     "member": member_payload(guild, author, with_user=False),
                 },
                 intent=GUILD_MESSAGES,
+                guild_id=guild.id,
             )
         return message
 
@@ -330,6 +350,7 @@ class FakeDiscord:
         user: User | None = None,
         channel: Channel | None = None,
         locale: str = "en-US",
+        settle: bool = True,
     ) -> InteractionHandle:
         """A slash command, as `/name` or `/group sub` with `{"option": value}`.
 
@@ -348,7 +369,7 @@ class FakeDiscord:
                     f"Discord hides /{name} from {user.name}: it needs permissions {needed}, they have {held}"
                 )
         data = OptionBuilder(self, guild).command_data(name, options or {}, command)
-        return await self._interact(APPLICATION_COMMAND, data, user, channel, locale=locale)
+        return await self._interact(APPLICATION_COMMAND, data, user, channel, locale=locale, settle=settle)
 
     async def send_autocomplete(
         self,
@@ -419,8 +440,10 @@ class FakeDiscord:
         *,
         message: JSON | None = None,
         locale: str = "en-US",
+        settle: bool = True,
     ) -> InteractionHandle:
-        await self.settle()
+        if settle:  # many users at once (a load test) do not wait for each other
+            await self.settle()
         guild = self.guild_of(channel)
         interaction_id = self.new_id()
         payload: JSON = {
@@ -453,7 +476,7 @@ class FakeDiscord:
             payload["message"] = message
         handle = InteractionHandle(self, payload, channel)
         self.interactions[handle.token] = handle
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        await self.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=guild.id)
         return handle
 
     async def send_message(
@@ -486,11 +509,13 @@ class FakeDiscord:
         resolve_mentions(message, {"content": content}, guild, self.users)
         self.messages[int(message["id"])] = message
         event = {**message, "guild_id": str(guild.id), "member": member_payload(guild, user, with_user=False)}
-        session = self.gateway.session
+        session = self.gateway.session_for(guild.id)
         mentioned = {int(u["id"]) for u in message["mentions"]}
         if session and not session.intents & MESSAGE_CONTENT and self.bot_user.id not in mentioned:
             event.update(content="", embeds=[], attachments=[], components=[])
-        delivered = await self.gateway.dispatch("MESSAGE_CREATE", event, intent=GUILD_MESSAGES)
+        delivered = await self.gateway.dispatch(
+            "MESSAGE_CREATE", event, intent=GUILD_MESSAGES, guild_id=guild.id
+        )
         return MessageHandle(self, message, delivered)
 
     async def send_reaction(
@@ -518,6 +543,7 @@ class FakeDiscord:
                 "message_author_id": message["author"]["id"],
             },
             intent=GUILD_MESSAGE_REACTIONS,
+            guild_id=guild.id,
         )
 
     async def request_reconnect(self, timeout: float = 5.0) -> None:

@@ -15,9 +15,10 @@ from newsbot.bot.cogs.admin import Admin
 from newsbot.bot.cogs.ask import Ask
 from newsbot.bot.cogs.feedback import Feedback
 from newsbot.bot.cogs.logs import Logs
+from newsbot.bot.cogs.unlogged import Unlogged
 from newsbot.bot.cogs.watches import WatchCommands
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
 
-COGS: tuple[Callable[[NewsBot], commands.Cog], ...] = (Ask, Admin, Logs, Feedback, WatchCommands)
+COGS: tuple[Callable[[NewsBot], commands.Cog], ...] = (Ask, Admin, Logs, Feedback, WatchCommands, Unlogged)

@@ -26,6 +26,7 @@ from newsbot.bot.review import NO_MATCH, post_for_review
 from newsbot.corpus.scope import Scope
 from newsbot.errors import BadQuestion
 from newsbot.querylog import QueryRecord
+from newsbot.querylog.buffer import Deferred
 from newsbot.records import Answer, Filters
 
 if TYPE_CHECKING:
@@ -260,6 +261,8 @@ class Ask(commands.Cog):
         """Write one query-log row; a broken log is logged here, never shown to the asker."""
         try:
             return await asyncio.to_thread(self.bot.querylog.record, record)
+        except Deferred:  # kept in memory and retried (querylog/buffer.py); said once there
+            return None
         except Exception:
             log.exception("Could not write the query log row for %r", record.question[:80])
             return None

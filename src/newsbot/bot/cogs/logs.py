@@ -33,6 +33,7 @@ from newsbot.bot.errors import report
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.errors import NewsbotError
 from newsbot.querylog import LoggedQuery, Outcome, QueryLog, write_csv
+from newsbot.querylog.buffer import BufferedQueryLog
 from newsbot.querylog.records import TooBig
 
 if TYPE_CHECKING:
@@ -314,7 +315,11 @@ class Logs(commands.Cog):
         """Volume, answer and no-match rates, latency, top questions and feedback."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await asyncio.to_thread(self.bot.querylog.stats, _guild(interaction), _days(days))
-        await interaction.edit_original_response(embed=log_stats_embed(stats, _days(days)))
+        querylog = self.bot.querylog
+        unwritten = (
+            querylog.unwritten(_guild(interaction)) if isinstance(querylog, BufferedQueryLog) else None
+        )
+        await interaction.edit_original_response(embed=log_stats_embed(stats, _days(days), unwritten))
 
     @logs.command(name="export")
     @is_mod()

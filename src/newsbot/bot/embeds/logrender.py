@@ -24,6 +24,7 @@ from newsbot.bot.limits import (
     lines_within,
 )
 from newsbot.querylog import LoggedQuery, LogStats, Outcome, QueryRecord, QuestionGroup, Votes
+from newsbot.querylog.buffer import Unwritten
 
 LIST = discord.Colour.blurple()
 REVIEW = discord.Colour.orange()
@@ -176,8 +177,9 @@ def window(days: int | None) -> str:
     return "all time" if days is None else f"last {days} days"
 
 
-def log_stats_embed(s: LogStats, days: int | None) -> discord.Embed:
-    """Volume, answer rate, latency and feedback over a window."""
+def log_stats_embed(s: LogStats, days: int | None, unwritten: Unwritten | None = None) -> discord.Embed:
+    """Volume, answer rate, latency and feedback over a window; and questions this process could
+    not log (waiting to be retried, or dropped), when there are any."""
 
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.0f} ms"
@@ -194,6 +196,11 @@ def log_stats_embed(s: LogStats, days: int | None) -> discord.Embed:
     embed.add_field(name="Other", value=" · ".join(others) or "none")
     embed.add_field(name="Latency", value=f"p50 {ms(s.latency_p50_ms)} · p95 {ms(s.latency_p95_ms)}")
     embed.add_field(name="Feedback", value=f"👍 {s.votes_up:,} · 👎 {s.votes_down:,} · {s.flagged:,} flagged")
+    if unwritten is not None and (unwritten.waiting or unwritten.dropped):
+        embed.add_field(
+            name="Not logged",
+            value=f"{unwritten.dropped:,} dropped · {unwritten.waiting:,} waiting to be written",
+        )
     if s.top_questions:
         embed.add_field(
             name="Top questions",
