@@ -59,7 +59,9 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
-    return Settings(corpus_dir=corpus_dir, data_dir=tmp_path / "data")
+    # Reindexes in this process, so tests can hold one midway (tests/test_elsewhere.py runs one in a
+    # child process, as the bot does by default).
+    return Settings(corpus_dir=corpus_dir, data_dir=tmp_path / "data", reindex_in_child=False)
 
 
 def shared(name: str) -> Path:

@@ -22,6 +22,7 @@ from newsbot.answers import answer
 from newsbot.answers.filters import resolve_source
 from newsbot.corpus import edits
 from newsbot.corpus.scope import Scope
+from newsbot.elsewhere import reindex_in_child
 from newsbot.errors import CorpusMismatch, IndexBusy, IndexCorrupt, NewsbotError, NotFound
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params
@@ -167,16 +168,30 @@ class Engine:
             )
 
     def reindex(
-        self, *, full: bool = False, progress: Progress | None = None, replace: bool = False
+        self,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+        replace: bool = False,
+        here: bool | None = None,
     ) -> BuildReport:
         """Bring the index up to date with the corpus; only one reindex runs at a time in this
         engine, and one writer at a time in the data folder (others wait for it).
 
         Without `replace`, an index of another corpus is never replaced, nor one whose build
         would drop more than half its articles (an emptied or wrong folder): CorpusMismatch.
+        Unless `here` (default: not `NEWSBOT_REINDEX_IN_CHILD`), the build runs in a child process
+        (`newsbot.elsewhere`), so its memory goes back to the system when it is done.
         """
         if not self._lock.acquire(blocking=False):
             raise IndexBusy("A reindex is already running; wait for it to finish.")
+        if not (self.settings.reindex_in_child is False if here is None else here):
+            try:
+                report = reindex_in_child(self.settings, full=full, replace=replace, progress=progress)
+                self.refresh()
+                return report
+            finally:
+                self._lock.release()
 
         def waiting(who: str) -> None:
             log.info("Waiting for %s, which is updating the index.", who)

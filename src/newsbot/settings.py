@@ -42,6 +42,7 @@ ENV_NAMES = {
     "watch_role_ids": "NEWSBOT_WATCH_ROLE_IDS",
     "shard_count": "NEWSBOT_SHARD_COUNT",
     "shard_ids": "NEWSBOT_SHARD_IDS",
+    "reindex_in_child": "NEWSBOT_REINDEX_IN_CHILD",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -78,6 +79,9 @@ class Settings:
     # (0: as many as Discord recommends), of which this process serves `shard_ids` (empty: all).
     shard_count: int | None = field(default=None, metadata=NON_NEGATIVE)
     shard_ids: frozenset[int] = frozenset()
+    # The bot's reindexes run in a child process at a lower priority, so their memory goes back to
+    # the system afterwards and answers keep their speed meanwhile (tests turn it off to hold one).
+    reindex_in_child: bool = True
 
     @classmethod
     def load(

@@ -78,7 +78,7 @@ def _engine(settings: Settings, corpus: Path | None = None) -> Engine:
 
 def _index(engine: Engine, full: bool, replace: bool = False) -> None:
     with progress_bar("reading") as progress:
-        report = engine.reindex(full=full, progress=progress, replace=replace)
+        report = engine.reindex(full=full, progress=progress, replace=replace, here=True)
     render_report(errors, report)
 
 

@@ -146,7 +146,7 @@ def _configured_index(settings: Settings) -> Index:
     engine = Engine.open(settings, build_if_missing=False)
     if engine.version == "none":
         with progress_bar() as tell:
-            engine.reindex(progress=tell)
+            engine.reindex(progress=tell, here=True)
     return engine.index
 
 

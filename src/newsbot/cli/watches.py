@@ -130,7 +130,7 @@ def check(
     """Match the articles added or changed since the last check; print the operator's matches."""
     settings = load_settings(corpus, data_dir)
     if reindex:
-        Engine.open(settings, build_if_missing=False).reindex()
+        Engine.open(settings, build_if_missing=False).reindex(here=True)
     index = Index.load(settings.index_dir)
     if index is None:
         raise NewsbotError("There is no index yet: run `newsbot index` first.")
