@@ -157,12 +157,14 @@ class FeedStore:
         rows = self._rows(f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds {where} ORDER BY id", args)
         return [FeedRecord(*(_value(n, v) for n, v in zip(_FEED_FIELDS, r, strict=True))) for r in rows]
 
-    def find(self, ref: str) -> FeedRecord:
-        """A feed by id, name, slug or URL."""
-        for feed in self.feeds():
+    def find(
+        self, ref: str, owner_guild_id: int | None = None, *, every_owner: bool = True, listed_by: str = ""
+    ) -> FeedRecord:
+        """A feed by id, name, slug or URL, among all feeds or one owner's (see `feeds`)."""
+        for feed in self.feeds(owner_guild_id, every_owner=every_owner):
             if ref in (str(feed.id), feed.name, feed.slug, feed.url):
                 return feed
-        raise NotFound(f"No feed “{ref[:80]}”; `newsbot feeds list` shows them.")
+        raise NotFound(f"No feed “{ref[:80]}”; {listed_by or '`newsbot feeds list`'} shows them.")
 
     def due(self, now: datetime) -> list[FeedRecord]:
         return [f for f in self.feeds() if f.enabled and f.next_poll_at <= now]
