@@ -61,6 +61,7 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         "NEWSBOT_DATABASE_URL": "postgresql://bot@127.0.0.1:5432/news",
         "NEWSBOT_HOME_GUILD_ID": "8",
         "NEWSBOT_FEEDS_ALLOW_PRIVATE": "yes",
+        "NEWSBOT_FEEDS_PER_GUILD": "3",
     }
     assert set(environ) == set(ENV_NAMES.values())
     s = Settings.load(None, environ=environ)
@@ -81,6 +82,7 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         database_url="postgresql://bot@127.0.0.1:5432/news",
         home_guild_id=8,
         feeds_allow_private=True,
+        feeds_per_guild=3,
     )
     # `==` alone would pass 1 == 1.0: the types must be the annotated ones too.
     assert type(s.cooldown_seconds) is float and type(s.log_retention_days) is int

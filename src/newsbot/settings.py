@@ -39,6 +39,7 @@ ENV_NAMES = {
     "database_url": "NEWSBOT_DATABASE_URL",
     "home_guild_id": "NEWSBOT_HOME_GUILD_ID",
     "feeds_allow_private": "NEWSBOT_FEEDS_ALLOW_PRIVATE",
+    "feeds_per_guild": "NEWSBOT_FEEDS_PER_GUILD",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -69,6 +70,8 @@ class Settings:
     # manage only what their own server added. Unset: no operator-admin commands at all.
     home_guild_id: int | None = None
     feeds_allow_private: bool = False  # fetch feeds from loopback/private addresses (operator, tests)
+    # Feeds one server may follow through /feeds add (0: none); the CLI is not limited.
+    feeds_per_guild: int = field(default=20, metadata=NON_NEGATIVE)
 
     @classmethod
     def load(

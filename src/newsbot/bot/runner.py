@@ -13,6 +13,7 @@ import aiohttp
 import discord
 from discord.http import Route
 
+from newsbot.bot.background import FeedPolling
 from newsbot.bot.client import NewsBot
 from newsbot.bot.endpoints import apply_endpoints
 from newsbot.errors import ConfigError
@@ -78,9 +79,11 @@ async def serve(settings: Settings) -> None:
         querylog = await asyncio.to_thread(open_query_log, settings)
         bot.attach(engine, querylog)
         following = engine.follow()  # answer from what another process indexes, within a second
+        feeds = FeedPolling(bot).start()  # polls only while this process leads (newsbot.leader)
         try:
             await bot.connect()
         finally:
+            await feeds.stop()
             following.set()
             engine.close()
             querylog.close()

@@ -47,6 +47,11 @@ class FeedRecord:
     errors: int
     first_error_at: datetime | None
     created_at: datetime
+    noticed_error_at: datetime | None = None  # the failure streak moderators were told about
+
+    def failing_for(self, now: datetime) -> timedelta:
+        """How long every poll has failed (zero while the last one succeeded)."""
+        return now - self.first_error_at if self.errors and self.first_error_at else timedelta(0)
 
     @property
     def every(self) -> timedelta:
@@ -72,6 +77,7 @@ class ItemRecord:
 _FEED_FIELDS = [f.name for f in fields(FeedRecord)]
 _ITEM_FIELDS = [f.name for f in fields(ItemRecord)]
 _TIMES = {"last_poll_at", "last_ok_at", "last_unconditional_at", "next_poll_at", "first_error_at"}
+_TIMES |= {"noticed_error_at"}
 _TIMES |= {"created_at", "published", "first_seen", "updated_at"}
 
 

@@ -14,9 +14,10 @@ from discord.ext import commands
 from newsbot.bot.cogs.admin import Admin
 from newsbot.bot.cogs.ask import Ask
 from newsbot.bot.cogs.feedback import Feedback
+from newsbot.bot.cogs.feeds import Feeds
 from newsbot.bot.cogs.logs import Logs
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
 
-COGS: tuple[Callable[[NewsBot], commands.Cog], ...] = (Ask, Admin, Logs, Feedback)
+COGS: tuple[Callable[[NewsBot], commands.Cog], ...] = (Ask, Admin, Logs, Feedback, Feeds)
