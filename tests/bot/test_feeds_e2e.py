@@ -225,12 +225,16 @@ async def test_status_limit_and_who_may(two: FakeDiscord, feed_server: FeedServe
     assert [f["name"] for f in everything["embeds"][0]["fields"]] == ["#1 Feed 0", "#2 Feed 1"]
 
 
+@pytest.mark.parametrize("home", [True, False])
 async def test_a_feed_failing_for_a_day_is_reported_once_to_the_mod_channel(
-    two: FakeDiscord, feed_server: FeedServer, clock: Clock
+    two: FakeDiscord, feed_server: FeedServer, clock: Clock, home: bool
 ) -> None:
+    """The mod channel is in the home server: the operator's feed is reported there, another
+    server's feed is not (its name and address are that server's business)."""
     wire = Newsfeed(feed_server, "/flaky", "Flaky Wire")
     wire.publish(0)
-    assert "Following" in await feeds(two, "add", {"url": wire.url}, user=two.owner)
+    where = {} if home else {"channel": elsewhere(two)}
+    assert "Following" in await feeds(two, "add", {"url": wire.url}, user=two.owner, **where)
     await eventually(lambda: len(feed_server.hits("/flaky")) >= 2, "the first poll")
     feed_server.serve("/flaky", "down for maintenance", status=500)
     mod_log = two.guilds[0].channel("mod-log").id
@@ -243,6 +247,9 @@ async def test_a_feed_failing_for_a_day_is_reported_once_to_the_mod_channel(
         clock.advance(timedelta(hours=25))
         await eventually(lambda n=polls: len(feed_server.hits("/flaky")) > n, f"poll {day}")
         await two.settle()
+    if not home:
+        assert notices() == []
+        return
     await two.until(lambda: notices() or None, 10, "the notice")
     [notice] = notices()
     assert "“Flaky Wire”" in notice["content"] and "has failed for" in notice["content"]

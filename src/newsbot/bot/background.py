@@ -195,7 +195,7 @@ async def post_feed_notice(bot: NewsBot, feed: FeedRecord, now: datetime) -> boo
         channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
         guild = getattr(channel, "guild", None)
         if feed.owner_guild_id is not None and (guild is None or guild.id != feed.owner_guild_id):
-            log.info("Feed %s failing: the mod channel is in another server, not told", feed.id)
+            log.debug("Feed %s failing: the mod channel is in another server, not told", feed.id)
             return False
         if not isinstance(channel, discord.abc.Messageable):
             return False
