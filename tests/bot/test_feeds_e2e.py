@@ -163,7 +163,7 @@ async def test_a_new_item_in_a_followed_feed_is_answered_with_its_link(
     wire = Newsfeed(feed_server, "/wire", "Island Wire")
     wire.publish(0)
     added = await feeds(two, "add", {"url": wire.url}, user=two.owner)
-    assert "Following “Island Wire” (#1, 1 items now), every 30m" in added
+    assert "Following “Island Wire” (#1, 1 item now), every 30m" in added
     assert "in every server" in added  # the home server's feeds are the operator's
     first = await answered(two, "how many quokkas were counted?", wire.items[0].link or "")
     assert wire.items[0].link in first and "Island Wire" in first
@@ -176,8 +176,8 @@ async def test_a_new_item_in_a_followed_feed_is_answered_with_its_link(
     assert f"[Glassblowers revive the lighthouse lens workshop]({new.link})" in text
     assert "Island Wire" in text and "<t:" in text  # source and date, as any article shows them
     print(f"\nnew feed item to /ask answering from it (next poll due): {took:.1f} s")
-    head = (settings.corpus_dir / "feeds" / "island-wire").glob("*.md")
-    assert len(list(head)) == 2  # ordinary article files in the operator's corpus
+    files = (settings.corpus_dir / "feeds" / "island-wire").glob("*.md")
+    assert len(list(files)) == 2  # ordinary article files in the operator's corpus
 
 
 async def test_a_servers_feed_is_answered_there_only(
@@ -213,7 +213,7 @@ async def test_status_limit_and_who_may(two: FakeDiscord, feed_server: FeedServe
     for wire in feeds_here[:2]:
         assert "Following" in await feeds(two, "add", {"url": wire.url}, **there)
     again = await feeds(two, "add", {"url": feeds_here[0].url}, **there)
-    assert "already" in again  # the per-server limit (2) is checked first: it is reached
+    assert "already follows 2 feeds" in again  # the per-server limit is checked first
     refused = await feeds(two, "add", {"url": feeds_here[2].url}, **there)
     assert "already follows 2 feeds, the most it may (2)" in refused
     assert "at most every 10 minutes" in await feeds(

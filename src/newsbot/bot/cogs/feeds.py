@@ -101,7 +101,8 @@ class Feeds(commands.Cog):
         await interaction.edit_original_response(
             content=fit(
                 f"Following “{escape(done.feed.title or done.feed.name)}” (#{done.feed.id}, "
-                f"{done.items} items now), every {_every(done.feed)}. Its articles are answerable "
+                f"{done.items} item{'' if done.items == 1 else 's'} now), every {_every(done.feed)}. "
+                "Its articles are answerable "
                 f"{where} within minutes.",
                 CONTENT,
             )
