@@ -65,6 +65,7 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         "NEWSBOT_SHARD_COUNT": "4",
         "NEWSBOT_SHARD_IDS": "2,3",
         "NEWSBOT_REINDEX_IN_CHILD": "0",
+        "NEWSBOT_FEEDS_PER_GUILD": "3",
     }
     assert set(environ) == set(ENV_NAMES.values())
     s = Settings.load(None, environ=environ)
@@ -89,6 +90,7 @@ def test_every_field_is_read_as_its_annotated_type() -> None:
         shard_count=4,
         shard_ids=frozenset({2, 3}),
         reindex_in_child=False,
+        feeds_per_guild=3,
     )
     # `==` alone would pass 1 == 1.0: the types must be the annotated ones too.
     assert type(s.cooldown_seconds) is float and type(s.log_retention_days) is int

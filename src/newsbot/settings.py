@@ -43,6 +43,7 @@ ENV_NAMES = {
     "shard_count": "NEWSBOT_SHARD_COUNT",
     "shard_ids": "NEWSBOT_SHARD_IDS",
     "reindex_in_child": "NEWSBOT_REINDEX_IN_CHILD",
+    "feeds_per_guild": "NEWSBOT_FEEDS_PER_GUILD",
 }
 
 # Field metadata: the value may not be below this (counts, sizes, durations).
@@ -82,6 +83,8 @@ class Settings:
     # The bot's reindexes run in a child process at a lower priority, so their memory goes back to
     # the system afterwards and answers keep their speed meanwhile (tests turn it off to hold one).
     reindex_in_child: bool = True
+    # Feeds one server may follow through /feeds add (0: none); the CLI is not limited.
+    feeds_per_guild: int = field(default=20, metadata=NON_NEGATIVE)
 
     @classmethod
     def load(

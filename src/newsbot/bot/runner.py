@@ -14,6 +14,7 @@ import discord
 from discord.http import Route
 
 from newsbot.bot import deliveries
+from newsbot.bot.background import FeedPolling
 from newsbot.bot.client import NewsBot, make_bot
 from newsbot.bot.endpoints import apply_endpoints
 from newsbot.errors import ConfigError
@@ -99,9 +100,11 @@ async def serve(settings: Settings) -> None:
         bot.attach(engine, querylog)
         following = engine.follow()  # answer from what another process indexes, within a second
         stop_watches = await deliveries.start(bot, settings)  # /watch, and their posts when leading
+        feeds = FeedPolling(bot).start()  # polls only while this process leads (newsbot.leader)
         try:
             await bot.connect()
         finally:
+            await feeds.stop()
             await stop_watches()
             following.set()
             engine.close()

@@ -20,7 +20,7 @@ from newsbot.cli.common import CorpusOpt, DataOpt, flag, load_settings
 from newsbot.engine import Engine
 from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
-from newsbot.feeds.ingest import Ingester
+from newsbot.feeds.ingest import Ingester, feed_folder
 from newsbot.feeds.poller import PollReport, poll_due, run, subscribe, utcnow
 from newsbot.feeds.schedule import DEFAULT_EVERY, parse_every
 from newsbot.feeds.store import FeedStore, store_path
@@ -94,7 +94,9 @@ def remove(
     _settings, store = _with_store(corpus, data_dir)
     try:
         gone = store.remove(store.find(feed).id)
-        _console().print(f"Stopped following “{escape(gone.name)}”; its articles are in feeds/{gone.slug}/.")
+        _console().print(
+            f"Stopped following “{escape(gone.name)}”; its articles are in {feed_folder(gone)}/."
+        )
     finally:
         store.close()
 

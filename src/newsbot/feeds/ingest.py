@@ -1,4 +1,6 @@
-"""Feed items into the corpus, as ordinary article files (`feeds/<feed-slug>/<key>.md`).
+"""Feed items into the corpus, as ordinary article files (`feeds/<feed-slug>/<key>.md`; a server's
+own feed under that server's folder, `guilds/<id>/feeds/<feed-slug>/<key>.md`, so the index answers
+its articles in that server only).
 
 A person can read, back up or delete them, and they reach the index through the same incremental
 reindex as any other file. An item seen before with the same content costs nothing; with new
@@ -14,8 +16,9 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.identity import Fingerprint, NearDuplicates, item_keys
@@ -43,6 +46,13 @@ class Changes:
 
 
 NO_CHANGES = Changes()
+
+
+def feed_folder(feed: FeedRecord) -> str:
+    """Where a feed's articles go, relative to the corpus root: its owner's folder (`Scope`)."""
+    if feed.owner_guild_id is None:
+        return f"{FOLDER}/{feed.slug}"
+    return str(PurePosixPath(GUILDS, str(feed.owner_guild_id), FOLDER, feed.slug))
 
 
 @dataclass(frozen=True)
@@ -104,12 +114,12 @@ class Ingester:
             fp = Fingerprint.of(got.text)
             own = old.path if old is not None and old.duplicate_of is None else None
             if own is None:
-                match = self._duplicate(got.url, fp, when)
+                match = self._duplicate(got.url, fp, when, Scope(feed.owner_guild_id))
                 if match is not None:
                     self.store.put_item(_with(record, path=match[0], duplicate_of=match[0], how=match[1]))
                     folded += 1
                     continue
-            path = own or f"{FOLDER}/{feed.slug}/{key}.md"
+            path = own or f"{feed_folder(feed)}/{key}.md"
             wrote = self._write(path, feed, item, got, when)
             self.store.put_text(path, got.url, fp.key, fp.shingles, now, when)
             self.dups.add(path, fp, when)
@@ -121,11 +131,15 @@ class Ingester:
             from_summary += got.from_summary
         return Changes(tuple(added), tuple(updated), folded, unchanged, from_summary)
 
-    def _duplicate(self, url: str | None, fp: Fingerprint, when: datetime) -> tuple[str, str] | None:
-        if url is not None and (path := self.store.text_at_url(url)) is not None:
+    def _duplicate(
+        self, url: str | None, fp: Fingerprint, when: datetime, owner: Scope
+    ) -> tuple[str, str] | None:
+        """The article this text repeats, among those the feed's owner sees: a server's feed may
+        fold into the operator's articles, never the other way, nor into another server's."""
+        if url is not None and (path := self.store.text_at_url(url)) is not None and owner.sees(path):
             return path, "same link"
         match = self.dups.find(fp, when)
-        return (match.of, match.how) if match else None
+        return (match.of, match.how) if match and owner.sees(match.of) else None
 
     def _write(self, path: str, feed: FeedRecord, item: FeedItem, got: _Text, when: datetime) -> bool:
         """Write the article file; False when it already holds exactly this (no reindex needed)."""

@@ -68,3 +68,9 @@ def m001_feeds(db: Schema) -> None:
             published TEXT,
             created_at TEXT NOT NULL
         )""")
+
+
+@migration
+def m002_failure_notice(db: Schema) -> None:
+    # The failure streak (its first_error_at) moderators were told about: one notice per streak.
+    db.execute("ALTER TABLE feeds ADD COLUMN noticed_error_at TEXT")

@@ -47,6 +47,11 @@ class FeedRecord:
     errors: int
     first_error_at: datetime | None
     created_at: datetime
+    noticed_error_at: datetime | None = None  # the failure streak moderators were told about
+
+    def failing_for(self, now: datetime) -> timedelta:
+        """How long every poll has failed (zero while the last one succeeded)."""
+        return now - self.first_error_at if self.errors and self.first_error_at else timedelta(0)
 
     @property
     def every(self) -> timedelta:
@@ -72,6 +77,7 @@ class ItemRecord:
 _FEED_FIELDS = [f.name for f in fields(FeedRecord)]
 _ITEM_FIELDS = [f.name for f in fields(ItemRecord)]
 _TIMES = {"last_poll_at", "last_ok_at", "last_unconditional_at", "next_poll_at", "first_error_at"}
+_TIMES |= {"noticed_error_at"}
 _TIMES |= {"created_at", "published", "first_seen", "updated_at"}
 
 
@@ -157,12 +163,14 @@ class FeedStore:
         rows = self._rows(f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds {where} ORDER BY id", args)
         return [FeedRecord(*(_value(n, v) for n, v in zip(_FEED_FIELDS, r, strict=True))) for r in rows]
 
-    def find(self, ref: str) -> FeedRecord:
-        """A feed by id, name, slug or URL."""
-        for feed in self.feeds():
+    def find(
+        self, ref: str, owner_guild_id: int | None = None, *, every_owner: bool = True, listed_by: str = ""
+    ) -> FeedRecord:
+        """A feed by id, name, slug or URL, among all feeds or one owner's (see `feeds`)."""
+        for feed in self.feeds(owner_guild_id, every_owner=every_owner):
             if ref in (str(feed.id), feed.name, feed.slug, feed.url):
                 return feed
-        raise NotFound(f"No feed “{ref[:80]}”; `newsbot feeds list` shows them.")
+        raise NotFound(f"No feed “{ref[:80]}”; {listed_by or '`newsbot feeds list`'} shows them.")
 
     def due(self, now: datetime) -> list[FeedRecord]:
         return [f for f in self.feeds() if f.enabled and f.next_poll_at <= now]

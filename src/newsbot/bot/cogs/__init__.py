@@ -14,6 +14,7 @@ from discord.ext import commands
 from newsbot.bot.cogs.admin import Admin
 from newsbot.bot.cogs.ask import Ask
 from newsbot.bot.cogs.feedback import Feedback
+from newsbot.bot.cogs.feeds import Feeds
 from newsbot.bot.cogs.logs import Logs
 from newsbot.bot.cogs.unlogged import Unlogged
 from newsbot.bot.cogs.watches import WatchCommands
@@ -21,4 +22,12 @@ from newsbot.bot.cogs.watches import WatchCommands
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
 
-COGS: tuple[Callable[[NewsBot], commands.Cog], ...] = (Ask, Admin, Logs, Feedback, WatchCommands, Unlogged)
+COGS: tuple[Callable[[NewsBot], commands.Cog], ...] = (
+    Ask,
+    Admin,
+    Logs,
+    Feedback,
+    WatchCommands,
+    Unlogged,
+    Feeds,
+)
