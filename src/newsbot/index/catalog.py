@@ -176,16 +176,22 @@ class Articles(Lazy[Article]):
     def save(articles: Sequence[Article], folder: Path) -> None:
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
         the lines of a `Spliced` one's old articles are copied, not encoded again."""
-        if isinstance(articles, Spliced):
-            old = articles.base
+        if isinstance(articles, Spliced) and len(articles.kept):
+            old, kept = articles.base, articles.kept
             data = old.path.read_bytes()
-            bounds = old.offsets.tolist()
-            lines = [data[bounds[i] : bounds[i + 1]] for i in articles.kept.tolist()]
-            lines += [_line(a) for a in articles.fresh]
-        else:
-            lines = [_line(a) for a in articles]
-        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-        np.cumsum([len(line) for line in lines], out=offsets[1:])
+            # Runs of consecutive kept articles are one slice each (an addition: a single one).
+            breaks = np.flatnonzero(np.diff(kept) != 1) + 1
+            firsts, lasts = np.split(kept, breaks), old.offsets
+            runs = [data[lasts[r[0]] : lasts[r[-1] + 1]] for r in firsts if len(r)]
+            sizes = np.diff(old.offsets)[kept]
+            fresh = [_line(a) for a in articles.fresh]
+            offsets = offsets_of(np.concatenate([sizes, [len(line) for line in fresh]]))
+            write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *fresh]))
+            write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+            Keys.of(articles).save(folder)
+            return
+        lines = [_line(a) for a in articles]
+        offsets = offsets_of(np.array([len(line) for line in lines], dtype=np.int64))
         write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
         write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
         Keys.of(articles).save(folder)
@@ -251,6 +257,12 @@ class Spliced(Lazy[Article]):
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def offsets_of(sizes: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
 
 
 def _line(a: Article) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -102,7 +103,7 @@ class Segment:
             path = self.folder / name
             recorded = self.sums.get(name)
             expect(path, recorded is not None, "has no recorded checksum")
-            expect(path, checksum(path) == tuple(recorded or ()), "does not match its checksum")
+            _verify(path, tuple(recorded or ()))
 
     def save(self, folder: Path) -> list[Callable[[], tuple[str, tuple[int, int]]]]:
         """Put the segment's files into `folder`: hard links to its saved files when it has
@@ -160,6 +161,34 @@ class Segment:
             folder=folder,
             sums={str(n): (int(s[0]), int(s[1])) for n, s in meta.get("files", {}).items()},
         )
+
+
+# Files this process has checked lately: (device, inode, size, mtime) -> (sum, when). A
+# segment's big files are shared by every later version, and a feed poller saves a version every
+# few minutes: reading them all each time would make a small addition cost as much as the corpus.
+# A file is read again when anything about it changed, or `RECHECK` seconds after it was read.
+_checked: dict[tuple[int, ...], tuple[tuple[int, int], float]] = {}
+RECHECK = 3600.0
+
+
+def _verify(path: Path, recorded: tuple[int, ...]) -> None:
+    """Raise IndexCorrupt unless `path`'s size and CRC-32 are `recorded`."""
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    # Not the ctime: linking the file into each new version changes it.
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) if st else None
+    seen = _checked.get(key) if key else None
+    now = time.monotonic()
+    if seen is not None and seen[0] == recorded and now - seen[1] < RECHECK:
+        return
+    found = checksum(path)
+    expect(path, found == recorded, "does not match its checksum")
+    if key is not None:
+        if len(_checked) > 4096:
+            _checked.clear()
+        _checked[key] = (found, now)
 
 
 def _put(data: Any, fh: BinaryIO) -> None:

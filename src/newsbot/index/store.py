@@ -135,7 +135,9 @@ class Index:
         start = len(self.terms)
         vocab = Table.of(self.vocab, "int32").extended({t: start + i for i, t in enumerate(terms)})
         known = Table.of(self.stems, f"S{Table.WIDTH}")
-        words = known.extended({w: s for w, s in stems.items() if known.get(w) != s})
+        words = known.extended(
+            {w: s for (w, s), had in zip(stems.items(), known.get_many(list(stems)), strict=True) if had != s}
+        )
         return vocab, Terms.of(self.terms).extended(terms), words
 
     @property

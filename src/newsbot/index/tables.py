@@ -100,6 +100,21 @@ class Table(Mapping[str, Any]):
             return default
         return bytes(self._values[i]).decode() if self._text else int(self._values[i])
 
+    def get_many(self, keys: list[str]) -> list[Any]:
+        """`get` of each of `keys` (None when absent), in one search of the sorted keys."""
+        found: list[Any] = [self._extra.get(k) for k in keys]
+        asked = [i for i, v in enumerate(found) if v is None and len(keys[i].encode()) <= self.WIDTH]
+        if not asked or not len(self._keys):
+            return found
+        wanted = np.array([keys[i].encode() for i in asked], dtype=f"S{self.WIDTH}")
+        at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+        hit = np.asarray(self._keys[at]) == wanted
+        values = np.asarray(self._values[at[hit]])
+        decoded = [bytes(v).decode() for v in values] if self._text else values.tolist()
+        for i, value in zip(np.array(asked)[hit].tolist(), decoded, strict=True):
+            found[i] = value
+        return found
+
     def __getitem__(self, key: str) -> Any:
         value = self.get(key)
         if value is None:
