@@ -90,3 +90,26 @@ def test_an_unchanged_file_named_again_changes_nothing(tmp_path: Path) -> None:
     )
     assert report.added == report.updated == report.removed == 0 and report.unchanged == 5
     assert not len(index.dead) and len(index.segments) == 1
+
+
+def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 30)
+    rng = random.Random(7)
+    index = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    for i in range(30, 34):  # additions only: their lines are kept apart from the base's
+        _write(root, i, rng)
+        index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / f"{i:03d}.json"])[
+            0
+        ]
+        index = index.save(tmp_path / "index")
+        folder = tmp_path / "index" / index.version
+        assert (folder / "articles-more.jsonl").stat().st_size > 0
+        assert [a.id for a in index.articles] == [f"a{n}" for n in range(i + 1)]
+        assert index.articles[i].id == f"a{i}" and index.articles[3].id == "a3"
+    _write(root, 3, rng, edit=1)  # an edit: all lines written again, in one file
+    index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "003.json"])[0]
+    index = index.save(tmp_path / "index")
+    assert (tmp_path / "index" / index.version / "articles-more.jsonl").stat().st_size == 0
+    scanned, _ = build_index(root, Analyzer(), target_words=30)
+    assert sorted(index.articles, key=lambda a: a.id) == sorted(scanned.articles, key=lambda a: a.id)
+    assert_exact(index, rng)

@@ -25,7 +25,8 @@ from newsbot.errors import IndexCorrupt
 from newsbot.index.tables import Lazy, expect, file_size, link, load_array, read_json, write_file
 from newsbot.records import Article, Skipped
 
-_DELTA_SHARE = 8  # `Files`: the changes are folded into the base once over 1/8 of its size
+_DELTA_SHARE = 8  # `Files`, `Articles`: the changes are folded into the base past 1/8 of its size
+_MORE = "articles-more.jsonl"  # articles added since articles.jsonl was written
 
 
 @dataclass(frozen=True)
@@ -151,20 +152,25 @@ class Keys:
 class Articles(Lazy[Article]):
     """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
 
-    def __init__(self, path: Path, offsets: npt.NDArray[np.int64]) -> None:
+    def __init__(self, path: Path, offsets: npt.NDArray[np.int64], base_size: int | None = None) -> None:
         self.path, self.offsets = path, offsets
+        # The lines from `base_size` on are in the file `more` (those added since `path` was written).
+        self.base_size = int(offsets[-1]) if base_size is None else base_size
+        self.more = path.with_name(_MORE)
         self._cache: dict[int, Article] = {}
         self._keys: Keys | None = None
 
     @classmethod
     def open(cls, folder: Path, n_articles: int) -> Articles:
         offsets = load_array(folder / "article_offsets.npy", n_articles + 1, mmap=False)
-        size = file_size(folder / "articles.jsonl")
+        size, more = file_size(folder / "articles.jsonl"), file_size(folder / _MORE)
         expect(
-            folder / "articles.jsonl", size == int(offsets[-1]), f"{size:,} bytes, not {int(offsets[-1]):,}"
+            folder / "articles.jsonl",
+            size + more == int(offsets[-1]),
+            f"{size:,} bytes (and {more:,} more), not {int(offsets[-1]):,}",
         )
         expect(folder / "article_keys.json", (folder / "article_keys.json").is_file(), "missing")
-        return cls(folder / "articles.jsonl", offsets)
+        return cls(folder / "articles.jsonl", offsets, size)
 
     @property
     def keys(self) -> Keys:
@@ -176,23 +182,35 @@ class Articles(Lazy[Article]):
     def save(articles: Sequence[Article], folder: Path) -> None:
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
         the lines of a `Spliced` one's old articles are copied, not encoded again."""
+        if isinstance(articles, Spliced) and _appends(articles):
+            old, fresh = articles.base, b"".join(_line(a) for a in articles.fresh)
+            more = old.more.read_bytes() if old.base_size < int(old.offsets[-1]) else b""
+            sizes = np.array([len(_line(a)) for a in articles.fresh], dtype=np.int64)
+            offsets = np.concatenate([old.offsets, old.offsets[-1] + np.cumsum(sizes)])
+            link(old.path, folder / "articles.jsonl")
+            write_file(folder / _MORE, lambda fh: fh.write(more + fresh))
+            write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+            Keys.of(articles).save(folder)
+            return
         if isinstance(articles, Spliced) and len(articles.kept):
             old, kept = articles.base, articles.kept
-            data = old.path.read_bytes()
+            data = old.path.read_bytes() + (old.more.read_bytes() if old.more.is_file() else b"")
             # Runs of consecutive kept articles are one slice each (an addition: a single one).
             breaks = np.flatnonzero(np.diff(kept) != 1) + 1
             firsts, lasts = np.split(kept, breaks), old.offsets
             runs = [data[lasts[r[0]] : lasts[r[-1] + 1]] for r in firsts if len(r)]
             sizes = np.diff(old.offsets)[kept]
-            fresh = [_line(a) for a in articles.fresh]
-            offsets = offsets_of(np.concatenate([sizes, [len(line) for line in fresh]]))
-            write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *fresh]))
+            added = [_line(a) for a in articles.fresh]
+            offsets = offsets_of(np.concatenate([sizes, [len(line) for line in added]]))
+            write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *added]))
+            write_file(folder / _MORE, lambda fh: None)
             write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
             Keys.of(articles).save(folder)
             return
         lines = [_line(a) for a in articles]
         offsets = offsets_of(np.array([len(line) for line in lines], dtype=np.int64))
         write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
+        write_file(folder / _MORE, lambda fh: None)
         write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
         Keys.of(articles).save(folder)
 
@@ -202,9 +220,11 @@ class Articles(Lazy[Article]):
     def _item(self, i: int) -> Article:
         article = self._cache.get(i)
         if article is None:
-            with self.path.open("rb") as fh:
-                fh.seek(int(self.offsets[i]))
-                article = _article(json.loads(fh.read(int(self.offsets[i + 1] - self.offsets[i]))))
+            start = int(self.offsets[i])
+            path, at = (self.path, start) if start < self.base_size else (self.more, start - self.base_size)
+            with path.open("rb") as fh:
+                fh.seek(at)
+                article = _article(json.loads(fh.read(int(self.offsets[i + 1]) - start)))
             if len(self._cache) >= 4096:
                 self._cache.clear()
             self._cache[i] = article
@@ -212,9 +232,14 @@ class Articles(Lazy[Article]):
 
     def __iter__(self) -> Iterator[Article]:
         days: dict[str, date] = {}
-        with self.path.open("rb") as fh:
-            for _, line in zip(range(len(self)), fh, strict=False):
-                yield _article(json.loads(line), days)
+        left = len(self)
+        for path in (self.path, self.more):
+            if not path.is_file():
+                continue
+            with path.open("rb") as fh:
+                for _, line in zip(range(left), fh, strict=False):
+                    left -= 1
+                    yield _article(json.loads(line), days)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
@@ -257,6 +282,14 @@ class Spliced(Lazy[Article]):
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _appends(articles: Spliced) -> bool:
+    """Whether `articles` are all of their base's, then fresh ones, few enough to be kept apart."""
+    old, kept = articles.base, articles.kept
+    if len(kept) != len(old) or (len(kept) and int(kept[-1]) != len(kept) - 1):
+        return False
+    return (int(old.offsets[-1]) - old.base_size) * _DELTA_SHARE <= old.base_size
 
 
 def offsets_of(sizes: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
