@@ -9,6 +9,7 @@ they replace become dead (see `newsbot.index.merge`), so a small change makes a 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
 from newsbot.index.tables import Table
-from newsbot.index.workers import Analysed, analysed
+from newsbot.index.workers import _PARALLEL_MIN_CHARS, Analysed, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
@@ -134,16 +135,16 @@ def build_index(
     analysis = fingerprint(analyzer, target_words, params)
     previous, full_because = _reusable(previous, analysis)
     if previous is not None:  # the workers need not stem the words it has
-        stems = previous.stems if only is None else _Prefetched(previous.stems)
-        analyzer = analyzer.knowing(stems)
+        analyzer = analyzer.knowing(_Prefetched(previous.stems))
     build = _Build(root, previous, progress or (lambda stage, done, total: None), only is not None)
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
     else:
         build.read(set(exclude))
         build.sort_out()
-    if isinstance(analyzer.known_stems, _Prefetched):  # few articles: their words looked up at once
-        analyzer.known_stems.fetch(analyzer, build.fresh)
+    small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
+    if only is not None and isinstance(analyzer.known_stems, _Prefetched) and small:
+        analyzer.known_stems.fetch(analyzer, build.fresh)  # their words looked up at once
     fresh = build.analyse(analyzer, target_words, workers)
     build.tell("indexing", 0, 1)
     kept, articles = build.articles()
@@ -163,7 +164,8 @@ class _Prefetched(Mapping[str, str]):
     def fetch(self, analyzer: Analyzer, articles: list[Article]) -> None:
         if not isinstance(self.table, Table):
             return
-        words = list({t for a in articles for text in (a.title, a.text) for t in analyzer.tokens(text)})
+        chunks = {c for a in articles for text in (a.title, a.text) for c in analyzer.chunks(text)}
+        words = list(set(analyzer.tokens(" ".join(chunks))))  # each distinct chunk once
         self.found = dict(zip(words, self.table.get_many(words), strict=True))
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -229,8 +231,9 @@ class _Build:
         folder = None if self.root.is_file() else self.root.as_posix().rstrip("/") + "/"
         for n, path in enumerate(paths):
             self.tell("reading", n, len(paths))
-            rel = path.as_posix()[len(folder) :] if folder else path.name
-            stat = path.stat()
+            name = path.as_posix() if os.sep != "/" else str(path)  # str: 26k as_posix cost 0.1 s
+            rel = name[len(folder) :] if folder else path.name
+            stat = os.stat(name)
             articles, notes = self._file(path, rel, stat.st_size, stat.st_mtime_ns)
             ids = tuple(a.id for a in articles)
             files[rel] = FileState(stat.st_size, stat.st_mtime_ns, ids, tuple(notes))

@@ -89,6 +89,9 @@ class Files(Mapping[str, FileState]):
     def __getitem__(self, key: str) -> FileState:
         return self._load()[key]
 
+    def get(self, key: str, default: Any = None) -> Any:  # one dict lookup: called per corpus file
+        return self._load().get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._load())
 
@@ -232,14 +235,15 @@ class Articles(Lazy[Article]):
 
     def __iter__(self) -> Iterator[Article]:
         days: dict[str, date] = {}
-        left = len(self)
-        for path in (self.path, self.more):
-            if not path.is_file():
-                continue
-            with path.open("rb") as fh:
-                for _, line in zip(range(left), fh, strict=False):
-                    left -= 1
-                    yield _article(json.loads(line), days)
+        data = self.path.read_bytes()[: int(self.offsets[-1])]
+        if self.base_size < int(self.offsets[-1]):
+            data += self.more.read_bytes()
+        if not data:
+            return
+        # One JSON array for all the lines (no line holds a raw newline): twice as fast as a
+        # `json.loads` per line, for a reindex that needs every article.
+        for row in json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]"):
+            yield _article(row, days)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and tuple(self) == tuple(other)

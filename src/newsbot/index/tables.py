@@ -11,6 +11,7 @@ cheap (`expect`): a damaged file raises `IndexCorrupt` naming it, never a numpy 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import zlib
@@ -233,9 +234,12 @@ def checksum(path: Path) -> tuple[int, int]:
     crc, size = 0, 0
     try:
         with path.open("rb") as fh:
-            while chunk := fh.read(1 << 24):
-                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
-    except OSError as e:
+            size = os.fstat(fh.fileno()).st_size
+            if size:  # mapped, not read: no copy of the file into memory (half the time)
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:
+                    for at in range(0, size, 1 << 24):
+                        crc = zlib.crc32(view[at : at + (1 << 24)], crc)
+    except (OSError, ValueError) as e:
         raise IndexCorrupt(path, _problem(e)) from e
     return size, crc
 
