@@ -297,7 +297,7 @@ class Index:
         """About what a save writes (shared segments are linked, not written), with a margin."""
         arrays = sum(np.asarray(getattr(self, name)).nbytes for name in _ARRAYS)
         fresh = sum(
-            len(s.texts) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
+            int(s.text_offsets[-1]) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
             for s in self.segments
             if s.folder is None
         )
