@@ -67,6 +67,8 @@ def test_add_indexes_the_named_files_and_answers_from_them(settings: Settings) -
     new.unlink()
     assert engine.add([new]).removed == 1 and not engine.ask("volcano erupted").matched
     assert engine.reindex().added == engine.reindex().removed == 0  # a scan agrees
+    with pytest.raises(NewsbotError, match="Not in the corpus folder"):
+        engine.add([settings.data_dir / "elsewhere.md"])
 
 
 @pytest.mark.parametrize(

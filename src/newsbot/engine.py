@@ -212,13 +212,12 @@ class Engine:
                     log.warning("%s", e.message)
                     self.damage = e
                     return self._rebuild(True, progress, False)
+                files = [Path(p).resolve() for p in paths]
+                outside = [str(p) for p in files if not p.is_relative_to(corpus)]
+                if outside:
+                    raise NewsbotError(f"Not in the corpus folder {corpus}: {', '.join(outside[:3])}")
                 index, report = build_index(
-                    corpus,
-                    self._base,
-                    previous=previous,
-                    exclude=exclude,
-                    progress=progress,
-                    only=[Path(p).resolve() for p in paths],
+                    corpus, self._base, previous=previous, exclude=exclude, progress=progress, only=files
                 )
                 self._use(index.save(self.settings.index_dir))
                 return report
