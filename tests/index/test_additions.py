@@ -113,3 +113,16 @@ def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
     scanned, _ = build_index(root, Analyzer(), target_words=30)
     assert sorted(index.articles, key=lambda a: a.id) == sorted(scanned.articles, key=lambda a: a.id)
     assert_exact(index, rng)
+
+
+def test_articles_removed_since_go_even_when_their_files_are_not_named(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 6)
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    _write(root, 6, random.Random(9))
+    only = [root / "006.json"]
+    index, report = build_index(
+        root, Analyzer(), previous=previous, target_words=30, exclude={"a2"}, only=only
+    )
+    scanned, _ = build_index(root, Analyzer(), previous=previous, target_words=30, exclude={"a2"})
+    assert "a2" not in [a.id for a in index.articles] and report.removed == 1
+    _same(index, scanned)

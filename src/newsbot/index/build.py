@@ -26,7 +26,7 @@ from newsbot.index.catalog import Articles, Files, FileState, Keys, Spliced
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
-from newsbot.index.tables import Table
+from newsbot.index.tables import Prefetched, Table
 from newsbot.index.workers import _PARALLEL_MIN_CHARS, Analysed, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
@@ -135,7 +135,7 @@ def build_index(
     analysis = fingerprint(analyzer, target_words, params)
     previous, full_because = _reusable(previous, analysis)
     if previous is not None:  # the workers need not stem the words it has
-        analyzer = analyzer.knowing(_Prefetched(previous.stems))
+        analyzer = analyzer.knowing(Prefetched(previous.stems))
     build = _Build(root, previous, progress or (lambda stage, done, total: None), only is not None)
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
@@ -143,8 +143,10 @@ def build_index(
         build.read(set(exclude))
         build.sort_out()
     small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
-    if only is not None and isinstance(analyzer.known_stems, _Prefetched) and small:
-        analyzer.known_stems.fetch(analyzer, build.fresh)  # their words looked up at once
+    if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
+        analyzer.known_stems.fetch(
+            analyzer, [t for a in build.fresh for t in (a.title, a.text)]
+        )  # their words looked up at once
     fresh = build.analyse(analyzer, target_words, workers)
     build.tell("indexing", 0, 1)
     kept, articles = build.articles()
@@ -152,39 +154,6 @@ def build_index(
         index = assemble(root, params, build.files, fresh, previous, kept, articles, analysis)
     build.tell("indexing", 1, 1)
     return index, build.report(index, time.perf_counter() - began, full_because)
-
-
-class _Prefetched(Mapping[str, str]):
-    """A saved stem table whose entries for some articles' words were looked up all at once (one
-    vectorised search instead of one bisection per distinct word)."""
-
-    def __init__(self, table: Mapping[str, str]) -> None:
-        self.table, self.found = table, dict[str, str | None]()
-
-    def fetch(self, analyzer: Analyzer, articles: list[Article]) -> None:
-        if not isinstance(self.table, Table):
-            return
-        chunks = {c for a in articles for text in (a.title, a.text) for c in analyzer.chunks(text)}
-        words = list(set(analyzer.tokens(" ".join(chunks))))  # each distinct chunk once
-        self.found = dict(zip(words, self.table.get_many(words), strict=True))
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self.found:
-            found = self.found[key]
-            return default if found is None else found
-        return self.table.get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return str(found)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
 
 
 def _reusable(previous: Index | None, analysis: dict[str, Any]) -> tuple[Index | None, str]:
@@ -255,7 +224,7 @@ class _Build:
         rels = dict(sorted(named.items(), key=lambda item: item[1].split("/")))  # as `scan` lists them
         wanted = set(rels.values())
         dropped = {n for n, p in enumerate(keys.paths) if p in wanted}  # re-read: kept only if same
-        texts = {h: n for n, h in enumerate(keys.text_hashes) if h and n not in dropped}
+        texts = {h: keys.ids[n] for n, h in enumerate(keys.text_hashes) if h and n not in dropped}
         changes: dict[str, FileState | None] = {}
         found: list[Article] = []
         for n, (path, rel) in enumerate(rels.items()):
@@ -271,9 +240,11 @@ class _Build:
             )
             found.extend(a for a in read.articles if a.id not in excluded)
             self.skipped.extend(read.skipped)
-        kept, self.skipped[len(self.skipped) :] = dedupe(found)
+        kept, dupes = dedupe(found)
+        self.skipped.extend(dupes)
         taken = set(self.old) - {keys.ids[n] for n in dropped}
-        reused = {n for n in range(len(keys.ids)) if n not in dropped}
+        # Articles removed since (`exclude`) go even when their files are not among `paths`.
+        reused = {n for n, i in enumerate(keys.ids) if n not in dropped and i not in excluded}
         for article in kept:
             old = self.old.get(article.id)
             if (
@@ -286,7 +257,7 @@ class _Build:
             copy = texts.get(article.text_hash)
             if copy is not None:
                 self.skipped.append(
-                    Skipped(f"{article.path} [{article.id}]", f"duplicate text of article {keys.ids[copy]}")
+                    Skipped(f"{article.path} [{article.id}]", f"duplicate text of article {copy}")
                 )
                 continue
             if article.id in taken:
@@ -302,7 +273,7 @@ class _Build:
                 )
                 article = replace(article, id=f"{article.id}~{n}")
             taken.add(article.id)
-            texts[article.text_hash] = -1
+            texts[article.text_hash] = article.id
             self.fresh.append(article)
             self.added += old not in dropped
         self.kept_numbers = sorted(reused)

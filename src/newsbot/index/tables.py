@@ -144,6 +144,40 @@ class Table(Mapping[str, Any]):
         }.items()
 
 
+class Prefetched(Mapping[str, str]):
+    """A saved stem table whose entries for some articles' words were looked up all at once (one
+    vectorised search instead of one bisection per distinct word)."""
+
+    def __init__(self, table: Mapping[str, str]) -> None:
+        self.table, self.found = table, dict[str, str | None]()
+
+    def fetch(self, analyzer: Any, texts: list[str]) -> None:
+        """Look up the words of `texts` (as `analyzer`, a `newsbot.text.Analyzer`, cuts them)."""
+        if not isinstance(self.table, Table):
+            return
+        chunks = {c for text in texts for c in analyzer.chunks(text)}
+        words = list(set(analyzer.tokens(" ".join(chunks))))  # each distinct chunk once
+        self.found = dict(zip(words, self.table.get_many(words), strict=True))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.found:
+            found = self.found[key]
+            return default if found is None else found
+        return self.table.get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return str(found)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
 class Lazy(Sequence[T]):
     """A read-only sequence whose items are fetched one at a time by `_item` (indexing rules here)."""
 
