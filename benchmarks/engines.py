@@ -45,6 +45,7 @@ SPECS = [
         "newsbot",
         "newsbot",
         threads=0,
+        phases=("build", "query", "throughput", "reindex", "additions"),
         note="nltk Snowball analyzer; analysis in one process per core",
     ),
     Spec(
@@ -149,6 +150,10 @@ class Engine:
         self.edited = True
         return {"incremental": False, **self.build(index_dir, timer)}
 
+    def additions(self, index_dir: Path, timer: Timer) -> dict[str, Any]:
+        """Add a few new articles to the saved index and answer from them (newsbot only)."""
+        raise NotImplementedError
+
     def _docs(self) -> tuple[list[int], list[str]]:
         article_of, docs = load_docs(self.work)
         if self.edited:  # the corpus after the edit, in the same order
@@ -243,6 +248,11 @@ class Newsbot(Engine):
         finally:  # as they were, for the next configuration
             for change in changes:
                 write_article(Path(change["file"]), change["old"])
+
+    def additions(self, index_dir: Path, timer: Timer) -> dict[str, Any]:
+        from benchmarks.additions import additions
+
+        return additions(self.work, self.words, index_dir)
 
 
 class RankBM25(Engine):

@@ -49,6 +49,11 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         f["reindex_incremental"] = reindex.get("incremental")
         cold = f.get("build_s", 0.0) + (f.get("read_s") or 0.0)
         f["reindex_share"] = f["reindex_s"] / cold if cold else None
+    rounds = result.get("additions", {}).get("rounds")
+    if rounds:
+        f["added_first_s"] = rounds[0]["seconds"]
+        f["added_next_s"] = max(r["seconds"] for r in rounds[1:]) if len(rounds) > 1 else None
+        f["added_found"] = all(r["found"] for r in rounds)
     return f
 
 
@@ -56,7 +61,7 @@ def problems(result: dict[str, Any]) -> list[str]:
     out = []
     if "skipped" in result:
         out.append(f"skipped: {result['skipped']}")
-    for phase in ("build", "query", "throughput", "reindex"):
+    for phase in ("build", "query", "throughput", "reindex", "additions"):
         if "error" in result.get(phase, {}):
             out.append(f"{phase} failed: {result[phase]['error']}")
     return out
@@ -112,6 +117,8 @@ ROWS: list[tuple[str, str, str]] = [  # label, figure, unit
     ("peak RSS, open + all queries", "query_rss", "b"),
     ("reindex after 1% of articles changed", "reindex_s", "s"),
     ("reindex ÷ cold build (reading included)", "reindex_share", "%"),
+    ("10 new articles added and answerable: first in a process", "added_first_s", "s"),
+    ("10 new articles added and answerable: next times (worst)", "added_next_s", "s"),
 ]
 RATIO_ROWS = [
     ("cold build", "build_s", False),

@@ -201,6 +201,9 @@ class Runner:
         if main and "reindex" in spec.phases:
             say(f"  {spec.name}: reindex after {info['changed']} articles changed")
             result["reindex"] = self.run(spec, folder, words, "reindex")
+        if main and "additions" in spec.phases:
+            say(f"  {spec.name}: 10 new articles added and answered, 3 times")
+            result["additions"] = self.run(spec, folder, words, "additions")
         shutil.rmtree(folder / "index" / spec.name, ignore_errors=True)
         return result
 

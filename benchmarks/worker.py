@@ -75,6 +75,8 @@ def main(task_path: str, launched: float | None = None) -> None:
     elif phase == "reindex":
         out.update(engine.reindex(index_dir, timer))
         out["size"] = folder_size(index_dir)
+    elif phase == "additions":
+        out.update(engine.additions(index_dir, timer))
     else:
         queries: list[str] = task["queries"]
         with timer("open"):

@@ -54,6 +54,23 @@ def test_add_then_reindex_then_remove(settings: Settings) -> None:
         engine.remove_article("rail-2")
 
 
+def test_add_indexes_the_named_files_and_answers_from_them(settings: Settings) -> None:
+    engine = Engine.open(settings)
+    before = engine.version
+    new = settings.corpus_dir / "feeds" / "volcano.md"
+    new.parent.mkdir()
+    new.write_text("---\ntitle: Volcano\n---\nA volcano erupted near the harbour.")
+    report = engine.add([new])
+    assert (report.added, report.unchanged) == (1, 4) and engine.version != before
+    assert engine.ask("volcano erupted").hits[0].citation.title == "Volcano"
+    assert Engine.open(settings, build_if_missing=False).version == engine.version  # saved, live
+    new.unlink()
+    assert engine.add([new]).removed == 1 and not engine.ask("volcano erupted").matched
+    assert engine.reindex().added == engine.reindex().removed == 0  # a scan agrees
+    with pytest.raises(NewsbotError, match="Not in the corpus folder"):
+        engine.add([settings.data_dir / "elsewhere.md"])
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [

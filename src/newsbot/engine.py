@@ -205,6 +205,40 @@ class Engine:
         finally:
             self._lock.release()
 
+    def add(self, paths: list[Path], progress: Progress | None = None) -> BuildReport:
+        """Index the corpus files `paths` (new, rewritten or deleted) and nothing else: the rest
+        of the corpus is not listed or read, so a few articles cost a fraction of a second (a feed
+        poller knows what it wrote). Without an index yet, the whole corpus is indexed."""
+        if not self._lock.acquire(blocking=False):
+            raise IndexBusy("A reindex is already running; wait for it to finish.")
+        try:
+            with versions.writer(self.settings.index_dir):
+                self.refresh()
+                previous = self._index
+                if previous is None or previous.analysis != self._analysis:
+                    return self._rebuild(False, progress, False)
+                corpus = self.settings.corpus_dir.resolve()
+                self.check_corpus(corpus)
+                exclude = edits.removed_ids(self.settings.data_dir)
+                try:
+                    for segment in previous.segments:
+                        segment.verify()  # a damaged segment is rebuilt, never carried forward
+                except IndexCorrupt as e:
+                    log.warning("%s", e.message)
+                    self.damage = e
+                    return self._rebuild(True, progress, False)
+                files = [Path(p).resolve() for p in paths]
+                outside = [str(p) for p in files if not p.is_relative_to(corpus)]
+                if outside:
+                    raise NewsbotError(f"Not in the corpus folder {corpus}: {', '.join(outside[:3])}")
+                index, report = build_index(
+                    corpus, self._base, previous=previous, exclude=exclude, progress=progress, only=files
+                )
+                self._use(index.save(self.settings.index_dir))
+                return report
+        finally:
+            self._lock.release()
+
     def _rebuild(self, full: bool, progress: Progress | None, replace: bool) -> BuildReport:
         corpus = self.settings.corpus_dir.resolve()
         if not corpus.exists():

@@ -202,8 +202,13 @@ def idf_table(df: IntArray, n_docs: int, epsilon: float, first_seen: Callable[[]
     present = np.flatnonzero(df)
     if not len(present):
         return idf
-    values = [math.log(n_docs - f + 0.5) - math.log(f + 0.5) for f in df[present].tolist()]
-    idf[present] = values
+    # Computed once per distinct frequency (a few thousand, against hundreds of thousands of
+    # terms), with `math.log` as rank-bm25 does: numpy's log may differ in the last bit.
+    frequencies = df[present]
+    distinct = np.flatnonzero(np.bincount(frequencies))  # no sort: frequencies are <= n_docs
+    table = np.zeros(int(distinct[-1]) + 1)
+    table[distinct] = [math.log(n_docs - f + 0.5) - math.log(f + 0.5) for f in distinct.tolist()]
+    idf[present] = table[frequencies]
     negative = present[idf[present] < 0]
     if len(negative):
         order = present[np.argsort(first_seen()[present], kind="stable")]

@@ -9,9 +9,10 @@ they replace become dead (see `newsbot.index.merge`), so a small change makes a 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,11 +22,12 @@ import numpy as np
 
 from newsbot.corpus.read import dedupe, read_file, scan
 from newsbot.index.bm25 import BM25Params, Forward, offsets
+from newsbot.index.catalog import Articles, Files, FileState, Keys, Spliced
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
-from newsbot.index.tables import FileState
-from newsbot.index.workers import Analysed, analysed
+from newsbot.index.tables import Prefetched, Table
+from newsbot.index.workers import _PARALLEL_MIN_CHARS, Analysed, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
@@ -57,7 +59,12 @@ class _Builder:
         """An analysed batch of articles, their term ids made index-wide."""
         self.stems.update(result.stems)
         remap = self.remaps.setdefault(result.process, [])
-        remap.extend(self._term_id(t) for t in result.new_terms)
+        terms = result.new_terms
+        # A saved vocabulary is searched for all of them at once (one by one costs ~10 us each).
+        known = (
+            self.base.get_many(terms) if isinstance(self.base, Table) else [self.base.get(t) for t in terms]
+        )
+        remap.extend(self._term_id(t, i) for t, i in zip(terms, known, strict=True))
         self.fwd_terms.append(np.array(remap, dtype=np.int32)[result.term_ids])
         self.fwd_counts.append(result.counts)
         self.lengths.append(result.lengths)
@@ -94,10 +101,11 @@ class _Builder:
             stems=self.stems,
         )
 
-    def _term_id(self, term: str) -> int:
+    def _term_id(self, term: str, known: int | None) -> int:
+        """The index-wide id of `term`, whose id in the previous vocabulary is `known` (or None)."""
         i = self.new_ids.get(term)
         if i is None:
-            i = self.base.get(term)
+            i = known
             if i is None:
                 i = self.new_ids[term] = self.base_size + len(self.new_terms)
                 self.new_terms.append(term)
@@ -114,23 +122,36 @@ def build_index(
     target_words: int = TARGET_WORDS,
     progress: Progress | None = None,
     workers: int | None = None,
+    only: Iterable[Path] | None = None,
 ) -> tuple[Index, BuildReport]:
     """Build the index of the corpus at `root`, reusing `previous` where nothing changed.
 
     `workers`: processes that analyse text; by default one per core when there is a lot of it.
+    `only`: the corpus files that changed (new, rewritten or deleted), when the caller knows
+    them (a feed poller): the rest of the corpus is then neither listed nor looked at, and the
+    index costs in proportion to these files (without `previous`, the whole corpus is read).
     """
     began = time.perf_counter()
     analysis = fingerprint(analyzer, target_words, params)
     previous, full_because = _reusable(previous, analysis)
-    if previous is not None:
-        analyzer = analyzer.knowing(previous.stems)  # the workers need not stem the words it has
-    build = _Build(root, previous, progress or (lambda stage, done, total: None))
-    build.read(set(exclude))
-    build.sort_out()
+    if previous is not None:  # the workers need not stem the words it has
+        analyzer = analyzer.knowing(Prefetched(previous.stems))
+    build = _Build(root, previous, progress or (lambda stage, done, total: None), only is not None)
+    if previous is not None and only is not None:
+        build.read_only(list(only), set(exclude))
+    else:
+        build.read(set(exclude))
+        build.sort_out()
+    small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
+    if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
+        analyzer.known_stems.fetch(
+            analyzer, [t for a in build.fresh for t in (a.title, a.text)]
+        )  # their words looked up at once
     fresh = build.analyse(analyzer, target_words, workers)
     build.tell("indexing", 0, 1)
+    kept, articles = build.articles()
     with _small_pages():
-        index = assemble(root, params, build.files, fresh, previous, build.reused, analysis)
+        index = assemble(root, params, build.files, fresh, previous, kept, articles, analysis)
     build.tell("indexing", 1, 1)
     return index, build.report(index, time.perf_counter() - began, full_because)
 
@@ -152,9 +173,10 @@ class _Build:
     root: Path
     previous: Index | None
     tell: Progress
-    before: list[Article] = field(init=False)  # the previous index's articles: read once
+    lazy: bool = False  # only some files are looked at: the previous articles are not all parsed
+    before: Sequence[Article] = field(init=False)  # the previous index's articles: read once
     old: dict[str, int] = field(init=False)  # article id -> its number in `before`
-    files: dict[str, FileState] = field(default_factory=dict)
+    files: Mapping[str, FileState] = field(default_factory=dict)
     found: list[Article] = field(default_factory=list)  # read, not excluded; with their texts
     skipped: list[Skipped] = field(default_factory=list)
     reused: list[tuple[int, Article]] = field(default_factory=list)  # (number in `before`, article)
@@ -162,25 +184,119 @@ class _Build:
     added: int = 0  # of `fresh`, the new ones
     kept: int = 0  # articles after duplicates are dropped
     excluded: set[str] = field(default_factory=set)  # removed ids
+    kept_numbers: list[int] | None = None  # with `read_only`: the previous articles kept
 
     def __post_init__(self) -> None:
-        self.before = list(self.previous.articles) if self.previous else []  # may be parsed on demand
-        self.old = {a.id: i for i, a in enumerate(self.before)}
+        articles = self.previous.articles if self.previous else []
+        self.before = articles if self.lazy else list(articles)  # may be parsed on demand
+        self.old = {i: n for n, i in enumerate(Keys.of(self.before).ids)}
 
     def read(self, excluded: set[str]) -> None:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
+        files: dict[str, FileState] = {}
+        self.files = files
         paths, self.skipped = scan(self.root)
         folder = None if self.root.is_file() else self.root.as_posix().rstrip("/") + "/"
         for n, path in enumerate(paths):
             self.tell("reading", n, len(paths))
-            rel = path.as_posix()[len(folder) :] if folder else path.name
-            stat = path.stat()
+            name = path.as_posix() if os.sep != "/" else str(path)  # str: 26k as_posix cost 0.1 s
+            rel = name[len(folder) :] if folder else path.name
+            stat = os.stat(name)
             articles, notes = self._file(path, rel, stat.st_size, stat.st_mtime_ns)
             ids = tuple(a.id for a in articles)
-            self.files[rel] = FileState(stat.st_size, stat.st_mtime_ns, ids, tuple(notes))
+            files[rel] = FileState(stat.st_size, stat.st_mtime_ns, ids, tuple(notes))
             self.found.extend(a for a in articles if a.id not in excluded)
             self.skipped.extend(notes)
+        before = self.previous.files if self.previous else None
+        if isinstance(before, Files):  # saved as the changes to the previous states
+            changed = {p: s for p, s in files.items() if before.get(p) != s}
+            self.files = before.overlay({**dict.fromkeys(set(before) - set(files)), **changed})
+
+    def read_only(self, paths: list[Path], excluded: set[str]) -> None:
+        """The articles of `paths` (files new, rewritten or gone); every other file is taken to be
+        as the previous index has it. An article repeating the text of one indexed elsewhere is
+        skipped, and one whose id another file's article has gets a suffix (as `dedupe` does)."""
+        assert self.previous is not None
+        keys, self.excluded = Keys.of(self.before), excluded
+        folder = self.root.as_posix().rstrip("/") + "/"
+        named = {p: p.as_posix()[len(folder) :] if p.as_posix().startswith(folder) else p.name for p in paths}
+        rels = dict(sorted(named.items(), key=lambda item: item[1].split("/")))  # as `scan` lists them
+        wanted = set(rels.values())
+        dropped = {n for n, p in enumerate(keys.paths) if p in wanted}  # re-read: kept only if same
+        texts = {h: keys.ids[n] for n, h in enumerate(keys.text_hashes) if h and n not in dropped}
+        changes: dict[str, FileState | None] = {}
+        found: list[Article] = []
+        for n, (path, rel) in enumerate(rels.items()):
+            self.tell("reading", n, len(rels))
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                changes[rel] = None  # gone: its articles are removed
+                continue
+            read = read_file(path, self.root)
+            changes[rel] = FileState(
+                stat.st_size, stat.st_mtime_ns, tuple(a.id for a in read.articles), read.skipped
+            )
+            found.extend(a for a in read.articles if a.id not in excluded)
+            self.skipped.extend(read.skipped)
+        kept, dupes = dedupe(found)
+        self.skipped.extend(dupes)
+        taken = set(self.old) - {keys.ids[n] for n in dropped}
+        # Articles removed since (`exclude`) go even when their files are not among `paths`.
+        reused = {n for n, i in enumerate(keys.ids) if n not in dropped and i not in excluded}
+        for article in kept:
+            old = self.old.get(article.id)
+            if (
+                old in dropped
+                and keys.hashes[old] == article.content_hash
+                and keys.paths[old] == article.path
+            ):
+                reused.add(old)  # the same article, its file rewritten
+                continue
+            copy = texts.get(article.text_hash)
+            if copy is not None:
+                self.skipped.append(
+                    Skipped(f"{article.path} [{article.id}]", f"duplicate text of article {copy}")
+                )
+                continue
+            if article.id in taken:
+                n = 2
+                while f"{article.id}~{n}" in taken:
+                    n += 1
+                self.skipped.append(
+                    Skipped(
+                        f"{article.path} [{article.id}]",
+                        f"duplicate id {article.id}: renamed {article.id}~{n}",
+                        True,
+                    )
+                )
+                article = replace(article, id=f"{article.id}~{n}")
+            taken.add(article.id)
+            texts[article.text_hash] = article.id
+            self.fresh.append(article)
+            self.added += old not in dropped
+        self.kept_numbers = sorted(reused)
+        self.kept = len(self.kept_numbers) + len(self.fresh)
+        files = self.previous.files
+        if isinstance(files, Files):
+            self.files = files.overlay(changes)
+        else:
+            self.files = {p: s for p, s in {**files, **changes}.items() if s is not None}
+
+    def articles(self) -> tuple[list[int], Sequence[Article]]:
+        """The previous articles kept (their numbers, ascending) and all the new index's articles:
+        the kept ones, then the fresh. Kept lines are copied on save when they are unchanged."""
+        base = self.previous.articles if self.previous else None
+        if self.kept_numbers is not None:
+            numbers = self.kept_numbers
+            if isinstance(base, Articles):
+                return numbers, Spliced(base, np.array(numbers, dtype=np.int64), self.fresh)
+            return numbers, [self.before[n] for n in numbers] + self.fresh
+        numbers = [n for n, _ in self.reused]
+        if isinstance(base, Articles) and all(a.path == self.before[n].path for n, a in self.reused):
+            return numbers, Spliced(base, np.array(numbers, dtype=np.int64), self.fresh)
+        return numbers, [a for _, a in self.reused] + self.fresh
 
     def _file(self, path: Path, rel: str, size: int, mtime_ns: int) -> tuple[list[Article], list[Skipped]]:
         state = self.previous.files.get(rel) if self.previous else None
@@ -231,6 +347,10 @@ class _Build:
         self.fresh = [replace(a, text="") for a in self.fresh]  # the builder has the passages now
         return builder.take(self.fresh)
 
+    @property
+    def unchanged(self) -> int:
+        return len(self.reused) if self.kept_numbers is None else len(self.kept_numbers)
+
     def report(self, index: Index, seconds: float, full_because: str) -> BuildReport:
         updated = len(self.fresh) - self.added
         return BuildReport(
@@ -238,8 +358,8 @@ class _Build:
             passages=index.n_live,
             added=self.added,
             updated=updated,
-            removed=len(self.before) - len(self.reused) - updated,
-            unchanged=len(self.reused),
+            removed=len(self.before) - self.unchanged - updated,
+            unchanged=self.unchanged,
             skipped=tuple(self.skipped),
             seconds=seconds,
             version=index.version,

@@ -36,9 +36,9 @@ from newsbot.index.bm25 import (
     norms,
     offsets,
 )
+from newsbot.index.catalog import FileState
 from newsbot.index.segment import Segment, Texts, text_array
 from newsbot.index.store import Index
-from newsbot.index.tables import FileState
 from newsbot.records import Article
 
 MAX_SEGMENTS = 4  # each one more costs a query about 0.15 ms at 215k passages
@@ -63,28 +63,30 @@ class Fresh:
 def assemble(
     root: Path,
     params: BM25Params,
-    files: dict[str, FileState],
+    files: Mapping[str, FileState],
     fresh: Fresh,
     previous: Index | None,
-    reused: list[tuple[int, Article]],
+    reused: list[int],
+    articles: Sequence[Article],
     analysis: Mapping[str, Any],
 ) -> Index:
-    """The index of `previous`'s articles in `reused` (their numbers there, ascending, and
-    themselves) followed by the `fresh` ones."""
+    """The index of `previous`'s articles numbered `reused` (ascending) followed by the `fresh`
+    ones: `articles` are all of them, in that order."""
     vocab, terms, stems = _vocabulary(previous, fresh)
     old = previous or _empty(params)
-    live = _surviving(old, [i for i, _ in reused])
+    live = _surviving(old, reused)
     new_lengths = fresh.forward.doc_lengths()
     lengths = np.concatenate([old.passage_length[live], new_lengths])
     avgdl = average_length(lengths)
     kept = old.segments[: _first_to_rewrite(old, live, fresh.forward.n_docs, avgdl)]
     start = kept[-1].end if kept else 0
     moved = start + np.flatnonzero(live[start:])  # old live passages that go into the new segment
-    passages = _Passages.of(old, live, start, moved, reused, fresh, new_lengths)
+    passages = _Passages.of(old, live, start, moved, reused, articles, fresh, new_lengths)
     norm = norms(passages.length, avgdl, params)
     df = _doc_freq(old, live, fresh.forward, len(terms))
     now = datetime.now(UTC)
-    digest = hashlib.sha1("".join(a.content_hash for a in passages.articles).encode()).hexdigest()[:8]
+    changed = f"{old.version}/{len(reused)}/" + "".join(a.content_hash for a in fresh.articles)
+    digest = hashlib.sha1(changed.encode()).hexdigest()[:8]
     version = f"{now:%Y%m%d-%H%M%S}-{digest}-{secrets.token_hex(2)}"  # unique: caches key on it
     segments = list(kept)
     dead = np.flatnonzero(passages.article < 0)
@@ -168,9 +170,10 @@ def _first_to_rewrite(old: Index, live: npt.NDArray[np.bool_], n_fresh: int, avg
 @dataclass(frozen=True)
 class _Passages:
     """The new index's articles and per-passage arrays: the old passages before `start` where
-    they are (dead when not live), then the `moved` ones, then the fresh ones."""
+    they are (dead when not live), then the `moved` ones, then the fresh ones. What the old
+    passages' articles say (day, source) is taken from the old arrays: no article is parsed."""
 
-    articles: tuple[Article, ...]
+    articles: Sequence[Article]
     article: npt.NDArray[np.int32]  # -1 when dead
     position: npt.NDArray[np.int32]
     length: npt.NDArray[np.int32]
@@ -185,26 +188,34 @@ class _Passages:
         live: npt.NDArray[np.bool_],
         start: int,
         moved: IntArray,
-        reused: list[tuple[int, Article]],
+        kept: list[int],
+        articles: Sequence[Article],
         fresh: Fresh,
         new_lengths: IntArray,
     ) -> _Passages:
         owner = old.passage_article
         remap = np.full(len(old.articles) + 1, -1, dtype=np.int32)  # old article -> new (-1: none)
-        remap[[i for i, _ in reused]] = np.arange(len(reused), dtype=np.int32)
-        articles = [a for _, a in reused] + fresh.articles
-        fresh_article = np.repeat(np.arange(len(reused), len(articles), dtype=np.int32), fresh.passages)
+        remap[kept] = np.arange(len(kept), dtype=np.int32)
+        fresh_article = np.repeat(np.arange(len(kept), len(articles), dtype=np.int32), fresh.passages)
         article = np.concatenate(
             [np.where(live[:start], remap[owner[:start]], -1), remap[owner[moved]], fresh_article]
         ).astype(np.int32, copy=False)
-        sources = sorted({a.source for a in articles if a.source})
+        old_source = np.asarray(old.passage_source)
+        used = np.unique(old_source[live & (old_source >= 0)]).tolist()
+        sources = sorted({old.sources[i] for i in used} | {a.source for a in fresh.articles if a.source})
         source_id = {s: i for i, s in enumerate(sources)}
-        article_day = np.array([a.date.toordinal() if a.date else 0 for a in articles] + [0], dtype=np.int32)
-        article_source = np.array(
-            [source_id.get(a.source or "", -1) for a in articles] + [-1], dtype=np.int32
-        )
+        old_to_new = np.array([source_id.get(s, -1) for s in old.sources] + [-1], dtype=np.int32)
+        fresh_source = np.array([source_id.get(a.source or "", -1) for a in fresh.articles], dtype=np.int32)
+        fresh_day = np.array([a.date.toordinal() if a.date else 0 for a in fresh.articles], dtype=np.int32)
+        old_day = np.asarray(old.passage_day)
+
+        def joined(
+            before: npt.NDArray[np.int32], moving: npt.NDArray[np.int32], new: npt.NDArray[np.int32]
+        ) -> npt.NDArray[np.int32]:
+            return np.concatenate([np.where(live[:start], before, 0), moving, new]).astype(np.int32)
+
         return cls(
-            articles=tuple(articles),
+            articles=articles,
             article=article,
             position=np.concatenate(
                 [old.passage_position[:start], old.passage_position[moved], fresh.positions]
@@ -212,8 +223,14 @@ class _Passages:
             length=np.concatenate(
                 [old.passage_length[:start], old.passage_length[moved], new_lengths]
             ).astype(np.int32),
-            day=article_day[article],
-            source=article_source[article],
+            day=joined(old_day[:start], old_day[moved], np.repeat(fresh_day, fresh.passages)),
+            source=np.concatenate(
+                [
+                    np.where(live[:start], old_to_new[old_source[:start]], -1),
+                    old_to_new[old_source[moved]],
+                    np.repeat(fresh_source, fresh.passages),
+                ]
+            ).astype(np.int32),
             sources=tuple(sources),
         )
 

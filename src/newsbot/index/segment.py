@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,13 +21,16 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.index.bm25 import Forward, Inverted
-from newsbot.index.tables import checksum, expect, load_array, load_bytes, write_file
+from newsbot.index.packed import BLOCK, Packed, Packing
+from newsbot.index.tables import checksum, expect, file_size, load_array, write_file
 
-Texts = bytes | np.memmap[Any, np.dtype[np.uint8]]
+Texts = bytes | np.memmap[Any, np.dtype[np.uint8]] | Packed  # Packed: saved, compressed
 
 
 def text_array(texts: Texts) -> npt.NDArray[np.uint8]:
-    """Texts as an array of bytes, without copying."""
+    """Texts as an array of bytes (without copying, unless they are compressed)."""
+    if isinstance(texts, Packed):
+        return np.frombuffer(texts.unpacked(), dtype=np.uint8)
     return texts if isinstance(texts, np.ndarray) else np.frombuffer(texts, dtype=np.uint8)
 
 
@@ -73,6 +77,9 @@ class Segment:
     def text(self, passage: int) -> str:
         """The text of the segment's passage number `passage` (from 0)."""
         start, end = int(self.text_offsets[passage]), int(self.text_offsets[passage + 1])
+        if isinstance(self.texts, Packed):
+            first = int(self.text_offsets[passage - passage % BLOCK])
+            return self.texts.block(passage // BLOCK)[start - first : end - first].decode("utf-8")
         if isinstance(self.texts, np.memmap) and self.texts.filename:
             # Read, not mapped: mapped pages (and the kernel's read-ahead) would stay in memory.
             with open(self.texts.filename, "rb") as fh:
@@ -91,7 +98,9 @@ class Segment:
 
     @property
     def file_names(self) -> list[str]:
-        return [f"{self.name}.{array}.npy" for array in _ARRAYS] + [f"{self.name}.texts.bin"]
+        return [f"{self.name}.{array}.npy" for array in (*_ARRAYS, "text_blocks")] + [
+            f"{self.name}.texts.bin"
+        ]
 
     def verify(self) -> None:
         """Raise IndexCorrupt naming the first of its saved files whose size or checksum is not
@@ -102,7 +111,7 @@ class Segment:
             path = self.folder / name
             recorded = self.sums.get(name)
             expect(path, recorded is not None, "has no recorded checksum")
-            expect(path, checksum(path) == tuple(recorded or ()), "does not match its checksum")
+            _verify(path, tuple(recorded or ()))
 
     def save(self, folder: Path) -> list[Callable[[], tuple[str, tuple[int, int]]]]:
         """Put the segment's files into `folder`: hard links to its saved files when it has
@@ -110,11 +119,13 @@ class Segment:
         writes wait on the disk), each giving a file's name and (size, CRC-32)."""
         if self.folder is not None:
             return [partial(_link, self.folder / n, folder / n, self.sums[n]) for n in self.file_names]
-        fills = [
+        fills: list[Callable[[BinaryIO], Any]] = [
             partial(_put_array, np.asarray(getattr(getattr(self, part) if part else self, name)))
             for part, name in _ARRAYS.values()
         ]
-        fills.append(partial(_put, self.texts))
+        packing = Packing(self.texts, self.text_offsets)
+        fills.append(lambda fh: np.save(fh, packing.get()[1]))
+        fills.append(lambda fh: fh.writelines(packing.get()[0]))
         return [partial(_write, folder / n, fill) for n, fill in zip(self.file_names, fills, strict=True)]
 
     @classmethod
@@ -140,6 +151,11 @@ class Segment:
         for array in ("post_entries", "post_level"):
             sized(array, int(a["post_indptr"][-1]))
         sized("post_big_tf", len(a["post_big_at"]))
+        blocks = load_array(folder / f"{name}.text_blocks.npy", -(-n // BLOCK) + 1)
+        size = file_size(folder / f"{name}.texts.bin")
+        expect(
+            folder / f"{name}.texts.bin", size == int(blocks[-1]), f"{size:,} bytes, not {int(blocks[-1]):,}"
+        )
         return cls(
             name=name,
             start=meta["start"],
@@ -155,15 +171,39 @@ class Segment:
                 a["term_spread"],
                 a["term_first"],
             ),
-            texts=load_bytes(folder / f"{name}.texts.bin", int(a["text_offsets"][-1])),
+            texts=Packed(folder / f"{name}.texts.bin", blocks),
             text_offsets=a["text_offsets"],
             folder=folder,
             sums={str(n): (int(s[0]), int(s[1])) for n, s in meta.get("files", {}).items()},
         )
 
 
-def _put(data: Any, fh: BinaryIO) -> None:
-    fh.write(data)
+# Files this process has checked lately: (device, inode, size, mtime) -> (sum, when). A
+# segment's big files are shared by every later version, and a feed poller saves a version every
+# few minutes: reading them all each time would make a small addition cost as much as the corpus.
+# A file is read again when anything about it changed, or `RECHECK` seconds after it was read.
+_checked: dict[tuple[int, ...], tuple[tuple[int, int], float]] = {}
+RECHECK = 3600.0
+
+
+def _verify(path: Path, recorded: tuple[int, ...]) -> None:
+    """Raise IndexCorrupt unless `path`'s size and CRC-32 are `recorded`."""
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    # Not the ctime: linking the file into each new version changes it.
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) if st else None
+    seen = _checked.get(key) if key else None
+    now = time.monotonic()
+    if seen is not None and seen[0] == recorded and now - seen[1] < RECHECK:
+        return
+    found = checksum(path)
+    expect(path, found == recorded, "does not match its checksum")
+    if key is not None:
+        if len(_checked) > 4096:
+            _checked.clear()
+        _checked[key] = (found, now)
 
 
 def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:

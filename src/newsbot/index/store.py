@@ -32,12 +32,10 @@ from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
+from newsbot.index.catalog import Articles, Files, FileState, Keys
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
 from newsbot.index.tables import (
-    Articles,
-    Files,
-    FileState,
     Table,
     Terms,
     checksum,
@@ -50,9 +48,10 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
-# 5: file checksums; 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
+# 6: article keys, corpus files as a shared base and the changes; 5: file checksums;
+# 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
 # postings table of ids, counts and 16-bit weights. An index of another format is built again.
-FORMAT = 5
+FORMAT = 6
 _ARRAYS = (
     "df",
     "idf",
@@ -136,7 +135,9 @@ class Index:
         start = len(self.terms)
         vocab = Table.of(self.vocab, "int32").extended({t: start + i for i, t in enumerate(terms)})
         known = Table.of(self.stems, f"S{Table.WIDTH}")
-        words = known.extended({w: s for w, s in stems.items() if known.get(w) != s})
+        words = known.extended(
+            {w: s for (w, s), had in zip(stems.items(), known.get_many(list(stems)), strict=True) if had != s}
+        )
         return vocab, Terms.of(self.terms).extended(terms), words
 
     @property
@@ -201,10 +202,10 @@ class Index:
     @cached_property
     def passage_owner(self) -> npt.NDArray[np.int64]:
         """Per passage, the server that owns it (0: the operator), from its article's path."""
-        saved = self.articles.path if isinstance(self.articles, Articles) else None
-        if saved is not None and f'"path": "{GUILDS}/'.encode() not in saved.read_bytes():
-            return np.zeros(self.n_passages, dtype=np.int64)  # no server's content: skip parsing
-        owners = np.array([Scope.of_path(a.path).guild or 0 for a in self.articles], dtype=np.int64)
+        paths = Keys.of(self.articles).paths
+        if not any(p and p.startswith(f"{GUILDS}/") for p in paths):
+            return np.zeros(self.n_passages, dtype=np.int64)  # no server's content
+        owners = np.array([Scope.of_path(p).guild or 0 for p in paths], dtype=np.int64)
         per = np.zeros(self.n_passages, dtype=np.int64)
         if owners.any():
             live = self.passage_article >= 0
@@ -270,7 +271,7 @@ class Index:
             Table.of(self.stems, f"S{Table.WIDTH}").save(folder, "stems")
             Table.of(self.vocab, "int32").save(folder, "vocab")
             Terms.of(self.terms).save(folder)
-            Files.save(self.files, folder / "files.json")
+            Files.save(self.files, folder)
             sums = {name: dict(job.result() for job in done) for name, done in jobs.items()}
             array_sums = dict(job.result() for job in arrays)
         meta = {
@@ -296,7 +297,7 @@ class Index:
         """About what a save writes (shared segments are linked, not written), with a margin."""
         arrays = sum(np.asarray(getattr(self, name)).nbytes for name in _ARRAYS)
         fresh = sum(
-            len(s.texts) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
+            int(s.text_offsets[-1]) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
             for s in self.segments
             if s.folder is None
         )
@@ -374,7 +375,7 @@ class Index:
                 avgdl=float(meta["avgdl"]),
                 articles=Articles.open(folder, n_articles),
                 sources=tuple(str(s) for s in meta["sources"]),
-                files=Files(folder / "files.json"),
+                files=Files.open(folder),
                 stems=Table.open(folder, "stems"),
                 size_bytes=sum(file_size(f) for f in folder.iterdir()),
                 **_arrays(folder, n_passages, n_terms, n_articles),
@@ -384,7 +385,6 @@ class Index:
         ends = [0] + [s.end for s in segments]
         expect(path, [s.start for s in segments] == ends[:-1], "segments that do not follow each other")
         expect(path, ends[-1] == n_passages, f"segments of {ends[-1]:,} passages, not {n_passages:,}")
-        expect(folder / "files.json", (folder / "files.json").is_file(), "missing")
         return index
 
 

@@ -1,8 +1,8 @@
 """The index's on-disk tables, read lazily: start-up touches only what a query needs.
 
-`Files` (the corpus files' states, read by a reindex only), `Table` (a sorted str -> value map
-searched on disk), `Terms` (term id -> term) and `Articles` (article metadata, one JSON line
-each) all read their files on demand; `write_file` writes and flushes a file.
+`Table` (a sorted str -> value map searched on disk) and `Terms` (term id -> term) read their
+files on demand (articles and corpus files: `newsbot.index.catalog`); `write_file` writes and
+flushes a file.
 
 Every file is opened through `load_array` or `read_json`, and its size checked where that is
 cheap (`expect`): a damaged file raises `IndexCorrupt` naming it, never a numpy or json error.
@@ -11,11 +11,11 @@ cheap (`expect`): a damaged file raises `IndexCorrupt` naming it, never a numpy 
 from __future__ import annotations
 
 import json
+import mmap
 import os
+import shutil
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -24,56 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.errors import IndexCorrupt
-from newsbot.records import Article, Skipped
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class FileState:
-    """What a corpus file looked like when indexed, to skip re-reading it when unchanged."""
-
-    size: int
-    mtime_ns: int
-    article_ids: tuple[str, ...]
-    skipped: tuple[Skipped, ...] = ()  # reported again while the file is unchanged
-
-
-class Files(Mapping[str, FileState]):
-    """The corpus files' states, read from `path` when first needed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._files: dict[str, FileState] | None = None
-
-    def _load(self) -> dict[str, FileState]:
-        if self._files is None:
-            rows = read_json(self.path)
-            try:
-                self._files = {
-                    p: FileState(s, m, tuple(ids), tuple(Skipped(*k) for k in notes))
-                    for p, (s, m, ids, notes) in rows.items()
-                }
-            except (AttributeError, TypeError, ValueError) as e:
-                raise IndexCorrupt(self.path, "not a table of corpus files") from e
-        return self._files
-
-    def __getitem__(self, key: str) -> FileState:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    @staticmethod
-    def save(files: Mapping[str, FileState], path: Path) -> None:
-        rows = {
-            p: [s.size, s.mtime_ns, list(s.article_ids), [[k.where, k.reason, k.repaired] for k in s.skipped]]
-            for p, s in files.items()
-        }
-        write_file(path, lambda fh: fh.write(json.dumps(rows).encode()))
 
 
 class Table(Mapping[str, Any]):
@@ -84,9 +36,16 @@ class Table(Mapping[str, Any]):
 
     WIDTH = 24
 
-    def __init__(self, keys: npt.NDArray[np.bytes_], values: npt.NDArray[Any], extra: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        keys: npt.NDArray[np.bytes_],
+        values: npt.NDArray[Any],
+        extra: dict[str, Any],
+        saved: tuple[Path, str] | None = None,
+    ) -> None:
         self._keys, self._values, self._extra = keys, values, extra
         self._text = values.dtype.kind == "S"
+        self._saved = saved  # (folder, name) of the files `keys` and `values` are mapped from
 
     @classmethod
     def of(cls, mapping: Mapping[str, Any], dtype: str) -> Table:
@@ -109,7 +68,7 @@ class Table(Mapping[str, Any]):
 
     def extended(self, more: dict[str, Any]) -> Table:
         """This table plus `more` (which wins); sorted again when the additions pile up."""
-        table = Table(self._keys, self._values, {**self._extra, **more})
+        table = Table(self._keys, self._values, {**self._extra, **more}, self._saved)
         if len(table._extra) > max(len(self._keys) // 8, 1024):
             return Table.of(dict(table.items()), self._values.dtype.str)
         return table
@@ -121,11 +80,16 @@ class Table(Mapping[str, Any]):
         expect(folder / f"{name}_keys.npy", keys.dtype == f"S{cls.WIDTH}", f"keys of type {keys.dtype}")
         extra = read_json(folder / f"{name}_extra.json")
         expect(folder / f"{name}_extra.json", isinstance(extra, dict), "not a JSON object")
-        return cls(keys, values, extra)
+        return cls(keys, values, extra, (folder, name))
 
     def save(self, folder: Path, name: str) -> None:
+        """Write the table into `folder`; its sorted arrays are linked when saved before."""
         for suffix, array in (("keys", self._keys), ("values", self._values)):
-            write_file(folder / f"{name}_{suffix}.npy", lambda fh, a=array: np.save(fh, np.asarray(a)))
+            target = folder / f"{name}_{suffix}.npy"
+            if self._saved is not None and self._saved[1] == name:
+                link(self._saved[0] / target.name, target)
+            else:
+                write_file(target, lambda fh, a=array: np.save(fh, np.asarray(a)))
         write_file(folder / f"{name}_extra.json", lambda fh: fh.write(json.dumps(self._extra).encode()))
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -136,6 +100,21 @@ class Table(Mapping[str, Any]):
         if i is None:
             return default
         return bytes(self._values[i]).decode() if self._text else int(self._values[i])
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        """`get` of each of `keys` (None when absent), in one search of the sorted keys."""
+        found: list[Any] = [self._extra.get(k) for k in keys]
+        asked = [i for i, v in enumerate(found) if v is None and len(keys[i].encode()) <= self.WIDTH]
+        if not asked or not len(self._keys):
+            return found
+        wanted = np.array([keys[i].encode() for i in asked], dtype=f"S{self.WIDTH}")
+        at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+        hit = np.asarray(self._keys[at]) == wanted
+        values = np.asarray(self._values[at[hit]])
+        decoded = [bytes(v).decode() for v in values] if self._text else values.tolist()
+        for i, value in zip(np.array(asked)[hit].tolist(), decoded, strict=True):
+            found[i] = value
+        return found
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key)
@@ -163,6 +142,40 @@ class Table(Mapping[str, Any]):
             **dict(zip((bytes(k).decode() for k in self._keys), values, strict=True)),
             **self._extra,
         }.items()
+
+
+class Prefetched(Mapping[str, str]):
+    """A saved stem table whose entries for some articles' words were looked up all at once (one
+    vectorised search instead of one bisection per distinct word)."""
+
+    def __init__(self, table: Mapping[str, str]) -> None:
+        self.table, self.found = table, dict[str, str | None]()
+
+    def fetch(self, analyzer: Any, texts: list[str]) -> None:
+        """Look up the words of `texts` (as `analyzer`, a `newsbot.text.Analyzer`, cuts them)."""
+        if not isinstance(self.table, Table):
+            return
+        chunks = {c for text in texts for c in analyzer.chunks(text)}
+        words = list(set(analyzer.tokens(" ".join(chunks))))  # each distinct chunk once
+        self.found = dict(zip(words, self.table.get_many(words), strict=True))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.found:
+            found = self.found[key]
+            return default if found is None else found
+        return self.table.get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return str(found)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
 
 
 class Lazy(Sequence[T]):
@@ -234,95 +247,6 @@ class Terms(Lazy[str]):
         yield from self.more
 
 
-class Articles(Lazy[Article]):
-    """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
-
-    def __init__(self, path: Path, offsets: npt.NDArray[np.int64]) -> None:
-        self.path, self.offsets = path, offsets
-        self._cache: dict[int, Article] = {}
-
-    @classmethod
-    def open(cls, folder: Path, n_articles: int) -> Articles:
-        offsets = load_array(folder / "article_offsets.npy", n_articles + 1, mmap=False)
-        size = file_size(folder / "articles.jsonl")
-        expect(
-            folder / "articles.jsonl", size == int(offsets[-1]), f"{size:,} bytes, not {int(offsets[-1]):,}"
-        )
-        return cls(folder / "articles.jsonl", offsets)
-
-    @staticmethod
-    def save(articles: Sequence[Article], folder: Path) -> None:
-        """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them."""
-        lines = [
-            json.dumps(
-                {
-                    "id": a.id,
-                    "title": a.title,
-                    "source": a.source,
-                    "date": a.date.isoformat() if a.date else None,
-                    "url": a.url,
-                    "author": a.author,
-                    "path": a.path,
-                    "hash": a.content_hash,
-                    "text_hash": a.text_hash,
-                },
-                ensure_ascii=False,
-            ).encode()
-            + b"\n"
-            for a in articles
-        ]
-        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-        np.cumsum([len(line) for line in lines], out=offsets[1:])
-        write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
-        write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def _item(self, i: int) -> Article:
-        article = self._cache.get(i)
-        if article is None:
-            with self.path.open("rb") as fh:
-                fh.seek(int(self.offsets[i]))
-                article = _article(json.loads(fh.read(int(self.offsets[i + 1] - self.offsets[i]))))
-            if len(self._cache) >= 4096:
-                self._cache.clear()
-            self._cache[i] = article
-        return article
-
-    def __iter__(self) -> Iterator[Article]:
-        days: dict[str, date] = {}
-        with self.path.open("rb") as fh:
-            for _, line in zip(range(len(self)), fh, strict=False):
-                yield _article(json.loads(line), days)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and tuple(self) == tuple(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _article(row: dict[str, Any], days: dict[str, date] | None = None) -> Article:
-    day = row["date"]
-    when: date | None = None
-    if day and days is not None:
-        when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
-    elif day:
-        when = date.fromisoformat(day)
-    return Article(
-        id=row["id"],
-        title=row["title"],
-        text="",
-        source=row["source"],
-        date=when,
-        url=row["url"],
-        author=row["author"],
-        path=row["path"],
-        content_hash=row["hash"],
-        text_hash=row["text_hash"],
-    )
-
-
 def write_file(path: Path, fill: Any) -> None:
     with path.open("wb") as fh:
         fill(fh)
@@ -330,14 +254,26 @@ def write_file(path: Path, fill: Any) -> None:
         os.fsync(fh.fileno())
 
 
+def link(source: Path, target: Path) -> None:
+    """Share a saved file with a new version (files are never changed once written); copy it
+    where links are not possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def checksum(path: Path) -> tuple[int, int]:
     """A file's size and CRC-32: fast (GB/s), and enough to catch flipped bits and truncation."""
     crc, size = 0, 0
     try:
         with path.open("rb") as fh:
-            while chunk := fh.read(1 << 24):
-                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
-    except OSError as e:
+            size = os.fstat(fh.fileno()).st_size
+            if size:  # mapped, not read: no copy of the file into memory (half the time)
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:
+                    for at in range(0, size, 1 << 24):
+                        crc = zlib.crc32(view[at : at + (1 << 24)], crc)
+    except (OSError, ValueError) as e:
         raise IndexCorrupt(path, _problem(e)) from e
     return size, crc
 

@@ -1,0 +1,338 @@
+"""What the index knows of its articles and corpus files, kept so that a new version copies it
+rather than re-encodes it: a small addition then costs in proportion to itself.
+
+`Articles` (one JSON line per article, parsed when asked for) comes with `Keys` (every article's
+id, path and text key, in one small file) so that an addition can find which indexed articles it
+replaces or repeats without parsing every line; `Spliced` is a new version's articles made of an
+old version's lines (copied as bytes on save) and fresh articles. `Files` (the corpus files'
+states, read by a scanning reindex only) is a base file shared between versions by hard link plus
+the changes since.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from newsbot.errors import IndexCorrupt
+from newsbot.index.tables import Lazy, expect, file_size, link, load_array, read_json, write_file
+from newsbot.records import Article, Skipped
+
+_DELTA_SHARE = 8  # `Files`, `Articles`: the changes are folded into the base past 1/8 of its size
+_MORE = "articles-more.jsonl"  # articles added since articles.jsonl was written
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a corpus file looked like when indexed, to skip re-reading it when unchanged."""
+
+    size: int
+    mtime_ns: int
+    article_ids: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()  # reported again while the file is unchanged
+
+
+def _state(row: Any) -> FileState:
+    size, mtime, ids, notes = row
+    return FileState(size, mtime, tuple(ids), tuple(Skipped(*k) for k in notes))
+
+
+def _row(s: FileState) -> list[Any]:
+    return [s.size, s.mtime_ns, list(s.article_ids), [[k.where, k.reason, k.repaired] for k in s.skipped]]
+
+
+class Files(Mapping[str, FileState]):
+    """The corpus files' states: `base` (read when first needed) with `delta` applied (a state,
+    or None for a file gone). A new version links the base and writes the delta alone."""
+
+    def __init__(self, base: Path | None, delta: Mapping[str, FileState | None] | None = None) -> None:
+        self.base, self.delta = base, dict(delta or {})
+        self._files: dict[str, FileState] | None = None
+
+    @classmethod
+    def open(cls, folder: Path) -> Files:
+        delta = read_json(folder / "files-delta.json")
+        try:
+            changes = {p: None if row is None else _state(row) for p, row in delta.items()}
+        except (AttributeError, TypeError, ValueError) as e:
+            raise IndexCorrupt(folder / "files-delta.json", "not a table of corpus files") from e
+        expect(folder / "files.json", (folder / "files.json").is_file(), "missing")
+        return cls(folder / "files.json", changes)
+
+    def overlay(self, changes: Mapping[str, FileState | None]) -> Files:
+        """These states with `changes` applied, sharing the base."""
+        return Files(self.base, {**self.delta, **changes})
+
+    def _load(self) -> dict[str, FileState]:
+        if self._files is None:
+            files: dict[str, FileState] = {}
+            if self.base is not None:
+                try:
+                    files = {p: _state(row) for p, row in read_json(self.base).items()}
+                except (AttributeError, TypeError, ValueError) as e:
+                    raise IndexCorrupt(self.base, "not a table of corpus files") from e
+            for path, state in self.delta.items():
+                if state is None:
+                    files.pop(path, None)
+                else:
+                    files[path] = state
+            self._files = files
+        return self._files
+
+    def __getitem__(self, key: str) -> FileState:
+        return self._load()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:  # one dict lookup: called per corpus file
+        return self._load().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    @staticmethod
+    def save(files: Mapping[str, FileState], folder: Path) -> None:
+        """Write `files` into `folder`: as a link to their base and the changes when the changes
+        are small, else whole."""
+        target, delta_path = folder / "files.json", folder / "files-delta.json"
+        if isinstance(files, Files) and files.base is not None:
+            delta = json.dumps({p: None if s is None else _row(s) for p, s in files.delta.items()}).encode()
+            if len(delta) * _DELTA_SHARE <= file_size(files.base):
+                link(files.base, target)
+                write_file(delta_path, lambda fh: fh.write(delta))
+                return
+        rows = {p: _row(s) for p, s in files.items()}
+        write_file(target, lambda fh: fh.write(json.dumps(rows).encode()))
+        write_file(delta_path, lambda fh: fh.write(b"{}"))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every article's id, path and text key, in article order."""
+
+    ids: list[str]
+    paths: list[str | None]
+    hashes: list[str]  # content hashes
+    text_hashes: list[str]
+
+    @classmethod
+    def of(cls, articles: Sequence[Article]) -> Keys:
+        if isinstance(articles, Articles | Spliced):
+            return articles.keys
+        return cls(
+            [a.id for a in articles],
+            [a.path for a in articles],
+            [a.content_hash for a in articles],
+            [a.text_hash for a in articles],
+        )
+
+    def save(self, folder: Path) -> None:
+        data = json.dumps(
+            {"ids": self.ids, "paths": self.paths, "hashes": self.hashes, "text_hashes": self.text_hashes}
+        )
+        write_file(folder / "article_keys.json", lambda fh: fh.write(data.encode()))
+
+    @classmethod
+    def open(cls, path: Path, n_articles: int) -> Keys:
+        row = read_json(path)
+        try:
+            keys = cls(list(row["ids"]), list(row["paths"]), list(row["hashes"]), list(row["text_hashes"]))
+        except (KeyError, TypeError) as e:
+            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
+        sizes = {len(keys.ids), len(keys.paths), len(keys.hashes), len(keys.text_hashes)}
+        expect(path, sizes == {n_articles}, f"keys of {sorted(sizes)} articles, not {n_articles:,}")
+        return keys
+
+
+class Articles(Lazy[Article]):
+    """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
+
+    def __init__(self, path: Path, offsets: npt.NDArray[np.int64], base_size: int | None = None) -> None:
+        self.path, self.offsets = path, offsets
+        # The lines from `base_size` on are in the file `more` (those added since `path` was written).
+        self.base_size = int(offsets[-1]) if base_size is None else base_size
+        self.more = path.with_name(_MORE)
+        self._cache: dict[int, Article] = {}
+        self._keys: Keys | None = None
+
+    @classmethod
+    def open(cls, folder: Path, n_articles: int) -> Articles:
+        offsets = load_array(folder / "article_offsets.npy", n_articles + 1, mmap=False)
+        size, more = file_size(folder / "articles.jsonl"), file_size(folder / _MORE)
+        expect(
+            folder / "articles.jsonl",
+            size + more == int(offsets[-1]),
+            f"{size:,} bytes (and {more:,} more), not {int(offsets[-1]):,}",
+        )
+        expect(folder / "article_keys.json", (folder / "article_keys.json").is_file(), "missing")
+        return cls(folder / "articles.jsonl", offsets, size)
+
+    @property
+    def keys(self) -> Keys:
+        if self._keys is None:
+            self._keys = Keys.open(self.path.parent / "article_keys.json", len(self))
+        return self._keys
+
+    @staticmethod
+    def save(articles: Sequence[Article], folder: Path) -> None:
+        """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
+        the lines of a `Spliced` one's old articles are copied, not encoded again."""
+        if isinstance(articles, Spliced) and _appends(articles):
+            old, fresh = articles.base, b"".join(_line(a) for a in articles.fresh)
+            more = old.more.read_bytes() if old.base_size < int(old.offsets[-1]) else b""
+            sizes = np.array([len(_line(a)) for a in articles.fresh], dtype=np.int64)
+            offsets = np.concatenate([old.offsets, old.offsets[-1] + np.cumsum(sizes)])
+            link(old.path, folder / "articles.jsonl")
+            write_file(folder / _MORE, lambda fh: fh.write(more + fresh))
+            write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+            Keys.of(articles).save(folder)
+            return
+        if isinstance(articles, Spliced) and len(articles.kept):
+            old, kept = articles.base, articles.kept
+            data = old.path.read_bytes() + (old.more.read_bytes() if old.more.is_file() else b"")
+            # Runs of consecutive kept articles are one slice each (an addition: a single one).
+            breaks = np.flatnonzero(np.diff(kept) != 1) + 1
+            firsts, lasts = np.split(kept, breaks), old.offsets
+            runs = [data[lasts[r[0]] : lasts[r[-1] + 1]] for r in firsts if len(r)]
+            sizes = np.diff(old.offsets)[kept]
+            added = [_line(a) for a in articles.fresh]
+            offsets = offsets_of(np.concatenate([sizes, [len(line) for line in added]]))
+            write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *added]))
+            write_file(folder / _MORE, lambda fh: None)
+            write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+            Keys.of(articles).save(folder)
+            return
+        lines = [_line(a) for a in articles]
+        offsets = offsets_of(np.array([len(line) for line in lines], dtype=np.int64))
+        write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
+        write_file(folder / _MORE, lambda fh: None)
+        write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+        Keys.of(articles).save(folder)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def _item(self, i: int) -> Article:
+        article = self._cache.get(i)
+        if article is None:
+            start = int(self.offsets[i])
+            path, at = (self.path, start) if start < self.base_size else (self.more, start - self.base_size)
+            with path.open("rb") as fh:
+                fh.seek(at)
+                article = _article(json.loads(fh.read(int(self.offsets[i + 1]) - start)))
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            self._cache[i] = article
+        return article
+
+    def __iter__(self) -> Iterator[Article]:
+        days: dict[str, date] = {}
+        data = self.path.read_bytes()[: int(self.offsets[-1])]
+        if self.base_size < int(self.offsets[-1]):
+            data += self.more.read_bytes()
+        if not data:
+            return
+        # One JSON array for all the lines (no line holds a raw newline): twice as fast as a
+        # `json.loads` per line, for a reindex that needs every article.
+        for row in json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]"):
+            yield _article(row, days)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Spliced(Lazy[Article]):
+    """A new version's articles: `base`'s numbered `kept` (in that order), then `fresh`."""
+
+    def __init__(self, base: Articles, kept: npt.NDArray[np.int64], fresh: list[Article]) -> None:
+        self.base, self.kept, self.fresh = base, kept, fresh
+        self._keys: Keys | None = None
+
+    def __len__(self) -> int:
+        return len(self.kept) + len(self.fresh)
+
+    def _item(self, i: int) -> Article:
+        return self.base[int(self.kept[i])] if i < len(self.kept) else self.fresh[i - len(self.kept)]
+
+    def __iter__(self) -> Iterator[Article]:
+        wanted = set(self.kept.tolist())
+        found = {i: a for i, a in enumerate(self.base) if i in wanted}
+        yield from (found[i] for i in self.kept.tolist())
+        yield from self.fresh
+
+    @property
+    def keys(self) -> Keys:
+        if self._keys is None:
+            old, kept = self.base.keys, self.kept.tolist()
+            self._keys = Keys(
+                [old.ids[i] for i in kept] + [a.id for a in self.fresh],
+                [old.paths[i] for i in kept] + [a.path for a in self.fresh],
+                [old.hashes[i] for i in kept] + [a.content_hash for a in self.fresh],
+                [old.text_hashes[i] for i in kept] + [a.text_hash for a in self.fresh],
+            )
+        return self._keys
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _appends(articles: Spliced) -> bool:
+    """Whether `articles` are all of their base's, then fresh ones, few enough to be kept apart."""
+    old, kept = articles.base, articles.kept
+    if len(kept) != len(old) or (len(kept) and int(kept[-1]) != len(kept) - 1):
+        return False
+    return (int(old.offsets[-1]) - old.base_size) * _DELTA_SHARE <= old.base_size
+
+
+def offsets_of(sizes: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
+
+
+def _line(a: Article) -> bytes:
+    row = {
+        "id": a.id,
+        "title": a.title,
+        "source": a.source,
+        "date": a.date.isoformat() if a.date else None,
+        "url": a.url,
+        "author": a.author,
+        "path": a.path,
+        "hash": a.content_hash,
+        "text_hash": a.text_hash,
+    }
+    return json.dumps(row, ensure_ascii=False).encode() + b"\n"
+
+
+def _article(row: dict[str, Any], days: dict[str, date] | None = None) -> Article:
+    day = row["date"]
+    when: date | None = None
+    if day and days is not None:
+        when = days.get(day) or days.setdefault(day, date.fromisoformat(day))
+    elif day:
+        when = date.fromisoformat(day)
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        text="",
+        source=row["source"],
+        date=when,
+        url=row["url"],
+        author=row["author"],
+        path=row["path"],
+        content_hash=row["hash"],
+        text_hash=row["text_hash"],
+    )

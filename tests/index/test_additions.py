@@ -1,0 +1,128 @@
+"""Reindexing only the files the caller names (`build_index(..., only=...)`): the index is the one
+a scan of the whole corpus makes, exactly rank-bm25 over its live passages, without the rest of
+the corpus being listed or read."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import newsbot.index.build as build
+from newsbot.index.build import build_index
+from newsbot.index.store import Index
+from newsbot.text.analyzer import Analyzer
+from tests.index.test_merge import _corpus, _write, assert_exact
+
+
+def _same(a: Index, b: Index) -> None:
+    """The same articles, passages and statistics (whatever the version names)."""
+    assert [x.id for x in a.articles] == [x.id for x in b.articles]
+    assert list(a.articles) == list(b.articles)
+    for name in ("passage_article", "passage_day", "passage_source", "passage_length", "norm", "idf", "df"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.sources == b.sources and dict(a.files) == dict(b.files)
+
+
+def test_only_the_named_files_give_the_index_a_scan_gives(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 40)
+    rng = random.Random(3)
+    build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    for step in range(1, 6):
+        changed = []
+        for i in rng.sample(range(40), 2):  # edited
+            _write(root, i, rng, edit=step)
+            changed.append(root / f"{i:03d}.json")
+        _write(root, 40 + step, rng)  # added
+        changed.append(root / f"{40 + step:03d}.json")
+        gone = root / f"{rng.choice(range(40)):03d}.json"
+        gone.unlink(missing_ok=True)  # removed
+        changed.append(gone)
+        previous = Index.load(tmp_path / "index")
+        assert previous is not None
+        index, report = build_index(root, Analyzer(), previous=previous, target_words=30, only=changed)
+        scanned, seen = build_index(root, Analyzer(), previous=previous, target_words=30)
+        _same(index, scanned)
+        counts = ("articles", "passages", "added", "updated", "removed", "unchanged")
+        assert [getattr(report, c) for c in counts] == [getattr(seen, c) for c in counts]
+        assert report.added >= 1
+        assert_exact(index, rng)
+        index = index.save(tmp_path / "index")
+        assert_exact(index, random.Random(step))
+        _same(index, scanned)
+
+
+def test_the_rest_of_the_corpus_is_not_looked_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _corpus(tmp_path, 20)
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    _write(root, 20, random.Random(5))
+    read: list[Path] = []
+    real = build.read_file
+    monkeypatch.setattr(build, "scan", lambda root: pytest.fail("the corpus was listed"))
+    monkeypatch.setattr(build, "read_file", lambda path, root: read.append(path) or real(path, root))
+    index, report = build_index(
+        root, Analyzer(), previous=previous, target_words=30, only=[root / "020.json"]
+    )
+    assert read == [root / "020.json"]
+    assert report.added == 1 and report.unchanged == 20 and index.articles[-1].id == "a20"
+
+
+def test_a_repeated_text_is_skipped_and_a_taken_id_renamed(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 5)
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    copy = json.loads((root / "001.json").read_text())
+    (root / "copy.json").write_text(json.dumps({**copy, "id": "other"}))
+    (root / "clash.json").write_text(json.dumps({**copy, "text": "said another volcano text entirely"}))
+    only = [root / "copy.json", root / "clash.json"]
+    index, report = build_index(root, Analyzer(), previous=previous, target_words=30, only=only)
+    assert [a.id for a in index.articles][-1] == "a1~2"
+    assert report.added == 1 and any("duplicate text" in s.reason for s in report.skipped)
+
+
+def test_an_unchanged_file_named_again_changes_nothing(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 5)
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    index, report = build_index(
+        root, Analyzer(), previous=previous, target_words=30, only=[root / "002.json"]
+    )
+    assert report.added == report.updated == report.removed == 0 and report.unchanged == 5
+    assert not len(index.dead) and len(index.segments) == 1
+
+
+def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 30)
+    rng = random.Random(7)
+    index = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    for i in range(30, 34):  # additions only: their lines are kept apart from the base's
+        _write(root, i, rng)
+        index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / f"{i:03d}.json"])[
+            0
+        ]
+        index = index.save(tmp_path / "index")
+        folder = tmp_path / "index" / index.version
+        assert (folder / "articles-more.jsonl").stat().st_size > 0
+        assert [a.id for a in index.articles] == [f"a{n}" for n in range(i + 1)]
+        assert index.articles[i].id == f"a{i}" and index.articles[3].id == "a3"
+    _write(root, 3, rng, edit=1)  # an edit: all lines written again, in one file
+    index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "003.json"])[0]
+    index = index.save(tmp_path / "index")
+    assert (tmp_path / "index" / index.version / "articles-more.jsonl").stat().st_size == 0
+    scanned, _ = build_index(root, Analyzer(), target_words=30)
+    assert sorted(index.articles, key=lambda a: a.id) == sorted(scanned.articles, key=lambda a: a.id)
+    assert_exact(index, rng)
+
+
+def test_articles_removed_since_go_even_when_their_files_are_not_named(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 6)
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    _write(root, 6, random.Random(9))
+    only = [root / "006.json"]
+    index, report = build_index(
+        root, Analyzer(), previous=previous, target_words=30, exclude={"a2"}, only=only
+    )
+    scanned, _ = build_index(root, Analyzer(), previous=previous, target_words=30, exclude={"a2"})
+    assert "a2" not in [a.id for a in index.articles] and report.removed == 1
+    _same(index, scanned)
