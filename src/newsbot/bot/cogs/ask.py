@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.answers import parse_filters
+from newsbot.bot.choices import matching
 from newsbot.bot.cogs.more import SHOWN, MoreButton
 from newsbot.bot.embeds.render import answer_embed
 from newsbot.bot.errors import Failure, explain
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
 
 log = logging.getLogger(__name__)
-MAX_CHOICES = 25  # Discord's limit for autocomplete suggestions
-MAX_CHOICE_CHARS = 100
 DEFER_AFTER = 1.0  # seconds an answer may take before the interaction is deferred
 # Option lengths, enforced by Discord itself before the bot sees anything.
 QUESTION_CHARS = 1000
@@ -154,12 +153,7 @@ class Ask(commands.Cog):
     async def _sources(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        typed = current.casefold().strip()
-        return [
-            app_commands.Choice(name=name, value=name)
-            for name in self.bot.engine.sources(Scope(interaction.guild_id))
-            if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS
-        ][:MAX_CHOICES]
+        return matching(current, self.bot.engine.sources(Scope(interaction.guild_id)))
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

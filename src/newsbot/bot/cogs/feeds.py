@@ -19,6 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.bot.checks import is_admin, may_administer
+from newsbot.bot.choices import MAX_CHOICES
 from newsbot.bot.limits import CONTENT, FIELD_NAME, FIELDS, code, escape, fit, fit_embed
 from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 URL_CHARS = 2000
 REF_CHARS = 200
-MAX_CHOICES = 25
 LISTED_BY = "`/feeds list`"
 
 

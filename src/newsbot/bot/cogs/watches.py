@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from newsbot.bot.checks import Refused, may_change_watch, may_moderate, watch_into_channel
-from newsbot.bot.cogs.ask import MAX_CHOICE_CHARS, MAX_CHOICES
+from newsbot.bot.choices import matching
 from newsbot.bot.embeds.watchrender import added_text, named, watches_embed
 from newsbot.bot.limits import CONTENT, fit
 from newsbot.corpus.scope import Scope
@@ -94,12 +94,7 @@ class WatchCommands(commands.Cog):
     async def _sources(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        typed = current.casefold().strip()
-        return [
-            app_commands.Choice(name=name, value=name)
-            for name in self.bot.engine.sources(Scope(interaction.guild_id))
-            if typed in name.casefold() and len(name) <= MAX_CHOICE_CHARS
-        ][:MAX_CHOICES]
+        return matching(current, self.bot.engine.sources(Scope(interaction.guild_id)))
 
     @watch.command(name="list")
     async def list_watches(self, interaction: discord.Interaction) -> None:
