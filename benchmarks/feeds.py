@@ -25,6 +25,8 @@ import multiprocessing
 import random
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -222,10 +224,11 @@ def _serve_growing(port_out: Any, items_in: Any) -> None:
     asyncio.run(serve())
 
 
-def run_latency(rounds: int) -> dict[str, Any]:
-    from newsbot.engine import Engine
-    from newsbot.settings import Settings
-
+@contextmanager
+def growing_feed() -> Iterator[tuple[int, Any, Any, Path, Path]]:
+    """A local feed server (its own process) that publishes realtimeqa item n when `n` is put on
+    `items` and answers on `ports`, beside a temporary corpus holding realtimeqa's articles (a
+    link: read in place, never copied). Yields (port, ports, items, corpus, temporary folder)."""
     source = SHARED_DATA / "realtimeqa" / "articles.jsonl.gz"
     ports: Any = multiprocessing.Queue()
     items: Any = multiprocessing.Queue()
@@ -233,50 +236,59 @@ def run_latency(rounds: int) -> dict[str, Any]:
     server.start()
     try:
         port = ports.get(timeout=60)
-        with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "corpus"
+        with tempfile.TemporaryDirectory() as folder:
+            tmp = Path(folder)
+            corpus = tmp / "corpus"
             corpus.mkdir()
-            (corpus / source.name).symlink_to(source)  # read in place, never copied
-            engine = Engine(Settings(corpus_dir=corpus, data_dir=Path(tmp) / "data"))
-            started = time.perf_counter()
-            engine.reindex()
-            result: dict[str, Any] = {
-                "articles": len(engine.index.articles),
-                "passages": engine.index.n_live,
-                "cold build s": round(time.perf_counter() - started, 1),
-                "rounds": [],
-            }
-            store = FeedStore(Path(tmp) / "feeds.sqlite3")
-            url = f"http://127.0.0.1:{port}/feed"
-            store.add(url, "Vindmark Post", "vindmark", timedelta(minutes=30), datetime.now(UTC))
-            ingester = Ingester(store, corpus)
-
-            async def one(n: int) -> dict[str, float]:
-                items.put(n)
-                await asyncio.to_thread(ports.get, True, 30)
-                async with Fetcher(allow_private=True, limits=Limits(host_spacing=0.0)) as fetcher:
-                    t0 = time.perf_counter()
-                    now = datetime.now(UTC)
-                    await poll_due(store, fetcher, ingester, now, random.Random(n), every_feed=True)
-                t1 = time.perf_counter()
-                await asyncio.to_thread(engine.reindex)
-                t2 = time.perf_counter()
-                title, _, question = latency_item(n)
-                hit = engine.ask(question).hits[0]
-                assert hit.citation.title == title, hit.citation.title
-                return {
-                    "poll s": round(t1 - t0, 2),
-                    "reindex s": round(t2 - t1, 2),
-                    "total s": round(t2 - t0, 2),
-                }
-
-            for n in range(rounds):
-                result["rounds"].append(asyncio.run(one(n)))
-            store.close()
-            return result
+            (corpus / source.name).symlink_to(source)
+            yield port, ports, items, corpus, tmp
     finally:
         server.terminate()
         server.join(10)
+
+
+def run_latency(rounds: int) -> dict[str, Any]:
+    from newsbot.engine import Engine
+    from newsbot.settings import Settings
+
+    with growing_feed() as (port, ports, items, corpus, tmp):
+        engine = Engine(Settings(corpus_dir=corpus, data_dir=tmp / "data"))
+        started = time.perf_counter()
+        engine.reindex()
+        result: dict[str, Any] = {
+            "articles": len(engine.index.articles),
+            "passages": engine.index.n_live,
+            "cold build s": round(time.perf_counter() - started, 1),
+            "rounds": [],
+        }
+        store = FeedStore(tmp / "feeds.sqlite3")
+        url = f"http://127.0.0.1:{port}/feed"
+        store.add(url, "Vindmark Post", "vindmark", timedelta(minutes=30), datetime.now(UTC))
+        ingester = Ingester(store, corpus)
+
+        async def one(n: int) -> dict[str, float]:
+            items.put(n)
+            await asyncio.to_thread(ports.get, True, 30)
+            async with Fetcher(allow_private=True, limits=Limits(host_spacing=0.0)) as fetcher:
+                t0 = time.perf_counter()
+                now = datetime.now(UTC)
+                await poll_due(store, fetcher, ingester, now, random.Random(n), every_feed=True)
+            t1 = time.perf_counter()
+            await asyncio.to_thread(engine.reindex)
+            t2 = time.perf_counter()
+            title, _, question = latency_item(n)
+            hit = engine.ask(question).hits[0]
+            assert hit.citation.title == title, hit.citation.title
+            return {
+                "poll s": round(t1 - t0, 2),
+                "reindex s": round(t2 - t1, 2),
+                "total s": round(t2 - t0, 2),
+            }
+
+        for n in range(rounds):
+            result["rounds"].append(asyncio.run(one(n)))
+        store.close()
+        return result
 
 
 def main() -> None:

@@ -17,15 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from benchmarks.feeds import STORIES, _serve_growing, latency_item
-from tests.feeds.server import SHARED_DATA
+from benchmarks.feeds import STORIES, growing_feed, latency_item
 
 
 def run(rounds: int) -> dict[str, Any]:
@@ -36,73 +32,60 @@ def run(rounds: int) -> dict[str, Any]:
     from newsbot.feeds.store import FeedStore, store_path
     from newsbot.settings import Settings
 
-    source = SHARED_DATA / "realtimeqa" / "articles.jsonl.gz"
-    ports: Any = multiprocessing.Queue()
-    items: Any = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve_growing, args=(ports, items), daemon=True)
-    server.start()
-    try:
-        port = ports.get(timeout=60)
-        with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "corpus"
-            corpus.mkdir()
-            (corpus / source.name).symlink_to(source)
-            settings = Settings(corpus_dir=corpus, data_dir=Path(tmp) / "data", feeds_allow_private=True)
-            started = time.perf_counter()
-            engine = Engine.open(settings)
-            result: dict[str, Any] = {
-                "articles": len(engine.index.articles),
-                "passages": engine.index.n_live,
-                "cold build s": round(time.perf_counter() - started, 1),
-                "rounds": [],
-            }
-            store = FeedStore(store_path(settings.data_dir))
-            feed = store.add(
-                f"http://127.0.0.1:{port}/feed", "Vindmark Post", "vindmark",
-                timedelta(minutes=30), datetime.now(UTC),
-            )  # fmt: skip
-            ingester = Ingester(store, corpus)
+    with growing_feed() as (port, ports, items, corpus, tmp):
+        settings = Settings(corpus_dir=corpus, data_dir=tmp / "data", feeds_allow_private=True)
+        started = time.perf_counter()
+        engine = Engine.open(settings)
+        result: dict[str, Any] = {
+            "articles": len(engine.index.articles),
+            "passages": engine.index.n_live,
+            "cold build s": round(time.perf_counter() - started, 1),
+            "rounds": [],
+        }
+        store = FeedStore(store_path(settings.data_dir))
+        feed = store.add(
+            f"http://127.0.0.1:{port}/feed", "Vindmark Post", "vindmark",
+            timedelta(minutes=30), datetime.now(UTC),
+        )  # fmt: skip
+        ingester = Ingester(store, corpus)
 
-            async def main() -> None:
-                polling = FeedPolling(NewsBot(settings, engine=engine), Timing())  # default timing
-                worker = FeedWorker(settings.feeds_allow_private, polling.timing.limits)
-                reindexing: list[float] = []
-                reindex = polling.reindex
+        async def main() -> None:
+            polling = FeedPolling(NewsBot(settings, engine=engine), Timing())  # default timing
+            worker = FeedWorker(settings.feeds_allow_private, polling.timing.limits)
+            reindexing: list[float] = []
+            reindex = polling.reindex
 
-                async def timed_reindex() -> None:
-                    t = time.perf_counter()
-                    await reindex()
-                    reindexing.append(time.perf_counter() - t)
+            async def timed_reindex() -> None:
+                t = time.perf_counter()
+                await reindex()
+                reindexing.append(time.perf_counter() - t)
 
-                polling.reindex = timed_reindex  # type: ignore[method-assign]
-                await worker.start()
-                try:
-                    for n in range(rounds):
-                        items.put(n)
-                        await asyncio.to_thread(ports.get, True, 30)
-                        store.update(feed.id, next_poll_at=datetime.now(UTC))  # its poll is due
-                        t0 = time.perf_counter()
-                        await polling.round(store, worker, ingester)
-                        t1 = time.perf_counter()
-                        title, _, question = latency_item(n)
-                        hit = (await asyncio.to_thread(engine.ask, question)).hits[0]
-                        t2 = time.perf_counter()
-                        assert hit.citation.title == title, hit.citation.title
-                        result["rounds"].append(
-                            {"round s (poll, page, file, reindex)": round(t1 - t0, 2),
-                             "of which reindex s": round(reindexing[-1], 2),
-                             "ask s": round(t2 - t1, 3), "total s": round(t2 - t0, 2)}
-                        )  # fmt: skip
-                finally:
-                    await worker.stop()
+            polling.reindex = timed_reindex  # type: ignore[method-assign]
+            await worker.start()
+            try:
+                for n in range(rounds):
+                    items.put(n)
+                    await asyncio.to_thread(ports.get, True, 30)
+                    store.update(feed.id, next_poll_at=datetime.now(UTC))  # its poll is due
+                    t0 = time.perf_counter()
+                    await polling.round(store, worker, ingester)
+                    t1 = time.perf_counter()
+                    title, _, question = latency_item(n)
+                    hit = (await asyncio.to_thread(engine.ask, question)).hits[0]
+                    t2 = time.perf_counter()
+                    assert hit.citation.title == title, hit.citation.title
+                    result["rounds"].append(
+                        {"round s (poll, page, file, reindex)": round(t1 - t0, 2),
+                         "of which reindex s": round(reindexing[-1], 2),
+                         "ask s": round(t2 - t1, 3), "total s": round(t2 - t0, 2)}
+                    )  # fmt: skip
+            finally:
+                await worker.stop()
 
-            asyncio.run(main())
-            store.close()
-            engine.close()
-            return result
-    finally:
-        server.terminate()
-        server.join(10)
+        asyncio.run(main())
+        store.close()
+        engine.close()
+        return result
 
 
 def cli() -> None:
