@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,3 +73,22 @@ def test_the_loops_of_one_process_share_its_lead(tmp_path: Path) -> None:
     assert deliveries is polling
     assert deliveries.try_acquire() and polling.held
     deliveries.release()
+
+
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_loops_of_one_process_asking_at_once_all_lead(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The bot's feed and watch loops ask from worker threads, maybe at the same moment: the
+    process leads, so every one of them must hear so (a second lock of its own would fail)."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    shared = leadership(Settings(data_dir=tmp_path, database_url=url))
+    start = threading.Barrier(8)
+
+    def ask() -> bool:
+        start.wait()
+        return shared.try_acquire()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(lambda _: ask(), range(8)))
+    shared.release()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -41,12 +42,19 @@ class FileLeadership:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / ".leader.lock"
         self._handle: IO[bytes] | None = None
+        # The loops of one process ask from worker threads, maybe at once: a second flock of the
+        # same file would fail against the first and tell that loop it does not lead.
+        self._asking = threading.RLock()
 
     @property
     def held(self) -> bool:
         return self._handle is not None
 
     def try_acquire(self) -> bool:
+        with self._asking:
+            return self._try()
+
+    def _try(self) -> bool:
         if self._handle is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,9 +69,10 @@ class FileLeadership:
         return True
 
     def release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        with self._asking:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
 
 
 class PostgresLeadership:
@@ -72,12 +81,17 @@ class PostgresLeadership:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: Any = None
+        self._asking = threading.RLock()  # as for FileLeadership: one question at a time
 
     @property
     def held(self) -> bool:
         return self._conn is not None and not self._conn.closed
 
     def try_acquire(self) -> bool:
+        with self._asking:
+            return self._try()
+
+    def _try(self) -> bool:
         try:
             import psycopg
         except ImportError:
@@ -103,9 +117,10 @@ class PostgresLeadership:
         return True
 
     def release(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # ends the session, and so its advisory lock
-            self._conn = None
+        with self._asking:
+            if self._conn is not None:
+                self._conn.close()  # ends the session, and so its advisory lock
+                self._conn = None
 
 
 _SHARED: dict[str, Leadership] = {}
