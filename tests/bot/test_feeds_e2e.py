@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from discord.http import Route
 
-from newsbot.bot import background
+from newsbot.bot import background, deliveries
 from newsbot.bot.background import Timing
 from newsbot.feeds.fetch import Limits
 from newsbot.leader import FileLeadership
@@ -281,3 +281,33 @@ async def test_a_follower_polls_once_the_leader_is_gone(
         assert len(feed_server.hits("/led")) == checked
         other.release()  # the leader stops: the bot takes over and polls
         await eventually(lambda: len(feed_server.hits("/led")) > checked, "a poll")
+
+
+async def test_a_new_feed_item_fires_a_watch_once_and_the_backlog_never(
+    two: FakeDiscord, feed_server: FeedServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deliveries, "TICK", 0.05)
+    wire = Newsfeed(feed_server, "/coast", "Coast Wire")
+    wire.publish(1)  # on the watched topic, but there before the watch: the backlog
+    await feeds(two, "add", {"url": wire.url}, user=two.owner)
+    await answered(two, "lighthouse lens workshop glassblowers", wire.items[0].link or "")
+    watch = await (await two.send_interaction("watch add", {"query": "glassblowers lens workshop"})).reply()
+    assert "Watch #1" in watch["content"]
+
+    text = (
+        "Glassblowers in Lindqvist opened a second lens workshop on Monday, training six apprentices "
+        "to grind lighthouse lenses by hand. The harbour board paid for the furnace. "
+    ) * 4  # a story of its own, not a copy of the first (copies are folded, never posted)
+    link = feed_server.url("/coast/second")
+    feed_server.serve("/coast/second", page("Second lens workshop opens for glassblowers", text))
+    wire.items.append(
+        Item(
+            "Second lens workshop opens for glassblowers", text, link=link, guid="g2", date=datetime.now(UTC)
+        )
+    )
+    feed_server.serve(wire.path, rss(wire.items, title=wire.title))
+    clock.advance(timedelta(minutes=40))
+    await eventually(lambda: len(two.dms(two.member)) >= 1, "the watch's post", timeout=30)
+    await asyncio.sleep(1.0)  # more polls and checks: nothing else may come
+    [post] = two.dms(two.member)
+    assert post["embeds"][0]["url"] == link  # the new article, never the backlog

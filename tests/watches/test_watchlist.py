@@ -250,3 +250,19 @@ def test_article_dates_use_whole_days(watches: Watches, index: Index) -> None:
 def test_naive_times_are_taken_as_utc(watches: Watches, index: Index) -> None:
     watches.add("sanctions on Russian banks", now=BEFORE.replace(tzinfo=None))
     assert len(watches.match([SANCTIONS], index, now=NOW.replace(tzinfo=None))) == 1
+
+
+def test_an_article_written_before_the_watch_is_backlog_though_a_later_build_first_shows_it(
+    tmp_path: Path, watches: Watches
+) -> None:
+    """A feed poll indexes an article, a member adds a watch, and only then does a check see the
+    new version (checks run every few seconds): the article was there before the watch."""
+    root = tmp_path / "live"
+    write_corpus(root, background())
+    first, _ = build_index(root, default_analyzer())
+    watches.check(first, now=NOW)  # the backlog
+    write_corpus(root, [*background(), replace(SANCTIONS, date=None)])
+    second, _ = build_index(root, default_analyzer(), previous=first)
+    watches.add("sanctions on Russian banks")  # after the file was written and indexed
+    report = watches.check(second)
+    assert report.looked_at == 1 and report.matches == ()

@@ -71,7 +71,8 @@ class Deliveries:
         self._next_try = 0.0  # monotonic time of the next try to lead
 
     async def run(self) -> None:
-        await self.bot.wait_until_ready()
+        # Matching starts at once, before the gateway is ready: the first check takes what is
+        # indexed as the backlog, and must do so before a feed poll can index anything newer.
         while True:
             try:
                 await self.tick()
@@ -83,6 +84,8 @@ class Deliveries:
         if not await self._leads():
             return
         await self.check()
+        if not self.bot.is_ready():  # posting needs the gateway; matching does not
+            return
         await self.deliver()
         now = self.clock()
         if digest_due(self._last_digest, now):

@@ -10,9 +10,9 @@ story with how to deliver it (`Delivery`); the front end posts the `NOW` ones an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsbot.corpus.scope import Scope
@@ -140,9 +140,13 @@ class Watches:
         *,
         now: datetime | None = None,
         indexed_at: datetime | None = None,
+        written_at: Mapping[str, datetime] | None = None,
     ) -> list[Match]:
         """Match new or updated articles (already in `index`, whose statistics are used) against
-        every watch created before `indexed_at` (default `now`), store and return the matches."""
+        every watch created before `indexed_at` (default `now`), store and return the matches.
+        `written_at` (article id -> when its corpus file was last written) narrows that per
+        article: a file written before a watch existed is that watch's backlog, whenever a check
+        first sees it."""
         now = aware(now or utcnow())
         indexed_at = aware(indexed_at or now)
         stats: Statistics = IndexStatistics(index) if isinstance(index, Index) else index
@@ -166,8 +170,11 @@ class Watches:
             if not candidates:
                 continue
             story: tuple[str, tuple[int, ...]] | None = None  # worked out for the first match
+            written = (written_at or {}).get(article.id)
             for watch_id in candidates:
                 watch = watches[watch_id]
+                if written is not None and written < watch.created_at:
+                    continue
                 if watch.source and (article.source or "").lower() != watch.source.lower():
                     continue
                 if not self.visible(watch, article):
@@ -219,7 +226,8 @@ class Watches:
         stamp = index.built_at.replace("Z", "+00:00")
         built = datetime.fromisoformat(stamp) + timedelta(seconds=1) if stamp else now
         terms = (ArticleTerms.from_index(index, i, self.analyzer) for i in fresh)
-        matches = self.match(terms, index, now=now, indexed_at=built)
+        written = {a.id: when for a in articles if (when := _written(index, a)) is not None}
+        matches = self.match(terms, index, now=now, indexed_at=built, written_at=written)
         self.store.remember(((a.id, a.content_hash) for a in articles), now)
         return CheckReport(len(articles), tuple(matches), backlog=False)
 
@@ -243,6 +251,12 @@ class Watches:
         """The digest of every running watch with undelivered digest matches."""
         running = [w.id for w in self.store.watches() if not w.paused]
         return group(self.store.pending(Delivery.DIGEST, running), limit)
+
+
+def _written(index: Index, article: Article) -> datetime | None:
+    """When the article's corpus file was last written, as the index recorded it."""
+    state = index.files.get(article.path or "")
+    return datetime.fromtimestamp(state.mtime_ns / 1e9, UTC) if state is not None else None
 
 
 def watches_path(settings: Settings) -> Path:
