@@ -311,3 +311,24 @@ async def test_a_new_feed_item_fires_a_watch_once_and_the_backlog_never(
     await asyncio.sleep(1.0)  # more polls and checks: nothing else may come
     [post] = two.dms(two.member)
     assert post["embeds"][0]["url"] == link  # the new article, never the backlog
+
+
+async def test_a_servers_feed_never_fires_another_servers_watch(
+    two: FakeDiscord, feed_server: FeedServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deliveries, "TICK", 0.05)
+    here = await (await two.send_interaction("watch add", {"query": "beehives opera house"})).reply()
+    there = await (
+        await two.send_interaction("watch add", {"query": "beehives opera house"}, channel=elsewhere(two))
+    ).reply()
+    assert "Watch #1" in here["content"] and "Watch #2" in there["content"]
+    hives = Newsfeed(feed_server, "/hives", "Hive Wire")
+    hives.server.serve(hives.path, rss([], title=hives.title))
+    await feeds(two, "add", {"url": hives.url}, user=two.owner, channel=elsewhere(two))  # Elsewhere's
+    item = hives.publish(2)
+    clock.advance(timedelta(minutes=40))
+    await eventually(lambda: len(two.dms(two.member)) >= 1, "the watch's post", timeout=30)
+    await asyncio.sleep(1.0)  # more polls and checks: Newsroom's watch must stay silent
+    [post] = two.dms(two.member)
+    assert post["embeds"][0]["url"] == item.link
+    assert post["embeds"][0]["footer"]["text"].startswith("Watch #2")  # Elsewhere's watch only
