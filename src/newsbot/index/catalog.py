@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.errors import IndexCorrupt
+from newsbot.index import bm25
 from newsbot.index.tables import Lazy, expect, file_size, link, load_array, read_json, write_file
 from newsbot.records import Article, Skipped
 
@@ -186,9 +187,10 @@ class Articles(Lazy[Article]):
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
         the lines of a `Spliced` one's old articles are copied, not encoded again."""
         if isinstance(articles, Spliced) and _appends(articles):
-            old, fresh = articles.base, b"".join(_line(a) for a in articles.fresh)
+            old, lines = articles.base, [_line(a) for a in articles.fresh]
+            fresh = b"".join(lines)
             more = old.more.read_bytes() if old.base_size < int(old.offsets[-1]) else b""
-            sizes = np.array([len(_line(a)) for a in articles.fresh], dtype=np.int64)
+            sizes = np.array([len(line) for line in lines], dtype=np.int64)
             offsets = np.concatenate([old.offsets, old.offsets[-1] + np.cumsum(sizes)])
             link(old.path, folder / "articles.jsonl")
             write_file(folder / _MORE, lambda fh: fh.write(more + fresh))
@@ -204,14 +206,14 @@ class Articles(Lazy[Article]):
             runs = [data[lasts[r[0]] : lasts[r[-1] + 1]] for r in firsts if len(r)]
             sizes = np.diff(old.offsets)[kept]
             added = [_line(a) for a in articles.fresh]
-            offsets = offsets_of(np.concatenate([sizes, [len(line) for line in added]]))
+            offsets = bm25.offsets(np.concatenate([sizes, [len(line) for line in added]]))
             write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *added]))
             write_file(folder / _MORE, lambda fh: None)
             write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
             Keys.of(articles).save(folder)
             return
         lines = [_line(a) for a in articles]
-        offsets = offsets_of(np.array([len(line) for line in lines], dtype=np.int64))
+        offsets = bm25.offsets(np.array([len(line) for line in lines], dtype=np.int64))
         write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
         write_file(folder / _MORE, lambda fh: None)
         write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
@@ -294,12 +296,6 @@ def _appends(articles: Spliced) -> bool:
     if len(kept) != len(old) or (len(kept) and int(kept[-1]) != len(kept) - 1):
         return False
     return (int(old.offsets[-1]) - old.base_size) * _DELTA_SHARE <= old.base_size
-
-
-def offsets_of(sizes: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    out = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=out[1:])
-    return out
 
 
 def _line(a: Article) -> bytes:
