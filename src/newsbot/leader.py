@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from newsbot.db.postgres import NEEDS_DRIVER
 from newsbot.errors import ConfigError
-from newsbot.querylog.postgres import NEEDS_DRIVER
 from newsbot.settings import Settings
 
 log = logging.getLogger(__name__)

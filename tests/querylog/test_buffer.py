@@ -24,19 +24,19 @@ class FillingDisk:
 
     def fill(self) -> None:
         """Cap the file at its size: a row that needs a new page fails with SQLITE_FULL."""
-        assert self.store._conn is not None
-        pages = self.store._conn.execute("PRAGMA page_count").fetchone()[0]
-        self.store._conn.execute(f"PRAGMA max_page_count = {pages}")
+        assert self.store.database.connection is not None
+        pages = self.store.database.connection.execute("PRAGMA page_count").fetchone()[0]
+        self.store.database.connection.execute(f"PRAGMA max_page_count = {pages}")
 
     def remount_read_only(self) -> None:
         """Every write fails, as on a file system Linux remounted read-only after an error."""
-        assert self.store._conn is not None
-        self.store._conn.execute("PRAGMA query_only = ON")
+        assert self.store.database.connection is not None
+        self.store.database.connection.execute("PRAGMA query_only = ON")
 
     def free(self) -> None:
-        assert self.store._conn is not None
-        self.store._conn.execute("PRAGMA max_page_count = 1073741823")
-        self.store._conn.execute("PRAGMA query_only = OFF")
+        assert self.store.database.connection is not None
+        self.store.database.connection.execute("PRAGMA max_page_count = 1073741823")
+        self.store.database.connection.execute("PRAGMA query_only = OFF")
 
     def questions(self) -> list[str]:
         return [q.record.question.split(" ")[0] for q in reversed(self.store.recent(None, limit=100))]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.querylog import MIGRATIONS, Migration, QueryRecord, Shown, SqliteQueryLog, migrate
+from newsbot.db import Migration, migrate
+from newsbot.querylog import MIGRATIONS, QueryRecord, Shown, SqliteQueryLog
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -41,7 +42,7 @@ def test_reopening_applies_nothing(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     SqliteQueryLog(path).close()
     with closing(_connect(path)) as db:
-        assert migrate(db) == []
+        assert migrate(db, MIGRATIONS) == []
     assert _applied(path) == [m.name for m in MIGRATIONS]
 
 

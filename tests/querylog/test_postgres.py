@@ -9,8 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from newsbot.db.postgres import PostgresDatabase, pg_sql
+from newsbot.db.sqlite import SqliteDatabase
 from newsbot.querylog import MIGRATIONS, QueryLogError, QueryRecord, open_query_log
-from newsbot.querylog.postgres import PostgresQueryLog, pg_sql
+from newsbot.querylog.postgres import PostgresQueryLog
 from newsbot.settings import Settings
 
 
@@ -69,7 +71,7 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None
 
 def test_the_setting_picks_the_backend(postgres_url: str, tmp_path: Path) -> None:
     with open_query_log(Settings(data_dir=tmp_path, database_url=postgres_url)) as log:
-        assert isinstance(log, PostgresQueryLog)
+        assert isinstance(log.database, PostgresDatabase)
     with open_query_log(Settings(data_dir=tmp_path)) as log:
-        assert not isinstance(log, PostgresQueryLog)
+        assert isinstance(log.database, SqliteDatabase)
         assert (tmp_path / "querylog.sqlite3").is_file()

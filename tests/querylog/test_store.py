@@ -85,7 +85,8 @@ def export_csv(store: SqlQueryLog, guild_id: int | None, days: int | None = None
 
 
 def _count(store: SqlQueryLog, table: str) -> int:
-    return int(store._run(lambda db: db.execute(f"SELECT COUNT(*) AS n FROM {table}").fetchone()["n"]))
+    sql = f"SELECT COUNT(*) AS n FROM {table}"
+    return int(store.database.run(lambda db: db.execute(sql).fetchone()["n"]))
 
 
 def test_is_a_query_log(store: SqlQueryLog) -> None:
@@ -407,10 +408,10 @@ def test_lock_released_during_retries_is_waited_out(path: Path) -> None:
 def test_full_disk_is_reported(path: Path) -> None:
     store = SqliteQueryLog(path)
     store.record(rec("fits"))
-    assert store._conn is not None
+    assert store.database.connection is not None
     # Stand-in for a full disk: SQLite reports SQLITE_FULL once the page cap is reached.
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    pages = store.database.connection.execute("PRAGMA page_count").fetchone()[0]
+    store.database.connection.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(QueryLogError, match="full"):
         store.record(rec("y" * 100_000))
     assert [q.record.question for q in store.recent(None)] == ["fits"]

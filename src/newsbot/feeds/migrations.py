@@ -1,11 +1,11 @@
-"""The feed store's schema, as append-only migrations (the same runner as the query log's).
+"""The feed store's schema, as append-only migrations (`newsbot.db.migrations`, as the query log's).
 
 Never edit or reorder a migration that has shipped; add a new one.
 """
 
 from __future__ import annotations
 
-from newsbot.querylog.migrations import Schema, registry
+from newsbot.db.migrations import Schema, registry
 
 MIGRATIONS, migration = registry()
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from newsbot.db.migrations import migrate
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.feeds.migrations import MIGRATIONS
-from newsbot.querylog.migrations import migrate
 
 
 class FeedExists(NewsbotError):

@@ -1,6 +1,7 @@
 """The query log: every question asked, how it was answered, and the feedback it got."""
 
-from newsbot.querylog.migrations import MIGRATIONS, Migration, migrate
+from newsbot.db import open_database
+from newsbot.querylog.migrations import MIGRATIONS
 from newsbot.querylog.records import (
     Flag,
     Interface,
@@ -22,11 +23,16 @@ from newsbot.settings import Settings
 def open_query_log(settings: Settings) -> SqlQueryLog:
     """The configured query log: PostgreSQL when `NEWSBOT_DATABASE_URL` is set, else the SQLite
     file in the data folder."""
-    if settings.database_url:
-        from newsbot.querylog.postgres import PostgresQueryLog
-
-        return PostgresQueryLog(settings.database_url, settings.log_retention_days)
-    return SqliteQueryLog(settings.querylog_path, settings.log_retention_days)
+    database = open_database(
+        settings,
+        settings.querylog_path,
+        MIGRATIONS,
+        what="query log",
+        error=QueryLogError,
+        schema=None,  # the default schema, where it has always been
+        exclusive_writes=False,  # rows are independent: many processes may write at once
+    )
+    return SqlQueryLog(database, settings.log_retention_days)
 
 
 __all__ = [
@@ -35,7 +41,6 @@ __all__ = [
     "Interface",
     "LogStats",
     "LoggedQuery",
-    "Migration",
     "Outcome",
     "QueryLog",
     "QueryLogError",
@@ -45,7 +50,6 @@ __all__ = [
     "SqlQueryLog",
     "SqliteQueryLog",
     "Votes",
-    "migrate",
     "normalize_question",
     "open_query_log",
     "write_csv",

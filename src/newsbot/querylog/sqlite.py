@@ -1,32 +1,18 @@
-"""The query log in one SQLite file: the default, with nothing to set up.
-
-Safe to share between threads (one connection behind a lock) and processes (SQLite's busy
-timeout, then our retries with backoff).
-"""
+"""The query log in one SQLite file: the default, with nothing to set up."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-from newsbot.querylog.migrations import migrate
-from newsbot.querylog.store import Db, QueryLogError, SqlQueryLog
-
-T = TypeVar("T")
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
+from newsbot.db.sqlite import SqliteDatabase
+from newsbot.querylog.migrations import MIGRATIONS
+from newsbot.querylog.store import QueryLogError, SqlQueryLog
 
 
 class SqliteQueryLog(SqlQueryLog):
-    """The query log in one SQLite file (WAL), behind one connection and one lock.
+    """The query log in one SQLite file (WAL), safe to share between threads and processes."""
 
-    The bot calls it from `asyncio.to_thread`; SQLite serialises writers anyway, so a lock
-    around one connection costs nothing and keeps the threading simple. Other processes (the
-    CLI) are handled by SQLite's busy timeout, then by our retries with backoff.
-    """
+    database: SqliteDatabase
 
     def __init__(
         self,
@@ -37,104 +23,14 @@ class SqliteQueryLog(SqlQueryLog):
         retries: int = 5,
         backoff: float = 0.05,
     ) -> None:
-        if retention_days < 0:
-            raise ValueError("retention_days must not be negative")
         self.path = Path(path)
-        self.retention_days = retention_days  # 0: keep forever
-        self._retries = retries
-        self._backoff = backoff
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise QueryLogError(f"cannot open the query log {self.path}: {exc}") from exc
-        conn.row_factory = sqlite3.Row
-        self._conn: sqlite3.Connection | None = conn
-        try:
-            self._retrying(self._setup)
-            self.prune()
-        except BaseException:
-            self.close()
-            raise
-
-    @staticmethod
-    def _setup(db: sqlite3.Connection) -> None:
-        db.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL: a commit is written to the WAL file (so into the OS) before it returns,
-        # and only checkpoints fsync. A row therefore survives kill -9 of the process right
-        # after record() returns; only a power loss or OS crash can drop the last commits,
-        # and never corrupts the file. FULL would add an fsync per question for that case,
-        # which a query log does not need.
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        # Deleted content is overwritten with zeros, so a forgotten question leaves no bytes.
-        db.execute("PRAGMA secure_delete = ON")
-        migrate(db)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _run(self, fn: Callable[[Db], T], *, write: bool = False) -> T:
-        # A writer takes the write lock at BEGIN, so it never fails half-way on a busy database.
-        return self._retrying(lambda db: _transaction(db, fn, "BEGIN IMMEDIATE" if write else "BEGIN"))
-
-    def _erase(self) -> None:
-        """Deleted rows leave copies in the WAL file and in free pages: overwrite both."""
-
-        def erase(db: sqlite3.Connection) -> None:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            db.execute("VACUUM")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-        self._retrying(erase)
-
-    def _retrying(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` on the connection; retry with backoff while another connection holds the
-        lock, then give up with a QueryLogError. Other SQLite errors (a full disk) are
-        reported at once."""
-        delay, attempt = self._backoff, 0
-        while True:
-            attempt += 1
-            try:
-                with self._lock:
-                    if self._conn is None:
-                        raise QueryLogError(f"the query log {self.path} is closed")
-                    return fn(self._conn)
-            except sqlite3.Error as exc:
-                busy = _code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED)
-                if not busy or attempt > self._retries:
-                    raise self._error(exc, attempt) from exc
-            time.sleep(delay)
-            delay *= 2
-
-    def _error(self, exc: sqlite3.Error, attempts: int) -> QueryLogError:
-        code = _code(exc)
-        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return QueryLogError(
-                f"the query log {self.path} is locked by another process; gave up after {attempts} attempts"
-            )
-        if code == _SQLITE_FULL:
-            return QueryLogError(f"the disk holding the query log {self.path} is full: {exc}")
-        return QueryLogError(f"query log {self.path}: {exc}")
-
-
-def _transaction(db: sqlite3.Connection, fn: Callable[[Db], T], begin: str) -> T:
-    db.execute(begin)
-    try:
-        result = fn(db)
-        db.execute("COMMIT")
-        return result
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
-
-def _code(exc: sqlite3.Error) -> int:
-    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        database = SqliteDatabase(
+            self.path,
+            MIGRATIONS,
+            what="query log",
+            error=QueryLogError,
+            busy_timeout=busy_timeout,
+            retries=retries,
+            backoff=backoff,
+        )
+        super().__init__(database, retention_days)

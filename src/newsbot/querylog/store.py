@@ -1,6 +1,6 @@
-"""The query log's SQL, shared by its two backends: SQLite (`sqlite.py`, the default, one file) and
-PostgreSQL (`postgres.py`, for several machines). The statements are written once, with `?`
-placeholders, in the SQL both databases speak; a backend only opens connections and transactions.
+"""The query log's SQL, shared by its two backends: SQLite (the default, one file) and PostgreSQL
+(for several machines). The statements are written once, with `?` placeholders, in the SQL both
+databases speak; a `newsbot.db.Database` only opens connections and transactions.
 
 Reads and deletes take `guild_id`: a guild's moderator passes their guild and never sees another
 guild's rows; `None` is the CLI's view of every guild (and the only view of DM / CLI rows).
@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, Self, TypeVar, overload, runtime_checkable
+from typing import Any, Protocol, Self, overload, runtime_checkable
 
+from newsbot.db import Database, Db, Row
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.querylog.records import (
     Flag,
@@ -31,10 +31,11 @@ from newsbot.querylog.records import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 PRUNE_EVERY_SECONDS = 3600.0
 _CHUNK = 500  # ids per `IN (...)`, well under SQLite's variable limit
+# Tables whose files still hold a forgotten user's rows until they are rewritten.
+_ERASED = ("queries", "shown", "votes", "flags")
 
 
 class QueryLogError(NewsbotError):
@@ -71,22 +72,22 @@ class QueryLog(Protocol):
     def close(self) -> None: ...
 
 
-class Db(Protocol):
-    """A connection inside a transaction, taking `?` placeholders; rows are read by column name."""
+class SqlQueryLog:
+    """The query log's statements, run on `database` (SQLite or PostgreSQL); rows older than
+    `retention_days` are pruned (0: kept forever)."""
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any: ...
-
-
-Row = Any  # sqlite3.Row or a psycopg dict row: both are read as row["column"]
-
-
-class SqlQueryLog(ABC):
-    """The query log's statements; a backend supplies `_run` (a transaction with retries) and
-    `_erase` (make deleted rows unreadable on disk)."""
-
-    retention_days: int
     _last_prune: float = float("-inf")
+
+    def __init__(self, database: Database, retention_days: int = 0) -> None:
+        self.database = database
+        try:
+            if retention_days < 0:
+                raise ValueError("retention_days must not be negative")
+            self.retention_days = retention_days
+            self.prune()
+        except BaseException:
+            database.close()
+            raise
 
     def __enter__(self) -> Self:
         return self
@@ -94,16 +95,8 @@ class SqlQueryLog(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @abstractmethod
-    def close(self) -> None: ...
-
-    @abstractmethod
-    def _run(self, fn: Callable[[Db], T], *, write: bool = False) -> T:
-        """Run `fn` in one transaction and return its result; errors become QueryLogError."""
-
-    @abstractmethod
-    def _erase(self) -> None:
-        """After a deletion that must forget: leave no copy of the deleted rows in the files."""
+    def close(self) -> None:
+        self.database.close()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -141,7 +134,7 @@ class SqlQueryLog(ABC):
             )
             return row_id
 
-        row_id = self._run(insert, write=True)
+        row_id = self.database.run(insert, write=True)
         if self.retention_days and time.monotonic() - self._last_prune > PRUNE_EVERY_SECONDS:
             try:
                 self.prune()
@@ -161,7 +154,7 @@ class SqlQueryLog(ABC):
             )
             return flag
 
-        return self._run(insert, write=True)
+        return self.database.run(insert, write=True)
 
     def vote(self, row_id: int, user_id: int, up: bool) -> Votes:
         """One vote per user per answer: a second vote replaces the first. Returns the totals."""
@@ -176,7 +169,7 @@ class SqlQueryLog(ABC):
             )
             return _votes(db, [row_id]).get(row_id, Votes())
 
-        return self._run(upsert, write=True)
+        return self.database.run(upsert, write=True)
 
     def forget_user(self, guild_id: int | None, user_id: int) -> int:
         """Delete a user's questions (with their shown passages, votes, flags) and the votes
@@ -192,9 +185,9 @@ class SqlQueryLog(ABC):
             cur = db.execute(f"DELETE FROM queries AS q WHERE q.user_id = ? AND {scope}", (user_id, *params))
             return int(cur.rowcount)
 
-        removed = self._run(delete, write=True)
+        removed = self.database.run(delete, write=True)
         if removed:
-            self._erase()
+            self.database.erase(_ERASED)
         return removed
 
     def prune(self, now: datetime | None = None) -> int:
@@ -207,7 +200,7 @@ class SqlQueryLog(ABC):
         def delete(db: Db) -> int:
             return int(db.execute("DELETE FROM queries WHERE created_at < ?", (_iso(cutoff),)).rowcount)
 
-        return self._run(delete, write=True)
+        return self.database.run(delete, write=True)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -229,7 +222,7 @@ class SqlQueryLog(ABC):
                 scope += f" AND q.{column} = ?"
                 params.append(value)
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at DESC, q.id DESC LIMIT ? OFFSET ?"
-        return self._run(lambda db: _hydrate(db, db.execute(sql, (*params, limit, offset))))
+        return self.database.run(lambda db: _hydrate(db, db.execute(sql, (*params, limit, offset))))
 
     def get(self, guild_id: int | None, row_id: int) -> LoggedQuery:
         """One row; NotFound if it does not exist or belongs to another guild."""
@@ -237,12 +230,12 @@ class SqlQueryLog(ABC):
         def read(db: Db) -> LoggedQuery:
             return _hydrate(db, [self._require(db, guild_id, row_id)])[0]
 
-        return self._run(read)
+        return self.database.run(read)
 
     def unanswered(self, guild_id: int | None, days: int = 7) -> list[QuestionGroup]:
         """Recent no-match questions grouped by normalised text, most asked first."""
         scope, params = _scope(guild_id, _since(days))
-        rows = self._run(
+        rows = self.database.run(
             lambda db: db.execute(
                 f"SELECT question, created_at FROM queries q WHERE {scope} AND q.outcome = ?"
                 " ORDER BY q.created_at DESC, q.id DESC",
@@ -274,7 +267,7 @@ class SqlQueryLog(ABC):
             ).fetchone()["n"]
             return rows, votes, flagged
 
-        rows, votes, flagged = self._run(read)
+        rows, votes, flagged = self.database.run(read)
         by_outcome: dict[str, int] = {}
         for r in rows:
             by_outcome[r["outcome"]] = by_outcome.get(r["outcome"], 0) + 1
@@ -298,7 +291,7 @@ class SqlQueryLog(ABC):
         """Every row of the window, oldest first."""
         scope, params = _scope(guild_id, _since(days))
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at, q.id"
-        return self._run(lambda db: _hydrate(db, db.execute(sql, params)))
+        return self.database.run(lambda db: _hydrate(db, db.execute(sql, params)))
 
     def export_pages(
         self, guild_id: int | None, days: int | None = None, page: int = 500
@@ -312,7 +305,7 @@ class SqlQueryLog(ABC):
         after: tuple[str, int] = ("", 0)
         while True:
             args = (*params, *after, page)
-            rows = self._run(lambda db, args=args: _hydrate(db, db.execute(sql, args)))  # type: ignore[misc]
+            rows = self.database.run(lambda db, args=args: _hydrate(db, db.execute(sql, args)))  # type: ignore[misc]
             if not rows:
                 return
             yield rows

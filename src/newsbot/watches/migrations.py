@@ -1,12 +1,12 @@
 """The watches database schema: append-only migrations, applied when the store opens.
 
-The same mechanism as the query log's (`newsbot.querylog.migrations.migrate`): never edit or
+The same mechanism as the query log's (`newsbot.db.migrations`): never edit or
 reorder a migration that has shipped; add a new one.
 """
 
 from __future__ import annotations
 
-from newsbot.querylog.migrations import Schema, registry
+from newsbot.db.migrations import Schema, registry
 
 MIGRATIONS, migration = registry()
 

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from newsbot.db.migrations import migrate
 from newsbot.errors import NewsbotError, NotFound
-from newsbot.querylog.migrations import migrate
 from newsbot.records import Article
 from newsbot.watches.migrations import MIGRATIONS
 from newsbot.watches.records import Delivery, Match, Mode, Watch
