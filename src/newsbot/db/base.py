@@ -30,6 +30,7 @@ class Database(ABC):
     what: str
     where: str  # the file, or host:port/database: never a password
     error: type[NewsbotError]
+    migrated: list[str]  # the migrations this open applied (none when the schema was up to date)
 
     def __enter__(self) -> Self:
         return self

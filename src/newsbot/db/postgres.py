@@ -112,7 +112,7 @@ class PostgresDatabase(Database):
         )
         try:
             self._pool.open(wait=True, timeout=timeout)
-            apply_pending(self._migration, migrations)
+            self.migrated = apply_pending(self._migration, migrations)
         except BaseException as exc:
             self._pool.close()
             if isinstance(exc, (*self._errors, TimeoutError)):

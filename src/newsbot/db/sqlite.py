@@ -55,7 +55,7 @@ class SqliteDatabase(Database):
         conn.row_factory = sqlite3.Row
         self.connection: sqlite3.Connection | None = conn  # None once closed
         try:
-            self._retrying(lambda db: _setup(db, migrations))
+            self.migrated = self._retrying(lambda db: _setup(db, migrations))
         except BaseException:
             self.close()
             raise
@@ -111,7 +111,7 @@ class SqliteDatabase(Database):
         return self.error(f"{self.what} {self.path}: {exc}")
 
 
-def _setup(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+def _setup(db: sqlite3.Connection, migrations: Sequence[Migration]) -> list[str]:
     db.execute("PRAGMA journal_mode = WAL")
     # WAL + NORMAL: a commit is written to the WAL file (so into the OS) before it returns,
     # and only checkpoints fsync. A row therefore survives kill -9 of the process right
@@ -121,7 +121,7 @@ def _setup(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     db.execute("PRAGMA foreign_keys = ON")
     # Deleted content is overwritten with zeros, so a forgotten question leaves no bytes.
     db.execute("PRAGMA secure_delete = ON")
-    migrate(db, migrations)
+    return migrate(db, migrations)
 
 
 def _transaction(db: sqlite3.Connection, fn: Callable[[Db], T], begin: str) -> T:

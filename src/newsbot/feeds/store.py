@@ -1,12 +1,11 @@
-"""Feed state in one SQLite file: the feeds, the items each has carried, the texts written.
+"""Feed state: the feeds, the items each has carried, the texts written.
 
-Used from one process at a time per call; SQLite's busy timeout covers a CLI and a bot sharing it.
+In `feeds.sqlite3` in the data folder by default, or in the `feeds` schema of the PostgreSQL
+database of `NEWSBOT_DATABASE_URL` (`open_feed_store`); the SQL is the same on both.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -15,9 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from newsbot.db.migrations import migrate
+from newsbot.db import Database, Db, Row, SqliteDatabase, open_database
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.feeds.migrations import MIGRATIONS
+from newsbot.settings import Settings
+
+WHAT = "feed store"
+
+
+class FeedStoreError(NewsbotError):
+    """The feed store cannot be read or written."""
 
 
 class FeedExists(NewsbotError):
@@ -82,12 +88,21 @@ _TIMES |= {"created_at", "published", "first_seen", "updated_at"}
 
 
 def store_path(data_dir: Path) -> Path:
-    """Where the feed state lives, beside the index and the query log."""
+    """Where the feed state lives without a database URL, beside the index and the query log."""
     return data_dir / "feeds.sqlite3"
 
 
+def open_feed_store(settings: Settings) -> FeedStore:
+    """The feed store the settings point at: PostgreSQL with a database URL, else the SQLite file."""
+    database = open_database(
+        settings, store_path(settings.data_dir), MIGRATIONS, what=WHAT, error=FeedStoreError, schema="feeds"
+    )
+    return FeedStore(database)
+
+
 def iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
+    """Fixed-width UTC text, so that text order is time order (on PostgreSQL under any collation)."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _value(name: str, raw: Any) -> Any:
@@ -99,29 +114,48 @@ def _value(name: str, raw: Any) -> Any:
 
 
 def _sql(value: Any) -> Any:
-    return iso(value) if isinstance(value, datetime) else value
+    """A value as stored: times as text, booleans as 0/1 (one SQL text for both backends)."""
+    if isinstance(value, datetime):
+        return iso(value)
+    return int(value) if isinstance(value, bool) else value
+
+
+def _feed(row: Row) -> FeedRecord:
+    return FeedRecord(*(_value(n, row[n]) for n in _FEED_FIELDS))
+
+
+def _owned_by(owner_guild_id: int | None) -> tuple[str, tuple[int, ...]]:
+    """The condition (and its parameters) for one owner's feeds; None is the operator."""
+    if owner_guild_id is None:
+        return "owner_guild_id IS NULL", ()
+    return "owner_guild_id = ?", (owner_guild_id,)
 
 
 class FeedStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._lock = threading.Lock()
-        migrate(self._db, MIGRATIONS)
+    """The feed state on `where`: an SQLite file's path, or an open `Database` (either backend).
+
+    Every method is one transaction; writes take turns, also between processes."""
+
+    def __init__(self, where: Path | Database) -> None:
+        if isinstance(where, Database):
+            self.database = where
+        else:
+            self.database = SqliteDatabase(where, MIGRATIONS, what=WHAT, error=FeedStoreError)
 
     def close(self) -> None:
-        self._db.close()
+        self.database.close()
 
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    def __enter__(self) -> FeedStore:
+        return self
 
-    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, args)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Row]:
+        return self.database.run(lambda db: db.execute(sql, args).fetchall())
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        self.database.run(lambda db: db.execute(sql, args), write=True)
 
     # Feeds
 
@@ -135,33 +169,35 @@ class FeedStore:
         owner_guild_id: int | None = None,
         title: str = "",
     ) -> FeedRecord:
-        taken = {s for (s,) in self._rows("SELECT slug FROM feeds")}
-        unique, n = slug, 2
-        while unique in taken:
-            unique, n = f"{slug}-{n}", n + 1
-        try:
-            cur = self._write(
+        def insert(db: Db) -> int:
+            if _following(db, url, owner_guild_id):
+                raise FeedExists(f"{url[:200]} is already followed.")
+            taken = {r["slug"] for r in db.execute("SELECT slug FROM feeds").fetchall()}
+            unique, n = slug, 2
+            while unique in taken:
+                unique, n = f"{slug}-{n}", n + 1
+            row = db.execute(
                 "INSERT INTO feeds (url, name, slug, owner_guild_id, every_seconds, title, next_poll_at,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (url, name, unique, owner_guild_id, int(every.total_seconds()), title, iso(now), iso(now)),
-            )
-        except sqlite3.IntegrityError:
-            raise FeedExists(f"{url[:200]} is already followed.") from None
-        return self.get(int(cur.lastrowid or 0))
+            ).fetchone()
+            return int(row["id"])
+
+        return self.get(self.database.run(insert, write=True))
 
     def get(self, feed_id: int) -> FeedRecord:
         rows = self._rows(f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds WHERE id = ?", (feed_id,))
         if not rows:
             raise NotFound(f"No feed #{feed_id}.")
-        return FeedRecord(*(_value(n, v) for n, v in zip(_FEED_FIELDS, rows[0], strict=True)))
+        return _feed(rows[0])
 
     def feeds(self, owner_guild_id: int | None = None, *, every_owner: bool = True) -> list[FeedRecord]:
         """All feeds (`every_owner`), or only those of one owner (None: the operator's)."""
-        where, args = "", tuple[int | None, ...]()
+        where, args = "1 = 1", tuple[int, ...]()
         if not every_owner:
-            where, args = "WHERE owner_guild_id IS ?", (owner_guild_id,)
-        rows = self._rows(f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds {where} ORDER BY id", args)
-        return [FeedRecord(*(_value(n, v) for n, v in zip(_FEED_FIELDS, r, strict=True))) for r in rows]
+            where, args = _owned_by(owner_guild_id)
+        rows = self._rows(f"SELECT {', '.join(_FEED_FIELDS)} FROM feeds WHERE {where} ORDER BY id", args)
+        return [_feed(r) for r in rows]
 
     def find(
         self, ref: str, owner_guild_id: int | None = None, *, every_owner: bool = True, listed_by: str = ""
@@ -183,11 +219,17 @@ class FeedStore:
 
     def move(self, feed_id: int, url: str) -> bool:
         """Follow a feed at its new URL; False when the same owner already follows that one."""
-        try:
-            self.update(feed_id, url=url)
-        except sqlite3.IntegrityError:
-            return False
-        return True
+
+        def update(db: Db) -> bool:
+            row = db.execute("SELECT owner_guild_id FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"No feed #{feed_id}.")
+            if _following(db, url, row["owner_guild_id"], besides=feed_id):
+                return False
+            db.execute("UPDATE feeds SET url = ? WHERE id = ?", (url, feed_id))
+            return True
+
+        return self.database.run(update, write=True)
 
     def remove(self, feed_id: int) -> FeedRecord:
         feed = self.get(feed_id)
@@ -202,22 +244,24 @@ class FeedStore:
         )
         if not rows:
             return None
-        return ItemRecord(*(_value(n, v) for n, v in zip(_ITEM_FIELDS, rows[0], strict=True)))
+        return ItemRecord(*(_value(n, rows[0][n]) for n in _ITEM_FIELDS))
 
     def put_item(self, item: ItemRecord) -> None:
         marks = ", ".join("?" * len(_ITEM_FIELDS))
+        sets = ", ".join(f"{n} = excluded.{n}" for n in _ITEM_FIELDS if n not in ("feed_id", "key"))
         self._write(
-            f"INSERT OR REPLACE INTO items ({', '.join(_ITEM_FIELDS)}) VALUES ({marks})",
+            f"INSERT INTO items ({', '.join(_ITEM_FIELDS)}) VALUES ({marks})"
+            f" ON CONFLICT (feed_id, key) DO UPDATE SET {sets}",
             tuple(_sql(getattr(item, n)) for n in _ITEM_FIELDS),
         )
 
     def articles(self, feed_id: int) -> int:
         """Items of the feed whose text is indexed from its own file."""
         rows = self._rows(
-            "SELECT COUNT(*) FROM items WHERE feed_id = ? AND path IS NOT NULL AND duplicate_of IS NULL",
+            "SELECT COUNT(*) AS n FROM items WHERE feed_id = ? AND path IS NOT NULL AND duplicate_of IS NULL",
             (feed_id,),
         )
-        return int(rows[0][0])
+        return int(rows[0]["n"])
 
     def reported_by(self, path: str) -> list[tuple[str, str | None, str]]:
         """(feed name, url, how) of the copies folded into the article at `path`."""
@@ -226,13 +270,13 @@ class FeedStore:
             " WHERE items.duplicate_of = ? ORDER BY items.first_seen",
             (path,),
         )
-        return [(str(n), u, str(h)) for n, u, h in rows]
+        return [(str(r["name"]), r["url"], str(r["how"])) for r in rows]
 
     # Texts (what duplicates are checked against)
 
     def text_at_url(self, url: str) -> str | None:
         rows = self._rows("SELECT path FROM texts WHERE url = ?", (url,))
-        return str(rows[0][0]) if rows else None
+        return str(rows[0]["path"]) if rows else None
 
     def put_text(
         self,
@@ -243,19 +287,34 @@ class FeedStore:
         now: datetime,
         published: datetime | None = None,
     ) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO texts (path, url, text_hash, shingles, published, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (path, url, text_hash, shingles.astype("<u8").tobytes(), _sql(published), iso(now)),
-        )
+        """Store the text at `path`, replacing the row of that path and any other of that URL."""
+
+        def replace(db: Db) -> None:
+            db.execute("DELETE FROM texts WHERE path = ? OR url = ?", (path, url))
+            db.execute(
+                "INSERT INTO texts (path, url, text_hash, shingles, published, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (path, url, text_hash, shingles.astype("<u8").tobytes(), _sql(published), iso(now)),
+            )
+
+        self.database.run(replace, write=True)
 
     def recent_texts(self, limit: int) -> Iterator[tuple[str, str, np.ndarray, datetime | None]]:
-        """(path, text hash, shingles, article date) of the newest `limit` texts, oldest first."""
+        """(path, text hash, shingles, article date) of the newest `limit` texts, oldest first
+        (texts of one moment in path order)."""
         rows = self._rows(
             "SELECT path, text_hash, shingles, published FROM"
-            " (SELECT * FROM texts ORDER BY created_at DESC, rowid DESC LIMIT ?) ORDER BY created_at, rowid",
+            " (SELECT * FROM texts ORDER BY created_at DESC, path DESC LIMIT ?) AS newest"
+            " ORDER BY created_at, path",
             (limit,),
         )
-        for path, text_hash, blob, published in rows:
-            sets = np.frombuffer(blob, dtype="<u8").astype(np.uint64)
-            yield str(path), str(text_hash), sets, _value("published", published)
+        for r in rows:
+            sets = np.frombuffer(r["shingles"], dtype="<u8").astype(np.uint64)
+            yield str(r["path"]), str(r["text_hash"]), sets, _value("published", r["published"])
+
+
+def _following(db: Db, url: str, owner_guild_id: int | None, besides: int = 0) -> bool:
+    """Whether the owner already follows `url` (in a feed other than `besides`)."""
+    owned, args = _owned_by(owner_guild_id)
+    found = db.execute(f"SELECT 1 FROM feeds WHERE url = ? AND {owned} AND id != ?", (url, *args, besides))
+    return found.fetchone() is not None
