@@ -1,4 +1,5 @@
-"""Fixtures for watches: a small made-up corpus (written for these tests) indexed for real."""
+"""Fixtures for watches: a small made-up corpus (written for these tests) indexed for real, and
+the watch store on SQLite and on a real PostgreSQL (each test that uses it runs on both)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 from newsbot.index.build import build_index
 from newsbot.index.store import Index
 from newsbot.records import Article
+from newsbot.settings import Settings
 from newsbot.text.analyzer import default_analyzer
-from newsbot.watches import Watches, WatchStore
+from newsbot.watches import Watches, open_watch_store
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -94,9 +96,16 @@ def index(tmp_path: Path) -> Index:
     return build_index(root, default_analyzer())[0]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose watch store is an SQLite file, or a fresh PostgreSQL database."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    return Settings(data_dir=tmp_path / "data", database_url=url)
+
+
 @pytest.fixture
-def watches(tmp_path: Path) -> Iterator[Watches]:
-    w = Watches(WatchStore(tmp_path / "watches.sqlite3"), default_analyzer())
+def watches(store_settings: Settings) -> Iterator[Watches]:
+    w = Watches(open_watch_store(store_settings), default_analyzer())
     yield w
     w.close()
 

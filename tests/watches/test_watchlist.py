@@ -13,7 +13,7 @@ from newsbot.index.build import build_index
 from newsbot.index.store import Index
 from newsbot.records import Article
 from newsbot.text.analyzer import default_analyzer
-from newsbot.watches import BadWatch, Delivery, Mode, Watch, Watches, WatchStore
+from newsbot.watches import BadWatch, Delivery, Mode, Watch, Watches
 from tests.watches.conftest import NOW, SANCTIONS, TODAY, background, follow_up, write_corpus
 
 BEFORE = NOW - timedelta(hours=1)
@@ -93,8 +93,8 @@ def test_source_restricts_a_watch(watches: Watches, index: Index) -> None:
     assert len(watches.match([other], index, now=NOW)) == 1
 
 
-def test_the_hourly_cap_sends_the_rest_to_the_digest(tmp_path: Path, index: Index) -> None:
-    capped = Watches(WatchStore(tmp_path / "w.sqlite3"), default_analyzer(), hourly_cap=2)
+def test_the_hourly_cap_sends_the_rest_to_the_digest(watches: Watches, index: Index) -> None:
+    capped = Watches(watches.store, default_analyzer(), hourly_cap=2)
     watch = capped.add("sanctions on Russian banks", now=BEFORE)
     stories = [follow_up(i) for i in range(4)]
     found = capped.match(stories, index, now=NOW)
@@ -105,7 +105,6 @@ def test_the_hourly_cap_sends_the_rest_to_the_digest(tmp_path: Path, index: Inde
     assert digest.watch.id == watch.id and len(digest.match_ids) == 2
     capped.mark_delivered(digest.match_ids)
     assert capped.digests() == []
-    capped.close()
 
 
 def test_daily_watches_go_to_the_digest_grouped_strongest_first(watches: Watches, index: Index) -> None:
@@ -157,15 +156,14 @@ def test_delivered_matches_leave_the_pending_list(watches: Watches, index: Index
     assert watches.pending() == []
 
 
-def test_visibility_hook_decides_per_watch(tmp_path: Path, index: Index) -> None:
+def test_visibility_hook_decides_per_watch(watches: Watches, index: Index) -> None:
     def only_guild_1(watch: Watch, article: Article) -> bool:
         return watch.guild_id == 1
 
-    scoped = Watches(WatchStore(tmp_path / "w.sqlite3"), default_analyzer(), visible=only_guild_1)
+    scoped = Watches(watches.store, default_analyzer(), visible=only_guild_1)
     one = scoped.add("sanctions on Russian banks", guild_id=1, channel_id=10, now=BEFORE)
     scoped.add("sanctions on Russian banks", guild_id=2, channel_id=20, now=BEFORE)
     assert [m.watch.id for m in scoped.match([SANCTIONS], index, now=NOW)] == [one.id]
-    scoped.close()
 
 
 def test_a_watch_sees_the_operators_articles_and_its_own_guilds_never_anothers(

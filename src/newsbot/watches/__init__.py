@@ -6,9 +6,9 @@ See `watchlist.Watches` for the entry point, `matcher.py` for how an article is 
 from newsbot.watches.digest import Digest
 from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Statistics
 from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch, parse_duration
-from newsbot.watches.store import WatchStore, WatchStoreError
+from newsbot.watches.store import WatchStore, WatchStoreError, open_watch_store, watches_path
 from newsbot.watches.stories import resemblance, same_story, sketch, story_key
-from newsbot.watches.watchlist import HOURLY_CAP, MAX_AGE, CheckReport, Watches, visible, watches_path
+from newsbot.watches.watchlist import HOURLY_CAP, MAX_AGE, CheckReport, Watches, visible
 
 __all__ = [
     "HOURLY_CAP",
@@ -27,6 +27,7 @@ __all__ = [
     "WatchStore",
     "WatchStoreError",
     "Watches",
+    "open_watch_store",
     "parse_duration",
     "resemblance",
     "same_story",

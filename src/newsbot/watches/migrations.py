@@ -6,6 +6,8 @@ reorder a migration that has shipped; add a new one.
 
 from __future__ import annotations
 
+import json
+
 from newsbot.db.migrations import Schema, registry
 
 MIGRATIONS, migration = registry()
@@ -62,3 +64,16 @@ def m001_watches(db: Schema) -> None:
 def m002_sketches(db: Schema) -> None:
     # The MinHash sketch of a matched article's text (space-separated hex), for near-duplicates.
     db.execute("ALTER TABLE matches ADD COLUMN sketch TEXT NOT NULL DEFAULT ''")
+
+
+@migration
+def m003_article_lines(db: Schema) -> None:
+    # A match's article is kept as the index catalog's article line (`index.catalog`), one
+    # encoding for both: older rows lack its two hashes, which they never had ("" when unknown).
+    for row in db.execute("SELECT id, article FROM matches").fetchall():
+        fields = json.loads(row["article"])
+        if "hash" not in fields or "text_hash" not in fields:
+            fields.setdefault("hash", "")
+            fields.setdefault("text_hash", "")
+            line = json.dumps(fields, ensure_ascii=False)
+            db.execute("UPDATE matches SET article = ? WHERE id = ?", (line, row["id"]))

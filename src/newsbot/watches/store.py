@@ -1,4 +1,6 @@
-"""Where watches and their matches are kept: one SQLite file, safe to share between threads.
+"""Where watches and their matches are kept: `watches.sqlite3` in the data folder by default, or the
+`watches` schema of the PostgreSQL database of `NEWSBOT_DATABASE_URL` (`open_watch_store`); the
+SQL is the same on both, and safe to share between threads and processes.
 
 Reads and changes of a watch take `guild_id`: a guild sees and changes only its own watches;
 `None` is the operator's view (the CLI) of every watch.
@@ -7,21 +9,23 @@ Reads and changes of a watch take `guild_id`: a guild sees and changes only its 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from newsbot.db.migrations import migrate
+from newsbot.db import Database, Db, Row, SqliteDatabase, open_database
 from newsbot.errors import NewsbotError, NotFound
+from newsbot.index.catalog import _article as article_of_line
+from newsbot.index.catalog import _line as article_line
 from newsbot.records import Article
+from newsbot.settings import Settings
 from newsbot.watches.migrations import MIGRATIONS
 from newsbot.watches.records import Delivery, Match, Mode, Watch
 from newsbot.watches.stories import NEAR_DUPLICATE, resemblance
 
 T = TypeVar("T")
+WHAT = "watches database"
 NEAR_DAYS = 7  # how far back a near-duplicate is looked for (copies come within days)
 # A watch fired for an article already: the same id (an update) or the same story key (a copy).
 _FIRED = "SELECT 1 FROM matches WHERE watch_id = ? AND (article_id = ? OR (story = ? AND story != ''))"
@@ -31,31 +35,34 @@ class WatchStoreError(NewsbotError):
     """The watches database cannot be read or written."""
 
 
-class WatchStore:
-    """Watches, matches (one per watch and story), and the articles already looked at."""
+def watches_path(settings: Settings) -> Path:
+    """Where the watches live without a database URL."""
+    return settings.data_dir / "watches.sqlite3"
 
-    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+
+def open_watch_store(settings: Settings) -> WatchStore:
+    """The watch store the settings point at: PostgreSQL with a database URL, else the SQLite file."""
+    database = open_database(
+        settings, watches_path(settings), MIGRATIONS, what=WHAT, error=WatchStoreError, schema="watches"
+    )
+    return WatchStore(database)
+
+
+class WatchStore:
+    """Watches, matches (one per watch and story), and the articles already looked at, on
+    `where`: an SQLite file's path, or an open `Database` (either backend). Every method is one
+    transaction; writes take turns, also between processes."""
+
+    def __init__(self, where: Path | Database, *, busy_timeout: float = 5.0) -> None:
+        if isinstance(where, Database):
+            self.database = where
+        else:
+            self.database = SqliteDatabase(
+                where, MIGRATIONS, what=WHAT, error=WatchStoreError, busy_timeout=busy_timeout
             )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrate(conn, MIGRATIONS)
-        except (OSError, sqlite3.Error) as exc:
-            raise WatchStoreError(f"cannot open the watches database {self.path}: {exc}") from exc
-        self._conn: sqlite3.Connection | None = conn
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self.database.close()
 
     def __enter__(self) -> WatchStore:
         return self
@@ -63,23 +70,8 @@ class WatchStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = False) -> T:
-        with self._lock:
-            if self._conn is None:
-                raise WatchStoreError(f"the watches database {self.path} is closed")
-            db = self._conn
-            try:
-                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = fn(db)
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise WatchStoreError(f"the watches database {self.path} failed: {exc}") from exc
-            return result
+    def _run(self, fn: Callable[[Db], T], write: bool = False) -> T:
+        return self.database.run(fn, write=write)
 
     # -- watches ---------------------------------------------------------------------------
 
@@ -94,14 +86,13 @@ class WatchStore:
         channel_id: int | None = None,
         user_id: int | None = None,
     ) -> Watch:
-        def insert(db: sqlite3.Connection) -> int:
-            cur = db.execute(
+        def insert(db: Db) -> int:
+            row = db.execute(
                 "INSERT INTO watches (query, mode, source, guild_id, channel_id, user_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (query, str(mode), source, guild_id, channel_id, user_id, _iso(now)),
-            )
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+            ).fetchone()
+            return int(row["id"])
 
         return self.get(None, self._run(insert, write=True))
 
@@ -177,7 +168,7 @@ class WatchStore:
         story: the same id, the same story key, or a text resembling one it fired on in the last
         `NEAR_DAYS` days (by `sketch`). The check and the insert are one transaction."""
 
-        def insert(db: sqlite3.Connection) -> int | None:
+        def insert(db: Db) -> int | None:
             if db.execute(_FIRED, (watch.id, article.id, story)).fetchone() is not None:
                 return None
             if sketch:
@@ -186,11 +177,11 @@ class WatchStore:
                     "SELECT sketch FROM matches WHERE watch_id = ? AND matched_at >= ? AND sketch != ''",
                     (watch.id, since),
                 )
-                if any(resemblance(sketch, _unpack(r[0])) >= NEAR_DUPLICATE for r in rows):
+                if any(resemblance(sketch, _unpack(r["sketch"])) >= NEAR_DUPLICATE for r in rows):
                     return None
-            cur = db.execute(
+            row = db.execute(
                 "INSERT INTO matches (watch_id, article_id, story, strength, matched_at, delivery,"
-                " article, passage, terms, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " article, passage, terms, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     watch.id,
                     article.id,
@@ -198,18 +189,19 @@ class WatchStore:
                     float(strength),
                     _iso(now),
                     str(delivery),
-                    _article_json(article),
+                    article_line(article).decode(),
                     passage,
                     json.dumps(list(terms)),
                     " ".join(f"{h:x}" for h in sketch),
                 ),
-            )
-            return cur.lastrowid
+            ).fetchone()
+            return int(row["id"])
 
         row_id = self._run(insert, write=True)
         if row_id is None:
             return None
-        return Match(row_id, watch, _bare(article), float(strength), passage, tuple(terms), delivery, now)
+        bare = article_of_line(json.loads(article_line(article)))  # as stored: without its text
+        return Match(row_id, watch, bare, float(strength), passage, tuple(terms), delivery, now)
 
     def fired(self, watch_id: int, article_id: str, story: str) -> bool:
         """Whether the watch already has a match for this article or story."""
@@ -225,11 +217,11 @@ class WatchStore:
         """Instant posts the watch made (or is making) since `since`: what the hourly cap counts."""
         row = self._run(
             lambda db: db.execute(
-                "SELECT count(*) FROM matches WHERE watch_id = ? AND delivery = ? AND matched_at >= ?",
+                "SELECT count(*) AS n FROM matches WHERE watch_id = ? AND delivery = ? AND matched_at >= ?",
                 (watch_id, str(Delivery.NOW), _iso(since)),
             ).fetchone()
         )
-        return int(row[0])
+        return int(row["n"])
 
     def get_match(self, match_id: int) -> Match:
         rows = self._matches("m.id = ?", [match_id])
@@ -250,17 +242,21 @@ class WatchStore:
     def recent(self, watch_id: int, limit: int = 10) -> list[Match]:
         return self._matches("m.watch_id = ?", [watch_id], order="m.id DESC", limit=limit)
 
-    def _matches(self, where: str, params: list[Any], order: str = "m.id", limit: int = -1) -> list[Match]:
+    def _matches(
+        self, where: str, params: list[Any], order: str = "m.id", limit: int | None = None
+    ) -> list[Match]:
         sql = (
             "SELECT m.id AS match_id, m.strength, m.matched_at, m.delivery, m.article, m.passage, m.terms,"
-            f" w.* FROM matches m JOIN watches w ON w.id = m.watch_id WHERE {where} ORDER BY {order} LIMIT ?"
+            f" w.* FROM matches m JOIN watches w ON w.id = m.watch_id WHERE {where} ORDER BY {order}"
         )
-        rows = self._run(lambda db: db.execute(sql, [*params, limit]).fetchall())
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
+        rows = self._run(lambda db: db.execute(sql, params).fetchall())
         return [
             Match(
                 id=r["match_id"],
                 watch=_watch(r),
-                article=_article(json.loads(r["article"])),
+                article=article_of_line(json.loads(r["article"])),
                 strength=r["strength"],
                 passage=r["passage"],
                 terms=tuple(json.loads(r["terms"])),
@@ -287,14 +283,15 @@ class WatchStore:
     def seen(self) -> dict[str, str]:
         """article id -> content hash of every article `check` has looked at."""
         rows = self._run(lambda db: db.execute("SELECT article_id, content_hash FROM seen").fetchall())
-        return {r[0]: r[1] for r in rows}
+        return {r["article_id"]: r["content_hash"] for r in rows}
 
     def remember(self, articles: Iterable[tuple[str, str]], now: datetime) -> None:
         rows = [(i, h, _iso(now)) for i, h in articles]
         self._run(
             lambda db: db.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT (article_id) DO UPDATE SET"
-                " content_hash = excluded.content_hash, seen_at = excluded.seen_at",
+                "INSERT INTO seen (article_id, content_hash, seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (article_id) DO UPDATE SET content_hash = excluded.content_hash,"
+                " seen_at = excluded.seen_at",
                 rows,
             ),
             write=True,
@@ -316,7 +313,7 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _watch(row: sqlite3.Row) -> Watch:
+def _watch(row: Row) -> Watch:
     created = _time(row["created_at"])
     assert created is not None
     return Watch(
@@ -330,35 +327,4 @@ def _watch(row: sqlite3.Row) -> Watch:
         user_id=row["user_id"],
         muted_until=_time(row["muted_until"]),
         paused=row["paused"],
-    )
-
-
-def _bare(article: Article) -> Article:
-    return _article(json.loads(_article_json(article)))
-
-
-def _article_json(article: Article) -> str:
-    fields = {
-        "id": article.id,
-        "title": article.title,
-        "source": article.source,
-        "date": article.date.isoformat() if article.date else None,
-        "url": article.url,
-        "author": article.author,
-        "path": article.path,
-    }
-    return json.dumps(fields, ensure_ascii=False)
-
-
-def _article(data: dict[str, Any]) -> Article:
-    day = data.get("date")
-    return Article(
-        id=data["id"],
-        title=data["title"],
-        text="",
-        source=data.get("source"),
-        date=date.fromisoformat(day) if day else None,
-        url=data.get("url"),
-        author=data.get("author"),
-        path=data.get("path"),
     )

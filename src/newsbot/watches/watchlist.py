@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from newsbot.corpus.scope import Scope
 from newsbot.index.store import Index
@@ -24,7 +23,7 @@ from newsbot.text.passages import TARGET_WORDS
 from newsbot.watches.digest import Digest, group
 from newsbot.watches.matcher import THRESHOLD, ArticleTerms, IndexStatistics, Query, Statistics, WatchIndex
 from newsbot.watches.records import BadWatch, Delivery, Match, Mode, Watch, aware, utcnow
-from newsbot.watches.store import WatchStore
+from newsbot.watches.store import WatchStore, open_watch_store
 from newsbot.watches.stories import sketch, story_key
 
 HOURLY_CAP = 5  # instant posts per watch per hour; the rest go to the digest
@@ -72,7 +71,8 @@ class Watches:
 
     @classmethod
     def open(cls, settings: Settings, analyzer: Analyzer | None = None) -> Watches:
-        return cls(WatchStore(watches_path(settings)), analyzer)
+        """The watches the settings point at (`open_watch_store`: SQLite or PostgreSQL)."""
+        return cls(open_watch_store(settings), analyzer)
 
     def close(self) -> None:
         self.store.close()
@@ -257,7 +257,3 @@ def _written(index: Index, article: Article) -> datetime | None:
     """When the article's corpus file was last written, as the index recorded it."""
     state = index.files.get(article.path or "")
     return datetime.fromtimestamp(state.mtime_ns / 1e9, UTC) if state is not None else None
-
-
-def watches_path(settings: Settings) -> Path:
-    return settings.data_dir / "watches.sqlite3"
