@@ -36,7 +36,8 @@ from newsbot.feeds.fetch import Fetcher, Limits
 from newsbot.feeds.identity import JACCARD, WINDOW, Fingerprint, NearDuplicates
 from newsbot.feeds.ingest import Ingester
 from newsbot.feeds.poller import poll_due
-from newsbot.feeds.store import FeedStore
+from newsbot.feeds.store import open_feed_store
+from newsbot.settings import Settings
 from tests.feeds.server import SHARED_DATA, FeedServer, Item, page, rss, sample_articles
 
 BANDS = (0.5, 0.7, 0.8, JACCARD, 0.9, 0.95)
@@ -145,7 +146,7 @@ def _serve(items: list[Item], feeds: int, port_out: Any) -> None:
 
 
 async def _ingest(port: int, feeds: int, folder: Path) -> dict[str, Any]:
-    store = FeedStore(folder / "feeds.sqlite3")
+    store = open_feed_store(Settings(data_dir=folder))
     now = datetime.now(UTC)
     for n in range(feeds):
         store.add(f"http://127.0.0.1:{port}/feed/{n}", f"Feed {n}", f"feed-{n}", timedelta(minutes=30), now)
@@ -249,10 +250,10 @@ def growing_feed() -> Iterator[tuple[int, Any, Any, Path, Path]]:
 
 def run_latency(rounds: int) -> dict[str, Any]:
     from newsbot.engine import Engine
-    from newsbot.settings import Settings
 
     with growing_feed() as (port, ports, items, corpus, tmp):
-        engine = Engine(Settings(corpus_dir=corpus, data_dir=tmp / "data"))
+        settings = Settings(corpus_dir=corpus, data_dir=tmp / "data")
+        engine = Engine(settings)
         started = time.perf_counter()
         engine.reindex()
         result: dict[str, Any] = {
@@ -261,7 +262,7 @@ def run_latency(rounds: int) -> dict[str, Any]:
             "cold build s": round(time.perf_counter() - started, 1),
             "rounds": [],
         }
-        store = FeedStore(tmp / "feeds.sqlite3")
+        store = open_feed_store(settings)
         url = f"http://127.0.0.1:{port}/feed"
         store.add(url, "Vindmark Post", "vindmark", timedelta(minutes=30), datetime.now(UTC))
         ingester = Ingester(store, corpus)

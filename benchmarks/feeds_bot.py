@@ -29,7 +29,7 @@ def run(rounds: int) -> dict[str, Any]:
     from newsbot.bot.client import NewsBot
     from newsbot.engine import Engine
     from newsbot.feeds.ingest import Ingester
-    from newsbot.feeds.store import FeedStore, store_path
+    from newsbot.feeds.store import open_feed_store
     from newsbot.settings import Settings
 
     with growing_feed() as (port, ports, items, corpus, tmp):
@@ -42,7 +42,7 @@ def run(rounds: int) -> dict[str, Any]:
             "cold build s": round(time.perf_counter() - started, 1),
             "rounds": [],
         }
-        store = FeedStore(store_path(settings.data_dir))
+        store = open_feed_store(settings)
         feed = store.add(
             f"http://127.0.0.1:{port}/feed", "Vindmark Post", "vindmark",
             timedelta(minutes=30), datetime.now(UTC),

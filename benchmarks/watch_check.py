@@ -25,7 +25,7 @@ from newsbot.bot.embeds.watchrender import match_embed
 from newsbot.engine import Engine
 from newsbot.quality.questions import load_questions
 from newsbot.settings import Settings
-from newsbot.watches import BadWatch, Delivery, Watches, WatchStore
+from newsbot.watches import BadWatch, Delivery, Watches, open_watch_store
 from newsbot.watches.quote import quote
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa"  # ../shared/data
@@ -53,7 +53,7 @@ def main() -> None:
         (corpus / "backlog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[: args.backlog]))
         settings = Settings(corpus_dir=corpus, data_dir=Path(tmp) / "data")
         engine = Engine.open(settings)
-        watches = Watches(WatchStore(Path(tmp) / "w.sqlite3"), hourly_cap=10**6)
+        watches = Watches(open_watch_store(settings), hourly_cap=10**6)
         watches.check(engine.index)  # the backlog
         created = datetime.now(UTC) - timedelta(hours=1)
         added = 0

@@ -12,7 +12,7 @@ from newsbot.bot.client import NewsBot
 from newsbot.engine import Engine
 from newsbot.feeds.fetch import Limits
 from newsbot.feeds.ingest import Ingester
-from newsbot.feeds.store import FeedStore, store_path
+from newsbot.feeds.store import open_feed_store
 from newsbot.settings import Settings
 from tests.feeds.server import FeedServer, Item, page, rss
 
@@ -30,7 +30,7 @@ async def test_a_busy_index_leaves_the_feeds_reindex_to_the_next_round(
     engine = await asyncio.to_thread(Engine.open, settings)
     polling = FeedPolling(NewsBot(settings, engine=engine), Timing(limits=Limits(host_spacing=0.0)))
     server = await FeedServer().start()
-    store = FeedStore(store_path(settings.data_dir))
+    store = open_feed_store(settings)
     worker = FeedWorker(allow_private=True, limits=Limits(host_spacing=0.0))
     await worker.start()
     try:

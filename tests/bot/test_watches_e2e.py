@@ -22,7 +22,7 @@ from newsbot.index.store import Index
 from newsbot.leader import FileLeadership
 from newsbot.records import BuildReport
 from newsbot.settings import Settings
-from newsbot.watches import Delivery, Watch, WatchStore, watches_path
+from newsbot.watches import Delivery, Watch, open_watch_store
 
 from .fakediscord import FakeDiscord
 from .support import pings
@@ -81,7 +81,7 @@ class Store:
     """The bot's watches database, read by the test through its own connection."""
 
     def __init__(self, settings: Settings) -> None:
-        self.store = WatchStore(watches_path(settings))
+        self.store = open_watch_store(settings)
         self.settings = settings
 
     async def poll(self, check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:

@@ -25,7 +25,7 @@ from newsbot.errors import IndexBusy, NewsbotError
 from newsbot.feeds.fetch import Fetcher, Limits
 from newsbot.feeds.ingest import Ingester
 from newsbot.feeds.poller import PollReport, poll_due, utcnow
-from newsbot.feeds.store import FeedRecord, FeedStore, store_path
+from newsbot.feeds.store import FeedRecord, FeedStore, open_feed_store
 from newsbot.leader import Leadership, leadership
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class FeedPolling:
 
     async def _poll_while_leading(self) -> None:
         settings = self.bot.settings
-        store = await asyncio.to_thread(FeedStore, store_path(settings.data_dir))
+        store = await asyncio.to_thread(open_feed_store, settings)
         worker = FeedWorker(settings.feeds_allow_private, self.timing.limits)
         try:
             await worker.start()

@@ -23,7 +23,7 @@ from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.ingest import Ingester, feed_folder
 from newsbot.feeds.poller import PollReport, poll_due, run, subscribe, utcnow
 from newsbot.feeds.schedule import DEFAULT_EVERY, parse_every
-from newsbot.feeds.store import FeedStore, store_path
+from newsbot.feeds.store import FeedStore, open_feed_store
 from newsbot.settings import Settings
 
 feeds_app = typer.Typer(
@@ -37,7 +37,7 @@ def _console() -> Console:
 
 def _with_store(corpus: Path | None, data_dir: Path | None) -> tuple[Settings, FeedStore]:
     settings = load_settings(corpus, data_dir)
-    return settings, FeedStore(store_path(settings.data_dir))
+    return settings, open_feed_store(settings)
 
 
 @feeds_app.command("add")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from newsbot.db import Database, Db, Row, SqliteDatabase, open_database
+from newsbot.db import Database, Db, Row, open_database
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.feeds.migrations import MIGRATIONS
 from newsbot.settings import Settings
@@ -132,15 +132,12 @@ def _owned_by(owner_guild_id: int | None) -> tuple[str, tuple[int, ...]]:
 
 
 class FeedStore:
-    """The feed state on `where`: an SQLite file's path, or an open `Database` (either backend).
+    """The feed state in `database` (either backend; `open_feed_store` opens the configured one).
 
     Every method is one transaction; writes take turns, also between processes."""
 
-    def __init__(self, where: Path | Database) -> None:
-        if isinstance(where, Database):
-            self.database = where
-        else:
-            self.database = SqliteDatabase(where, MIGRATIONS, what=WHAT, error=FeedStoreError)
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def close(self) -> None:
         self.database.close()

@@ -25,7 +25,7 @@ from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.poller import Subscribed, subscribe
 from newsbot.feeds.schedule import parse_every
-from newsbot.feeds.store import FeedRecord, FeedStore, store_path
+from newsbot.feeds.store import FeedRecord, FeedStore, open_feed_store
 
 if TYPE_CHECKING:
     from newsbot.bot.client import NewsBot
@@ -54,7 +54,7 @@ class Feeds(commands.Cog):
         self._store: FeedStore | None = None
 
     async def cog_load(self) -> None:
-        self._store = await asyncio.to_thread(FeedStore, store_path(self.bot.settings.data_dir))
+        self._store = await asyncio.to_thread(open_feed_store, self.bot.settings)
 
     async def cog_unload(self) -> None:
         if self._store is not None:
