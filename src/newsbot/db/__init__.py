@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from newsbot.db.base import Database, Db, Row
+from newsbot.db.base import Database, Db, Row, iso
 from newsbot.db.migrations import Migration, Schema, apply_pending, migrate, registry
 from newsbot.db.sqlite import SqliteDatabase
 from newsbot.errors import NewsbotError
@@ -53,6 +53,7 @@ __all__ = [
     "Schema",
     "SqliteDatabase",
     "apply_pending",
+    "iso",
     "migrate",
     "open_database",
     "registry",

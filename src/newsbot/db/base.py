@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol, Self, TypeVar
 
 from newsbot.errors import NewsbotError
 
 T = TypeVar("T")
 Row = Any  # sqlite3.Row or a psycopg dict row: both are read as row["column"]
+
+
+def iso(when: datetime) -> str:
+    """A time as the stores keep it: fixed-width UTC text with microseconds (naive taken as UTC),
+    so that text order is time order, in SQLite and under any PostgreSQL collation."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class Db(Protocol):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from newsbot.db import Database, Db, Row, open_database
+from newsbot.db import Database, Db, Row, iso, open_database
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.feeds.migrations import MIGRATIONS
 from newsbot.settings import Settings
@@ -98,11 +98,6 @@ def open_feed_store(settings: Settings) -> FeedStore:
         settings, store_path(settings.data_dir), MIGRATIONS, what=WHAT, error=FeedStoreError, schema="feeds"
     )
     return FeedStore(database)
-
-
-def iso(when: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order (on PostgreSQL under any collation)."""
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _value(name: str, raw: Any) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self, overload, runtime_checkable
 
-from newsbot.db import Database, Db, Row
+from newsbot.db import Database, Db, Row, iso
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.querylog.records import (
     Flag,
@@ -109,7 +109,7 @@ class SqlQueryLog:
                 " channel_id, user_id, user_name, filters, latency_ms, index_version, error,"
                 " message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
-                    _iso(rec.created_at),
+                    iso(rec.created_at),
                     _text(rec.question),
                     str(rec.interface),
                     str(rec.outcome),
@@ -150,7 +150,7 @@ class SqlQueryLog:
             self._require(db, guild_id, row_id)
             db.execute(
                 "INSERT INTO flags (query_id, moderator_id, reason, created_at) VALUES (?, ?, ?, ?)",
-                (row_id, moderator_id, _text(reason), _iso(flag.created_at)),
+                (row_id, moderator_id, _text(reason), iso(flag.created_at)),
             )
             return flag
 
@@ -165,7 +165,7 @@ class SqlQueryLog:
                 "INSERT INTO votes (query_id, user_id, up, voted_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (query_id, user_id) DO UPDATE SET up = excluded.up,"
                 " voted_at = excluded.voted_at",
-                (row_id, user_id, int(up), _iso(datetime.now(UTC))),
+                (row_id, user_id, int(up), iso(datetime.now(UTC))),
             )
             return _votes(db, [row_id]).get(row_id, Votes())
 
@@ -198,7 +198,7 @@ class SqlQueryLog:
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
 
         def delete(db: Db) -> int:
-            return int(db.execute("DELETE FROM queries WHERE created_at < ?", (_iso(cutoff),)).rowcount)
+            return int(db.execute("DELETE FROM queries WHERE created_at < ?", (iso(cutoff),)).rowcount)
 
         return self.database.run(delete, write=True)
 
@@ -310,7 +310,7 @@ class SqlQueryLog:
                 return
             yield rows
             last = rows[-1]
-            after = (_iso(last.record.created_at), last.id)
+            after = (iso(last.record.created_at), last.id)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -335,13 +335,6 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "") if value else value
 
 
-def _iso(dt: datetime) -> str:
-    """Fixed-width UTC text, so that SQL text comparison is time comparison."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def _since(days: int | None) -> datetime | None:
     return None if days is None else datetime.now(UTC) - timedelta(days=days)
 
@@ -354,7 +347,7 @@ def _scope(guild_id: int | None, since: datetime | None = None) -> tuple[str, li
         params.append(guild_id)
     if since is not None:
         clauses.append("q.created_at >= ?")
-        params.append(_iso(since))
+        params.append(iso(since))
     return " AND ".join(clauses), params
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from newsbot.db import Database, Db, Row, SqliteDatabase, open_database
+from newsbot.db import Database, Db, Row, SqliteDatabase, iso, open_database
 from newsbot.errors import NewsbotError, NotFound
 from newsbot.index.catalog import _article as article_of_line
 from newsbot.index.catalog import _line as article_line
@@ -90,7 +90,7 @@ class WatchStore:
             row = db.execute(
                 "INSERT INTO watches (query, mode, source, guild_id, channel_id, user_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (query, str(mode), source, guild_id, channel_id, user_id, _iso(now)),
+                (query, str(mode), source, guild_id, channel_id, user_id, iso(now)),
             ).fetchone()
             return int(row["id"])
 
@@ -123,7 +123,7 @@ class WatchStore:
     def mute(self, guild_id: int | None, watch_id: int, until: datetime | None) -> Watch:
         """Hold its matches until `until` (None: unmute)."""
         self.get(guild_id, watch_id)
-        value = _iso(until) if until else None
+        value = iso(until) if until else None
         self._run(
             lambda db: db.execute("UPDATE watches SET muted_until = ? WHERE id = ?", (value, watch_id)),
             write=True,
@@ -133,7 +133,7 @@ class WatchStore:
     def pause(self, watch_id: int, reason: str, now: datetime) -> Watch:
         self._run(
             lambda db: db.execute(
-                "UPDATE watches SET paused = ?, paused_at = ? WHERE id = ?", (reason, _iso(now), watch_id)
+                "UPDATE watches SET paused = ?, paused_at = ? WHERE id = ?", (reason, iso(now), watch_id)
             ),
             write=True,
         )
@@ -172,7 +172,7 @@ class WatchStore:
             if db.execute(_FIRED, (watch.id, article.id, story)).fetchone() is not None:
                 return None
             if sketch:
-                since = _iso(now - timedelta(days=NEAR_DAYS))
+                since = iso(now - timedelta(days=NEAR_DAYS))
                 rows = db.execute(
                     "SELECT sketch FROM matches WHERE watch_id = ? AND matched_at >= ? AND sketch != ''",
                     (watch.id, since),
@@ -187,7 +187,7 @@ class WatchStore:
                     article.id,
                     story,
                     float(strength),
-                    _iso(now),
+                    iso(now),
                     str(delivery),
                     article_line(article).decode(),
                     passage,
@@ -218,7 +218,7 @@ class WatchStore:
         row = self._run(
             lambda db: db.execute(
                 "SELECT count(*) AS n FROM matches WHERE watch_id = ? AND delivery = ? AND matched_at >= ?",
-                (watch_id, str(Delivery.NOW), _iso(since)),
+                (watch_id, str(Delivery.NOW), iso(since)),
             ).fetchone()
         )
         return int(row["n"])
@@ -267,7 +267,7 @@ class WatchStore:
         ]
 
     def mark_delivered(self, match_ids: Iterable[int], now: datetime) -> None:
-        ids = [(_iso(now), i) for i in match_ids]
+        ids = [(iso(now), i) for i in match_ids]
         self._run(
             lambda db: db.executemany("UPDATE matches SET delivered_at = ? WHERE id = ?", ids), write=True
         )
@@ -286,7 +286,7 @@ class WatchStore:
         return {r["article_id"]: r["content_hash"] for r in rows}
 
     def remember(self, articles: Iterable[tuple[str, str]], now: datetime) -> None:
-        rows = [(i, h, _iso(now)) for i, h in articles]
+        rows = [(i, h, iso(now)) for i, h in articles]
         self._run(
             lambda db: db.executemany(
                 "INSERT INTO seen (article_id, content_hash, seen_at) VALUES (?, ?, ?)"
@@ -300,13 +300,6 @@ class WatchStore:
 
 def _unpack(text: str) -> tuple[int, ...]:
     return tuple(int(h, 16) for h in text.split())
-
-
-def _iso(dt: datetime) -> str:
-    """Fixed-width UTC text, so that SQL text comparison is time comparison."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _time(text: str | None) -> datetime | None:
