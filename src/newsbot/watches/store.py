@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 
 from newsbot.db import Database, Db, Row, SqliteDatabase, iso, open_database
 from newsbot.errors import NewsbotError, NotFound
+
+# A match's article is stored as the index catalog stores an article (one encoding, not two).
+# Their names are private to index/: making them public is left to that folder's owner.
 from newsbot.index.catalog import _article as article_of_line
 from newsbot.index.catalog import _line as article_line
 from newsbot.records import Article
