@@ -10,7 +10,15 @@ import time
 from datetime import date
 
 from newsbot.answers.fold import fold, matching_articles
-from newsbot.answers.ranking import RANKING, Ranking, coverage, rank, reference_day, term_weights
+from newsbot.answers.ranking import (
+    RANKING,
+    Ranking,
+    coverage,
+    for_question,
+    rank,
+    reference_day,
+    term_weights,
+)
 from newsbot.answers.snippets import Asked, best_sentence, mark, ranked, scored, window
 from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion
@@ -58,6 +66,7 @@ def answer(
     """The best `k` passages for `question`, at most `per_article` from one article.
 
     `as_of`: the day recency is counted from; by default the `until` filter, else today.
+    `ranking`: the recency prior, made stronger for a question about this week (`for_question`).
     """
     began = time.perf_counter()
     terms = question_terms(analyzer, question)
@@ -71,7 +80,7 @@ def answer(
         searched,
         per_article,
         reference_day(index, (searched.until if period else None) or as_of or filters.until),
-        ranking,
+        for_question(question, ranking),
     )
     stories = fold(index, candidates, k)
     found = [(p, s) for p, s, _ in stories]

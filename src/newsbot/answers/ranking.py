@@ -35,9 +35,22 @@ class Ranking:
 
 
 RANKING = Ranking()
+# A question about this (or last) week's news favours the last fortnight more: the prior's boost
+# doubles and it decays over at most 14 days (measured in docs/quality.md, third round).
+WEEK_BOOST = 2.0
+WEEK_DAYS = 14.0
+_WEEK = re.compile(r"\b(?:this|last|past) week\b|\bthis weekend\b", re.IGNORECASE)
 # How many of each the index keeps (`Index.memo`): as-of days (one per question in an eval), priors.
 _KEEP_DAYS = 4096
 _KEEP_PRIORS = 8
+
+
+def for_question(question: str, ranking: Ranking = RANKING) -> Ranking:
+    """The prior for `question`: stronger and shorter when it asks about this or last week; a
+    prior that is off stays off."""
+    if ranking.boost <= 0 or not _WEEK.search(question):
+        return ranking
+    return Ranking(boost=ranking.boost * WEEK_BOOST, days=min(ranking.days, WEEK_DAYS))
 
 
 def reference_day(index: Index, as_of: date | None = None) -> int | None:

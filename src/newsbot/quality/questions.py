@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from newsbot.answers import RANKING, Ranking, answer, question_terms, rank, reference_day
+from newsbot.answers import RANKING, Ranking, answer, for_question, question_terms, rank, reference_day
 from newsbot.answers.snippets import is_question
 from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion, NewsbotError
@@ -177,7 +177,8 @@ def run_question(
     # the dates the question names narrow the ranking as in `answer`
     searched, period = search_filters(q.question, filters, day or date.today())
     filters, day = searched, (searched.until if period else None) or day
-    found = rank(index, term_ids, DEPTH, filters, 1, reference_day(index, day), ranking)
+    prior = for_question(q.question, ranking)  # as in `answer`
+    found = rank(index, term_ids, DEPTH, filters, 1, reference_day(index, day), prior)
     ranked = tuple(index.article_of(p).id for p, _ in found)
     shown = " \n ".join(f"{h.citation.title}\n{index.passage_text(h.passage_id)}" for h in result.hits)
     headline = result.best_sentence.text if result.matched and result.best_sentence else ""
