@@ -61,7 +61,7 @@ def test_the_rest_of_the_corpus_is_not_looked_at(tmp_path: Path, monkeypatch: py
     _write(root, 20, random.Random(5))
     read: list[Path] = []
     real = build.read_file
-    monkeypatch.setattr(build, "scan", lambda root: pytest.fail("the corpus was listed"))
+    monkeypatch.setattr(build, "listing", lambda root: pytest.fail("the corpus was listed"))
     monkeypatch.setattr(build, "read_file", lambda path, root: read.append(path) or real(path, root))
     index, report = build_index(
         root, Analyzer(), previous=previous, target_words=30, only=[root / "020.json"]
