@@ -142,8 +142,10 @@ def build_index(
     else:
         build.read(set(exclude))
         build.sort_out()
+    # Looking the fresh words up at once pays for a few articles (a feed poller's), not for a
+    # scan's hundreds: tokenizing them twice then costs as much as it saves.
     small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
-    if isinstance(analyzer.known_stems, Prefetched) and small:
+    if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
         analyzer.known_stems.fetch(
             analyzer, [t for a in build.fresh for t in (a.title, a.text)]
         )  # their words looked up at once
