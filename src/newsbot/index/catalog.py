@@ -27,6 +27,7 @@ from newsbot.records import Article, Skipped
 
 _DELTA_SHARE = 8  # `Articles`: the changes are folded into the base past 1/8 of its size
 _MORE = "articles-more.jsonl"  # articles added since articles.jsonl was written
+_KEYS, _MORE_KEYS = "article_keys.json", "article_keys-more.json"  # theirs: the keys of each file
 
 
 @dataclass(frozen=True)
@@ -59,22 +60,45 @@ class Keys:
             [a.text_hash for a in articles],
         )
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, base: Path | None = None, since: int = 0) -> None:
+        """Write the keys into `folder`: with `base` (a saved keys file of the first `since`
+        articles), a link to it and the keys from `since` on apart (an addition then writes its
+        own keys, not 26k); else all in one file."""
+        part = self if base is None else self.sliced(since)
         data = json.dumps(
-            {"ids": self.ids, "paths": self.paths, "hashes": self.hashes, "text_hashes": self.text_hashes}
-        )
-        write_file(folder / "article_keys.json", lambda fh: fh.write(data.encode()))
+            {"ids": part.ids, "paths": part.paths, "hashes": part.hashes, "text_hashes": part.text_hashes}
+        ).encode()
+        if base is not None:
+            link(base, folder / _KEYS)
+        write_file(folder / (_KEYS if base is None else _MORE_KEYS), lambda fh: fh.write(data))
+
+    def sliced(self, start: int) -> Keys:
+        return Keys(self.ids[start:], self.paths[start:], self.hashes[start:], self.text_hashes[start:])
 
     @classmethod
     def open(cls, path: Path, n_articles: int) -> Keys:
-        row = read_json(path)
-        try:
-            keys = cls(list(row["ids"]), list(row["paths"]), list(row["hashes"]), list(row["text_hashes"]))
-        except (KeyError, TypeError) as e:
-            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
+        """The keys saved in `path`, and those after them in the file beside it, if any."""
+        keys = cls._read(path)
+        more = path.with_name(_MORE_KEYS)
+        if more.is_file():
+            rest = cls._read(more)
+            keys = cls(
+                keys.ids + rest.ids,
+                keys.paths + rest.paths,
+                keys.hashes + rest.hashes,
+                keys.text_hashes + rest.text_hashes,
+            )
         sizes = {len(keys.ids), len(keys.paths), len(keys.hashes), len(keys.text_hashes)}
         expect(path, sizes == {n_articles}, f"keys of {sorted(sizes)} articles, not {n_articles:,}")
         return keys
+
+    @classmethod
+    def _read(cls, path: Path) -> Keys:
+        row = read_json(path)
+        try:
+            return cls(list(row["ids"]), list(row["paths"]), list(row["hashes"]), list(row["text_hashes"]))
+        except (KeyError, TypeError) as e:
+            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
 
 
 class Articles(Lazy[Article]):
@@ -97,13 +121,13 @@ class Articles(Lazy[Article]):
             size + more == int(offsets[-1]),
             f"{size:,} bytes (and {more:,} more), not {int(offsets[-1]):,}",
         )
-        expect(folder / "article_keys.json", (folder / "article_keys.json").is_file(), "missing")
+        expect(folder / _KEYS, (folder / _KEYS).is_file(), "missing")
         return cls(folder / "articles.jsonl", offsets, size)
 
     @property
     def keys(self) -> Keys:
         if self._keys is None:
-            self._keys = Keys.open(self.path.parent / "article_keys.json", len(self))
+            self._keys = Keys.open(self.path.parent / _KEYS, len(self))
         return self._keys
 
     @staticmethod
@@ -119,7 +143,8 @@ class Articles(Lazy[Article]):
             link(old.path, folder / "articles.jsonl")
             write_file(folder / _MORE, lambda fh: fh.write(more + fresh))
             write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
-            Keys.of(articles).save(folder)
+            since = int(np.searchsorted(old.offsets, old.base_size))  # the lines in articles.jsonl
+            Keys.of(articles).save(folder, old.path.with_name(_KEYS), since)
             return
         if isinstance(articles, Spliced) and len(articles.kept):
             old, kept = articles.base, articles.kept
