@@ -202,6 +202,7 @@ class _Build:
     def read(self, excluded: set[str]) -> None:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
+        self.tell("reading", 0, 0)  # listing the corpus is part of reading it
         listed, self.skipped = listing(self.root)
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
