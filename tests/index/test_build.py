@@ -198,3 +198,17 @@ def test_an_unchanged_files_article_renamed_by_a_new_file_keeps_its_text(tmp_pat
     assert report.added == 1 and report.updated == 1 and report.removed == 0
     for query in (["volcano"], ["harbour"], ["two", "one"]):
         assert _scored(second, query) == _scored(fresh, query)
+
+
+def test_stem_tables_grow_by_the_new_words_alone(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.json").write_text(json.dumps({"id": "a", "title": "Harbour", "text": "Dockers walked out."}))
+    first = build_index(corpus, default_analyzer())[0].save(tmp_path / "index")
+    (corpus / "b.json").write_text(json.dumps({"id": "b", "title": "Volcanoes", "text": "Dockers erupted."}))
+    second, _ = build_index(corpus, Analyzer().knowing(first.stems), previous=first)
+    fresh, _ = build_index(corpus, Analyzer().knowing(first.stems))  # no previous: every stem kept
+    stems = dict(second.stems.items())
+    assert stems == dict(fresh.stems.items())
+    assert {"harbour", "dockers", "walked", "volcanoes", "erupted"} <= set(stems)
+    assert stems["volcanoes"] == "volcano" and stems["erupted"] == "erupt"

@@ -136,6 +136,8 @@ def build_index(
     previous, full_because = _reusable(previous, analysis)
     if previous is not None:  # the workers need not stem the words it has
         analyzer = analyzer.knowing(Prefetched(previous.stems))
+    elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
+        analyzer = analyzer.knowing({})
     build = _Build(root, previous, progress or (lambda stage, done, total: None))
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))

@@ -83,7 +83,7 @@ class Analyzer:
         self._terms: dict[str, str] = {}
         # lowercased whitespace-free chunk of text -> its terms; filled lazily.
         self._chunks = _ChunkCache(self.chunk_terms)
-        self._stemmed: dict[str, str] = {}  # token -> stem, since `take_stems`
+        self._stemmed: dict[str, str] = {}  # token -> stem made by the stemmer, since `take_stems`
 
     def knowing(self, stems: Mapping[str, str]) -> Analyzer:
         """An analyzer like this one (empty caches) that looks stems up in `stems` first."""
@@ -125,7 +125,9 @@ class Analyzer:
             if token in self.stopwords or len(token) > MAX_TOKEN_LENGTH:
                 term = ""
             else:
-                term = self._stemmed[token] = self._known(token) or self._stem_of(token)
+                term = self._known(token) or ""
+                if not term:
+                    term = self._stemmed[token] = self._stem_of(token)
             self._terms[token] = term
         return term
 
@@ -137,7 +139,8 @@ class Analyzer:
         return self._stem(token)
 
     def take_stems(self) -> dict[str, str]:
-        """The stems of the words met since the last call (an index keeps its corpus' stems)."""
+        """The stems the stemmer made since the last call, for words the known stems lack: what
+        a new index adds to its stem table (the known ones it has already)."""
         stems, self._stemmed = self._stemmed, {}
         return stems
 
