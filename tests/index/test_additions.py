@@ -114,6 +114,7 @@ def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
         ]
         reopened = Index.load(tmp_path / "index")
         assert reopened is not None and reopened.articles.keys == Keys.of(list(index.articles))
+        assert Keys.of(index.articles) == reopened.articles.keys  # handed over by the save, as written
     _write(root, 3, rng, edit=1)  # an edit: all lines written again, in one file
     index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "003.json"])[0]
     index = index.save(tmp_path / "index")

@@ -130,6 +130,11 @@ class Articles(Lazy[Article]):
             self._keys = Keys.open(self.path.parent / _KEYS, len(self))
         return self._keys
 
+    def knowing(self, keys: Keys) -> None:
+        """Take `keys` as this file's (those just saved into it), not to read them again."""
+        if len(keys.ids) == len(self):
+            self._keys = keys
+
     @staticmethod
     def save(articles: Sequence[Article], folder: Path) -> None:
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;

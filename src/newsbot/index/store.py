@@ -32,7 +32,7 @@ from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
-from newsbot.index.catalog import Articles, FileState, Keys
+from newsbot.index.catalog import Articles, FileState, Keys, Spliced
 from newsbot.index.filestates import Files
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
@@ -256,6 +256,8 @@ class Index:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         saved = Index._read(index_dir / self.version, meta)
+        if isinstance(saved.articles, Articles) and isinstance(self.articles, Articles | Spliced):
+            saved.articles.knowing(self.articles.keys)  # as written: the next build needs them
         versions.publish(index_dir, self.version)
         versions.prune(index_dir, keep)
         return saved
