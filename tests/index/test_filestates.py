@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.corpus.read import Listing
 from newsbot.errors import IndexCorrupt
 from newsbot.index.catalog import FileState
 from newsbot.index.filestates import BASE, DELTA, Files
@@ -75,3 +76,20 @@ def test_a_damaged_table_is_named(tmp_path: Path, base: bytes) -> None:
     with pytest.raises(IndexCorrupt, match=BASE):
         broken.unchanged("c.txt", 0, 7)
     assert files is not broken
+
+
+def test_a_scan_carries_the_articles_of_unchanged_files_that_still_own_them(tmp_path: Path) -> None:
+    files = _saved(tmp_path / "v1", STATES).overlay({"c.txt": None, "e.json": FileState(4, 4, ("e",))})
+    listed = Listing(
+        ["0001/a.json", "0001/b.jsonl", "c.txt", "d é.md", "e.json", "f.json"],
+        [10, 99, 0, 3, 4, 1],
+        [1_700_000_000_123_456_789, 5, 7, 9, 4, 1],
+    )
+    old = {"a": 0, "b1": 1, "b2": 2, "b3": 3, "d": 4, "e": 5}
+    owners = ["0001/a.json", "0001/b.jsonl", "0001/b.jsonl", "0001/b.jsonl", "d é.md", "elsewhere.json"]
+    assert files.carried(listed, old, owners) == [[0], [1, 2, 3], None, None, None, None]
+    # c.txt: gone from the states; d: touched since; e: its id is another file's article now.
+    owners[2] = "other.json"  # b2 was renamed away: its file is read again
+    assert files.carried(listed, old, owners)[1] is None
+    assert files.noted() == {"0001/b.jsonl"} and files.notes("0001/b.jsonl") == STATES["0001/b.jsonl"].skipped
+    assert files.notes("c.txt") == () and files.notes("0001/a.json") == ()

@@ -208,23 +208,22 @@ class _Build:
         listed, self.skipped = listing(self.root)
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
-        ids, paths = self.keys.ids, self.keys.paths
-        old, found = self.old, self.found
+        carried = states.carried(listed, self.old, self.keys.paths)
+        ids, found, noted = self.keys.ids, self.found, states.noted()
         changes: dict[str, FileState | None] = {}
-        total = len(listed.paths)
-        for n, (rel, size, mtime) in enumerate(zip(listed.paths, listed.sizes, listed.mtimes, strict=True)):
-            if not n % 1024:
+        total, reads = len(listed.paths), 0
+        for n, numbers in enumerate(carried):
+            rel = listed.paths[n]
+            if numbers is not None:  # unchanged: its articles as the previous index has them
+                found.extend(numbers if not excluded else (k for k in numbers if ids[k] not in excluded))
+                if rel in noted:
+                    self.skipped.extend(states.notes(rel))
+                continue
+            if not reads % 64:
                 self.tell("reading", n, total)
-            same = states.unchanged(rel, size, mtime)
-            if same is not None:
-                # Unchanged, and its ids still name its own articles (not a renamed duplicate's).
-                numbers = [old.get(i) for i in same[0]]
-                if all(k is not None and paths[k] == rel for k in numbers):
-                    found.extend(k for k in numbers if k is not None and ids[k] not in excluded)
-                    self.skipped.extend(same[1])
-                    continue
+            reads += 1
             articles, notes = self._read(rel)
-            state = FileState(size, mtime, tuple(a.id for a in articles), notes)
+            state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
             if before.get(rel) != state:
                 changes[rel] = state
             found.extend(a for a in articles if a.id not in excluded)

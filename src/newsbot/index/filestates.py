@@ -10,12 +10,13 @@ each cost 0.2 s; columns parse in a few ms and a state is made only for a file t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from newsbot.corpus.read import Listing
 from newsbot.errors import IndexCorrupt
 from newsbot.index.catalog import FileState
 from newsbot.index.tables import expect, file_size, link, read_json, write_file
@@ -118,6 +119,52 @@ class Files(Mapping[str, FileState]):
             tuple(base.ids[base.starts[row] : base.starts[row + 1]]),
             tuple(Skipped(*k) for k in notes) if notes else (),
         )
+
+    def carried(
+        self, listed: Listing, old: Mapping[str, int], owners: Sequence[str | None]
+    ) -> list[list[int] | None]:
+        """Per listed file, the numbers of the previous articles it holds when it is unchanged
+        (same size and mtime) and each of its ids still names an article of its own (`old`: id
+        -> number, `owners`: number -> path), not a renamed duplicate's; else None. One tight
+        loop over 26k files: a call per file cost a scan 0.05-0.1 s."""
+        base, delta = self._base(), self.delta
+        rows, sizes, mtimes, starts, ids = base.rows.get, base.sizes, base.mtimes, base.starts, base.ids
+        out: list[list[int] | None] = []
+        for rel, size, mtime in zip(listed.paths, listed.sizes, listed.mtimes, strict=True):
+            names: Sequence[str] | None = None
+            if rel in delta:
+                state = delta[rel]
+                if state is not None and state.size == size and state.mtime_ns == mtime:
+                    names = state.article_ids
+            else:
+                row = rows(rel)
+                if row is not None and sizes[row] == size and mtimes[row] == mtime:
+                    names = ids[starts[row] : starts[row + 1]]
+            if names is None:
+                out.append(None)
+            elif len(names) == 1:  # most files: one article
+                k = old.get(names[0])
+                out.append([k] if k is not None and owners[k] == rel else None)
+            else:
+                numbers = [old.get(i) for i in names]
+                mine = all(k is not None and owners[k] == rel for k in numbers)
+                out.append(cast(list[int], numbers) if mine else None)
+        return out
+
+    def noted(self) -> set[str]:
+        """The paths that have skip notes (few): `notes` need not be asked of the others."""
+        gone = {p for p, s in self.delta.items() if s is None or not s.skipped}
+        return {p for p in self._base().notes if p not in gone} | {
+            p for p, s in self.delta.items() if s and s.skipped
+        }
+
+    def notes(self, path: str) -> tuple[Skipped, ...]:
+        """The skip notes of `path` as saved (reported again while the file is unchanged)."""
+        if path in self.delta:
+            state = self.delta[path]
+            return state.skipped if state is not None else ()
+        notes = self._base().notes.get(path)
+        return tuple(Skipped(*k) for k in notes) if notes else ()
 
     def __getitem__(self, key: str) -> FileState:
         if key in self.delta:
