@@ -32,13 +32,14 @@ def test_saved_states_read_back_as_they_were(tmp_path: Path) -> None:
     files = _saved(tmp_path / "v1", STATES)
     assert dict(files) == STATES and len(files) == 4 and files["c.txt"] == STATES["c.txt"]
     assert files.get("nowhere") is None and "nowhere" not in files
-    assert files.unchanged("0001/b.jsonl", 99, 5) == (
-        STATES["0001/b.jsonl"].article_ids,
-        STATES["0001/b.jsonl"].skipped,
-    )
-    assert files.unchanged("0001/b.jsonl", 99, 6) is None  # touched
-    assert files.unchanged("0001/b.jsonl", 98, 5) is None  # rewritten within the same tick
-    assert files.unchanged("nowhere", 1, 1) is None
+    listed = Listing(["0001/b.jsonl"] * 3 + ["nowhere"], [99, 99, 98, 1], [5, 6, 5, 1])
+    # unchanged; touched; rewritten within the same tick; never seen
+    assert files.carried(listed, {"b1": 0, "b2": 1, "b3": 2}, ["0001/b.jsonl"] * 3) == [
+        [0, 1, 2],
+        None,
+        None,
+        None,
+    ]
 
 
 def test_changes_are_saved_apart_and_share_the_base(tmp_path: Path) -> None:
@@ -54,9 +55,10 @@ def test_changes_are_saved_apart_and_share_the_base(tmp_path: Path) -> None:
     expected = {f"{i:05d}.json": FileState(i, i, (f"a{i}",)) for i in range(200) if i != 3}
     expected.update({"00004.json": FileState(1, 2, ("new", "ids")), "zz.json": FileState(5, 6, ())})
     assert dict(second) == expected and len(second) == len(expected) == 200
-    assert second.unchanged("00003.json", 3, 3) is None and second.unchanged("00004.json", 4, 4) is None
-    assert second.unchanged("00004.json", 1, 2) == (("new", "ids"), ())
-    assert second.unchanged("00005.json", 5, 5) == (("a5",), ())
+    listed = Listing(["00003.json", "00004.json", "00004.json", "00005.json"], [3, 4, 1, 5], [3, 4, 2, 5])
+    owners = ["00003.json", "00004.json", "00004.json", "00005.json"]
+    carried = second.carried(listed, {"a3": 0, "new": 1, "ids": 2, "a5": 3}, owners)
+    assert carried == [None, None, [1, 2], [3]]  # gone; changed; as changed; as in the base
     # Changes past an eighth of the base are folded into a new base.
     many = {f"{i:05d}.json": FileState(0, 0, ("moved",)) for i in range(100)}
     third = _saved(tmp_path / "v3", second.overlay(many))  # type: ignore[arg-type]
@@ -74,7 +76,7 @@ def test_a_damaged_table_is_named(tmp_path: Path, base: bytes) -> None:
     (tmp_path / "v1" / BASE).write_bytes(base)
     broken = Files.open(tmp_path / "v1")
     with pytest.raises(IndexCorrupt, match=BASE):
-        broken.unchanged("c.txt", 0, 7)
+        broken.carried(Listing(["c.txt"], [0], [7]), {}, [])
     assert files is not broken
 
 

@@ -100,26 +100,6 @@ class Files(Mapping[str, FileState]):
                 raise IndexCorrupt(self.base or Path(BASE), "not a table of corpus files") from e
         return self._columns
 
-    def unchanged(
-        self, path: str, size: int, mtime_ns: int
-    ) -> tuple[tuple[str, ...], tuple[Skipped, ...]] | None:
-        """The article ids and notes of `path` when its state has this size and mtime, else None:
-        what a scan asks of every corpus file, answered without making a state."""
-        if path in self.delta:
-            state = self.delta[path]
-            if state is None or state.size != size or state.mtime_ns != mtime_ns:
-                return None
-            return state.article_ids, state.skipped
-        base = self._base()
-        row = base.rows.get(path)
-        if row is None or base.sizes[row] != size or base.mtimes[row] != mtime_ns:
-            return None
-        notes = base.notes.get(path)
-        return (
-            tuple(base.ids[base.starts[row] : base.starts[row + 1]]),
-            tuple(Skipped(*k) for k in notes) if notes else (),
-        )
-
     def carried(
         self, listed: Listing, old: Mapping[str, int], owners: Sequence[str | None]
     ) -> list[list[int] | None]:
