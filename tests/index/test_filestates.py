@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.corpus.read import Listing
+from newsbot.corpus.listing import Listing
 from newsbot.errors import IndexCorrupt
 from newsbot.index.catalog import FileState
 from newsbot.index.filestates import BASE, DELTA, Files

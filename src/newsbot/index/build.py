@@ -19,7 +19,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from newsbot.corpus.read import dedupe, dedupe_keys, listing, read_file, text_key
+from newsbot.corpus.listing import listing
+from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
 from newsbot.index.bm25 import BM25Params, Forward, offsets
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
 from newsbot.index.filestates import Files

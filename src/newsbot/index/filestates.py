@@ -16,7 +16,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any, cast
 
-from newsbot.corpus.read import Listing
+from newsbot.corpus.listing import Listing
 from newsbot.errors import IndexCorrupt
 from newsbot.index.catalog import FileState
 from newsbot.index.tables import expect, file_size, link, read_json, write_file
