@@ -150,3 +150,18 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
 def test_missing_peers_are_skipped_with_a_reason(spec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run.importlib.util, "find_spec", lambda name: None)
     assert "not installed" in (run.missing(spec) or "")
+
+
+def test_the_small_change_phases_alone(tmp_path: Path) -> None:
+    from benchmarks import changes
+
+    articles, _ = write_fixture(tmp_path)
+    work = tmp_path / "work"
+    info = changes.main(["prepare", "--articles", str(articles), "--work", str(work), "--scale", "215k"])
+    assert info["articles"] == 40 and info["changed"] == 1  # every 100th article is edited
+    reindexed = changes.main(["reindex", "--work", str(work)])
+    assert reindexed["incremental"] and reindexed["reanalysed"] == 1 and reindexed["reused"] == 39
+    assert reindexed["seconds"]["build"] > 0 and reindexed["seconds"]["save"] > 0
+    rounds = changes.main(["add", "--work", str(work)])["rounds"]
+    assert [r["added"] for r in rounds] == [10, 10, 10] and all(r["found"] for r in rounds)
+    assert not list((work / "corpus" / "zz-added").iterdir())  # the added files are gone

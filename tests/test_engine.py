@@ -207,3 +207,22 @@ def test_a_reindex_over_damaged_file_states_rebuilds_and_says_so(settings: Setti
     report = engine.reindex()
     assert "files.json" in report.full_because and (report.added, report.unchanged) == (4, 0)
     assert engine.ask("who was sanctioned?").matched
+
+
+def test_a_reindex_parses_no_saved_article(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deciding what changed, and whether a build would drop most articles, takes the keys alone.
+    from newsbot.index.catalog import Articles
+
+    engine = Engine.open(settings)
+    wire = settings.corpus_dir / "wire.jsonl"
+    wire.write_text(wire.read_text().replace("chess champ", "checkers champ"))
+
+    def parsed(*args: object) -> None:
+        raise AssertionError("a saved article was parsed")
+
+    monkeypatch.setattr(Articles, "__iter__", parsed)
+    monkeypatch.setattr(Articles, "_item", parsed)
+    report = engine.reindex()
+    monkeypatch.undo()
+    assert (report.updated, report.unchanged) == (1, 3)
+    assert engine.index.term_ids(["checker"]) and engine.ask("who won the checkers championship?").matched

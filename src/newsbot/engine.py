@@ -27,6 +27,7 @@ from newsbot.errors import CorpusMismatch, IndexBusy, IndexCorrupt, NewsbotError
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
+from newsbot.index.catalog import Keys
 from newsbot.index.fingerprint import fingerprint
 from newsbot.index.store import Index
 from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
@@ -260,9 +261,9 @@ class Engine:
         if previous is None and self.damage is not None:  # the first build since: say why
             report = dataclasses.replace(report, full_because=self.damage.message)
             self.damage = None
-        if not replace and self._index is not None:
-            before = {a.id for a in self._index.articles}
-            lost = len(before - {a.id for a in index.articles})
+        if not replace and self._index is not None:  # by the keys: no article is parsed
+            before = set(Keys.of(self._index.articles).ids)
+            lost = len(before - set(Keys.of(index.articles).ids))
             if lost * 2 > len(before):
                 raise CorpusMismatch(
                     f"This build would remove {lost:,} of the {len(before):,} indexed articles "

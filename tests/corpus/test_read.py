@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from newsbot.corpus.read import clean, dedupe, read_file, scan, text_key
+from newsbot.corpus.read import clean, dedupe, dedupe_keys, read_file, text_key
 from newsbot.index.build import build_index
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
@@ -121,15 +121,11 @@ def test_huge_single_file_skipped(tmp_path: Path, monkeypatch) -> None:
     assert reasons(read(tmp_path / "big.txt"))[0].startswith("file too large")
 
 
-def test_scan_reports_unsupported_and_ignores_hidden(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_text("T\nB")
-    (tmp_path / "b.pdf").write_bytes(b"%PDF")
-    (tmp_path / ".hidden.txt").write_text("T\nB")
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "c.md").write_text("T\nB")
-    files, skipped = scan(tmp_path)
-    assert [f.name for f in files] == ["a.txt", "c.md"]
-    assert [(s.where, s.reason) for s in skipped] == [("b.pdf", "unsupported file type .pdf")]
+def test_dedupe_keys_as_dedupe() -> None:
+    keys = [("a", "f", "k1"), ("b", "f", "k1"), ("a", None, "k2"), ("a~2", "g", "k3"), ("a", "g", "k4")]
+    kept, notes = dedupe_keys(keys)
+    assert kept == [(0, "a"), (2, "a~2"), (3, "a~2~2"), (4, "a~3")]
+    assert [n.where for n in notes] == ["f [b]", "a", "g [a~2]", "g [a]"]
 
 
 def test_dedupe_texts_and_ids() -> None:

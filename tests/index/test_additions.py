@@ -13,6 +13,7 @@ import pytest
 
 import newsbot.index.build as build
 from newsbot.index.build import build_index
+from newsbot.index.catalog import Keys
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
 from tests.index.test_merge import _corpus, _write, assert_exact
@@ -61,7 +62,7 @@ def test_the_rest_of_the_corpus_is_not_looked_at(tmp_path: Path, monkeypatch: py
     _write(root, 20, random.Random(5))
     read: list[Path] = []
     real = build.read_file
-    monkeypatch.setattr(build, "scan", lambda root: pytest.fail("the corpus was listed"))
+    monkeypatch.setattr(build, "listing", lambda root: pytest.fail("the corpus was listed"))
     monkeypatch.setattr(build, "read_file", lambda path, root: read.append(path) or real(path, root))
     index, report = build_index(
         root, Analyzer(), previous=previous, target_words=30, only=[root / "020.json"]
@@ -96,7 +97,8 @@ def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
     root = _corpus(tmp_path, 30)
     rng = random.Random(7)
     index = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
-    for i in range(30, 34):  # additions only: their lines are kept apart from the base's
+    keys = (tmp_path / "index" / index.version / "article_keys.json").stat().st_ino
+    for i in range(30, 34):  # additions only: their lines (and keys) are kept apart from the base's
         _write(root, i, rng)
         index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / f"{i:03d}.json"])[
             0
@@ -106,10 +108,18 @@ def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
         assert (folder / "articles-more.jsonl").stat().st_size > 0
         assert [a.id for a in index.articles] == [f"a{n}" for n in range(i + 1)]
         assert index.articles[i].id == f"a{i}" and index.articles[3].id == "a3"
+        assert (folder / "article_keys.json").stat().st_ino == keys  # shared, not written again
+        assert json.loads((folder / "article_keys-more.json").read_text())["ids"] == [
+            f"a{n}" for n in range(30, i + 1)
+        ]
+        reopened = Index.load(tmp_path / "index")
+        assert reopened is not None and reopened.articles.keys == Keys.of(list(index.articles))
+        assert Keys.of(index.articles) == reopened.articles.keys  # handed over by the save, as written
     _write(root, 3, rng, edit=1)  # an edit: all lines written again, in one file
     index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "003.json"])[0]
     index = index.save(tmp_path / "index")
     assert (tmp_path / "index" / index.version / "articles-more.jsonl").stat().st_size == 0
+    assert not (tmp_path / "index" / index.version / "article_keys-more.json").exists()
     scanned, _ = build_index(root, Analyzer(), target_words=30)
     assert sorted(index.articles, key=lambda a: a.id) == sorted(scanned.articles, key=lambda a: a.id)
     assert_exact(index, rng)

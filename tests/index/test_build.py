@@ -146,3 +146,69 @@ def test_a_segment_too_big_for_its_postings_is_a_clear_error(
     monkeypatch.setattr("newsbot.index.bm25._MAX_PASSAGES", 3)  # the real limit is 2**25 passages
     with pytest.raises(NewsbotError, match="at most 2 passages fit in 32-bit postings"):
         build_index(corpus_dir, default_analyzer())
+
+
+def test_a_scan_parses_no_saved_article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What deciding needs (ids, paths, content and text keys) is in the keys file; the articles of
+    # unchanged files are carried by number: parsing 26k saved articles cost a reindex 0.25 s.
+    from newsbot.index.catalog import Articles
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(6):
+        text = f"Harbour story {i}: dockers walked out, talks number {i} failed."
+        (corpus / f"{i}.json").write_text(json.dumps({"id": f"s{i}", "title": f"Strike {i}", "text": text}))
+    previous = build_index(corpus, default_analyzer())[0].save(tmp_path / "index")
+    (corpus / "2.json").write_text(json.dumps({"id": "s2", "title": "Strike 2", "text": "Volcano erupts."}))
+    (corpus / "4.json").unlink()
+    (corpus / "9.json").write_text(
+        json.dumps(
+            {
+                "id": "s9",
+                "title": "Copy",
+                "text": "Harbour story 1: dockers walked out, talks number 1 failed.",
+            }
+        )
+    )
+
+    def parsed(*args: Any) -> Any:
+        raise AssertionError("a saved article was parsed")
+
+    monkeypatch.setattr(Articles, "__iter__", parsed)
+    monkeypatch.setattr(Articles, "_item", parsed)
+    index, report = build_index(corpus, default_analyzer(), previous=previous)
+    monkeypatch.undo()
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 1, 4)
+    assert "duplicate text of article s1" in {s.reason for s in report.skipped}
+    fresh, _ = build_index(corpus, default_analyzer())
+    assert sorted(a.id for a in index.articles) == sorted(a.id for a in fresh.articles)
+    for query in (["volcano"], ["harbour", "talk"], ["strike", "2"]):
+        assert _scored(index, query) == _scored(fresh, query)
+
+
+def test_an_unchanged_files_article_renamed_by_a_new_file_keeps_its_text(tmp_path: Path) -> None:
+    # A new file listed before an unchanged one takes its article's id: that article becomes
+    # `x~2`, a new article to analyse, whose text is read again from its unchanged file.
+    (tmp_path / "b.json").write_text(json.dumps({"id": "x", "title": "Two", "text": "Volcano erupts again."}))
+    first = build_index(tmp_path, default_analyzer())[0].save(tmp_path.parent / f"{tmp_path.name}-index")
+    (tmp_path / "a.json").write_text(json.dumps({"id": "x", "title": "One", "text": "Harbour strike today."}))
+    second, report = build_index(tmp_path, default_analyzer(), previous=first)
+    fresh, _ = build_index(tmp_path, default_analyzer())
+    assert sorted((a.id, a.title) for a in second.articles) == [("x", "One"), ("x~2", "Two")]
+    assert report.added == 1 and report.updated == 1 and report.removed == 0
+    for query in (["volcano"], ["harbour"], ["two", "one"]):
+        assert _scored(second, query) == _scored(fresh, query)
+
+
+def test_stem_tables_grow_by_the_new_words_alone(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.json").write_text(json.dumps({"id": "a", "title": "Harbour", "text": "Dockers walked out."}))
+    first = build_index(corpus, default_analyzer())[0].save(tmp_path / "index")
+    (corpus / "b.json").write_text(json.dumps({"id": "b", "title": "Volcanoes", "text": "Dockers erupted."}))
+    second, _ = build_index(corpus, Analyzer().knowing(first.stems), previous=first)
+    fresh, _ = build_index(corpus, Analyzer().knowing(first.stems))  # no previous: every stem kept
+    stems = dict(second.stems.items())
+    assert stems == dict(fresh.stems.items())
+    assert {"harbour", "dockers", "walked", "volcanoes", "erupted"} <= set(stems)
+    assert stems["volcanoes"] == "volcano" and stems["erupted"] == "erupt"

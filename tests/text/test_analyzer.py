@@ -1,5 +1,7 @@
 import copy
 import pickle
+import subprocess
+import sys
 
 from newsbot.text.analyzer import Analyzer, default_analyzer, word_list
 from newsbot.text.sentences import split_sentences
@@ -89,3 +91,16 @@ def test_fingerprint_follows_the_configuration() -> None:
     assert Analyzer().knowing({"a": "b"}).fingerprint() == Analyzer().fingerprint()
     other = Analyzer(stopwords=frozenset({"the"})).fingerprint()
     assert [k for k in other if other[k] != Analyzer().fingerprint()[k]] == ["stopwords"]
+
+
+def test_non_latin_text_with_known_stems_needs_no_nltk() -> None:
+    # nltk's package imports scipy where installed (seconds in a fresh process): a reindex whose
+    # words the index already knows must not pay that for one Greek or Arabic word.
+    code = (
+        "import sys; from newsbot.text.analyzer import Analyzer\n"
+        "a = Analyzer(known_stems={'σας': 'σας', 'καλημέρα': 'καλημέρα', '١٢٣': '١٢٣', 'ｘ': 'ｘ'})\n"
+        "print(a.terms('ΣΑΣ, καλημέρα! ١٢٣ ｘ'), 'nltk' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("] ")[1].strip() == "False", done.stdout
+    assert "'καλημέρα'" in done.stdout and "'١٢٣'" in done.stdout

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from newsbot.answers import RANKING, Ranking
 from newsbot.cli.common import DataOpt, JsonOpt, flag, load_settings, progress_bar
-from newsbot.corpus.read import scan
+from newsbot.corpus.listing import scan
 from newsbot.engine import Engine
 from newsbot.errors import IndexCorrupt, NewsbotError
 from newsbot.index.bm25 import BM25Params

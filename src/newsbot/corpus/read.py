@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -54,36 +53,6 @@ class FileRead:
 def suffix_of(path: Path) -> str:
     name = path.name.lower()
     return ".jsonl.gz" if name.endswith(".jsonl.gz") else path.suffix.lower()
-
-
-def scan(root: Path) -> tuple[list[Path], list[Skipped]]:
-    """The corpus files under `root` (or `root` itself), sorted; hidden files are ignored."""
-    if root.is_file():
-        return ([root], []) if suffix_of(root) in SUFFIXES else ([], [_unsupported(root, root)])
-    found: list[Path] = []
-    skipped: list[Skipped] = []
-
-    def walk(folder: str) -> None:  # os.scandir: a corpus is tens of thousands of files
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                walk(entry.path)
-            elif entry.is_file():
-                path = Path(entry.path)
-                if suffix_of(path) in SUFFIXES:
-                    found.append(path)
-                else:
-                    skipped.append(_unsupported(path, root))
-
-    walk(str(root))
-    return found, skipped
-
-
-def _unsupported(path: Path, root: Path) -> Skipped:
-    return Skipped(_rel(path, root), f"unsupported file type {suffix_of(path) or '(none)'}")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -414,25 +383,33 @@ def text_key(text: str) -> str:
 
 def dedupe(articles: Iterable[Article]) -> tuple[list[Article], list[Skipped]]:
     """Drop repeated texts; give a clashing id (different text) a suffix."""
+    articles = list(articles)
+    kept, notes = dedupe_keys((a.id, a.path, a.text_hash or text_key(a.text)) for a in articles)
+    return [articles[n] if articles[n].id == i else replace(articles[n], id=i) for n, i in kept], notes
+
+
+def dedupe_keys(keys: Iterable[tuple[str, str | None, str]]) -> tuple[list[tuple[int, str]], list[Skipped]]:
+    """`dedupe` on (id, path, text key) triples: the (position, id) of each kept one, its id
+    suffixed when an earlier one has it; a reindex dedupes the articles of unchanged files
+    without parsing them."""
     seen_text: dict[str, str] = {}
     seen_id: set[str] = set()
-    kept: list[Article] = []
+    kept: list[tuple[int, str]] = []
     notes: list[Skipped] = []
-    for article in articles:
-        where = f"{article.path} [{article.id}]" if article.path else article.id
-        key = article.text_hash or text_key(article.text)
+    for n, (id_, path, key) in enumerate(keys):
+        where = f"{path} [{id_}]" if path else id_
         if key in seen_text:
             notes.append(Skipped(where, f"duplicate text of article {seen_text[key]}"))
             continue
-        if article.id in seen_id:
-            n = 2
-            while f"{article.id}~{n}" in seen_id:
-                n += 1
-            notes.append(Skipped(where, f"duplicate id {article.id}: renamed {article.id}~{n}", True))
-            article = replace(article, id=f"{article.id}~{n}")
-        seen_text[key] = article.id
-        seen_id.add(article.id)
-        kept.append(article)
+        if id_ in seen_id:
+            i = 2
+            while f"{id_}~{i}" in seen_id:
+                i += 1
+            notes.append(Skipped(where, f"duplicate id {id_}: renamed {id_}~{i}", True))
+            id_ = f"{id_}~{i}"
+        seen_text[key] = id_
+        seen_id.add(id_)
+        kept.append((n, id_))
     return kept, notes
 
 

@@ -9,7 +9,6 @@ they replace become dead (see `newsbot.index.merge`), so a small change makes a 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,9 +19,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from newsbot.corpus.read import dedupe, read_file, scan
+from newsbot.corpus.listing import listing
+from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
 from newsbot.index.bm25 import BM25Params, Forward, offsets
-from newsbot.index.catalog import Articles, Files, FileState, Keys, Spliced
+from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
@@ -136,12 +137,16 @@ def build_index(
     previous, full_because = _reusable(previous, analysis)
     if previous is not None:  # the workers need not stem the words it has
         analyzer = analyzer.knowing(Prefetched(previous.stems))
-    build = _Build(root, previous, progress or (lambda stage, done, total: None), only is not None)
+    elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
+        analyzer = analyzer.knowing({})
+    build = _Build(root, previous, progress or (lambda stage, done, total: None))
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
     else:
         build.read(set(exclude))
         build.sort_out()
+    # Looking the fresh words up at once pays for a few articles (a feed poller's), not for a
+    # scan's hundreds: tokenizing them twice then costs as much as it saves.
     small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
     if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
         analyzer.known_stems.fetch(
@@ -168,18 +173,24 @@ def _reusable(previous: Index | None, analysis: dict[str, Any]) -> tuple[Index |
 @dataclass
 class _Build:
     """One build's articles through its phases: `read` the corpus, `sort_out` what the previous
-    index has as it is, `analyse` the rest (their texts are dropped as soon as analysed), `report`."""
+    index has as it is, `analyse` the rest (their texts are dropped as soon as analysed), `report`.
+
+    The previous index's articles are never all parsed: what deciding needs (ids, paths, content
+    and text keys) is in its `Keys`, and the articles of unchanged files are carried as numbers."""
 
     root: Path
     previous: Index | None
     tell: Progress
-    lazy: bool = False  # only some files are looked at: the previous articles are not all parsed
-    before: Sequence[Article] = field(init=False)  # the previous index's articles: read once
+    before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
+    keys: Keys = field(init=False)  # theirs
     old: dict[str, int] = field(init=False)  # article id -> its number in `before`
     files: Mapping[str, FileState] = field(default_factory=dict)
-    found: list[Article] = field(default_factory=list)  # read, not excluded; with their texts
+    # Read, not excluded, in corpus order: an article read now (with its text), or the number of
+    # a previous article from a file unchanged since.
+    found: list[Article | int] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    reused: list[tuple[int, Article]] = field(default_factory=list)  # (number in `before`, article)
+    # (number in `before`, the article as read now or None: as `before` has it)
+    reused: list[tuple[int, Article | None]] = field(default_factory=list)
     fresh: list[Article] = field(default_factory=list)  # new or changed: analysed
     added: int = 0  # of `fresh`, the new ones
     kept: int = 0  # articles after duplicates are dropped
@@ -187,38 +198,56 @@ class _Build:
     kept_numbers: list[int] | None = None  # with `read_only`: the previous articles kept
 
     def __post_init__(self) -> None:
-        articles = self.previous.articles if self.previous else []
-        self.before = articles if self.lazy else list(articles)  # may be parsed on demand
-        self.old = {i: n for n, i in enumerate(Keys.of(self.before).ids)}
+        self.before = self.previous.articles if self.previous else []
+        self.keys = Keys.of(self.before)
+        self.old = {i: n for n, i in enumerate(self.keys.ids)}
 
     def read(self, excluded: set[str]) -> None:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
-        files: dict[str, FileState] = {}
-        self.files = files
-        paths, self.skipped = scan(self.root)
-        folder = None if self.root.is_file() else self.root.as_posix().rstrip("/") + "/"
-        for n, path in enumerate(paths):
-            self.tell("reading", n, len(paths))
-            name = path.as_posix() if os.sep != "/" else str(path)  # str: 26k as_posix cost 0.1 s
-            rel = name[len(folder) :] if folder else path.name
-            stat = os.stat(name)
-            articles, notes = self._file(path, rel, stat.st_size, stat.st_mtime_ns)
-            ids = tuple(a.id for a in articles)
-            files[rel] = FileState(stat.st_size, stat.st_mtime_ns, ids, tuple(notes))
-            self.found.extend(a for a in articles if a.id not in excluded)
+        self.tell("reading", 0, 0)  # listing the corpus is part of reading it
+        listed, self.skipped = listing(self.root)
+        before: Mapping[str, FileState] = self.previous.files if self.previous else {}
+        states = before if isinstance(before, Files) else Files(None, before)
+        carried = states.carried(listed, self.old, self.keys.paths)
+        ids, found, noted = self.keys.ids, self.found, states.noted()
+        changes: dict[str, FileState | None] = {}
+        total, reads = len(listed.paths), 0
+        for n, numbers in enumerate(carried):
+            rel = listed.paths[n]
+            if numbers is not None:  # unchanged: its articles as the previous index has them
+                found.extend(numbers if not excluded else (k for k in numbers if ids[k] not in excluded))
+                if rel in noted:
+                    self.skipped.extend(states.notes(rel))
+                continue
+            if not reads % 64:
+                self.tell("reading", n, total)
+            reads += 1
+            articles, notes = self._read(rel)
+            state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
+            if before.get(rel) != state:
+                changes[rel] = state
+            found.extend(a for a in articles if a.id not in excluded)
             self.skipped.extend(notes)
-        before = self.previous.files if self.previous else None
+        self.tell("reading", total, total)
+        if before:
+            listed_paths = set(listed.paths)
+            changes.update(dict.fromkeys(p for p in before if p not in listed_paths))
         if isinstance(before, Files):  # saved as the changes to the previous states
-            changed = {p: s for p, s in files.items() if before.get(p) != s}
-            self.files = before.overlay({**dict.fromkeys(set(before) - set(files)), **changed})
+            self.files = before.overlay(changes)
+        else:
+            self.files = {p: s for p, s in {**before, **changes}.items() if s is not None}
+
+    def _read(self, rel: str) -> tuple[tuple[Article, ...], tuple[Skipped, ...]]:
+        read = read_file(self.root if self.root.is_file() else self.root / rel, self.root)
+        return read.articles, read.skipped
 
     def read_only(self, paths: list[Path], excluded: set[str]) -> None:
         """The articles of `paths` (files new, rewritten or gone); every other file is taken to be
         as the previous index has it. An article repeating the text of one indexed elsewhere is
         skipped, and one whose id another file's article has gets a suffix (as `dedupe` does)."""
         assert self.previous is not None
-        keys, self.excluded = Keys.of(self.before), excluded
+        keys, self.excluded = self.keys, excluded
         folder = self.root.as_posix().rstrip("/") + "/"
         named = {p: p.as_posix()[len(folder) :] if p.as_posix().startswith(folder) else p.name for p in paths}
         rels = dict(sorted(named.items(), key=lambda item: item[1].split("/")))  # as `scan` lists them
@@ -294,39 +323,63 @@ class _Build:
                 return numbers, Spliced(base, np.array(numbers, dtype=np.int64), self.fresh)
             return numbers, [self.before[n] for n in numbers] + self.fresh
         numbers = [n for n, _ in self.reused]
-        if isinstance(base, Articles) and all(a.path == self.before[n].path for n, a in self.reused):
+        paths = self.keys.paths
+        if isinstance(base, Articles) and all(a is None or a.path == paths[n] for n, a in self.reused):
             return numbers, Spliced(base, np.array(numbers, dtype=np.int64), self.fresh)
-        return numbers, [a for _, a in self.reused] + self.fresh
-
-    def _file(self, path: Path, rel: str, size: int, mtime_ns: int) -> tuple[list[Article], list[Skipped]]:
-        state = self.previous.files.get(rel) if self.previous else None
-        # Unchanged, and its ids still name its own articles (not a renamed duplicate's).
-        if (
-            state
-            and state.size == size
-            and state.mtime_ns == mtime_ns
-            and all(i in self.old and self.before[self.old[i]].path == rel for i in state.article_ids)
-        ):
-            return [self.before[self.old[i]] for i in state.article_ids], list(state.skipped)
-        read = read_file(path, self.root)
-        return list(read.articles), list(read.skipped)
+        return numbers, [self.before[n] if a is None else a for n, a in self.reused] + self.fresh
 
     def sort_out(self) -> None:
         """Duplicates dropped; the rest reused as they are (same content) or to be analysed."""
-        kept, dupes = dedupe(self.found)
-        kept = [a for a in kept if a.id not in self.excluded]  # a removed renamed duplicate (`x~2`) too
-        self.found = []
+        keys = self.keys
+        while True:
+            kept, dupes = dedupe_keys(map(self._key, self.found))
+            # An unchanged file's article that must now be renamed (another file took its id) is
+            # analysed anew, so its file is read again for its text; then the dedupe is redone.
+            again = {
+                keys.paths[x]
+                for x, i in ((self.found[n], i) for n, i in kept)
+                if isinstance(x, int) and (i != keys.ids[x] or not keys.text_hashes[x])
+            }
+            if not again:
+                break
+            self._read_again(again)
         self.skipped.extend(dupes)
-        self.kept = len(kept)
-        for article in kept:
+        found, self.found = self.found, []
+        self.kept = 0
+        for n, i in kept:
+            if i in self.excluded:  # a removed renamed duplicate (`x~2`) too
+                continue
+            self.kept += 1
+            item = found[n]
+            if isinstance(item, int):
+                self.reused.append((item, None))
+                continue
+            article = item if item.id == i else replace(item, id=i)
             old = self.old.get(article.id)
-            if old is not None and self.before[old].content_hash == article.content_hash:
-                # As read now (its file may have moved); from an unchanged file it is already text-less.
-                self.reused.append((old, replace(article, text="") if article.text else article))
+            if old is not None and keys.hashes[old] == article.content_hash:
+                self.reused.append((old, replace(article, text="")))  # as read now: its file may have moved
             else:
                 self.fresh.append(article)
                 self.added += old is None
         self.reused.sort(key=lambda r: r[0])
+
+    def _key(self, item: Article | int) -> tuple[str, str | None, str]:
+        if isinstance(item, int):
+            return self.keys.ids[item], self.keys.paths[item], self.keys.text_hashes[item] or f"?{item}"
+        return item.id, item.path, item.text_hash or text_key(item.text)
+
+    def _read_again(self, rels: set[str | None]) -> None:
+        """`found` with the articles of the files `rels` read, instead of carried as numbers."""
+        done: set[str] = set()
+        found: list[Article | int] = []
+        for item in self.found:
+            rel = self.keys.paths[item] if isinstance(item, int) else None
+            if rel is None or rel not in rels:
+                found.append(item)
+            elif rel not in done:
+                done.add(rel)
+                found.extend(a for a in self._read(rel)[0] if a.id not in self.excluded)
+        self.found = found
 
     def analyse(self, analyzer: Analyzer, target_words: int, workers: int | None) -> Fresh:
         """The fresh articles' passages, analysed (in worker processes when that pays)."""

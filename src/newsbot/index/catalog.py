@@ -4,15 +4,14 @@ rather than re-encodes it: a small addition then costs in proportion to itself.
 `Articles` (one JSON line per article, parsed when asked for) comes with `Keys` (every article's
 id, path and text key, in one small file) so that an addition can find which indexed articles it
 replaces or repeats without parsing every line; `Spliced` is a new version's articles made of an
-old version's lines (copied as bytes on save) and fresh articles. `Files` (the corpus files'
-states, read by a scanning reindex only) is a base file shared between versions by hard link plus
-the changes since.
+old version's lines (copied as bytes on save) and fresh articles. The corpus files' states
+(`FileState`) are kept by `newsbot.index.filestates`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,8 +25,9 @@ from newsbot.index import bm25
 from newsbot.index.tables import Lazy, expect, file_size, link, load_array, read_json, write_file
 from newsbot.records import Article, Skipped
 
-_DELTA_SHARE = 8  # `Files`, `Articles`: the changes are folded into the base past 1/8 of its size
+_DELTA_SHARE = 8  # `Articles`: the changes are folded into the base past 1/8 of its size
 _MORE = "articles-more.jsonl"  # articles added since articles.jsonl was written
+_KEYS, _MORE_KEYS = "article_keys.json", "article_keys-more.json"  # theirs: the keys of each file
 
 
 @dataclass(frozen=True)
@@ -38,81 +38,6 @@ class FileState:
     mtime_ns: int
     article_ids: tuple[str, ...]
     skipped: tuple[Skipped, ...] = ()  # reported again while the file is unchanged
-
-
-def _state(row: Any) -> FileState:
-    size, mtime, ids, notes = row
-    return FileState(size, mtime, tuple(ids), tuple(Skipped(*k) for k in notes))
-
-
-def _row(s: FileState) -> list[Any]:
-    return [s.size, s.mtime_ns, list(s.article_ids), [[k.where, k.reason, k.repaired] for k in s.skipped]]
-
-
-class Files(Mapping[str, FileState]):
-    """The corpus files' states: `base` (read when first needed) with `delta` applied (a state,
-    or None for a file gone). A new version links the base and writes the delta alone."""
-
-    def __init__(self, base: Path | None, delta: Mapping[str, FileState | None] | None = None) -> None:
-        self.base, self.delta = base, dict(delta or {})
-        self._files: dict[str, FileState] | None = None
-
-    @classmethod
-    def open(cls, folder: Path) -> Files:
-        delta = read_json(folder / "files-delta.json")
-        try:
-            changes = {p: None if row is None else _state(row) for p, row in delta.items()}
-        except (AttributeError, TypeError, ValueError) as e:
-            raise IndexCorrupt(folder / "files-delta.json", "not a table of corpus files") from e
-        expect(folder / "files.json", (folder / "files.json").is_file(), "missing")
-        return cls(folder / "files.json", changes)
-
-    def overlay(self, changes: Mapping[str, FileState | None]) -> Files:
-        """These states with `changes` applied, sharing the base."""
-        return Files(self.base, {**self.delta, **changes})
-
-    def _load(self) -> dict[str, FileState]:
-        if self._files is None:
-            files: dict[str, FileState] = {}
-            if self.base is not None:
-                try:
-                    files = {p: _state(row) for p, row in read_json(self.base).items()}
-                except (AttributeError, TypeError, ValueError) as e:
-                    raise IndexCorrupt(self.base, "not a table of corpus files") from e
-            for path, state in self.delta.items():
-                if state is None:
-                    files.pop(path, None)
-                else:
-                    files[path] = state
-            self._files = files
-        return self._files
-
-    def __getitem__(self, key: str) -> FileState:
-        return self._load()[key]
-
-    def get(self, key: str, default: Any = None) -> Any:  # one dict lookup: called per corpus file
-        return self._load().get(key, default)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    @staticmethod
-    def save(files: Mapping[str, FileState], folder: Path) -> None:
-        """Write `files` into `folder`: as a link to their base and the changes when the changes
-        are small, else whole."""
-        target, delta_path = folder / "files.json", folder / "files-delta.json"
-        if isinstance(files, Files) and files.base is not None:
-            delta = json.dumps({p: None if s is None else _row(s) for p, s in files.delta.items()}).encode()
-            if len(delta) * _DELTA_SHARE <= file_size(files.base):
-                link(files.base, target)
-                write_file(delta_path, lambda fh: fh.write(delta))
-                return
-        rows = {p: _row(s) for p, s in files.items()}
-        write_file(target, lambda fh: fh.write(json.dumps(rows).encode()))
-        write_file(delta_path, lambda fh: fh.write(b"{}"))
 
 
 @dataclass(frozen=True)
@@ -135,22 +60,45 @@ class Keys:
             [a.text_hash for a in articles],
         )
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, base: Path | None = None, since: int = 0) -> None:
+        """Write the keys into `folder`: with `base` (a saved keys file of the first `since`
+        articles), a link to it and the keys from `since` on apart (an addition then writes its
+        own keys, not 26k); else all in one file."""
+        part = self if base is None else self.sliced(since)
         data = json.dumps(
-            {"ids": self.ids, "paths": self.paths, "hashes": self.hashes, "text_hashes": self.text_hashes}
-        )
-        write_file(folder / "article_keys.json", lambda fh: fh.write(data.encode()))
+            {"ids": part.ids, "paths": part.paths, "hashes": part.hashes, "text_hashes": part.text_hashes}
+        ).encode()
+        if base is not None:
+            link(base, folder / _KEYS)
+        write_file(folder / (_KEYS if base is None else _MORE_KEYS), lambda fh: fh.write(data))
+
+    def sliced(self, start: int) -> Keys:
+        return Keys(self.ids[start:], self.paths[start:], self.hashes[start:], self.text_hashes[start:])
 
     @classmethod
     def open(cls, path: Path, n_articles: int) -> Keys:
-        row = read_json(path)
-        try:
-            keys = cls(list(row["ids"]), list(row["paths"]), list(row["hashes"]), list(row["text_hashes"]))
-        except (KeyError, TypeError) as e:
-            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
+        """The keys saved in `path`, and those after them in the file beside it, if any."""
+        keys = cls._read(path)
+        more = path.with_name(_MORE_KEYS)
+        if more.is_file():
+            rest = cls._read(more)
+            keys = cls(
+                keys.ids + rest.ids,
+                keys.paths + rest.paths,
+                keys.hashes + rest.hashes,
+                keys.text_hashes + rest.text_hashes,
+            )
         sizes = {len(keys.ids), len(keys.paths), len(keys.hashes), len(keys.text_hashes)}
         expect(path, sizes == {n_articles}, f"keys of {sorted(sizes)} articles, not {n_articles:,}")
         return keys
+
+    @classmethod
+    def _read(cls, path: Path) -> Keys:
+        row = read_json(path)
+        try:
+            return cls(list(row["ids"]), list(row["paths"]), list(row["hashes"]), list(row["text_hashes"]))
+        except (KeyError, TypeError) as e:
+            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
 
 
 class Articles(Lazy[Article]):
@@ -173,14 +121,19 @@ class Articles(Lazy[Article]):
             size + more == int(offsets[-1]),
             f"{size:,} bytes (and {more:,} more), not {int(offsets[-1]):,}",
         )
-        expect(folder / "article_keys.json", (folder / "article_keys.json").is_file(), "missing")
+        expect(folder / _KEYS, (folder / _KEYS).is_file(), "missing")
         return cls(folder / "articles.jsonl", offsets, size)
 
     @property
     def keys(self) -> Keys:
         if self._keys is None:
-            self._keys = Keys.open(self.path.parent / "article_keys.json", len(self))
+            self._keys = Keys.open(self.path.parent / _KEYS, len(self))
         return self._keys
+
+    def knowing(self, keys: Keys) -> None:
+        """Take `keys` as this file's (those just saved into it), not to read them again."""
+        if len(keys.ids) == len(self):
+            self._keys = keys
 
     @staticmethod
     def save(articles: Sequence[Article], folder: Path) -> None:
@@ -195,7 +148,8 @@ class Articles(Lazy[Article]):
             link(old.path, folder / "articles.jsonl")
             write_file(folder / _MORE, lambda fh: fh.write(more + fresh))
             write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
-            Keys.of(articles).save(folder)
+            since = int(np.searchsorted(old.offsets, old.base_size))  # the lines in articles.jsonl
+            Keys.of(articles).save(folder, old.path.with_name(_KEYS), since)
             return
         if isinstance(articles, Spliced) and len(articles.kept):
             old, kept = articles.base, articles.kept

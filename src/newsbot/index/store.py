@@ -32,7 +32,8 @@ from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
-from newsbot.index.catalog import Articles, Files, FileState, Keys
+from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.filestates import Files
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
 from newsbot.index.tables import (
@@ -48,10 +49,11 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
-# 6: article keys, corpus files as a shared base and the changes; 5: file checksums;
-# 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
-# postings table of ids, counts and 16-bit weights. An index of another format is built again.
-FORMAT = 6
+# 7: the corpus files' states as columns; 6: article keys, corpus files as a shared base and
+# the changes; 5: file checksums; 4: sizes and the analysis fingerprint in meta.json; 3: segments
+# and dead passages; 2: one postings table of ids, counts and 16-bit weights. An index of another
+# format is built again.
+FORMAT = 7
 _ARRAYS = (
     "df",
     "idf",
@@ -254,6 +256,8 @@ class Index:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         saved = Index._read(index_dir / self.version, meta)
+        if isinstance(saved.articles, Articles) and isinstance(self.articles, Articles | Spliced):
+            saved.articles.knowing(self.articles.keys)  # as written: the next build needs them
         versions.publish(index_dir, self.version)
         versions.prune(index_dir, keep)
         return saved

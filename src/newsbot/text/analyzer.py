@@ -12,7 +12,8 @@ Speed, with the same terms:
 - Tokens never contain whitespace, so `terms` cuts the lowercased text at whitespace and analyses
   each distinct chunk ("sanctions," or "u.s.") once; the loop over a text's chunks runs in C.
 - Chunks of ASCII, common punctuation (never a word character) and Latin letters (word characters
-  for every regex engine) are tokenized with the standard `re`; any other by nltk's tokenizer.
+  for every regex engine) are tokenized with the standard `re`; any other with the `regex` engine,
+  as nltk's `RegexpTokenizer` does (nltk itself is not imported for it).
 - nltk is imported only when first needed (it takes about a second): a saved index hands the stems
   of its corpus' words to the analyzer used with it (`Analyzer.knowing`), so answering questions
   rarely needs the stemmer at all.
@@ -77,13 +78,12 @@ class Analyzer:
         self.stopwords = word_list("stopwords.txt") if stopwords is None else stopwords
         self.known_stems = known_stems
         self._known: Callable[[str], str | None] = known_stems.get if known_stems is not None else _unknown
-        self._tokenizer: Any = None  # nltk's, made when first needed
         self._stem: Callable[[str], str] | None = None
         # token -> term, or "" for a dropped token; filled lazily, one stemmer call per word.
         self._terms: dict[str, str] = {}
         # lowercased whitespace-free chunk of text -> its terms; filled lazily.
         self._chunks = _ChunkCache(self.chunk_terms)
-        self._stemmed: dict[str, str] = {}  # token -> stem, since `take_stems`
+        self._stemmed: dict[str, str] = {}  # token -> stem made by the stemmer, since `take_stems`
 
     def knowing(self, stems: Mapping[str, str]) -> Analyzer:
         """An analyzer like this one (empty caches) that looks stems up in `stems` first."""
@@ -125,7 +125,9 @@ class Analyzer:
             if token in self.stopwords or len(token) > MAX_TOKEN_LENGTH:
                 term = ""
             else:
-                term = self._stemmed[token] = self._known(token) or self._stem_of(token)
+                term = self._known(token) or ""
+                if not term:
+                    term = self._stemmed[token] = self._stem_of(token)
             self._terms[token] = term
         return term
 
@@ -137,7 +139,8 @@ class Analyzer:
         return self._stem(token)
 
     def take_stems(self) -> dict[str, str]:
-        """The stems of the words met since the last call (an index keeps its corpus' stems)."""
+        """The stems the stemmer made since the last call, for words the known stems lack: what
+        a new index adds to its stem table (the known ones it has already)."""
         stems, self._stemmed = self._stemmed, {}
         return stems
 
@@ -165,11 +168,7 @@ class Analyzer:
             if not plain.isascii():
                 if _LATIN.issuperset(c for c in plain if not c.isascii()):
                     return _LATIN_TOKENS.findall(plain)
-                if self._tokenizer is None:
-                    from nltk.tokenize import RegexpTokenizer
-
-                    self._tokenizer = RegexpTokenizer(TOKEN_PATTERN)
-                tokens: list[str] = self._tokenizer.tokenize(chunk)
+                tokens: list[str] = _other_tokens().findall(chunk)
                 return tokens
             chunk = plain
         return [chunk] if chunk.isalnum() else _ASCII_TOKENS.findall(chunk)
@@ -195,6 +194,16 @@ class _ChunkCache(dict[str, tuple[str, ...]]):
             self.clear()
         terms = self[chunk] = self._analyse(chunk)
         return terms
+
+
+@cache
+def _other_tokens() -> Any:
+    """TOKEN_PATTERN compiled as nltk's `RegexpTokenizer` compiles it (the `regex` engine, its
+    flags), which tokenized these chunks before: the same tokens, without importing nltk, whose
+    package imports scipy where installed (1-2 s in a fresh process, for one odd character)."""
+    import regex
+
+    return regex.compile(TOKEN_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 
 
 def _unknown(token: str) -> str | None:

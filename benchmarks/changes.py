@@ -1,0 +1,93 @@
+"""newsbot's small-change phases alone, one fresh process per run: quicker than `benchmarks.run`
+for comparing two versions of the code side by side (run each with its own `PYTHONPATH`).
+
+    python -m benchmarks.changes prepare --articles ../shared/data/realtimeqa/articles.jsonl.gz \\
+        --work /tmp/changes                  # the 215k scale's corpus, and its index (once per format)
+    python -m benchmarks.changes reindex --work /tmp/changes    # the benchmark's 1% reindex
+    python -m benchmarks.changes add --work /tmp/changes        # benchmarks.additions' 3 rounds
+
+Every run starts from a copy of the prepared index (`index-base-<format>`), so runs compare. The
+work folder lives outside the repository: it holds the data set's text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import data
+
+
+def prepare(articles: Path, work: Path, scale: str) -> dict[str, Any]:
+    """The scale's corpus and changes (`data.prepare`) unless there, and the index this code builds."""
+    from newsbot.index.build import build_index
+    from newsbot.index.store import FORMAT
+    from newsbot.text.analyzer import Analyzer
+
+    chosen = data.SCALES[scale]
+    info_path = work / "info.json"
+    if not info_path.is_file():
+        info = data.prepare(data.read_articles(articles), chosen, work)
+        info_path.write_text(json.dumps(info))
+    base = work / f"index-base-{FORMAT}"
+    began = time.perf_counter()
+    index, _ = build_index(work / "corpus", Analyzer(), target_words=chosen.words)
+    shutil.rmtree(base, ignore_errors=True)
+    index.save(base, keep=0)
+    return {**json.loads(info_path.read_text()), "build_s": time.perf_counter() - began}
+
+
+def _fresh_copy(work: Path, name: str) -> Path:
+    from newsbot.index.store import FORMAT
+
+    index_dir = work / f"{name}-{FORMAT}"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.copytree(work / f"index-base-{FORMAT}", index_dir)
+    return index_dir
+
+
+def reindex(work: Path) -> dict[str, Any]:
+    """The benchmark's reindex phase: the changed articles' files rewritten, the saved index
+    updated by a scan of the corpus and saved (timed), the files put back."""
+    from benchmarks.engines import SPECS, Newsbot, Timer
+
+    info = json.loads((work / "info.json").read_text())
+    engine = Newsbot(next(s for s in SPECS if s.name == "newsbot"), work, info["words"])
+    timer = Timer()
+    out = engine.reindex(_fresh_copy(work, "index-reindex"), timer)
+    return {**out, "seconds": timer.seconds, "nltk_imported": "nltk" in sys.modules}
+
+
+def add(work: Path) -> dict[str, Any]:
+    """benchmarks.additions: 10 new articles added and answered, 3 times in one process."""
+    from benchmarks.additions import additions
+
+    info = json.loads((work / "info.json").read_text())
+    return additions(work, info["words"], _fresh_copy(work, "index-add"))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.changes", description=__doc__.split("\n")[0])
+    p.add_argument("phase", choices=("prepare", "reindex", "add"))
+    p.add_argument("--work", type=Path, required=True, help="the prepared folder (outside the repository)")
+    p.add_argument("--articles", type=Path, help="prepare: the articles (.jsonl.gz)")
+    p.add_argument("--scale", default=data.MAIN, choices=sorted(data.SCALES))
+    args = p.parse_args(argv)
+    if args.phase == "prepare":
+        if args.articles is None:
+            p.error("prepare needs --articles")
+        args.work.mkdir(parents=True, exist_ok=True)
+        result = prepare(args.articles, args.work, args.scale)
+    else:
+        result = reindex(args.work) if args.phase == "reindex" else add(args.work)
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

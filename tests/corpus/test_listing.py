@@ -1,0 +1,33 @@
+from pathlib import Path
+
+from newsbot.corpus.listing import listing, scan
+
+
+def test_scan_reports_unsupported_and_ignores_hidden(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("T\nB")
+    (tmp_path / "b.pdf").write_bytes(b"%PDF")
+    (tmp_path / ".hidden.txt").write_text("T\nB")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.md").write_text("T\nB")
+    files, skipped = scan(tmp_path)
+    assert [f.name for f in files] == ["a.txt", "c.md"]
+    assert [(s.where, s.reason) for s in skipped] == [("b.pdf", "unsupported file type .pdf")]
+
+
+def test_listing_is_scan_with_each_files_stat(tmp_path: Path) -> None:
+    (tmp_path / "b.txt").write_text("T\nB")
+    (tmp_path / "a.pdf").write_bytes(b"%PDF")
+    (tmp_path / ".hidden.txt").write_text("T\nB")
+    for folder in ("sub", "sub.x", "sub/deeper"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "c.JSONL.gz").write_bytes(b"")
+        (tmp_path / folder / "noext").write_text("x")
+    files, skipped = scan(tmp_path)
+    listed, notes = listing(tmp_path)
+    assert listed.paths == [f.relative_to(tmp_path).as_posix() for f in files]
+    assert listed.sizes == [f.stat().st_size for f in files]
+    assert listed.mtimes == [f.stat().st_mtime_ns for f in files]
+    assert notes == skipped and len(skipped) == 4
+    one, none = listing(tmp_path / "b.txt")
+    assert (one.paths, one.sizes, none) == (["b.txt"], [3], [])
+    assert listing(tmp_path / "a.pdf")[1] == scan(tmp_path / "a.pdf")[1]
