@@ -48,10 +48,12 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
-# 6: article keys, corpus files as a shared base and the changes; 5: file checksums;
-# 4: sizes and the analysis fingerprint in meta.json; 3: segments and dead passages; 2: one
-# postings table of ids, counts and 16-bit weights. An index of another format is built again.
-FORMAT = 6
+# 7: compressed postings (passage gaps, count bits, 8-bit levels) and forward index (term ids
+# deflated in blocks, no counts); 6: article keys, corpus files as a shared base and the
+# changes; 5: file checksums; 4: sizes and the analysis fingerprint in meta.json; 3: segments
+# and dead passages; 2: one postings table of ids, counts and 16-bit weights. An index of
+# another format is built again.
+FORMAT = 7
 _ARRAYS = (
     "df",
     "idf",
@@ -167,8 +169,7 @@ class Index:
     def passage_terms(self, passage: int) -> Int32Array:
         """The distinct term ids of a passage."""
         segment = self._segment(passage)
-        forward, local = segment.forward, passage - segment.start
-        return forward.terms[int(forward.indptr[local]) : int(forward.indptr[local + 1])]
+        return segment.terms_of(np.array([passage - segment.start]))
 
     def term_ids(self, terms: list[str]) -> list[int]:
         """Term ids of the query terms the corpus knows, repeats kept."""
@@ -214,7 +215,12 @@ class Index:
 
     def masks(self, filters: Filters) -> bool:
         """Whether `filter_mask` can exclude anything: a filter is set or servers own content."""
-        return filters.active or bool(self.passage_owner.any())
+        return filters.active or self._owned
+
+    @cached_property
+    def _owned(self) -> bool:
+        """Whether any passage belongs to a server (asked per query: not a pass over them each time)."""
+        return bool(self.passage_owner.any())
 
     def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
         mask = np.ones(self.n_passages, dtype=bool)
@@ -297,9 +303,7 @@ class Index:
         """About what a save writes (shared segments are linked, not written), with a margin."""
         arrays = sum(np.asarray(getattr(self, name)).nbytes for name in _ARRAYS)
         fresh = sum(
-            int(s.text_offsets[-1]) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
-            for s in self.segments
-            if s.folder is None
+            int(s.text_offsets[-1]) + int(s.forward.indptr[-1]) * 8 for s in self.segments if s.folder is None
         )
         return int((arrays + fresh) * 1.2) + (1 << 20)
 
