@@ -12,7 +12,7 @@ def _postings(seed: int) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]
     for size in [0, 1, 3, 9, 0, 40, 300, 2, 0, 1000, 5]:
         gaps = rng.choice([1, 2, 200, 255, 256, 257, 60_000, 65_535, 65_536, 70_000, 1_000_000], size)
         docs.append((np.cumsum(gaps) - 1 + rng.integers(0, 2)).astype(np.int32))
-        counts.append(rng.choice([1, 1, 1, 2, 7, 254, 255, 256, 1000, 65535], size).astype(np.uint16))
+        counts.append(rng.choice([1, 1, 1, 2, 7, 14, 15, 16, 255, 65535], size).astype(np.uint16))
     return offsets(np.array([len(d) for d in docs])), docs, counts
 
 
@@ -31,10 +31,10 @@ def test_postings_read_back_as_written(seed: int) -> None:
     assert len(compact.docs(len(docs))) == 0  # a term numbered after the postings were made
 
 
-def test_most_postings_take_a_byte_and_a_bit() -> None:
+def test_most_postings_take_a_byte_and_a_half() -> None:
     docs = np.arange(0, 30_000, 3, dtype=np.int32)
     tf = np.ones(len(docs), dtype=np.uint16)
     tf[::10] = 2
     compact = Compact.encode(np.array([0, len(docs)]), docs, tf)
-    stored = sum(getattr(compact, f).nbytes for f in ("gaps", "gaps16", "gaps32", "bits", "more"))
-    assert stored < 1.3 * len(docs)
+    stored = sum(getattr(compact, f).nbytes for f in ("gaps", "gaps16", "gaps32", "tf4", "big_at"))
+    assert stored <= 1.5 * len(docs)

@@ -96,7 +96,7 @@ def test_a_failed_save_leaves_no_temporary_folder(
     real = np.save
 
     def full_disk(fh: Any, array: Any, *args: Any, **kwargs: Any) -> None:
-        if getattr(fh, "name", "").endswith("norm.npy"):
+        if getattr(fh, "name", "").endswith("idf.npy"):
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fh, array, *args, **kwargs)
 

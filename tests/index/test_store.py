@@ -98,7 +98,7 @@ def _edit_meta(folder: Path, drop: str) -> None:
 
 # Each kind of damage, and the file the error must name.
 DAMAGE: dict[str, tuple[Callable[[Path, Path, str], None], str]] = {
-    "truncated array": (lambda root, folder, seg: _truncate(folder / "norm.npy"), "norm.npy"),
+    "truncated array": (lambda root, folder, seg: _truncate(folder / "idf.npy"), "idf.npy"),
     "truncated segment array": (
         lambda root, folder, seg: _truncate(folder / f"{seg}.post_gaps.npy"),
         "post_gaps.npy",
@@ -116,9 +116,9 @@ DAMAGE: dict[str, tuple[Callable[[Path, Path, str], None], str]] = {
         lambda root, folder, seg: _truncate(folder / f"{seg}.fwd.bin"),
         "fwd.bin",
     ),
-    "truncated count bits": (
-        lambda root, folder, seg: _truncate(folder / f"{seg}.post_bits.npy"),
-        "post_bits.npy",
+    "truncated term counts": (
+        lambda root, folder, seg: _truncate(folder / f"{seg}.post_tf4.npy"),
+        "post_tf4.npy",
     ),
     "garbage in CURRENT": (
         lambda root, folder, seg: (root / "CURRENT").write_bytes(b"\xff\x00../x"),

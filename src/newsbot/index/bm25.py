@@ -18,7 +18,7 @@ passage length move, and the search allows for the latter (`drift`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,21 +135,30 @@ class Postings:
         weights *= np.float32(self.step[term] * times)
         return compact.docs(term), weights
 
-    def lookup(
-        self, term: int, docs: npt.NDArray[np.integer[Any]], known: IntArray | None = None
-    ) -> FloatArray:
-        """The exact weight of `term` in each of `docs` (ascending passage ids), 0 where absent;
-        `known`: the term's passages, when already decoded."""
+    def lookup(self, terms: list[int], docs: IntArray, known: Mapping[int, IntArray]) -> FloatArray:
+        """The exact weight of each of `terms` (rows) in each of `docs` (ascending passage ids;
+        columns), 0 where absent; `known`: the terms' passages, decoded already."""
         compact = self.inverted.postings
-        mine = compact.docs(term) if known is None else known
-        if not len(mine):
-            return np.zeros(len(docs))
-        at = np.minimum(np.searchsorted(mine, docs), len(mine) - 1)
-        found = mine[at] == docs
-        weights = np.zeros(len(docs))
-        weights[found] = weigh(
-            self.idf[term], compact.counts_at(term, at[found]), self.norm[docs[found]], self.k1
-        )
+        hits, posts, sizes = [], [], []
+        for t in terms:
+            mine = known[t]
+            if not len(mine):
+                sizes.append(0)
+                continue
+            at = np.searchsorted(mine, docs)
+            np.minimum(at, len(mine) - 1, out=at)
+            hit = np.flatnonzero(mine[at] == docs)
+            hits.append(hit)
+            posts.append(at[hit] + int(compact.indptr[t]))
+            sizes.append(len(hit))
+        weights = np.zeros((len(terms), len(docs)))
+        if hits:
+            rows = np.repeat(np.arange(len(terms)), sizes)
+            cols = np.concatenate(hits)
+            # Elementwise, so each weight is the same float as when computed term by term.
+            idf = self.idf[np.asarray(terms)[rows]]
+            tf = compact.tf_of(np.concatenate(posts))
+            weights[rows, cols] = weigh(idf, tf, self.norm[docs[cols]], self.k1)
         return weights
 
 

@@ -1,12 +1,12 @@
-"""Postings stored small: about 1.6 bytes a posting for its passage and count (8 before), decoded
+"""Postings stored small: about 1.8 bytes a posting for its passage and count (8 before), decoded
 per query term with a few numpy passes.
 
 Per term, its passages (ascending) are gaps from the previous one (the first from -1), one byte
 each; most fit. A gap of 256 or more is a 0 there and its value is the term's next entry in
 `gaps16`, itself 0 when the gap is 65536 or more, the value then in `gaps32`. Term counts are
-mostly 1: one bit per posting (each term's bits start on a byte) says the count is more, and those
-counts are the term's entries in `more` (255 or more: the count is in `big_tf`, at the position
-in `more` that `big_at` lists).
+mostly 1: four bits each (posting i in byte i // 2, the low half for even i); 15 says the count is
+15 or more, and is in `big_tf` (at the position of posting i in `big_at`). The exact pass reads
+a few counts of each query term: a gather, no running sums.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ Int32Array = npt.NDArray[np.int32]
 IntArray = npt.NDArray[np.int64]
 UInt32Array = npt.NDArray[np.uint32]
 Counts = npt.NDArray[np.uint16]
-_MORE_MAX = 255
+_WIDE = 15  # a count in 4 bits: 15 or more is in `big_tf`
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,8 @@ class Compact:
     gaps32: UInt32Array  # the gaps of 65536 or more
     at16: UInt32Array  # term t's entries in gaps16 start at at16[t]
     at32: UInt32Array
-    bits: npt.NDArray[np.uint8]  # per posting, "its count is more than 1"; per term from a byte
-    at_bits: UInt32Array  # term t's bits start at byte at_bits[t]
-    more: npt.NDArray[np.uint8]  # the counts of more than 1, up to 255
-    at_more: UInt32Array
-    big_at: IntArray  # positions in `more` of counts of 255 or more, ascending
+    tf4: npt.NDArray[np.uint8]  # per posting, its count in 4 bits (15: see big_tf)
+    big_at: IntArray  # the postings with counts of 15 or more, ascending
     big_tf: Counts  # those counts
 
     @property
@@ -67,54 +64,26 @@ class Compact:
 
     def counts(self, term: int) -> Counts:
         """The counts of `term` in each of its passages."""
-        n = self.size(term)
-        tf = np.ones(n, dtype=np.uint16)
-        if n:
-            start = int(self.at_bits[term])
-            flags = np.unpackbits(self.bits[start : start + (n + 7) // 8], count=n).view(bool)
-            tf[flags] = self._more(term, np.arange(int(self.at_more[term + 1]) - int(self.at_more[term])))
-        return tf
+        if term >= self.n_terms:
+            return np.zeros(0, dtype=np.uint16)
+        return self.tf_of(np.arange(int(self.indptr[term]), int(self.indptr[term + 1])))
 
     def counts_at(self, term: int, at: npt.NDArray[np.integer[Any]]) -> Counts:
-        """The counts of `term`'s postings numbered `at` (ascending, from 0 within the term)."""
-        tf = np.ones(len(at), dtype=np.uint16)
-        if not len(at) or int(self.at_more[term]) == int(self.at_more[term + 1]):
-            return tf  # (most terms: every count is 1)
-        start = int(self.at_bits[term])
-        mine = self.bits[start + (at >> 3)]
-        flagged = np.flatnonzero(mine & (128 >> (at & 7)))
-        if len(flagged):
-            some = at[flagged]
-            data = self.bits[start : start + (int(some[-1]) >> 3)]
-            before = np.zeros(len(data) + 1, dtype=np.int64)
-            np.cumsum(np.bitwise_count(data), out=before[1:])
-            # Set bits before each one: those of the earlier bytes, then of its byte's higher bits.
-            rank = before[some >> 3] + np.bitwise_count(mine[flagged] >> (8 - (some & 7)).astype(np.uint8))
-            tf[flagged] = self._more(term, rank)
-        return tf
-
-    def _more(self, term: int, rank: npt.NDArray[np.integer[Any]]) -> Counts:
-        """The counts above 1 of `term` numbered `rank` (from 0 within the term)."""
-        at = int(self.at_more[term]) + rank.astype(np.int64)
-        tf = self.more[at].astype(np.uint16)
-        wide = np.flatnonzero(tf == _MORE_MAX)
-        if len(wide):
-            tf[wide] = self.big_tf[np.searchsorted(self.big_at, at[wide])]
-        return tf
+        """The counts of `term`'s postings numbered `at` (from 0 within the term)."""
+        return self.tf_of(int(self.indptr[term]) + at)
 
     def all_counts(self) -> Counts:
         """Every posting's count, in posting order (for rebuilding a forward index)."""
-        df = np.diff(self.indptr)
-        n = int(self.indptr[-1])
-        tf = np.ones(n, dtype=np.uint16)
-        flags = np.unpackbits(np.asarray(self.bits)).view(bool)
-        # Posting i of term t is bit at_bits[t] * 8 + (i - indptr[t]).
-        shift = np.repeat(self.at_bits[:-1].astype(np.int64) * 8 - self.indptr[:-1], df)
-        at = np.flatnonzero(flags[np.arange(n, dtype=np.int64) + shift])
-        tf[at] = self.more.astype(np.uint16)
-        wide = self.big_at
-        tf[at[wide]] = self.big_tf
-        return tf
+        return self.tf_of(np.arange(int(self.indptr[-1])))
+
+    def tf_of(self, postings: npt.NDArray[np.integer[Any]]) -> Counts:
+        """The counts of postings numbered `postings` (of any terms, numbered across them)."""
+        tf = (self.tf4[postings >> 1] >> ((postings & 1) << 2).astype(np.uint8)) & np.uint8(15)
+        counts: Counts = tf.astype(np.uint16)
+        wide = np.flatnonzero(tf == _WIDE)
+        if len(wide):
+            counts[wide] = self.big_tf[np.searchsorted(self.big_at, postings[wide])]
+        return counts
 
     @classmethod
     def encode(cls, indptr: IntArray, docs: Int32Array, tf: Counts) -> Compact:
@@ -133,12 +102,11 @@ class Compact:
         gaps32 = gaps16[widest].astype(np.uint32)
         gaps16[widest] = 0
         gaps[wide] = 0
-        flagged = np.flatnonzero(tf > 1)
-        at_bits = _offsets((df + 7) // 8)
-        bits = np.zeros(int(at_bits[-1]) * 8, dtype=bool)
-        bits[flagged + (at_bits[:-1].astype(np.int64) * 8 - indptr[:-1])[term[flagged]]] = True
-        more = tf[flagged]
-        big_at = np.flatnonzero(more >= _MORE_MAX)
+        wide_tf = np.flatnonzero(tf >= _WIDE)
+        nibbles = np.minimum(tf, _WIDE).astype(np.uint8)
+        if len(nibbles) % 2:
+            nibbles = np.append(nibbles, np.uint8(0))
+        tf4: npt.NDArray[np.uint8] = nibbles[0::2] | (nibbles[1::2] << np.uint8(4))
         return cls(
             indptr=indptr,
             gaps=gaps.astype(np.uint8),
@@ -146,12 +114,9 @@ class Compact:
             gaps32=gaps32,
             at16=_offsets(np.bincount(term[wide], minlength=n_terms)),
             at32=_offsets(np.bincount(term[wide[widest]], minlength=n_terms)),
-            bits=np.packbits(bits),
-            at_bits=at_bits,
-            more=np.minimum(more, _MORE_MAX).astype(np.uint8),
-            at_more=_offsets(np.bincount(term[flagged], minlength=n_terms)),
-            big_at=big_at.astype(np.int64),
-            big_tf=more[big_at].astype(np.uint16),
+            tf4=tf4,
+            big_at=wide_tf.astype(np.int64),
+            big_tf=tf[wide_tf].astype(np.uint16),
         )
 
 

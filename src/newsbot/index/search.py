@@ -89,10 +89,11 @@ def search(
     if factor is not None:
         rough *= factor.astype(np.float32)
     top = _contenders(index, rough, k, per_article, slack)
+    row = {t: i for i, t in enumerate(repeats)}
     exact = _lookup(index, list(repeats), top, decoded)
     scores = np.zeros(len(top))
     for t in weighed:  # in query order, repeats included, like rank-bm25
-        scores += exact[t]
+        scores += exact[row[t]]
     if factor is not None:
         scores *= factor[top]
     return _ranked(index, top, scores, k, per_article)
@@ -100,26 +101,20 @@ def search(
 
 def _lookup(
     index: Index, terms: list[int], passages: npt.NDArray[np.intp], decoded: list[dict[int, IntArray]]
-) -> dict[int, FloatArray]:
-    """The exact weight of each term in each of `passages` (ascending), 0 where absent;
-    `decoded`: per segment, the terms' passages."""
+) -> FloatArray:
+    """The exact weight of each term (rows) in each of `passages` (ascending; columns), 0 where
+    absent; `decoded`: per segment, the terms' passages."""
     if len(index.parts) == 1:
         ((_, postings),) = index.parts
-        return {t: postings.lookup(t, passages, decoded[0][t]) for t in terms}
+        return postings.lookup(terms, passages, decoded[0])
     cuts = np.searchsorted(passages, [s.start for s in index.segments[1:]])
     pieces = [
-        (postings, part - segment.start, known)
+        postings.lookup(terms, part - segment.start, known)
         for (segment, postings), part, known in zip(
             index.parts, np.split(passages, cuts), decoded, strict=True
         )
-        if len(part)
     ]
-    return {
-        t: np.concatenate(
-            [postings.lookup(t, part, known[t]) for postings, part, known in pieces] or [np.zeros(0)]
-        )
-        for t in terms
-    }
+    return np.concatenate(pieces, axis=1)
 
 
 def _contenders(

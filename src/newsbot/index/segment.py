@@ -42,10 +42,7 @@ _COMPACT = {  # file name -> field of `Compact`
     "post_gaps32": "gaps32",
     "term_at16": "at16",
     "term_at32": "at32",
-    "post_bits": "bits",
-    "term_at_bits": "at_bits",
-    "post_more": "more",
-    "term_at_more": "at_more",
+    "post_tf4": "tf4",
     "post_big_at": "big_at",
     "post_big_tf": "big_tf",
 }
@@ -58,6 +55,8 @@ _ARRAYS = {  # file name -> (part, field)
     "term_first": ("inverted", "first"),
     "text_offsets": ("", "text_offsets"),
 }
+# Kept narrower than in memory: a segment has fewer than 2**32 postings (see `bm25.invert`).
+_STORED_AS = {"fwd_indptr": np.uint32}
 _PACKED = ("text_blocks", "fwd_blocks")  # written beside `_ARRAYS`, with texts.bin and fwd.bin
 
 
@@ -157,10 +156,12 @@ class Segment:
         if self.folder is not None:
             return [partial(_link, self.folder / n, folder / n, self.sums[n]) for n in self.file_names]
         fills: list[Callable[[BinaryIO], Any]] = [
-            partial(_put_array, np.asarray(_field(self, part, name))) for part, name in _ARRAYS.values()
+            partial(_put_array, np.asarray(_field(self, part, name), dtype=_STORED_AS.get(file)))
+            for file, (part, name) in _ARRAYS.items()
         ]
+        assert isinstance(self.forward, Forward)  # a segment not yet saved has it in memory
         texts = Packing(self.texts, self.text_offsets)
-        terms = Packing(self.forward.terms, self.forward.indptr, terms=True)  # type: ignore[union-attr]
+        terms = Packing(self.forward.terms, self.forward.indptr, terms=True)
         fills.append(lambda fh: np.save(fh, texts.get()[1]))
         fills.append(lambda fh: np.save(fh, terms.get()[1]))
         fills.append(lambda fh: fh.writelines(texts.get()[0]))
@@ -184,15 +185,14 @@ class Segment:
         n_terms = len(a["term_unit"])
         for array in ("term_spread", "term_first"):
             sized(array, n_terms)
-        for array in ("post_indptr", "term_at16", "term_at32", "term_at_bits", "term_at_more"):
+        for array in ("post_indptr", "term_at16", "term_at32"):
             sized(array, n_terms + 1)
         n_postings = int(a["post_indptr"][-1])
         for array in ("post_gaps", "post_level"):
             sized(array, n_postings)
         sized("post_gaps16", int(a["term_at16"][-1]))
         sized("post_gaps32", int(a["term_at32"][-1]))
-        sized("post_bits", int(a["term_at_bits"][-1]))
-        sized("post_more", int(a["term_at_more"][-1]))
+        sized("post_tf4", (n_postings + 1) // 2)
         sized("post_big_tf", len(a["post_big_at"]))
         blocks = _blocks(folder, name, "text_blocks", "texts.bin", -(-n // BLOCK) + 1)
         fwd_blocks = _blocks(folder, name, "fwd_blocks", "fwd.bin", -(-n // FORWARD_BLOCK) + 1)
