@@ -56,7 +56,7 @@ _ARRAYS = {  # file name -> (part, field)
     "text_offsets": ("", "text_offsets"),
 }
 # Kept narrower than in memory: a segment has fewer than 2**32 postings (see `bm25.invert`).
-_STORED_AS = {"fwd_indptr": np.uint32}
+_STORED_AS = {"fwd_indptr": np.uint32, "post_indptr": np.uint32}
 _PACKED = ("text_blocks", "fwd_blocks")  # written beside `_ARRAYS`, with texts.bin and fwd.bin
 
 
