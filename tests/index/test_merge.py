@@ -134,10 +134,13 @@ def test_segment_files_are_shared_not_rewritten(tmp_path: Path) -> None:
     )
 
 
-def test_many_dead_passages_compact_into_one_segment(tmp_path: Path) -> None:
+@pytest.mark.parametrize("saved", [False, True])
+def test_many_dead_passages_compact_into_one_segment(tmp_path: Path, saved: bool) -> None:
     root = _corpus(tmp_path, 40)
     rng = random.Random(3)
     index, _ = build_index(root, Analyzer(), target_words=30)
+    if saved:  # its forward index then comes back from the compressed blocks and the postings
+        index = index.save(tmp_path / "index")
     for i in range(12):  # 30% of the articles change
         _write(root, i, rng, edit=1)
     index, _ = build_index(root, Analyzer(), previous=index, target_words=30)
