@@ -48,11 +48,9 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
-# 7: compressed postings (passage gaps, count bits, 8-bit levels) and forward index (term ids
-# deflated in blocks, no counts); 6: article keys, corpus files as a shared base and the
-# changes; 5: file checksums; 4: sizes and the analysis fingerprint in meta.json; 3: segments
-# and dead passages; 2: one postings table of ids, counts and 16-bit weights. An index of
-# another format is built again.
+# 7: compact postings, term ids deflated, no norms saved; 6: article keys, corpus files as a base
+# and changes; 5: file checksums; 4: sizes, analysis fingerprint; 3: segments and dead passages;
+# 2: one postings table of ids, counts and 16-bit weights. Another format is built again.
 FORMAT = 7
 _ARRAYS = (
     "df",
@@ -214,12 +212,8 @@ class Index:
 
     def masks(self, filters: Filters) -> bool:
         """Whether `filter_mask` can exclude anything: a filter is set or servers own content."""
-        return filters.active or self._owned
-
-    @cached_property
-    def _owned(self) -> bool:
-        """Whether any passage belongs to a server (asked per query: not a pass over them each time)."""
-        return bool(self.passage_owner.any())
+        # Kept: per query, a pass over every passage's owner would cost ~30 us.
+        return filters.active or self.memo.get("owned", None, lambda: bool(self.passage_owner.any()), 1)
 
     def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
         mask = np.ones(self.n_passages, dtype=bool)
