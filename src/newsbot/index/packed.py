@@ -18,7 +18,7 @@ import itertools
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ BLOCK = 16  # passages per compressed block of texts
 LEVEL = 4  # 7% smaller than level 1 for 1.4x its time (6: 9%, 2.2x); in two threads, on save
 FORWARD_BLOCK = 16  # passages per compressed block of term ids (64: 3% smaller, 4x slower to read)
 FORWARD_LEVEL = 6
+RECENT_BLOCKS = 256  # inflated blocks of term ids kept per segment (~5 KB each)
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,15 @@ class Packed:
 @dataclass(frozen=True)
 class PackedForward:
     """A saved segment's forward index: passage d's term ids are positions indptr[d]:indptr[d + 1]
-    of all, kept in `path` in blocks of `FORWARD_BLOCK` passages (block b: bytes
-    blocks[b]:blocks[b + 1])."""
+    of all, kept in `data` (the file `path`, mapped) in blocks of `FORWARD_BLOCK` passages (block
+    b: bytes blocks[b]:blocks[b + 1]). Mapped, as the uncompressed one was: a block is a slice."""
 
     path: Path
+    data: Any  # the file's bytes, memory-mapped (b"" when empty)
     blocks: npt.NDArray[np.int64]
     indptr: npt.NDArray[np.integer[Any]]  # uint32 on disk
+    # Blocks read lately: an answer asks for the same passages' terms twice (fold, coverage).
+    recent: dict[int, npt.NDArray[np.int32]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_docs(self) -> int:
@@ -77,35 +81,33 @@ class PackedForward:
     def terms_of(self, passages: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int32]:
         """The term ids of `passages` (numbered from 0 in the segment), one after the other."""
         wanted = np.asarray(passages, dtype=np.int64)
+        blocks = np.unique(wanted // FORWARD_BLOCK).tolist()
+        got = {b: ids for b in blocks if (ids := self.recent.get(b)) is not None}  # (threads: no KeyError)
+        fresh = {b: self._block(b) for b in blocks if b not in got}
+        if fresh:
+            got.update(fresh)
+            if len(self.recent) + len(fresh) > RECENT_BLOCKS:
+                self.recent.clear()
+            self.recent.update(list(fresh.items())[-RECENT_BLOCKS:])
         found = [np.zeros(0, dtype=np.int32)]
-        if len(wanted):
-            with self._open() as fh:
-                for b in np.unique(wanted // FORWARD_BLOCK).tolist():
-                    ids, first = self._block(fh, b), int(self.indptr[b * FORWARD_BLOCK])
-                    for d in wanted[wanted // FORWARD_BLOCK == b].tolist():
-                        found.append(ids[int(self.indptr[d]) - first : int(self.indptr[d + 1]) - first])
+        for b, ids in got.items():
+            first = int(self.indptr[b * FORWARD_BLOCK])
+            for d in wanted[wanted // FORWARD_BLOCK == b].tolist():
+                found.append(ids[int(self.indptr[d]) - first : int(self.indptr[d + 1]) - first])
         return np.concatenate(found)
 
     def all_terms(self) -> npt.NDArray[np.int32]:
-        with self._open() as fh:
-            parts = [self._block(fh, b) for b in range(len(self.blocks) - 1)]
-        return np.concatenate([np.zeros(0, dtype=np.int32), *parts])
+        return np.concatenate([np.zeros(0, dtype=np.int32), *map(self._block, range(len(self.blocks) - 1))])
 
-    def _open(self) -> Any:
-        try:
-            return self.path.open("rb")
-        except OSError as e:
-            raise IndexCorrupt(self.path, f"unreadable ({type(e).__name__}: {e})"[:200]) from e
-
-    def _block(self, fh: Any, b: int) -> npt.NDArray[np.int32]:
+    def _block(self, b: int) -> npt.NDArray[np.int32]:
         start, end = int(self.blocks[b]), int(self.blocks[b + 1])
         try:
-            fh.seek(start)
-            planes = np.frombuffer(zlib.decompress(fh.read(end - start)), dtype=np.uint8)
-        except (OSError, zlib.error) as e:
+            planes = np.frombuffer(zlib.decompress(self.data[start:end]), dtype=np.uint8)
+        except (OSError, ValueError, zlib.error) as e:
             raise IndexCorrupt(self.path, f"unreadable ({type(e).__name__}: {e})"[:200]) from e
         expect(self.path, len(planes) % 4 == 0, f"a block of {len(planes)} bytes")
-        return np.ascontiguousarray(planes.reshape(4, -1).T).view("<i4").ravel().astype(np.int32)
+        ids: npt.NDArray[np.int32] = np.ascontiguousarray(planes.reshape(4, -1).T).view("<i4").ravel()
+        return ids.astype(np.int32, copy=False)
 
 
 class Packing:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from newsbot.index.bm25 import POSITION_BITS, Forward, Int32Array, Inverted, offsets
 from newsbot.index.compact import Compact
 from newsbot.index.packed import BLOCK, FORWARD_BLOCK, Packed, PackedForward, Packing
-from newsbot.index.tables import checksum, expect, file_size, load_array, write_file
+from newsbot.index.tables import checksum, expect, file_size, load_array, load_bytes, write_file
 
 Texts = bytes | np.memmap[Any, np.dtype[np.uint8]] | Packed  # Packed: saved, compressed
 
@@ -200,7 +200,12 @@ class Segment:
             name=name,
             start=meta["start"],
             avgdl=meta["avgdl"],
-            forward=PackedForward(folder / f"{name}.fwd.bin", fwd_blocks, a["fwd_indptr"]),
+            forward=PackedForward(
+                folder / f"{name}.fwd.bin",
+                load_bytes(folder / f"{name}.fwd.bin", int(fwd_blocks[-1])),
+                fwd_blocks,
+                a["fwd_indptr"],
+            ),
             inverted=Inverted(
                 Compact(**{f: a[file] for file, f in _COMPACT.items()}),
                 a["post_level"],
