@@ -121,7 +121,8 @@ class Postings:
         return docs, weigh(self.idf[term], compact.counts(term), self.norm[docs], self.k1)
 
     def rough_postings(self, term: int, times: int = 1) -> tuple[IntArray, Float32Array]:
-        """The passages that contain `term`, ascending, and `times` its weight in each, roughly.
+        """The passages that contain `term` plus one (`Compact.docs_after`), ascending, and `times`
+        its weight in each, roughly.
 
         Each rough weight is within `step[term] / 2` of the weight, so within
         `spread[term] / 500` of it relatively (see `search.LEVEL_ERROR`), when the
@@ -133,21 +134,22 @@ class Postings:
         start, end = int(compact.indptr[term]), int(compact.indptr[term + 1])
         weights = self.inverted.level[start:end].astype(np.float32)
         weights *= np.float32(self.step[term] * times)
-        return compact.docs(term), weights
+        return compact.docs_after(term), weights
 
     def lookup(self, terms: list[int], docs: IntArray, known: Mapping[int, IntArray]) -> FloatArray:
         """The exact weight of each of `terms` (rows) in each of `docs` (ascending passage ids;
-        columns), 0 where absent; `known`: the terms' passages, decoded already."""
+        columns), 0 where absent; `known`: the terms' passages plus one, from `rough_postings`."""
         compact = self.inverted.postings
         hits, posts, sizes = [], [], []
+        after = docs + 1
         for t in terms:
             mine = known[t]
             if not len(mine):
                 sizes.append(0)
                 continue
-            at = np.searchsorted(mine, docs)
+            at = np.searchsorted(mine, after)
             np.minimum(at, len(mine) - 1, out=at)
-            hit = np.flatnonzero(mine[at] == docs)
+            hit = np.flatnonzero(mine[at] == after)
             hits.append(hit)
             posts.append(at[hit] + int(compact.indptr[t]))
             sizes.append(len(hit))

@@ -47,20 +47,26 @@ class Compact:
 
     def docs(self, term: int) -> IntArray:
         """The passages of `term`, ascending (int64: numpy indexes with those without a copy)."""
+        docs = self.docs_after(term)
+        docs -= 1
+        return docs
+
+    def docs_after(self, term: int) -> IntArray:
+        """`docs` plus one: what the gaps add up to (the search offsets its array instead of
+        taking 1 from each)."""
         if term >= self.n_terms:
             return np.zeros(0, dtype=np.int64)
         gaps = self.gaps[int(self.indptr[term]) : int(self.indptr[term + 1])]
         a16, b16 = int(self.at16[term]), int(self.at16[term + 1])
-        if b16 > a16:
-            gaps = gaps.astype(np.int32)
-            wide = self.gaps16[a16:b16].astype(np.int32)
-            a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
-            if b32 > a32:
-                wide[wide == 0] = self.gaps32[a32:b32]
-            gaps[gaps == 0] = wide
-        docs = np.cumsum(gaps, dtype=np.int64)
-        docs -= 1
-        return docs
+        if b16 == a16:
+            return np.cumsum(gaps, dtype=np.int64)
+        wider = gaps.astype(np.int64)
+        wide = self.gaps16[a16:b16].astype(np.int64)
+        a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
+        if b32 > a32:
+            wide[wide == 0] = self.gaps32[a32:b32]
+        wider[gaps == 0] = wide
+        return np.cumsum(wider, out=wider)
 
     def counts(self, term: int) -> Counts:
         """The counts of `term` in each of its passages."""

@@ -59,11 +59,13 @@ def search(
     repeats = Counter(weighed)
     if min(index.idf[list(repeats)]) < 0:  # negative weights (tiny corpora): no bounds to rely on
         return _search_all(index, term_ids, k, filters, per_article, factor)
-    rough = np.zeros(index.n_passages, dtype=np.float32)
+    # Passage p's rough score is at p + 1: the postings decode to passages plus one.
+    after = np.zeros(index.n_passages + 1, dtype=np.float32)
+    rough = after[1:]
     slack = 0.0
-    decoded: list[dict[int, IntArray]] = []  # per segment, each term's passages (for `_lookup`)
+    decoded: list[dict[int, IntArray]] = []  # per segment, each term's passages + 1 (for `_lookup`)
     for segment, postings in index.parts:
-        mine = rough[segment.start : segment.end]
+        mine = after[segment.start : segment.end + 1]
         decoded.append({})
         for i, (t, n) in enumerate(repeats.items()):
             docs, weights = postings.rough_postings(t, n)
