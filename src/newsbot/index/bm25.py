@@ -10,9 +10,9 @@ seconds.
 Each posting also keeps the term-frequency part quantized to 8 bits (`level` times the term's
 `unit`), for a first pass that only has to find the few passages worth scoring exactly (see
 `newsbot.index.search`): with the passage (a gap from the previous one) and the count stored
-small (`newsbot.index.compact`), about 2.6 bytes a posting. Levels leave out the idf, so a segment of the
-index (`Inverted`) stays valid when the corpus around it changes: only idf and the average
-passage length move, and the search allows for the latter (`drift`).
+small (`newsbot.index.compact`), about 2.8 bytes a posting. Levels leave out the idf, so a
+segment of the index (`Inverted`) stays valid when the corpus around it changes: only idf and
+the average passage length move, and the search allows for the latter (`drift`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Postings stored small: about 1.8 bytes a posting for its passage and count (8 before), decoded
+"""Postings stored small: about 1.8 bytes a posting for its passage and count (4 before), decoded
 per query term with a few numpy passes.
 
 Per term, its passages (ascending) are gaps from the previous one (the first from -1), one byte
@@ -41,9 +41,6 @@ class Compact:
     @property
     def n_terms(self) -> int:
         return len(self.indptr) - 1
-
-    def size(self, term: int) -> int:
-        return int(self.indptr[term + 1]) - int(self.indptr[term]) if term < self.n_terms else 0
 
     def docs(self, term: int) -> IntArray:
         """The passages of `term`, ascending (int64: numpy indexes with those without a copy)."""
