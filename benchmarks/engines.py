@@ -211,7 +211,7 @@ class Newsbot(Engine):
         return {
             "passages": index.n_live,
             "terms": len(index.terms),
-            "postings": sum(len(s.inverted.entries) for s in index.segments),
+            "postings": sum(int(s.inverted.indptr[-1]) for s in index.segments),
             "segments": len(index.segments),
             "reanalysed": report.added + report.updated,
             "reused": report.unchanged,

@@ -148,7 +148,7 @@ def test_a_damaged_index_is_reported_by_the_reindex_that_replaces_it(settings: S
     engine = Engine.open(settings, build_if_missing=False)  # as `newsbot index` opens it
     assert engine.damage is not None and engine.version == "none"
     report = engine.reindex()
-    assert "damaged" in report.full_because and "norm.npy" in report.full_because
+    assert "damaged" in report.full_because and "idf.npy" in report.full_because
     assert report.added == 4 and engine.damage is None
 
 

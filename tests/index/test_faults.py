@@ -43,15 +43,15 @@ def _add(settings: Settings, n: int) -> None:
 
 def test_flipped_bits_in_postings_are_found_and_never_carried_forward(settings: Settings) -> None:
     engine = Engine.open(settings)
-    postings = _live(settings) / f"{engine.index.segments[0].name}.post_entries.npy"
+    postings = _live(settings) / f"{engine.index.segments[0].name}.post_gaps.npy"
     _flip(postings)
-    with pytest.raises(IndexCorrupt, match=r"post_entries.*checksum"):
+    with pytest.raises(IndexCorrupt, match=r"post_gaps.*checksum"):
         engine.index.verify_files()
     _add(settings, 1)
     args = ["--corpus", str(settings.corpus_dir), "--data-dir", str(settings.data_dir)]
     result = runner.invoke(app, ["index", "--verify", "3", *args])
     assert result.exit_code == 0, result.output
-    assert "post_entries" in result.output and "checksum" in result.output  # why it was rebuilt
+    assert "post_gaps" in result.output and "checksum" in result.output  # why it was rebuilt
     rebuilt = Engine.open(settings, build_if_missing=False).index
     rebuilt.verify_files()
     assert not any((_live(settings) / n).samefile(postings) for n in rebuilt.segments[0].file_names)
@@ -79,7 +79,7 @@ def test_the_tool_recovers_every_damage(settings: Settings, damage: str) -> None
     elif damage == "missing meta":
         (live / "meta.json").unlink()
     else:
-        array = next(live.glob("*.post_entries.npy"))
+        array = next(live.glob("*.post_gaps.npy"))
         array.write_bytes(array.read_bytes()[: array.stat().st_size // 2])
     args = ["--corpus", str(settings.corpus_dir), "--data-dir", str(settings.data_dir)]
     for command in (["index", "--full"], ["index"], ["ask", "who was sanctioned?"]):
@@ -96,7 +96,7 @@ def test_a_failed_save_leaves_no_temporary_folder(
     real = np.save
 
     def full_disk(fh: Any, array: Any, *args: Any, **kwargs: Any) -> None:
-        if getattr(fh, "name", "").endswith("norm.npy"):
+        if getattr(fh, "name", "").endswith("idf.npy"):
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fh, array, *args, **kwargs)
 

@@ -98,19 +98,27 @@ def _edit_meta(folder: Path, drop: str) -> None:
 
 # Each kind of damage, and the file the error must name.
 DAMAGE: dict[str, tuple[Callable[[Path, Path, str], None], str]] = {
-    "truncated array": (lambda root, folder, seg: _truncate(folder / "norm.npy"), "norm.npy"),
+    "truncated array": (lambda root, folder, seg: _truncate(folder / "idf.npy"), "idf.npy"),
     "truncated segment array": (
-        lambda root, folder, seg: _truncate(folder / f"{seg}.post_entries.npy"),
-        "post_entries.npy",
+        lambda root, folder, seg: _truncate(folder / f"{seg}.post_gaps.npy"),
+        "post_gaps.npy",
     ),
     "array of another length": (lambda root, folder, seg: np.save(folder / "df.npy", np.zeros(2)), "df.npy"),
     "missing segment file": (
-        lambda root, folder, seg: (folder / f"{seg}.fwd_terms.npy").unlink(),
-        "fwd_terms.npy",
+        lambda root, folder, seg: (folder / f"{seg}.term_at16.npy").unlink(),
+        "term_at16.npy",
     ),
     "truncated passage texts": (
         lambda root, folder, seg: _truncate(folder / f"{seg}.texts.bin"),
         "texts.bin",
+    ),
+    "truncated forward index": (
+        lambda root, folder, seg: _truncate(folder / f"{seg}.fwd.bin"),
+        "fwd.bin",
+    ),
+    "truncated term counts": (
+        lambda root, folder, seg: _truncate(folder / f"{seg}.post_tf4.npy"),
+        "post_tf4.npy",
     ),
     "garbage in CURRENT": (
         lambda root, folder, seg: (root / "CURRENT").write_bytes(b"\xff\x00../x"),

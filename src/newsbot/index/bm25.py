@@ -7,17 +7,18 @@ a compressed sparse row (CSR) layout with the term count, from which the exact f
 computed with rank-bm25's operations in its order: identical scores, milliseconds instead of
 seconds.
 
-Each posting also keeps the term-frequency part quantized to 16 bits (`level` times the term's
+Each posting also keeps the term-frequency part quantized to 8 bits (`level` times the term's
 `unit`), for a first pass that only has to find the few passages worth scoring exactly (see
-`newsbot.index.store.Index.search`): 6 bytes a posting. Levels leave out the idf, so a segment of the
-index (`Inverted`) stays valid when the corpus around it changes: only idf and the average
-passage length move, and the search allows for the latter (`drift`).
+`newsbot.index.search`): with the passage (a gap from the previous one) and the count stored
+small (`newsbot.index.compact`), about 2.8 bytes a posting. Levels leave out the idf, so a
+segment of the index (`Inverted`) stays valid when the corpus around it changes: only idf and
+the average passage length move, and the search allows for the latter (`drift`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,19 +26,18 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.errors import NewsbotError
+from newsbot.index.compact import Compact
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
-_TF_BITS = 6  # a posting is a passage id and a term count in one int32: count in the low bits
-_TF_MAX = (1 << _TF_BITS) - 1
-LEVEL_MAX = 65535  # the largest 16-bit level: a term's largest term-frequency part
+LEVEL_MAX = 255  # the largest 8-bit level: a term's largest term-frequency part
 # Units and spreads are made a hair bigger than computed, so that float32 rounding never takes a
 # part past LEVEL_MAX units, nor a spread below the true one (the search's bounds rely on both).
 HAIR = 1 + 2.0**-18
-_POSITION_BITS = 32  # `invert` sorts (term, forward position) pairs packed in one int64
-_MAX_PASSAGES = 1 << (31 - _TF_BITS)  # passage ids must fit beside the count in an int32 posting
+POSITION_BITS = 32  # `invert` sorts (term, forward position) pairs packed in one int64
+_MAX_PASSAGES = 1 << 25  # passages per segment (and postings below 2**32: see `compact`)
 
 
 @dataclass(frozen=True)
@@ -74,31 +74,29 @@ class Forward:
 @dataclass(frozen=True)
 class Inverted:
     """A run of passages' postings, written once: term -> passages (ascending, numbered from 0)
-    with the term's count and the 16-bit level of its term-frequency part."""
+    with the term's count (compressed: `newsbot.index.compact`) and the 8-bit level of its
+    term-frequency part."""
 
-    indptr: IntArray  # indexed by term id; terms numbered after this was built have none
-    entries: Int32Array  # passage id << 6 | the term's count in it (63: look in `big_tf`)
-    big_at: IntArray  # positions of the postings with counts of 63 or more, ascending
-    big_tf: npt.NDArray[np.uint16]  # their counts
-    level: npt.NDArray[np.uint16]  # the term-frequency part is about level * unit[term]
-    unit: Float32Array  # per term: its largest term-frequency part / 65535 (a hair more)
+    postings: Compact  # indexed by term id; terms numbered after this was built have none
+    level: npt.NDArray[np.uint8]  # the term-frequency part is about level * unit[term]
+    unit: Float32Array  # per term: its largest term-frequency part / 255 (a hair more)
     spread: Float32Array  # per term: its largest term-frequency part / its smallest (a hair more)
-    first: IntArray  # per term: its first position in the forward index (len(terms): none)
+    first: IntArray  # per term: its first position in the forward index (its length: none)
 
-    def passages(self, term: int) -> Int32Array:
+    @property
+    def indptr(self) -> IntArray:
+        return self.postings.indptr
+
+    def passages(self, term: int) -> IntArray:
         """The passages that contain `term`, ascending."""
-        return self.entries[int(self.indptr[term]) : int(self.indptr[term + 1])] >> _TF_BITS
+        return self.postings.docs(term)
 
 
 @dataclass(frozen=True)
 class Postings:
     """An `Inverted` with the corpus-wide idf and passage norms: what a query reads."""
 
-    indptr: IntArray
-    entries: Int32Array
-    big_at: IntArray
-    big_tf: npt.NDArray[np.uint16]
-    level: npt.NDArray[np.uint16]
+    inverted: Inverted
     step: Float32Array  # per term: unit * |idf|, so the weight is about level * step
     spread: Float32Array
     idf: FloatArray  # per term
@@ -108,67 +106,61 @@ class Postings:
     @classmethod
     def over(cls, inverted: Inverted, idf: FloatArray, norm: FloatArray, k1: float) -> Postings:
         """`inverted` with these statistics (terms it lacks get empty postings)."""
-        n_terms, have = len(idf), len(inverted.indptr) - 1
-        indptr, unit, spread = inverted.indptr, inverted.unit, inverted.spread
+        n_terms, have = len(idf), len(inverted.unit)
+        unit, spread = inverted.unit, inverted.spread
         if have < n_terms:
-            indptr = np.concatenate([indptr, np.full(n_terms - have, indptr[-1], dtype=np.int64)])
             unit = np.concatenate([unit, np.zeros(n_terms - have, dtype=np.float32)])
             spread = np.concatenate([spread, np.ones(n_terms - have, dtype=np.float32)])
         step = np.maximum(unit * np.abs(idf), np.finfo(np.float32).tiny).astype(np.float32)
-        return cls(
-            indptr=indptr,
-            entries=inverted.entries,
-            big_at=inverted.big_at,
-            big_tf=inverted.big_tf,
-            level=inverted.level,
-            step=step,
-            spread=spread,
-            idf=idf,
-            norm=norm,
-            k1=k1,
-        )
+        return cls(inverted=inverted, step=step, spread=spread, idf=idf, norm=norm, k1=k1)
 
-    def postings(self, term: int) -> tuple[Int32Array, FloatArray]:
+    def postings(self, term: int) -> tuple[IntArray, FloatArray]:
         """The passages that contain `term`, ascending, and its exact weight in each."""
-        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
-        entries = self.entries[start:end]
-        docs = entries >> _TF_BITS
-        tf = self._counts(start, np.arange(len(entries)), entries)
-        return docs, weigh(self.idf[term], tf, self.norm[docs], self.k1)
+        compact = self.inverted.postings
+        docs = compact.docs(term)
+        return docs, weigh(self.idf[term], compact.counts(term), self.norm[docs], self.k1)
 
-    def _counts(self, start: int, at: IntArray, entries: Int32Array) -> npt.NDArray[np.uint16]:
-        """The term counts of postings `start + at`, given their `entries`."""
-        tf = (entries & _TF_MAX).astype(np.uint16)
-        big = np.flatnonzero(tf == _TF_MAX)
-        if len(big):
-            tf[big] = self.big_tf[np.searchsorted(self.big_at, start + at[big])]
-        return tf
-
-    def rough_postings(self, term: int, times: int = 1) -> tuple[Int32Array, Float32Array]:
-        """The passages that contain `term`, ascending, and `times` its weight in each, roughly.
+    def rough_postings(self, term: int, times: int = 1) -> tuple[IntArray, Float32Array]:
+        """The passages that contain `term` plus one (`Compact.docs_after`), ascending, and `times`
+        its weight in each, roughly.
 
         Each rough weight is within `step[term] / 2` of the weight, so within
-        `spread[term] / 131070` of it relatively, plus float32 rounding (2**-20), when the
+        `spread[term] / 500` of it relatively (see `search.LEVEL_ERROR`), when the
         passage norms are those the levels were made with (otherwise see `drift`).
         """
-        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
-        weights = self.level[start:end].astype(np.float32)
+        compact = self.inverted.postings
+        if term >= compact.n_terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        start, end = int(compact.indptr[term]), int(compact.indptr[term + 1])
+        weights = self.inverted.level[start:end].astype(np.float32)
         weights *= np.float32(self.step[term] * times)
-        return self.entries[start:end] >> _TF_BITS, weights
+        return compact.docs_after(term), weights
 
-    def lookup(self, term: int, docs: Int32Array) -> FloatArray:
-        """The exact weight of `term` in each of `docs` (ascending passage ids), 0 where absent."""
-        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
-        entries = self.entries[start:end]
-        if not len(entries):
-            return np.zeros(len(docs))
-        at = np.minimum(np.searchsorted(entries, docs << _TF_BITS), len(entries) - 1)
-        found = (entries[at] >> _TF_BITS) == docs
-        at = at[found]
-        weights = np.zeros(len(docs))
-        weights[found] = weigh(
-            self.idf[term], self._counts(start, at, entries[at]), self.norm[docs[found]], self.k1
-        )
+    def lookup(self, terms: list[int], docs: IntArray, known: Mapping[int, IntArray]) -> FloatArray:
+        """The exact weight of each of `terms` (rows) in each of `docs` (ascending passage ids;
+        columns), 0 where absent; `known`: the terms' passages plus one, from `rough_postings`."""
+        compact = self.inverted.postings
+        hits, posts, sizes = [], [], []
+        after = docs + 1
+        for t in terms:
+            mine = known[t]
+            if not len(mine):
+                sizes.append(0)
+                continue
+            at = np.searchsorted(mine, after)
+            np.minimum(at, len(mine) - 1, out=at)
+            hit = np.flatnonzero(mine[at] == after)
+            hits.append(hit)
+            posts.append(at[hit] + int(compact.indptr[t]))
+            sizes.append(len(hit))
+        weights = np.zeros((len(terms), len(docs)))
+        if hits:
+            rows = np.repeat(np.arange(len(terms)), sizes)
+            cols = np.concatenate(hits)
+            # Elementwise, so each weight is the same float as when computed term by term.
+            idf = self.idf[np.asarray(terms)[rows]]
+            tf = compact.tf_of(np.concatenate(posts))
+            weights[rows, cols] = weigh(idf, tf, self.norm[docs[cols]], self.k1)
         return weights
 
 
@@ -235,21 +227,21 @@ def drift(built_with: float, avgdl: float) -> float:
 
 
 def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inverted:
-    """Invert the forward index, with 16-bit levels of every (term, passage) term-frequency part
+    """Invert the forward index, with 8-bit levels of every (term, passage) term-frequency part
     for these passage norms."""
     n_docs = forward.n_docs
     terms = np.asarray(forward.terms)
-    if n_docs >= _MAX_PASSAGES or len(terms) >= 1 << _POSITION_BITS:
+    if n_docs >= _MAX_PASSAGES or len(terms) >= 1 << POSITION_BITS:
         raise NewsbotError(
             f"Too much to index in one segment ({n_docs:,} passages, {len(terms):,} postings): "
             f"at most {_MAX_PASSAGES - 1:,} passages fit in 32-bit postings."
         )
     # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
     order = terms.astype(np.int64)
-    order <<= _POSITION_BITS
+    order <<= POSITION_BITS
     order |= np.arange(len(terms), dtype=np.int64)
     order.sort()
-    order &= (1 << _POSITION_BITS) - 1
+    order &= (1 << POSITION_BITS) - 1
     df = np.bincount(terms, minlength=n_terms).astype(np.int64)
     indptr = offsets(df)
     first_seen = np.full(n_terms, len(order), dtype=np.int64)
@@ -258,7 +250,7 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
 
     per_doc = np.diff(forward.indptr)
     counts = np.asarray(forward.counts)
-    # The 16-bit levels, from float32 parts (within 2**-20 of the exact ones: the search's slack
+    # The 8-bit levels, from float32 parts (within 2**-20 of the exact ones: the search's slack
     # allows for twice that), computed in forward order, in place, then permuted into postings.
     spare = np.repeat(norm.astype(np.float32), per_doc)
     parts = counts.astype(np.float32)
@@ -269,22 +261,11 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     parts /= np.take(unit, terms, out=spare)
     np.rint(parts, out=parts)
     np.minimum(parts, LEVEL_MAX, out=parts)
-    level = parts.astype(np.uint16)[order]
+    level = parts.astype(np.uint8)[order]
     del parts, spare
-    packed = np.repeat(np.arange(n_docs, dtype=np.int32) << _TF_BITS, per_doc)
-    packed |= np.minimum(counts, _TF_MAX).astype(np.int32)
-    entries = packed[order]
-    big_at = np.flatnonzero((entries & _TF_MAX) == _TF_MAX)
-    return Inverted(
-        indptr=indptr,
-        entries=entries,
-        big_at=big_at,
-        big_tf=counts[order[big_at]],
-        level=level,
-        unit=unit,
-        spread=spread,
-        first=first_seen,
-    )
+    docs = np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)[order]
+    postings = Compact.encode(indptr, docs, counts[order])
+    return Inverted(postings=postings, level=level, unit=unit, spread=spread, first=first_seen)
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:

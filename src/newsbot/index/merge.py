@@ -247,13 +247,14 @@ def _doc_freq(old: Index, live: npt.NDArray[np.bool_], fresh: Forward, n_terms: 
 
 def _live_part(segment: Segment, live: npt.NDArray[np.bool_]) -> tuple[Forward, Texts, IntArray]:
     """The term counts and texts of a segment's `live` passages."""
-    per_passage = np.diff(segment.forward.indptr)
+    whole = segment.unpacked()
+    per_passage = np.diff(whole.indptr)
     entries = np.repeat(live, per_passage)
     text_lengths = np.diff(segment.text_offsets)
     forward = Forward(
         indptr=offsets(per_passage[live]),
-        terms=np.asarray(segment.forward.terms)[entries],
-        counts=np.asarray(segment.forward.counts)[entries],
+        terms=np.asarray(whole.terms)[entries],
+        counts=np.asarray(whole.counts)[entries],
     )
     texts = text_array(segment.texts)[np.repeat(live, text_lengths)].tobytes()
     return forward, texts, offsets(text_lengths[live])
@@ -278,10 +279,7 @@ def _terms_of(index: Index, passages: IntArray) -> npt.NDArray[np.int32]:
     for segment in index.segments:
         mine = passages[(passages >= segment.start) & (passages < segment.end)] - segment.start
         if len(mine):
-            first, sizes = segment.forward.indptr[mine], np.diff(segment.forward.indptr)[mine]
-            # The positions first[i], first[i] + 1, ... for every passage, in one go.
-            at = np.repeat(first - offsets(sizes)[:-1], sizes) + np.arange(int(sizes.sum()))
-            found.append(np.asarray(segment.forward.terms)[at])
+            found.append(segment.terms_of(mine))
     return np.concatenate(found)
 
 
@@ -294,7 +292,8 @@ def _first_seen(segments: list[Segment], dead: IntArray, n_terms: int) -> IntArr
         forward, seen = segment.forward, segment.inverted.first
         gone = np.zeros(segment.n_passages, dtype=bool)
         gone[dead[(dead >= segment.start) & (dead < segment.end)] - segment.start] = True
-        terms = np.flatnonzero((seen < len(forward.terms)) & (first[: len(seen)] == np.iinfo(np.int64).max))
+        n_terms = int(forward.indptr[-1])
+        terms = np.flatnonzero((seen < n_terms) & (first[: len(seen)] == np.iinfo(np.int64).max))
         at = seen[terms]
         passage = np.searchsorted(forward.indptr, at, "right") - 1
         first[terms] = np.where(gone[passage], np.iinfo(np.int64).max, offset + at)
@@ -302,9 +301,9 @@ def _first_seen(segments: list[Segment], dead: IntArray, n_terms: int) -> IntArr
             docs = segment.inverted.passages(t)
             live = docs[~gone[docs]]
             if len(live):
-                p0, p1 = int(forward.indptr[live[0]]), int(forward.indptr[live[0] + 1])
-                first[t] = offset + p0 + int(np.flatnonzero(forward.terms[p0:p1] == t)[0])
-        offset += len(forward.terms)
+                p0 = int(forward.indptr[live[0]])
+                first[t] = offset + p0 + int(np.flatnonzero(segment.terms_of(live[:1]) == t)[0])
+        offset += n_terms
     return first
 
 

@@ -1,6 +1,6 @@
 """The pruned search: the top k passages by rank-bm25's exact scores without scoring every passage.
 
-Rough 16-bit weights are summed per passage in float32; their error is bounded (`slack`), so only
+Rough 8-bit weights are summed per passage in float32; their error is bounded (`slack`), so only
 the few passages that can still reach the top k are scored again exactly, in float64, term by term
 in query order as rank-bm25 does.
 """
@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.index.bm25 import Float32Array, FloatArray, Int32Array, drift
+from newsbot.index.bm25 import Float32Array, FloatArray, IntArray, drift
 from newsbot.records import Filters
 
 if TYPE_CHECKING:
     from newsbot.index.store import Index
 
 # How far a rough score can be from the exact one, relatively (see `search`):
-LEVEL_ERROR = 2.0**-16  # quantizing to 16-bit levels: half a unit is spread / 131070; twice that
+# Quantizing to 8-bit levels: within half a unit (max part / 510), and the float32 parts they were
+# made from within 2**-20: relatively, spread / 509.8 at most; with room to spare:
+LEVEL_ERROR = 1 / 500
 ROUNDING = 2.0**-22  # one float32 rounding (2**-24 at most), with four times the room
 EXTRA_ROUNDINGS = 12  # besides one per query term: level times step, the factor's two, spare
 # Finding the contenders (see `_contenders`):
@@ -44,7 +46,7 @@ def search(
 
     Exactly what scoring every passage (`scores`), multiplying each score by its passage's
     `factor` (a prior, 0 or at least 1e-30: float32 must hold it; one per passage) if given, and
-    ranking by score, then passage order, gives. The query terms' 16-bit rough weights are first
+    ranking by score, then passage order, gives. The query terms' 8-bit rough weights are first
     added up per passage in float32 (`np.add.at`); these rough scores are within `slack` of the
     true ones, so only the few passages within about twice that of the k-th best can be in the
     top k. Those are then scored again with exact float64 weights, term by term in query order
@@ -57,12 +59,21 @@ def search(
     repeats = Counter(weighed)
     if min(index.idf[list(repeats)]) < 0:  # negative weights (tiny corpora): no bounds to rely on
         return _search_all(index, term_ids, k, filters, per_article, factor)
-    rough = np.zeros(index.n_passages, dtype=np.float32)
+    # Passage p's rough score is at p + 1: the postings decode to passages plus one.
+    after = np.zeros(index.n_passages + 1, dtype=np.float32)
+    rough = after[1:]
     slack = 0.0
+    decoded: list[dict[int, IntArray]] = []  # per segment, each term's passages + 1 (for `_lookup`)
     for segment, postings in index.parts:
-        mine = rough[segment.start : segment.end]
-        for t, n in repeats.items():
-            np.add.at(mine, *postings.rough_postings(t, n))
+        mine = after[segment.start : segment.end + 1]
+        decoded.append({})
+        for i, (t, n) in enumerate(repeats.items()):
+            docs, weights = postings.rough_postings(t, n)
+            if i:
+                np.add.at(mine, docs, weights)
+            else:  # all 0 so far: the same floats, faster
+                mine[docs] = weights
+            decoded[-1][t] = docs
         # Quantizing (see `rough_postings`), levels made with another average length, float32
         # sums (2**-24 a step) and a factor (two roundings), with room to spare.
         moved = drift(segment.avgdl, index.avgdl)
@@ -72,36 +83,40 @@ def search(
             + 2 * moved
             + (len(weighed) + EXTRA_ROUNDINGS) * ROUNDING,
         )
+    if slack >= 1:  # a term's levels too coarse to bound (a part below half a unit): no pruning
+        return _search_all(index, term_ids, k, filters, per_article, factor)
     rough[index.dead] = 0.0
     if index.masks(filters):
         rough[~index.filter_mask(filters)] = 0.0
     if factor is not None:
         rough *= factor.astype(np.float32)
-    top = _contenders(index, rough, k, per_article, slack).astype(np.int32)
-    exact = _lookup(index, list(repeats), top)
+    top = _contenders(index, rough, k, per_article, slack)
+    row = {t: i for i, t in enumerate(repeats)}
+    exact = _lookup(index, list(repeats), top, decoded)
     scores = np.zeros(len(top))
     for t in weighed:  # in query order, repeats included, like rank-bm25
-        scores += exact[t]
+        scores += exact[row[t]]
     if factor is not None:
         scores *= factor[top]
     return _ranked(index, top, scores, k, per_article)
 
 
-def _lookup(index: Index, terms: list[int], passages: Int32Array) -> dict[int, FloatArray]:
-    """The exact weight of each term in each of `passages` (ascending), 0 where absent."""
+def _lookup(
+    index: Index, terms: list[int], passages: npt.NDArray[np.intp], decoded: list[dict[int, IntArray]]
+) -> FloatArray:
+    """The exact weight of each term (rows) in each of `passages` (ascending; columns), 0 where
+    absent; `decoded`: per segment, the terms' passages."""
     if len(index.parts) == 1:
         ((_, postings),) = index.parts
-        return {t: postings.lookup(t, passages) for t in terms}
+        return postings.lookup(terms, passages, decoded[0])
     cuts = np.searchsorted(passages, [s.start for s in index.segments[1:]])
     pieces = [
-        (postings, part - segment.start)
-        for (segment, postings), part in zip(index.parts, np.split(passages, cuts), strict=True)
-        if len(part)
+        postings.lookup(terms, part - segment.start, known)
+        for (segment, postings), part, known in zip(
+            index.parts, np.split(passages, cuts), decoded, strict=True
+        )
     ]
-    return {
-        t: np.concatenate([postings.lookup(t, part) for postings, part in pieces] or [np.zeros(0)])
-        for t in terms
-    }
+    return np.concatenate(pieces, axis=1)
 
 
 def _contenders(

@@ -20,9 +20,10 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.index.bm25 import Forward, Inverted
-from newsbot.index.packed import BLOCK, Packed, Packing
-from newsbot.index.tables import checksum, expect, file_size, load_array, write_file
+from newsbot.index.bm25 import POSITION_BITS, Forward, Int32Array, Inverted, offsets
+from newsbot.index.compact import Compact
+from newsbot.index.packed import BLOCK, FORWARD_BLOCK, Packed, PackedForward, Packing
+from newsbot.index.tables import checksum, expect, file_size, load_array, load_bytes, write_file
 
 Texts = bytes | np.memmap[Any, np.dtype[np.uint8]] | Packed  # Packed: saved, compressed
 
@@ -34,20 +35,29 @@ def text_array(texts: Texts) -> npt.NDArray[np.uint8]:
     return texts if isinstance(texts, np.ndarray) else np.frombuffer(texts, dtype=np.uint8)
 
 
+_COMPACT = {  # file name -> field of `Compact`
+    "post_indptr": "indptr",
+    "post_gaps": "gaps",
+    "post_gaps16": "gaps16",
+    "post_gaps32": "gaps32",
+    "term_at16": "at16",
+    "term_at32": "at32",
+    "post_tf4": "tf4",
+    "post_big_at": "big_at",
+    "post_big_tf": "big_tf",
+}
 _ARRAYS = {  # file name -> (part, field)
     "fwd_indptr": ("forward", "indptr"),
-    "fwd_terms": ("forward", "terms"),
-    "fwd_counts": ("forward", "counts"),
-    "post_indptr": ("inverted", "indptr"),
-    "post_entries": ("inverted", "entries"),
-    "post_big_at": ("inverted", "big_at"),
-    "post_big_tf": ("inverted", "big_tf"),
+    **{name: ("inverted.postings", f) for name, f in _COMPACT.items()},
     "post_level": ("inverted", "level"),
     "term_unit": ("inverted", "unit"),
     "term_spread": ("inverted", "spread"),
     "term_first": ("inverted", "first"),
     "text_offsets": ("", "text_offsets"),
 }
+# Kept narrower than in memory: a segment has fewer than 2**32 postings (see `bm25.invert`).
+_STORED_AS = {"fwd_indptr": np.uint32, "post_indptr": np.uint32}
+_PACKED = ("text_blocks", "fwd_blocks")  # written beside `_ARRAYS`, with texts.bin and fwd.bin
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class Segment:
     name: str  # its files are `<name>.<array>.npy` and `<name>.texts.bin`
     start: int
     avgdl: float  # the average passage length its levels were made with
-    forward: Forward  # each passage's distinct term ids and counts
+    forward: Forward | PackedForward  # each passage's distinct term ids (and counts, until saved)
     inverted: Inverted
     texts: Texts  # the passages' UTF-8 texts, concatenated
     text_offsets: npt.NDArray[np.int64]
@@ -87,6 +97,31 @@ class Segment:
                 return fh.read(end - start).decode("utf-8")
         return bytes(self.texts[start:end]).decode("utf-8")
 
+    def terms_of(self, passages: npt.NDArray[np.integer[Any]]) -> Int32Array:
+        """The distinct term ids of the segment's `passages` (numbered from 0), one after the other."""
+        if isinstance(self.forward, PackedForward):
+            return self.forward.terms_of(passages)
+        indptr, wanted = self.forward.indptr, np.asarray(passages, dtype=np.int64)
+        sizes = indptr[wanted + 1] - indptr[wanted]
+        # The positions indptr[p], indptr[p] + 1, ... for every passage, in one go.
+        at = np.repeat(indptr[wanted] - offsets(sizes)[:-1], sizes) + np.arange(int(sizes.sum()))
+        return np.asarray(self.forward.terms)[at]
+
+    def unpacked(self) -> Forward:
+        """The forward index with counts (a saved one is inflated, its counts taken from the
+        postings: the same sort as `bm25.invert` says which posting is which term id)."""
+        if isinstance(self.forward, Forward):
+            return self.forward
+        terms = self.forward.all_terms()
+        order = terms.astype(np.int64)
+        order <<= POSITION_BITS
+        order |= np.arange(len(terms), dtype=np.int64)
+        order.sort()
+        order &= (1 << POSITION_BITS) - 1
+        counts = np.empty(len(terms), dtype=np.uint16)
+        counts[order] = self.inverted.postings.all_counts()
+        return Forward(indptr=np.asarray(self.forward.indptr), terms=terms, counts=counts)
+
     def meta(self, sums: Mapping[str, tuple[int, int]] | None = None) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -98,8 +133,9 @@ class Segment:
 
     @property
     def file_names(self) -> list[str]:
-        return [f"{self.name}.{array}.npy" for array in (*_ARRAYS, "text_blocks")] + [
-            f"{self.name}.texts.bin"
+        return [f"{self.name}.{array}.npy" for array in (*_ARRAYS, *_PACKED)] + [
+            f"{self.name}.texts.bin",
+            f"{self.name}.fwd.bin",
         ]
 
     def verify(self) -> None:
@@ -120,12 +156,16 @@ class Segment:
         if self.folder is not None:
             return [partial(_link, self.folder / n, folder / n, self.sums[n]) for n in self.file_names]
         fills: list[Callable[[BinaryIO], Any]] = [
-            partial(_put_array, np.asarray(getattr(getattr(self, part) if part else self, name)))
-            for part, name in _ARRAYS.values()
+            partial(_put_array, np.asarray(_field(self, part, name), dtype=_STORED_AS.get(file)))
+            for file, (part, name) in _ARRAYS.items()
         ]
-        packing = Packing(self.texts, self.text_offsets)
-        fills.append(lambda fh: np.save(fh, packing.get()[1]))
-        fills.append(lambda fh: fh.writelines(packing.get()[0]))
+        assert isinstance(self.forward, Forward)  # a segment not yet saved has it in memory
+        texts = Packing(self.texts, self.text_offsets)
+        terms = Packing(self.forward.terms, self.forward.indptr, terms=True)
+        fills.append(lambda fh: np.save(fh, texts.get()[1]))
+        fills.append(lambda fh: np.save(fh, terms.get()[1]))
+        fills.append(lambda fh: fh.writelines(texts.get()[0]))
+        fills.append(lambda fh: fh.writelines(terms.get()[0]))
         return [partial(_write, folder / n, fill) for n, fill in zip(self.file_names, fills, strict=True)]
 
     @classmethod
@@ -142,30 +182,32 @@ class Segment:
 
         sized("fwd_indptr", n + 1)
         sized("text_offsets", n + 1)
-        for array in ("fwd_terms", "fwd_counts"):
-            sized(array, int(a["fwd_indptr"][-1]))
         n_terms = len(a["term_unit"])
         for array in ("term_spread", "term_first"):
             sized(array, n_terms)
-        sized("post_indptr", n_terms + 1)
-        for array in ("post_entries", "post_level"):
-            sized(array, int(a["post_indptr"][-1]))
+        for array in ("post_indptr", "term_at16", "term_at32"):
+            sized(array, n_terms + 1)
+        n_postings = int(a["post_indptr"][-1])
+        for array in ("post_gaps", "post_level"):
+            sized(array, n_postings)
+        sized("post_gaps16", int(a["term_at16"][-1]))
+        sized("post_gaps32", int(a["term_at32"][-1]))
+        sized("post_tf4", (n_postings + 1) // 2)
         sized("post_big_tf", len(a["post_big_at"]))
-        blocks = load_array(folder / f"{name}.text_blocks.npy", -(-n // BLOCK) + 1)
-        size = file_size(folder / f"{name}.texts.bin")
-        expect(
-            folder / f"{name}.texts.bin", size == int(blocks[-1]), f"{size:,} bytes, not {int(blocks[-1]):,}"
-        )
+        blocks = _blocks(folder, name, "text_blocks", "texts.bin", -(-n // BLOCK) + 1)
+        fwd_blocks = _blocks(folder, name, "fwd_blocks", "fwd.bin", -(-n // FORWARD_BLOCK) + 1)
         return cls(
             name=name,
             start=meta["start"],
             avgdl=meta["avgdl"],
-            forward=Forward(a["fwd_indptr"], a["fwd_terms"], a["fwd_counts"]),
+            forward=PackedForward(
+                folder / f"{name}.fwd.bin",
+                load_bytes(folder / f"{name}.fwd.bin", int(fwd_blocks[-1])),
+                fwd_blocks,
+                a["fwd_indptr"],
+            ),
             inverted=Inverted(
-                a["post_indptr"],
-                a["post_entries"],
-                a["post_big_at"],
-                a["post_big_tf"],
+                Compact(**{f: a[file] for file, f in _COMPACT.items()}),
                 a["post_level"],
                 a["term_unit"],
                 a["term_spread"],
@@ -204,6 +246,22 @@ def _verify(path: Path, recorded: tuple[int, ...]) -> None:
         if len(_checked) > 4096:
             _checked.clear()
         _checked[key] = (found, now)
+
+
+def _field(segment: Segment, part: str, name: str) -> Any:
+    """The array `name` of `segment`'s `part` (a dotted path; "" for the segment itself)."""
+    owner: Any = segment
+    for step in filter(None, part.split(".")):
+        owner = getattr(owner, step)
+    return getattr(owner, name)
+
+
+def _blocks(folder: Path, name: str, array: str, data: str, length: int) -> npt.NDArray[np.int64]:
+    """The block offsets `array` of a compressed file `data` (checked to end where the file does)."""
+    blocks = load_array(folder / f"{name}.{array}.npy", length)
+    size = file_size(folder / f"{name}.{data}")
+    expect(folder / f"{name}.{data}", size == int(blocks[-1]), f"{size:,} bytes, not {int(blocks[-1]):,}")
+    return blocks
 
 
 def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:

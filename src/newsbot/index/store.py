@@ -31,7 +31,7 @@ import numpy.typing as npt
 from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
-from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings
+from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings, norms
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
 from newsbot.index.filestates import Files
 from newsbot.index.search import search
@@ -49,15 +49,14 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
-# 7: the corpus files' states as columns; 6: article keys, corpus files as a shared base and
-# the changes; 5: file checksums; 4: sizes and the analysis fingerprint in meta.json; 3: segments
-# and dead passages; 2: one postings table of ids, counts and 16-bit weights. An index of another
-# format is built again.
-FORMAT = 7
+# 8: compact postings, term ids deflated, no norms saved; 7: the corpus files' states as columns;
+# 6: article keys, corpus files as a base and changes; 5: file checksums; 4: sizes, analysis
+# fingerprint; 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit
+# weights. Another format is built again.
+FORMAT = 8
 _ARRAYS = (
     "df",
     "idf",
-    "norm",
     "dead",
     "article_start",
     "article_end",
@@ -68,7 +67,7 @@ _ARRAYS = (
     "passage_length",
 )
 
-_PER_PASSAGE = ("norm", *(name for name in _ARRAYS if name.startswith("passage_")))
+_PER_PASSAGE = tuple(name for name in _ARRAYS if name.startswith("passage_"))
 T = TypeVar("T")
 _MISSING = object()
 
@@ -112,7 +111,7 @@ class Index:
     avgdl: float  # of the live passages
     df: IntArray  # live passages per term
     idf: FloatArray  # per term
-    norm: FloatArray  # per passage: k1 * (1 - b + b * length / avgdl)
+    norm: FloatArray  # per passage: k1 * (1 - b + b * length / avgdl) (not saved: `bm25.norms`)
     dead: IntArray  # passages no longer in the corpus, ascending
     articles: Sequence[Article]  # metadata only: `text` is empty, passages hold the text
     article_start: IntArray  # article i owns passages article_start[i]:article_end[i]
@@ -169,8 +168,7 @@ class Index:
     def passage_terms(self, passage: int) -> Int32Array:
         """The distinct term ids of a passage."""
         segment = self._segment(passage)
-        forward, local = segment.forward, passage - segment.start
-        return forward.terms[int(forward.indptr[local]) : int(forward.indptr[local + 1])]
+        return segment.terms_of(np.array([passage - segment.start]))
 
     def term_ids(self, terms: list[str]) -> list[int]:
         """Term ids of the query terms the corpus knows, repeats kept."""
@@ -216,7 +214,8 @@ class Index:
 
     def masks(self, filters: Filters) -> bool:
         """Whether `filter_mask` can exclude anything: a filter is set or servers own content."""
-        return filters.active or bool(self.passage_owner.any())
+        # Kept: per query, a pass over every passage's owner would cost ~30 us.
+        return filters.active or self.memo.get("owned", None, lambda: bool(self.passage_owner.any()), 1)
 
     def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
         mask = np.ones(self.n_passages, dtype=bool)
@@ -301,9 +300,7 @@ class Index:
         """About what a save writes (shared segments are linked, not written), with a margin."""
         arrays = sum(np.asarray(getattr(self, name)).nbytes for name in _ARRAYS)
         fresh = sum(
-            int(s.text_offsets[-1]) + s.forward.terms.nbytes * 3 + s.inverted.entries.nbytes * 2
-            for s in self.segments
-            if s.folder is None
+            int(s.text_offsets[-1]) + int(s.forward.indptr[-1]) * 8 for s in self.segments if s.folder is None
         )
         return int((arrays + fresh) * 1.2) + (1 << 20)
 
@@ -367,22 +364,26 @@ class Index:
         try:
             n_passages, n_terms, n_articles = int(meta["passages"]), int(meta["terms"]), int(meta["articles"])
             segments = tuple(Segment.open(folder, s) for s in meta["segments"])
+            params, avgdl = BM25Params(**meta["params"]), float(meta["avgdl"])
+            arrays = _arrays(folder, n_passages, n_terms, n_articles)
             index = cls(
                 version=str(meta["version"]),
                 built_at=str(meta["built_at"]),
                 corpus=str(meta["corpus"]),
-                params=BM25Params(**meta["params"]),
+                params=params,
                 analysis=dict(meta["analysis"]),
                 terms=Terms.open(folder, n_terms),
                 vocab=Table.open(folder, "vocab"),
                 segments=segments,
-                avgdl=float(meta["avgdl"]),
+                avgdl=avgdl,
                 articles=Articles.open(folder, n_articles),
                 sources=tuple(str(s) for s in meta["sources"]),
                 files=Files.open(folder),
                 stems=Table.open(folder, "stems"),
                 size_bytes=sum(file_size(f) for f in folder.iterdir()),
-                **_arrays(folder, n_passages, n_terms, n_articles),
+                # Recomputed as a build computes them (the same floats): 8 bytes a passage less on disk.
+                norm=norms(np.asarray(arrays["passage_length"]), avgdl, params),
+                **arrays,
             )
         except (KeyError, TypeError, ValueError) as e:
             raise IndexCorrupt(path, f"lacks or garbles {e}") from e
