@@ -140,7 +140,7 @@ class Articles(Lazy[Article]):
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
         the lines of a `Spliced` one's old articles are copied, not encoded again."""
         if isinstance(articles, Spliced) and _appends(articles):
-            old, lines = articles.base, [_line(a) for a in articles.fresh]
+            old, lines = articles.base, [article_line(a) for a in articles.fresh]
             fresh = b"".join(lines)
             more = old.more.read_bytes() if old.base_size < int(old.offsets[-1]) else b""
             sizes = np.array([len(line) for line in lines], dtype=np.int64)
@@ -159,14 +159,14 @@ class Articles(Lazy[Article]):
             firsts, lasts = np.split(kept, breaks), old.offsets
             runs = [data[lasts[r[0]] : lasts[r[-1] + 1]] for r in firsts if len(r)]
             sizes = np.diff(old.offsets)[kept]
-            added = [_line(a) for a in articles.fresh]
+            added = [article_line(a) for a in articles.fresh]
             offsets = bm25.offsets(np.concatenate([sizes, [len(line) for line in added]]))
             write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *added]))
             write_file(folder / _MORE, lambda fh: None)
             write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
             Keys.of(articles).save(folder)
             return
-        lines = [_line(a) for a in articles]
+        lines = [article_line(a) for a in articles]
         offsets = bm25.offsets(np.array([len(line) for line in lines], dtype=np.int64))
         write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
         write_file(folder / _MORE, lambda fh: None)
@@ -183,7 +183,7 @@ class Articles(Lazy[Article]):
             path, at = (self.path, start) if start < self.base_size else (self.more, start - self.base_size)
             with path.open("rb") as fh:
                 fh.seek(at)
-                article = _article(json.loads(fh.read(int(self.offsets[i + 1]) - start)))
+                article = article_from_row(json.loads(fh.read(int(self.offsets[i + 1]) - start)))
             if len(self._cache) >= 4096:
                 self._cache.clear()
             self._cache[i] = article
@@ -199,7 +199,7 @@ class Articles(Lazy[Article]):
         # One JSON array for all the lines (no line holds a raw newline): twice as fast as a
         # `json.loads` per line, for a reindex that needs every article.
         for row in json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]"):
-            yield _article(row, days)
+            yield article_from_row(row, days)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
@@ -252,7 +252,8 @@ def _appends(articles: Spliced) -> bool:
     return (int(old.offsets[-1]) - old.base_size) * _DELTA_SHARE <= old.base_size
 
 
-def _line(a: Article) -> bytes:
+def article_line(a: Article) -> bytes:
+    """An article without its text as one JSON line: the catalog's encoding, also the watch store's."""
     row = {
         "id": a.id,
         "title": a.title,
@@ -267,7 +268,8 @@ def _line(a: Article) -> bytes:
     return json.dumps(row, ensure_ascii=False).encode() + b"\n"
 
 
-def _article(row: dict[str, Any], days: dict[str, date] | None = None) -> Article:
+def article_from_row(row: dict[str, Any], days: dict[str, date] | None = None) -> Article:
+    """The article of a decoded `article_line` (its text empty); `days` shares equal dates."""
     day = row["date"]
     when: date | None = None
     if day and days is not None:

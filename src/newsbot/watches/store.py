@@ -18,9 +18,7 @@ from newsbot.db import Database, Db, Row, SqliteDatabase, iso, open_database
 from newsbot.errors import NewsbotError, NotFound
 
 # A match's article is stored as the index catalog stores an article (one encoding, not two).
-# Their names are private to index/: making them public is left to that folder's owner.
-from newsbot.index.catalog import _article as article_of_line
-from newsbot.index.catalog import _line as article_line
+from newsbot.index.catalog import article_from_row, article_line
 from newsbot.records import Article
 from newsbot.settings import Settings
 from newsbot.watches.migrations import MIGRATIONS
@@ -203,7 +201,7 @@ class WatchStore:
         row_id = self._run(insert, write=True)
         if row_id is None:
             return None
-        bare = article_of_line(json.loads(article_line(article)))  # as stored: without its text
+        bare = article_from_row(json.loads(article_line(article)))  # as stored: without its text
         return Match(row_id, watch, bare, float(strength), passage, tuple(terms), delivery, now)
 
     def fired(self, watch_id: int, article_id: str, story: str) -> bool:
@@ -259,7 +257,7 @@ class WatchStore:
             Match(
                 id=r["match_id"],
                 watch=_watch(r),
-                article=article_of_line(json.loads(r["article"])),
+                article=article_from_row(json.loads(r["article"])),
                 strength=r["strength"],
                 passage=r["passage"],
                 terms=tuple(json.loads(r["terms"])),
