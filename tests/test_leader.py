@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -92,3 +93,17 @@ def test_loops_of_one_process_asking_at_once_all_lead(
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(lambda _: ask(), range(8)))
     shared.release()
+
+
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_a_follower_hears_who_leads(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """`newsbot feeds poll` tells the operator which process holds the lead (pid and machine)."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    mine = leadership(Settings(data_dir=tmp_path, database_url=url or None))
+    with _other_process(tmp_path, url) as (other, said):
+        assert said == "leads" and not mine.try_acquire()
+        who = mine.holder()
+        assert who is not None and who.startswith(f"pid {other.pid} on {socket.gethostname()}")
+    assert mine.try_acquire()
+    assert (mine.holder() or "").startswith(f"pid {os.getpid()} on ")
+    mine.release()

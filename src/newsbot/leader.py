@@ -14,7 +14,10 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import socket
+import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -35,6 +38,23 @@ class Leadership(Protocol):
 
     def release(self) -> None: ...
 
+    def holder(self) -> str | None:
+        """Who leads, as that process described itself (`whoami`); None when unknown."""
+        ...
+
+
+def whoami() -> str:
+    """How this process names itself to the others while it leads: pid, machine, command, since."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    name = argv0.parent.name if argv0.name == "__main__.py" else argv0.name  # python -m newsbot
+    words: list[str] = []
+    for arg in sys.argv[1:]:
+        if arg.startswith("-") or len(words) == 2:
+            break
+        words.append(arg)
+    since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"pid {os.getpid()} on {socket.gethostname()} ({' '.join([name, *words])}, since {since})"
+
 
 class FileLeadership:
     """Leadership among processes sharing one data folder."""
@@ -42,6 +62,7 @@ class FileLeadership:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / ".leader.lock"
         self._handle: IO[bytes] | None = None
+        self._me = ""  # how this process named itself when it took the lead
         # The loops of one process ask from worker threads, maybe at once: a second flock of the
         # same file would fail against the first and tell that loop it does not lead.
         self._asking = threading.RLock()
@@ -65,6 +86,10 @@ class FileLeadership:
             handle.close()
             return False
         self._handle = handle
+        self._me = whoami()
+        handle.truncate(0)  # the lock file names its holder, for the processes that wait
+        handle.write(self._me.encode() + b"\n")
+        handle.flush()
         log.info("This process (pid %d) now leads the background work.", os.getpid())
         return True
 
@@ -73,6 +98,15 @@ class FileLeadership:
             if self._handle is not None:
                 self._handle.close()
                 self._handle = None
+
+    def holder(self) -> str | None:
+        if self._handle is not None:
+            return self._me
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            return None
+        return text[:200] or None
 
 
 class PostgresLeadership:
@@ -104,7 +138,10 @@ class PostgresLeadership:
             except psycopg.Error:
                 self.release()
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            # The session's name tells the processes that wait who leads (`holder`).
+            conn = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=10, application_name=_pg_name(whoami())
+            )
         except psycopg.Error as exc:
             log.warning("Cannot reach the database to take the lead: %s", type(exc).__name__)
             return False
@@ -121,6 +158,31 @@ class PostgresLeadership:
             if self._conn is not None:
                 self._conn.close()  # ends the session, and so its advisory lock
                 self._conn = None
+
+    def holder(self) -> str | None:
+        import psycopg
+
+        # A bigint advisory key shows in pg_locks as its high and low 32 bits.
+        query = (
+            "SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.classid::bigint = %s AND l.objid::bigint = %s"
+        )
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                row = conn.execute(query, (_ADVISORY_KEY >> 32, _ADVISORY_KEY & 0xFFFFFFFF)).fetchone()
+        except psycopg.Error as exc:
+            log.warning("Cannot ask the database who leads: %s", type(exc).__name__)
+            return None
+        if row is None:
+            return None
+        return row[0] or f"a process whose database session is pid {row[1]}"
+
+
+def _pg_name(text: str) -> str:
+    """PostgreSQL keeps 63 bytes of a session's name: drop the start time first, then cut."""
+    short = text.split(", since ")[0] + ")" if len(text.encode()) > 63 else text
+    return short.encode()[:63].decode(errors="ignore")
 
 
 _SHARED: dict[str, Leadership] = {}
