@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.leader import FileLeadership, PostgresLeadership, leadership
+from newsbot.leader import DELIVERIES, FileLeadership, PostgresLeadership, leadership
 from newsbot.settings import Settings
 
 CHILD = textwrap.dedent("""
@@ -107,3 +107,22 @@ def test_a_follower_hears_who_leads(backend: str, tmp_path: Path, request: pytes
     assert mine.try_acquire()
     assert (mine.holder() or "").startswith(f"pid {os.getpid()} on ")
     mine.release()
+
+
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_a_poller_leading_the_writer_work_leaves_the_deliveries_to_a_bot(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`newsbot feeds poll` leads the writer work only: a bot still leads the watch deliveries,
+    which need Discord, and another bot does not."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    with _other_process(tmp_path, url or "") as (_, said):  # holds the writer's lead
+        assert said == "leads" and not leadership(settings).try_acquire()
+        bot = leadership(settings, DELIVERIES)
+        assert bot is not leadership(settings) and bot.try_acquire()
+        other_bot = FileLeadership(tmp_path, DELIVERIES) if not url else PostgresLeadership(url, DELIVERIES)
+        assert not other_bot.try_acquire()
+        bot.release()
+        assert other_bot.try_acquire()
+        other_bot.release()

@@ -1,9 +1,13 @@
-"""Which of several processes does the background writer work (feed polling, scheduled reindexes).
+"""Which of several processes does a duty of the background work; one leader per duty.
 
-Every process (a bot shard, a second bot, `newsbot feeds poll`) may try; exactly one leads at a
-time. Leadership is a lock the operating system or the database drops by itself when its holder
-dies, so a killed leader is replaced at the next try of another process:
-- on one machine, an `flock` on `<data dir>/.leader.lock`;
+- `WRITER`, the writer work (feed polling, scheduled reindexes): any process may try (a bot shard,
+  a second bot, `newsbot feeds poll`).
+- `DELIVERIES`, posting watches' matches: only bot processes try (it needs Discord), so a
+  `newsbot feeds poll` holding the writer's lead never stops the watches.
+Exactly one process leads a duty at a time. Leadership is a lock the operating system or the
+database drops by itself when its holder dies, so a killed leader is replaced at the next try of
+another process:
+- on one machine, an `flock` on `<data dir>/.leader.lock` (deliveries: `.deliveries.lock`);
 - with `NEWSBOT_DATABASE_URL`, a PostgreSQL session advisory lock, for processes on several machines.
 Answering questions never needs leadership; builds are serialised by the index's writer lock
 (`newsbot.index.versions.writer`) whoever starts them.
@@ -19,14 +23,19 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from newsbot.errors import ConfigError
 from newsbot.querylog.postgres import NEEDS_DRIVER
 from newsbot.settings import Settings
 
 log = logging.getLogger(__name__)
-_ADVISORY_KEY = 0x6E657773_6C656164  # "newslead": any constant the processes agree on
+Duty = Literal["writer", "deliveries"]
+WRITER: Duty = "writer"
+DELIVERIES: Duty = "deliveries"
+_LOCK_FILES: dict[Duty, str] = {WRITER: ".leader.lock", DELIVERIES: ".deliveries.lock"}
+# Any constants the processes agree on: "newslead", "newsdeli".
+_ADVISORY_KEYS: dict[Duty, int] = {WRITER: 0x6E657773_6C656164, DELIVERIES: 0x6E657773_64656C69}
 
 
 class Leadership(Protocol):
@@ -59,8 +68,8 @@ def whoami() -> str:
 class FileLeadership:
     """Leadership among processes sharing one data folder."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / ".leader.lock"
+    def __init__(self, data_dir: Path, duty: Duty = WRITER) -> None:
+        self.path = data_dir / _LOCK_FILES[duty]
         self._handle: IO[bytes] | None = None
         self._me = ""  # how this process named itself when it took the lead
         # The loops of one process ask from worker threads, maybe at once: a second flock of the
@@ -112,8 +121,9 @@ class FileLeadership:
 class PostgresLeadership:
     """Leadership among processes sharing one PostgreSQL database, on any machine."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, duty: Duty = WRITER) -> None:
         self.url = url
+        self.key = _ADVISORY_KEYS[duty]
         self._conn: Any = None
         self._asking = threading.RLock()  # as for FileLeadership: one question at a time
 
@@ -145,7 +155,7 @@ class PostgresLeadership:
         except psycopg.Error as exc:
             log.warning("Cannot reach the database to take the lead: %s", type(exc).__name__)
             return False
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         if not (row and row[0]):
             conn.close()
             return False
@@ -170,7 +180,7 @@ class PostgresLeadership:
         )
         try:
             with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-                row = conn.execute(query, (_ADVISORY_KEY >> 32, _ADVISORY_KEY & 0xFFFFFFFF)).fetchone()
+                row = conn.execute(query, (self.key >> 32, self.key & 0xFFFFFFFF)).fetchone()
         except psycopg.Error as exc:
             log.warning("Cannot ask the database who leads: %s", type(exc).__name__)
             return None
@@ -188,17 +198,18 @@ def _pg_name(text: str) -> str:
 _SHARED: dict[str, Leadership] = {}
 
 
-def leadership(settings: Settings) -> Leadership:
-    """The leadership that fits the settings: the database's when one is shared, else the folder's.
+def leadership(settings: Settings, duty: Duty = WRITER) -> Leadership:
+    """The leadership of `duty` that fits the settings: the database's when one is shared, else
+    the folder's.
 
-    One per process and place, shared by every background loop of the process (watch deliveries,
-    feed polling): an flock belongs to one open file, so two of them in one process would refuse
-    each other and one loop would never run."""
-    key = settings.database_url or f"file:{settings.data_dir.resolve()}"
+    One per process, place and duty, shared by every loop of the process that does the duty: an
+    flock belongs to one open file, so two of them in one process would refuse each other and one
+    loop would never run."""
+    key = f"{duty}:" + (settings.database_url or f"file:{settings.data_dir.resolve()}")
     if key not in _SHARED:
         _SHARED[key] = (
-            PostgresLeadership(settings.database_url)
+            PostgresLeadership(settings.database_url, duty)
             if settings.database_url
-            else FileLeadership(settings.data_dir)
+            else FileLeadership(settings.data_dir, duty)
         )
     return _SHARED[key]
