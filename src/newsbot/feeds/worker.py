@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from newsbot.engine import Engine
 from newsbot.errors import IndexBusy, NewsbotError
@@ -47,9 +47,10 @@ class PollWorker:
         *,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        nap: timedelta = LOOP_NAP,
     ) -> None:
         self.store, self.fetcher, self.ingester, self.engine = store, fetcher, ingester, engine
-        self.say, self.clock, self.rng = say, clock, rng or random.Random()
+        self.say, self.clock, self.rng, self.nap = say, clock, rng or random.Random(), nap
         self.written: set[str] = set()  # corpus paths written and not yet indexed (a failed add)
 
     async def round(self, *, every_feed: bool = False) -> list[PollReport]:
@@ -85,10 +86,11 @@ class PollWorker:
         return report
 
     def pause(self) -> float:
-        """Seconds until the next feed is due: at least 1, at most `LOOP_NAP`."""
+        """Seconds until the next feed is due: at least 1, at most one nap (the lead is checked
+        after each)."""
         now = self.clock()
         upcoming = [f.next_poll_at - now for f in self.store.feeds() if f.enabled]
-        return max(min([*upcoming, LOOP_NAP]).total_seconds(), 1.0)
+        return max(min([*upcoming, self.nap]).total_seconds(), 1.0)
 
     async def run(self, lead: Leadership, *, retry: float = RETRY) -> None:
         """Forever: a round, then a pause, while this process leads; while another does, say who
