@@ -161,14 +161,18 @@ async def ask_steadily(engine: Any, asked: list[str], rate: float, seconds: floa
     """Questions arriving every 1/`rate` s for `seconds`, each answered as the /ask cog does (in
     the default executor, the embed drawn in a thread too); the latency of each from its arrival."""
     from newsbot.bot.embeds.render import answer_embed
+    from newsbot.errors import NewsbotError
     from newsbot.records import Filters
 
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
 
     async def one(question: str, arrival: float) -> None:
-        answer = await asyncio.to_thread(engine.ask, question, filters=Filters(guild=GUILD))
-        await asyncio.to_thread(answer_embed, answer)
+        try:
+            answer = await asyncio.to_thread(engine.ask, question, filters=Filters(guild=GUILD))
+            await asyncio.to_thread(answer_embed, answer)
+        except NewsbotError:  # a refused question: the cog replies with the message instead
+            pass
         latencies.append(loop.time() - arrival)
 
     began = loop.time()
