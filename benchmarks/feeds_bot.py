@@ -1,6 +1,7 @@
 """From a new item in a followed feed to an answer, through the bot's own background wiring.
 
     python -m benchmarks.feeds_bot --rounds 3
+    python -m benchmarks.feeds_bot --rounds 3 --words 200   # 212k passages, as benchmarks.run's 215k
 
 realtimeqa (from ../shared/data, through a link in a temporary corpus folder, never copied) is
 indexed; then, a few times, a new item appears in a local feed (the server of tests/feeds, in a
@@ -22,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchmarks.feeds import STORIES, growing_feed, latency_item
+from newsbot.text.passages import TARGET_WORDS
 
 
-def run(rounds: int) -> dict[str, Any]:
+def run(rounds: int, words: int = TARGET_WORDS) -> dict[str, Any]:
     from newsbot.bot.background import FeedPolling, FeedWorker, Timing
     from newsbot.bot.client import NewsBot
     from newsbot.engine import Engine
@@ -35,10 +37,11 @@ def run(rounds: int) -> dict[str, Any]:
     with growing_feed() as (port, ports, items, corpus, tmp):
         settings = Settings(corpus_dir=corpus, data_dir=tmp / "data", feeds_allow_private=True)
         started = time.perf_counter()
-        engine = Engine.open(settings)
+        engine = Engine.open(settings, passage_words=words)
         result: dict[str, Any] = {
             "articles": len(engine.index.articles),
             "passages": engine.index.n_live,
+            "passage words": words,
             "cold build s": round(time.perf_counter() - started, 1),
             "rounds": [],
         }
@@ -93,7 +96,11 @@ def cli() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3, choices=range(1, len(STORIES) + 1))
-    print(json.dumps(run(parser.parse_args().rounds), indent=2))
+    parser.add_argument(
+        "--words", type=int, default=TARGET_WORDS, help="passage length (200: 212k passages of realtimeqa)"
+    )
+    args = parser.parse_args()
+    print(json.dumps(run(args.rounds, args.words), indent=2))
 
 
 if __name__ == "__main__":

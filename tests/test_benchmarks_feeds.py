@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from benchmarks import feeds
+import json
+from pathlib import Path
+
+from benchmarks import feeds, feeds_load
+from tests.conftest import ARTICLES
 from tests.feeds.server import FIXTURES
 
 
@@ -19,3 +23,28 @@ def test_dups_counts_misses_and_extra_folds() -> None:
 def test_ingest_runs_against_the_local_server() -> None:
     result = feeds.run_ingest(articles=4, feeds=2)
     assert result["items"] == 4 and result["errors"] == [] and result["articles a minute"] > 0
+
+
+def test_load_polls_every_feed_on_schedule_beside_the_questions(tmp_path: Path) -> None:
+    """benchmarks/feeds_load.py in seconds: 3 feeds, each polled once in a 6 s period (0.1 s
+    between two requests, not 1 s), new items in feeds not polled yet."""
+    articles = tmp_path / "wire.jsonl"
+    articles.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n")
+    asked = ["Who opened the floating solar farm?", "Who is the?"]  # the second one is refused
+    result = feeds_load.run(
+        feeds=3,
+        minutes=0.1,
+        baseline=0.05,
+        rate=10,
+        new_every=1.0,
+        spacing=0.1,
+        articles=articles,
+        asked=asked,
+    )
+    assert result["articles"] == len(ARTICLES)
+    assert result["warm-up: articles written and indexed"] == 6  # two items a feed
+    assert result["polls in the period (feeds polled)"] == 3
+    assert result["new items published"] >= 1 and result["Engine.add calls"] >= 1
+    assert result["passages after"] > result["passages"]
+    assert result["while polling"]["questions"] == 60
+    assert result["baseline"]["questions"] == 30 and result["p95 ratio, polling / baseline"] > 0

@@ -71,6 +71,24 @@ def test_add_indexes_the_named_files_and_answers_from_them(settings: Settings) -
         engine.add([settings.data_dir / "elsewhere.md"])
 
 
+def test_passages_of_another_length_stay_so_through_additions(settings: Settings) -> None:
+    """`passage_words` (benchmarks at a given passage count): a build and an addition both split
+    at that length, and an engine at the default length sees the index as analysed otherwise."""
+    words = " ".join(f"word{i}." for i in range(40))
+    (settings.corpus_dir / "long.md").write_text(f"---\ntitle: Long\n---\n{words}")
+    default = Engine.open(replace(settings, data_dir=settings.data_dir / "default"))
+    short = Engine.open(settings, passage_words=10)
+    assert short.index.n_live > default.index.n_live
+    new = settings.corpus_dir / "feeds" / "long2.md"
+    new.parent.mkdir()
+    new.write_text(f"---\ntitle: Long two\n---\n{words.replace('word', 'term')}")
+    report = short.add([new])
+    assert report.added == 1 and report.unchanged == 5  # not a rebuild of everything
+    assert short.index.analysis["passage_words"] == 10
+    assert Engine.open(settings, build_if_missing=False, passage_words=10).version == short.version
+    assert Engine.open(settings).index.analysis["passage_words"] != 10  # rebuilt at the default
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.leader import FileLeadership, PostgresLeadership, leadership
+from newsbot.leader import DELIVERIES, FileLeadership, PostgresLeadership, leadership
 from newsbot.settings import Settings
 
 CHILD = textwrap.dedent("""
@@ -92,3 +93,36 @@ def test_loops_of_one_process_asking_at_once_all_lead(
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(lambda _: ask(), range(8)))
     shared.release()
+
+
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_a_follower_hears_who_leads(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """`newsbot feeds poll` tells the operator which process holds the lead (pid and machine)."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    mine = leadership(Settings(data_dir=tmp_path, database_url=url or None))
+    with _other_process(tmp_path, url) as (other, said):
+        assert said == "leads" and not mine.try_acquire()
+        who = mine.holder()
+        assert who is not None and who.startswith(f"pid {other.pid} on {socket.gethostname()}")
+    assert mine.try_acquire()
+    assert (mine.holder() or "").startswith(f"pid {os.getpid()} on ")
+    mine.release()
+
+
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_a_poller_leading_the_writer_work_leaves_the_deliveries_to_a_bot(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`newsbot feeds poll` leads the writer work only: a bot still leads the watch deliveries,
+    which need Discord, and another bot does not."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    with _other_process(tmp_path, url or "") as (_, said):  # holds the writer's lead
+        assert said == "leads" and not leadership(settings).try_acquire()
+        bot = leadership(settings, DELIVERIES)
+        assert bot is not leadership(settings) and bot.try_acquire()
+        other_bot = FileLeadership(tmp_path, DELIVERIES) if not url else PostgresLeadership(url, DELIVERIES)
+        assert not other_bot.try_acquire()
+        bot.release()
+        assert other_bot.try_acquire()
+        other_bot.release()

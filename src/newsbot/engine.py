@@ -43,11 +43,17 @@ class Engine:
     """Corpus, index and answers behind one small, thread-safe interface."""
 
     def __init__(
-        self, settings: Settings, index: Index | None = None, analyzer: Analyzer | None = None
+        self,
+        settings: Settings,
+        index: Index | None = None,
+        analyzer: Analyzer | None = None,
+        *,
+        passage_words: int = TARGET_WORDS,  # another length: benchmarks at a given passage count
     ) -> None:
         self.settings = settings
         self._base = analyzer or default_analyzer()
-        self._analysis = fingerprint(self._base, TARGET_WORDS, BM25Params())  # what `reindex` makes
+        self.passage_words = passage_words
+        self._analysis = fingerprint(self._base, passage_words, BM25Params())  # what `reindex` makes
         self.damage: IndexCorrupt | None = None  # why the saved index could not be opened, if so
         self._lock = threading.Lock()
         self._swap = threading.Lock()
@@ -55,7 +61,9 @@ class Engine:
         self._use(index)
 
     @classmethod
-    def open(cls, settings: Settings, *, build_if_missing: bool = True) -> Engine:
+    def open(
+        cls, settings: Settings, *, build_if_missing: bool = True, passage_words: int = TARGET_WORDS
+    ) -> Engine:
         """Load the saved index; build it first when there is none (or it is damaged, or was
         analysed otherwise than this engine would) and `build_if_missing`."""
         index, damage = Index.load_newest(settings.index_dir)
@@ -65,7 +73,7 @@ class Engine:
                 log.warning(
                     "Answering from the newest intact version, %s, until it is rebuilt.", index.version
                 )
-        engine = cls(settings, index)
+        engine = cls(settings, index, passage_words=passage_words)
         engine.damage = damage
         stale = index is not None and index.analysis != engine._analysis
         if stale:
@@ -186,7 +194,8 @@ class Engine:
         """
         if not self._lock.acquire(blocking=False):
             raise IndexBusy("A reindex is already running; wait for it to finish.")
-        if not (self.settings.reindex_in_child is False if here is None else here):
+        in_child = not (self.settings.reindex_in_child is False if here is None else here)
+        if in_child and self.passage_words == TARGET_WORDS:  # the child splits at the default
             try:
                 report = reindex_in_child(self.settings, full=full, replace=replace, progress=progress)
                 self.refresh()
@@ -233,8 +242,9 @@ class Engine:
                 if outside:
                     raise NewsbotError(f"Not in the corpus folder {corpus}: {', '.join(outside[:3])}")
                 index, report = build_index(
-                    corpus, self._base, previous=previous, exclude=exclude, progress=progress, only=files
-                )
+                    corpus, self._base, previous=previous, exclude=exclude, progress=progress,
+                    only=files, target_words=self.passage_words,
+                )  # fmt: skip
                 self._use(index.save(self.settings.index_dir))
                 return report
         finally:
@@ -252,12 +262,15 @@ class Engine:
             for segment in previous.segments if previous else ():
                 segment.verify()  # a damaged segment is rebuilt, never carried forward
             index, report = build_index(
-                corpus, self._base, previous=previous, exclude=exclude, progress=progress
-            )
+                corpus, self._base, previous=previous, exclude=exclude, progress=progress,
+                target_words=self.passage_words,
+            )  # fmt: skip
         except IndexCorrupt as e:  # a segment, or a file read only by a reindex, is damaged
             log.warning("%s", e.message)
             self.damage, previous = e, None
-            index, report = build_index(corpus, self._base, exclude=exclude, progress=progress)
+            index, report = build_index(
+                corpus, self._base, exclude=exclude, progress=progress, target_words=self.passage_words
+            )
         if previous is None and self.damage is not None:  # the first build since: say why
             report = dataclasses.replace(report, full_because=self.damage.message)
             self.damage = None

@@ -19,7 +19,7 @@ from newsbot.bot import deliveries
 from newsbot.bot.cogs import watches as watch_cog
 from newsbot.engine import Engine
 from newsbot.index.store import Index
-from newsbot.leader import FileLeadership
+from newsbot.leader import DELIVERIES, FileLeadership
 from newsbot.records import BuildReport
 from newsbot.settings import Settings
 from newsbot.watches import Delivery, Watch, open_watch_store
@@ -344,9 +344,9 @@ async def test_only_the_leading_process_delivers(
     """Another process leads (a lock held on another open file): this bot checks and posts
     nothing; once the lead is free it takes it and catches up."""
     fake, store = live
-    deliveries.leadership(settings).release()  # the bot's: as if it had lost the lead
+    deliveries.leadership(settings, DELIVERIES).release()  # the bot's: as if it had lost the lead
     monkeypatch.setattr(deliveries, "LEAD_EVERY", 0.1)
-    other = FileLeadership(settings.data_dir)
+    other = FileLeadership(settings.data_dir, DELIVERIES)
     assert other.try_acquire()
     await add_watch(fake, {"query": QUERY})
     write(settings.corpus_dir / "new", "led.jsonl", story(1))

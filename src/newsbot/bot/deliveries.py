@@ -1,6 +1,7 @@
 """The delivery loop: watches' matches posted to Discord, by the leading process only.
 
-Every `TICK` seconds the loop takes or keeps the lead (`newsbot.leader`); while this process leads:
+Every `TICK` seconds the loop takes or keeps the deliveries' lead (`newsbot.leader.DELIVERIES`, bot
+processes only); while this process leads:
 - when the live index version changed since its last look, `Watches.check` matches the articles
   that version brought in, whoever indexed them (/reindex, `newsbot index`, the feed poller);
   `Engine.follow` swaps the engine to another process's version within a second;
@@ -26,7 +27,7 @@ import discord
 
 from newsbot.bot.embeds.watchrender import digest_embed, match_embed, paused_text
 from newsbot.errors import NewsbotError
-from newsbot.leader import Leadership, leadership
+from newsbot.leader import DELIVERIES, Leadership, leadership
 from newsbot.settings import Settings
 from newsbot.watches import Digest, Match, Watch, Watches
 from newsbot.watches.quote import quote
@@ -216,7 +217,7 @@ async def start(bot: NewsBot, settings: Settings) -> Callable[[], Awaitable[None
     """Open the watches for /watch, start the delivery loop, and return what stops both."""
     watches = await asyncio.to_thread(Watches.open, settings)
     bot.watches = watches
-    lead = leadership(settings)
+    lead = leadership(settings, DELIVERIES)  # not the writer's: a `feeds poll` may hold that
     task = asyncio.create_task(Deliveries(bot, watches, lead).run(), name="newsbot-deliveries")
 
     async def stop() -> None:

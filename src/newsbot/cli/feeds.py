@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import signal
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -18,12 +17,13 @@ from rich.table import Table
 
 from newsbot.cli.common import CorpusOpt, DataOpt, flag, load_settings
 from newsbot.engine import Engine
-from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.ingest import Ingester, feed_folder
-from newsbot.feeds.poller import PollReport, poll_due, run, subscribe, utcnow
+from newsbot.feeds.poller import subscribe
 from newsbot.feeds.schedule import DEFAULT_EVERY, parse_every
 from newsbot.feeds.store import FeedStore, open_feed_store
+from newsbot.feeds.worker import RETRY, PollWorker, leader_text
+from newsbot.leader import leadership
 from newsbot.settings import Settings
 
 feeds_app = typer.Typer(
@@ -123,50 +123,51 @@ def status(
 @feeds_app.command("poll")
 def poll(
     once: Annotated[bool, flag("--once", help="Poll what is due once, then stop.")] = False,
-    every_feed: Annotated[bool, flag("--all", help="Poll every enabled feed now.")] = False,
+    every_feed: Annotated[bool, flag("--all", help="Poll every enabled feed now, then stop.")] = False,
+    retry: Annotated[
+        float,
+        typer.Option(
+            "--retry",
+            metavar="SECONDS",
+            min=0.1,
+            help="While another process polls: seconds between two tries to take over.",
+        ),
+    ] = RETRY,
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
 ) -> None:
-    """Poll feeds on their schedule and reindex after new articles (Ctrl-C stops)."""
+    """Poll feeds on their schedule and index the articles they bring (Ctrl-C stops).
+
+    One process at a time polls the feeds: the one leading the background work (`newsbot run` too).
+
+    While another one leads, this names it, tries again every --retry seconds and takes over.
+
+    With --once or --all, it names the leader and exits with status 0 without polling.
+    """
     settings, store = _with_store(corpus, data_dir)
     engine = Engine.open(settings, build_if_missing=False)
+    lead = leadership(settings)
     out = _console()
 
-    pending = False  # articles written but not yet indexed (a reindex failed): retried next round
-
-    async def after_round(reports: list[PollReport]) -> None:
-        nonlocal pending
-        for r in reports:
-            out.print(f"{_when(utcnow())} {escape(r.name)}: {escape(r.result)}")
-        pending = pending or any(r.changes.changed for r in reports)
-        if not pending:
-            return
-        # The one place feed articles reach the index: the ordinary incremental reindex.
-        try:
-            report = await asyncio.to_thread(engine.reindex)
-        except NewsbotError as exc:  # busy, or the corpus folder gone
-            out.print(f"[red]Not reindexed:[/] {escape(exc.message)}")
-            return
-        pending = False
-        out.print(f"Reindexed: {report.articles:,} articles, {report.passages:,} passages.")
+    def say(line: str) -> None:
+        out.print(escape(line))
 
     async def go() -> None:
         async with Fetcher(allow_private=settings.feeds_allow_private) as fetcher:
-            ingester = Ingester(store, settings.corpus_dir)
-            if once or every_feed:
-                now = utcnow()
-                reports = await poll_due(
-                    store, fetcher, ingester, now, random.Random(), every_feed=every_feed
-                )
-                await after_round(reports)
-                if not reports:
-                    out.print("No feed is due.")
-            else:
-                await run(store, fetcher, ingester, after_round)
+            worker = PollWorker(store, fetcher, Ingester(store, settings.corpus_dir), engine, say)
+            if not (once or every_feed):
+                await worker.run(lead, retry=retry)
+            elif not await asyncio.to_thread(lead.try_acquire):
+                who = await asyncio.to_thread(leader_text, lead)
+                say(f"Not polled: {who} leads the background work and polls the feeds.")
+            elif not await worker.round(every_feed=every_feed):
+                say("No feed is due.")
 
     try:
         _run(go)
     finally:
+        lead.release()
+        engine.close()
         store.close()
 
 
