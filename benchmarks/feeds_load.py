@@ -14,8 +14,9 @@ In one event loop, as in `newsbot run`: questions (realtimeqa's dev questions) a
 steady `--rate`, each answered as the /ask cog answers (`Engine.ask`, then `answer_embed`, each
 through `asyncio.to_thread`; the query log left out), timed from its arrival. First a baseline
 without polling (half of `--baseline`), then `--minutes` with the bot's own `FeedPolling`
-running (leadership, rounds on its worker thread at the default politeness, 1 s between two
-requests to the one local host, `Engine.add` after each round that wrote articles) while new
+running (leadership, rounds in its child process at the default politeness, 1 s between two
+requests to the one local host, `Engine.add` after each round that wrote articles; with
+`--in-process`, on the bot's own threads as before) while new
 items appear every `--new-every` seconds in feeds whose poll is still ahead, then the rest of
 the baseline. Figures go to docs/performance.md ("Feeds").
 """
@@ -195,6 +196,7 @@ def run(
     spacing: float = 1.0,
     articles: Path | None = SHARED_DATA / "realtimeqa" / "articles.jsonl.gz",
     asked: list[str] | None = None,
+    in_child_process: bool = True,
 ) -> dict[str, Any]:
     from newsbot.bot.background import FeedPolling, Timing
     from newsbot.bot.client import NewsBot
@@ -207,7 +209,12 @@ def run(
 
     asked = asked or questions()
     with feed_server(feeds, articles) as setup:
-        settings = Settings(corpus_dir=setup.corpus, data_dir=setup.folder / "data", feeds_allow_private=True)
+        settings = Settings(
+            corpus_dir=setup.corpus,
+            data_dir=setup.folder / "data",
+            feeds_allow_private=True,
+            reindex_in_child=in_child_process,
+        )
         t = time.perf_counter()
         engine = Engine.open(settings)
         result: dict[str, Any] = {
@@ -251,6 +258,16 @@ def run(
                 adds.append(time.perf_counter() - started)
 
             polling.reindex = timed_add  # type: ignore[method-assign]
+            in_child = polling.round_elsewhere
+
+            async def timed_round(rounds: Any, store: Any) -> Any:  # the whole round, if it indexed
+                started, version = time.perf_counter(), engine.version
+                out = await in_child(rounds, store)
+                if engine.version != version:
+                    adds.append(time.perf_counter() - started)
+                return out
+
+            polling.round_elsewhere = timed_round  # type: ignore[method-assign]
 
             async def publish() -> int:
                 published, rng = 0, random.Random(7)
@@ -277,8 +294,9 @@ def run(
                 {
                     "polls in the period (feeds polled)": len(polled),
                     "new items published": published,
-                    "Engine.add calls": len(adds),
-                    "Engine.add s (median, max)": [
+                    "where the rounds ran": "a child process" if in_child_process else "the bot's threads",
+                    "rounds that indexed": len(adds),
+                    "indexing s (median, max): Engine.add, or the child's whole round": [
                         round(sorted(adds)[len(adds) // 2], 2) if adds else None,
                         round(max(adds), 2) if adds else None,
                     ],
@@ -310,8 +328,21 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="questions a second")
     parser.add_argument("--new-every", type=float, default=5.0, help="seconds between two new items")
     parser.add_argument("--spacing", type=float, default=1.0, help="seconds between two requests to a host")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="rounds on the bot's threads (NEWSBOT_REINDEX_IN_CHILD=0), not in the default child process",
+    )
     args = parser.parse_args()
-    out = run(args.feeds, args.minutes, args.baseline, args.rate, args.new_every, args.spacing)
+    out = run(
+        args.feeds,
+        args.minutes,
+        args.baseline,
+        args.rate,
+        args.new_every,
+        args.spacing,
+        in_child_process=not args.in_process,
+    )
     print(json.dumps(out, indent=2))
 
 

@@ -26,14 +26,14 @@ def test_ingest_runs_against_the_local_server() -> None:
 
 
 def test_load_polls_every_feed_on_schedule_beside_the_questions(tmp_path: Path) -> None:
-    """benchmarks/feeds_load.py in seconds: 3 feeds, each polled once in a 6 s period (0.1 s
+    """benchmarks/feeds_load.py in seconds: 3 feeds, each polled once in a 15 s period (0.1 s
     between two requests, not 1 s), new items in feeds not polled yet."""
     articles = tmp_path / "wire.jsonl"
     articles.write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n")
     asked = ["Who opened the floating solar farm?", "Who is the?"]  # the second one is refused
     result = feeds_load.run(
         feeds=3,
-        minutes=0.1,
+        minutes=0.25,  # the child process that polls starts in the first seconds
         baseline=0.05,
         rate=10,
         new_every=1.0,
@@ -44,7 +44,7 @@ def test_load_polls_every_feed_on_schedule_beside_the_questions(tmp_path: Path) 
     assert result["articles"] == len(ARTICLES)
     assert result["warm-up: articles written and indexed"] == 6  # two items a feed
     assert result["polls in the period (feeds polled)"] == 3
-    assert result["new items published"] >= 1 and result["Engine.add calls"] >= 1
+    assert result["new items published"] >= 1 and result["rounds that indexed"] >= 1
     assert result["passages after"] > result["passages"]
-    assert result["while polling"]["questions"] == 60
+    assert result["while polling"]["questions"] == 150
     assert result["baseline"]["questions"] == 30 and result["p95 ratio, polling / baseline"] > 0

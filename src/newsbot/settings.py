@@ -80,8 +80,8 @@ class Settings:
     # (0: as many as Discord recommends), of which this process serves `shard_ids` (empty: all).
     shard_count: int | None = field(default=None, metadata=NON_NEGATIVE)
     shard_ids: frozenset[int] = frozenset()
-    # The bot's reindexes run in a child process at a lower priority, so their memory goes back to
-    # the system afterwards and answers keep their speed meanwhile (tests turn it off to hold one).
+    # The bot's reindexes and feed rounds run in child processes at a lower priority, so their
+    # memory goes back to the system and answers keep their speed meanwhile (tests turn it off).
     reindex_in_child: bool = True
     # Feeds one server may follow through /feeds add (0: none); the CLI is not limited.
     feeds_per_guild: int = field(default=20, metadata=NON_NEGATIVE)

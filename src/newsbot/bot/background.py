@@ -2,8 +2,10 @@
 
 Every process tries to lead now and then; the one that leads polls the due feeds, reindexes
 after a round that changed articles, and tells the moderators about a feed that has failed for a
-day. Fetching, parsing and writing articles run on a worker thread with its own event loop, and
-the reindex in another thread, so the bot's event loop only ever waits for them.
+day. By default (`NEWSBOT_REINDEX_IN_CHILD`) fetching, parsing, writing and indexing articles run
+in a child process (`feeds.elsewhere`), so they never hold the interpreter the questions need;
+otherwise on a worker thread with its own event loop and the reindex in another thread, so the
+bot's event loop only ever waits for them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import discord
 
 from newsbot.bot.limits import CONTENT, code, escape, fit
 from newsbot.errors import IndexBusy, NewsbotError
+from newsbot.feeds.elsewhere import RoundsElsewhere
 from newsbot.feeds.fetch import Fetcher, Limits
 from newsbot.feeds.ingest import Ingester
 from newsbot.feeds.poller import PollReport, poll_due, utcnow
@@ -120,6 +123,9 @@ class FeedPolling:
             return False
 
     async def _poll_while_leading(self) -> None:
+        if self.bot.settings.reindex_in_child:
+            await self._poll_elsewhere_while_leading()
+            return
         settings = self.bot.settings
         store = await asyncio.to_thread(open_feed_store, settings)
         worker = FeedWorker(settings.feeds_allow_private, self.timing.limits)
@@ -136,6 +142,43 @@ class FeedPolling:
             await worker.stop()
             store.close()
 
+    async def _poll_elsewhere_while_leading(self) -> None:
+        """The same rounds in a child process (`feeds.elsewhere`): the bot's threads keep the
+        interpreter for questions; it only swaps to each version the child publishes."""
+        settings = self.bot.settings
+        rounds = RoundsElsewhere(settings, self.timing.limits)
+        store = await asyncio.to_thread(open_feed_store, settings)  # read here: schedule, notices
+        try:
+            while await self._lead():
+                try:
+                    await self.round_elsewhere(rounds, store)
+                except NewsbotError as exc:
+                    log.warning("A round of feed polling failed: %s", exc.message)
+                except Exception:  # the loop outlives any one bad round
+                    log.exception("A round of feed polling failed")
+                await self._sleep(await asyncio.to_thread(self._wait, store))
+        finally:
+            await asyncio.to_thread(rounds.close)
+            store.close()
+
+    async def round_elsewhere(self, rounds: RoundsElsewhere, store: FeedStore) -> list[PollReport]:
+        """One round in the child, then the swap to what it published and the day-long
+        failure notices."""
+        now = self.timing.clock()
+        result = await rounds.round(now)
+        for report in result.reports:
+            log.info("feed %s: %s", report.name, report.result)
+        self.pending = result.owed
+        if result.indexed:
+            await asyncio.to_thread(self.bot.engine.refresh)
+        await self._notify_failing(store, now)
+        return result.reports
+
+    async def _notify_failing(self, store: FeedStore, now: datetime) -> None:
+        for feed in await asyncio.to_thread(store.feeds):
+            if self._owes_notice(feed, now) and await post_feed_notice(self.bot, feed, now):
+                await asyncio.to_thread(store.update, feed.id, noticed_error_at=feed.first_error_at)
+
     async def round(self, store: FeedStore, worker: FeedWorker, ingester: Ingester) -> list[PollReport]:
         """Poll what is due, reindex when articles changed (or a reindex is still owed), then
         tell the moderators about feeds failing for a day."""
@@ -148,9 +191,7 @@ class FeedPolling:
             self.written.update(r.changes.added + r.changes.updated)
         if self.pending:
             await self.reindex()
-        for feed in await asyncio.to_thread(store.feeds):
-            if self._owes_notice(feed, now) and await post_feed_notice(self.bot, feed, now):
-                await asyncio.to_thread(store.update, feed.id, noticed_error_at=feed.first_error_at)
+        await self._notify_failing(store, now)
         return reports
 
     async def reindex(self) -> None:
