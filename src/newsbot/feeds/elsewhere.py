@@ -15,10 +15,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from newsbot.elsewhere import NICENESS
 from newsbot.errors import NewsbotError
@@ -27,6 +27,7 @@ from newsbot.feeds.poller import PollReport
 from newsbot.settings import Settings
 
 log = logging.getLogger(__name__)
+_POLL = 0.5  # seconds between checks that the child is still alive while a round runs
 
 
 @dataclass(frozen=True)
@@ -39,40 +40,66 @@ class RoundResult:
 
 
 class RoundsElsewhere:
-    """Runs feed rounds one at a time in a child process started on first use."""
+    """Runs feed rounds one at a time in a child process, started on first use and stopped by
+    `close` (at once: a round cut short is safe, the index's writer lock dies with its holder)."""
 
     def __init__(self, settings: Settings, limits: Limits) -> None:
         self.settings, self.limits = settings, limits
-        self._pool: ProcessPoolExecutor | None = None
+        self._child: BaseProcess | None = None
+        self._conn: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return self._child.pid if self._child is not None and self._child.is_alive() else None
 
     async def round(self, now: datetime) -> RoundResult:
         """Poll what is due at `now` and index what that wrote, in the child; a child that died
         is replaced at the next round and this one says so."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),  # nothing of the bot's state
-                initializer=_start,
-                initargs=(self.settings, self.limits),
-            )
-        try:
-            return await asyncio.wrap_future(self._pool.submit(_round, now))
-        except BrokenProcessPool:
+        return await asyncio.to_thread(self._round, now)
+
+    def _round(self, now: datetime) -> RoundResult:
+        if self._child is None or self._conn is None or not self._child.is_alive():
             self.close()
-            message = "The feed process stopped unexpectedly; the next round starts another."
-            raise NewsbotError(message) from None
+            context = multiprocessing.get_context("spawn")  # nothing of the bot's state
+            self._conn, theirs = context.Pipe()
+            self._child = context.Process(
+                target=_serve, args=(self.settings, self.limits, theirs), name="newsbot-feeds", daemon=True
+            )
+            self._child.start()
+            theirs.close()
+        child, conn = self._child, self._conn
+        try:
+            conn.send(now)
+            while not conn.poll(_POLL):
+                if not child.is_alive():
+                    raise EOFError
+            kind, value = conn.recv()
+        except (EOFError, OSError):
+            self.close()
+            raise NewsbotError(
+                "The feed process stopped unexpectedly; the next round starts another."
+            ) from None
+        if kind == "error":
+            raise NewsbotError(value)
+        assert isinstance(value, RoundResult)
+        return value
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        child, self._child = self._child, None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if child is not None and child.is_alive():
+            child.terminate()
+            child.join(5)
+            if child.is_alive():
+                child.kill()
+                child.join()
 
 
-# The child's side: one of each, made by `_start`, used by every `_round`.
-_child: dict[str, object] = {}
-
-
-def _start(settings: Settings, limits: Limits) -> None:
+def _serve(settings: Settings, limits: Limits, conn: Connection) -> None:
+    """The child: set up once, then one round per `now` received, until the pipe closes."""
     from newsbot.engine import Engine
     from newsbot.feeds.fetch import Fetcher
     from newsbot.feeds.ingest import Ingester
@@ -83,20 +110,36 @@ def _start(settings: Settings, limits: Limits) -> None:
     configure_logging(settings.log_level)  # a spawned child starts without the bot's set-up
     os.nice(NICENESS)
     loop = asyncio.new_event_loop()
-    fetcher = Fetcher(allow_private=settings.feeds_allow_private, limits=limits)
-    loop.run_until_complete(fetcher.__aenter__())
-    store = open_feed_store(settings)
-    engine = Engine.open(settings, build_if_missing=False)
-    worker = PollWorker(store, fetcher, Ingester(store, settings.corpus_dir), engine, log.info)
-    _child.update(loop=loop, worker=worker)
+    try:
+        fetcher = Fetcher(allow_private=settings.feeds_allow_private, limits=limits)
+        loop.run_until_complete(fetcher.__aenter__())
+        store = open_feed_store(settings)
+        engine = Engine.open(settings, build_if_missing=False)
+        worker = PollWorker(store, fetcher, Ingester(store, settings.corpus_dir), engine, log.info)
+    except Exception as exc:  # the answer to the first round, then the child ends
+        if not isinstance(exc, NewsbotError):
+            log.exception("The feed process could not start")
+        conn.send(("error", f"The feed process could not start: {_reason(exc)}"))
+        return
+    while True:
+        try:
+            now = conn.recv()
+        except EOFError:  # the bot closed its end
+            return
+        try:
+            before = engine.version
+            worker.clock = lambda: now  # noqa: B023 (used within this iteration only)
+            reports = loop.run_until_complete(worker.round())
+            answer: tuple[str, object] = (
+                "done",
+                RoundResult(reports, indexed=engine.version != before, owed=bool(worker.written)),
+            )
+        except Exception as exc:  # the bot hears why; anything unexpected is logged here in full
+            if not isinstance(exc, NewsbotError):
+                log.exception("A round of feed polling failed")
+            answer = ("error", f"A round of feed polling failed: {_reason(exc)}")
+        conn.send(answer)
 
 
-def _round(now: datetime) -> RoundResult:
-    from newsbot.feeds.worker import PollWorker
-
-    loop, worker = _child["loop"], _child["worker"]
-    assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(worker, PollWorker)
-    before = worker.engine.version
-    worker.clock = lambda: now
-    reports = loop.run_until_complete(worker.round())
-    return RoundResult(reports, indexed=worker.engine.version != before, owed=bool(worker.written))
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, NewsbotError) else f"{type(exc).__name__} (see the log)"
