@@ -23,9 +23,11 @@ from newsbot.corpus.listing import listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
 from newsbot.index.bm25 import BM25Params, Forward, offsets
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.chunks import CHUNK_PASSAGES, Spill, grown
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
+from newsbot.index.segment import Segment, Texts
 from newsbot.index.store import Index
 from newsbot.index.tables import Prefetched, Table
 from newsbot.index.workers import _PARALLEL_MIN_CHARS, Analysed, analysed
@@ -55,6 +57,15 @@ class _Builder:
     passages: list[int] = field(default_factory=list)  # per article
     stems: dict[str, str] = field(default_factory=dict)
     remaps: dict[int, list[int]] = field(default_factory=dict)  # analysis process -> its term ids
+    # A cold build's chunks (see `newsbot.index.chunks`): without `spill`, one segment at the end.
+    spill: Spill | None = None
+    chunk: int = CHUNK_PASSAGES
+    params: BM25Params = field(default_factory=BM25Params)
+    pending: int = 0  # passages added since the last chunk
+    flushed: int = 0  # passages in chunks
+    done: list[Segment] = field(default_factory=list)
+    done_lengths: list[np.ndarray] = field(default_factory=list)
+    done_df: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def add(self, result: Analysed) -> None:
         """An analysed batch of articles, their term ids made index-wide."""
@@ -73,33 +84,59 @@ class _Builder:
         self.text_lengths.append(result.text_lengths)
         self.passages.extend(result.passages)
 
-    def take(self, articles: list[Article]) -> Fresh:
-        """The passages of `articles` (analysed, texts dropped), joined; the builder is left
-        empty, each part freed once joined, so that a big build holds one copy at a time."""
+    def add_counted(self, result: Analysed) -> None:
+        """`add`, then the passages so far made a segment when a chunk is full (see `chunks`)."""
+        self.add(result)
+        self.pending += sum(result.passages)
+        if self.spill is not None and self.pending >= self.chunk:
+            forward, texts, text_offsets = self._part()
+            segment, lengths, df = self.spill.segment(
+                forward, texts, text_offsets, self.flushed, self.base_size + len(self.new_terms), self.params
+            )
+            self.done.append(segment)
+            self.done_lengths.append(lengths)
+            self.done_df = grown(self.done_df, df)
+            self.flushed += forward.n_docs
+            self.pending = 0
+            self.texts = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `_part`
+
+    def _part(self) -> tuple[Forward, Texts, np.ndarray]:
+        """The passages added since the last chunk, joined; each part freed once joined, so that
+        a big build holds one copy at a time."""
 
         def joined(parts: list[Any], dtype: type) -> np.ndarray:
             out: np.ndarray = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
             parts.clear()
             return out
 
-        per_article = np.array(self.passages, dtype=np.int64)
-        firsts = np.repeat(np.cumsum(per_article) - per_article, per_article)
         self.texts.flush()
         texts = np.memmap(self.texts, dtype=np.uint8, mode="r") if self.texts.tell() else b""
         self.texts.close()  # the map keeps the data
+        forward = Forward(
+            indptr=offsets(joined(self.lengths, np.int64)),
+            terms=joined(self.fwd_terms, np.int32),
+            counts=joined(self.fwd_counts, np.uint16),
+        )
+        return forward, texts, offsets(joined(self.text_lengths, np.int64))
+
+    def take(self, articles: list[Article]) -> Fresh:
+        """The passages of `articles` (analysed, texts dropped): those not yet in a chunk's
+        segment joined, the builder left empty."""
+        per_article = np.array(self.passages, dtype=np.int64)
+        firsts = np.repeat(np.cumsum(per_article) - per_article, per_article)
+        forward, texts, text_offsets = self._part()
         return Fresh(
             articles=articles,
             passages=per_article,
-            forward=Forward(
-                indptr=offsets(joined(self.lengths, np.int64)),
-                terms=joined(self.fwd_terms, np.int32),
-                counts=joined(self.fwd_counts, np.uint16),
-            ),
+            forward=forward,
             texts=texts,
-            text_offsets=offsets(joined(self.text_lengths, np.int64)),
+            text_offsets=text_offsets,
             positions=(np.arange(len(firsts)) - firsts).astype(np.int32),
             new_terms=self.new_terms,
             stems=self.stems,
+            done=tuple(self.done),
+            done_lengths=np.concatenate([np.zeros(0, np.int64), *self.done_lengths]),
+            done_df=self.done_df,
         )
 
     def _term_id(self, term: str, known: int | None) -> int:
@@ -124,6 +161,7 @@ def build_index(
     progress: Progress | None = None,
     workers: int | None = None,
     only: Iterable[Path] | None = None,
+    chunk_passages: int | None = CHUNK_PASSAGES,
 ) -> tuple[Index, BuildReport]:
     """Build the index of the corpus at `root`, reusing `previous` where nothing changed.
 
@@ -131,6 +169,8 @@ def build_index(
     `only`: the corpus files that changed (new, rewritten or deleted), when the caller knows
     them (a feed poller): the rest of the corpus is then neither listed nor looked at, and the
     index costs in proportion to these files (without `previous`, the whole corpus is read).
+    `chunk_passages`: a build without a previous index makes a segment of every so many passages
+    (bounded memory, see `newsbot.index.chunks`); None: one segment.
     """
     began = time.perf_counter()
     analysis = fingerprint(analyzer, target_words, params)
@@ -152,7 +192,8 @@ def build_index(
         analyzer.known_stems.fetch(
             analyzer, [t for a in build.fresh for t in (a.title, a.text)]
         )  # their words looked up at once
-    fresh = build.analyse(analyzer, target_words, workers)
+    chunks = chunk_passages if previous is None else None
+    fresh = build.analyse(analyzer, target_words, workers, chunks, params)
     build.tell("indexing", 0, 1)
     kept, articles = build.articles()
     with _small_pages():
@@ -381,18 +422,30 @@ class _Build:
                 found.extend(a for a in self._read(rel)[0] if a.id not in self.excluded)
         self.found = found
 
-    def analyse(self, analyzer: Analyzer, target_words: int, workers: int | None) -> Fresh:
-        """The fresh articles' passages, analysed (in worker processes when that pays)."""
+    def analyse(
+        self,
+        analyzer: Analyzer,
+        target_words: int,
+        workers: int | None,
+        chunk: int | None,
+        params: BM25Params,
+    ) -> Fresh:
+        """The fresh articles' passages, analysed (in worker processes when that pays); with
+        `chunk`, every so many of them made a segment as they come."""
         previous = self.previous
         builder = _Builder(
-            base=previous.vocab if previous else {}, base_size=len(previous.terms) if previous else 0
+            base=previous.vocab if previous else {},
+            base_size=len(previous.terms) if previous else 0,
+            spill=Spill() if chunk else None,
+            chunk=chunk or CHUNK_PASSAGES,
+            params=params,
         )
         done = 0
         self.tell("analysing", 0, len(self.fresh))
         batches = analysed(self.fresh, analyzer, target_words, workers)
         try:
             for result in batches:
-                builder.add(result)
+                builder.add_counted(result)
                 done += len(result.passages)
                 self.tell("analysing", done, len(self.fresh))
         finally:
