@@ -24,7 +24,8 @@ def _queries(rng: random.Random) -> list[list[str]]:
 def test_a_chunked_build_scores_as_one_segment_and_as_rank_bm25(tmp_path: Path) -> None:
     root = _corpus(tmp_path, 40)
     whole, _ = build_index(root, Analyzer(), target_words=30, chunk_passages=None)
-    chunked, report = build_index(root, Analyzer(), target_words=30, chunk_passages=7)
+    # In two worker processes: the texts are read back from the scratch file batch by batch.
+    chunked, report = build_index(root, Analyzer(), target_words=30, chunk_passages=7, workers=2)
     assert len(whole.segments) == 1 and len(chunked.segments) > 2
     # Chunks of at least 7 passages (whole batches of articles), one after another, all saved.
     assert all(s.n_passages >= 7 and s.folder is not None for s in chunked.segments[:-1])

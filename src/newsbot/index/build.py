@@ -23,7 +23,7 @@ from newsbot.corpus.listing import listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
 from newsbot.index.bm25 import BM25Params, Forward, offsets
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
-from newsbot.index.chunks import CHUNK_PASSAGES, Spill, grown
+from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill, grown
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
@@ -180,6 +180,8 @@ def build_index(
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
     build = _Build(root, previous, progress or (lambda stage, done, total: None))
+    if previous is None and chunk_passages:
+        build.spill = TextSpill()
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
     else:
@@ -237,6 +239,7 @@ class _Build:
     kept: int = 0  # articles after duplicates are dropped
     excluded: set[str] = field(default_factory=set)  # removed ids
     kept_numbers: list[int] | None = None  # with `read_only`: the previous articles kept
+    spill: TextSpill | None = None  # where `read` puts the texts (a cold build's: see `chunks`)
 
     def __post_init__(self) -> None:
         self.before = self.previous.articles if self.previous else []
@@ -268,7 +271,8 @@ class _Build:
             state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
             if before.get(rel) != state:
                 changes[rel] = state
-            found.extend(a for a in articles if a.id not in excluded)
+            kept = (a for a in articles if a.id not in excluded)
+            found.extend(kept if self.spill is None else map(self.spill.put, kept))
             self.skipped.extend(notes)
         self.tell("reading", total, total)
         if before:
@@ -442,7 +446,7 @@ class _Build:
         )
         done = 0
         self.tell("analysing", 0, len(self.fresh))
-        batches = analysed(self.fresh, analyzer, target_words, workers)
+        batches = analysed(self.fresh, analyzer, target_words, workers, self.spill)
         try:
             for result in batches:
                 builder.add_counted(result)
@@ -450,6 +454,8 @@ class _Build:
                 self.tell("analysing", done, len(self.fresh))
         finally:
             batches.close()  # stops the worker processes
+            if self.spill is not None:
+                self.spill.close()
         self.fresh = [replace(a, text="") for a in self.fresh]  # the builder has the passages now
         return builder.take(self.fresh)
 

@@ -14,12 +14,14 @@ import contextlib
 import os
 import tempfile
 import weakref
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from newsbot.index.bm25 import BM25Params, Forward, IntArray, average_length, invert, norms
 from newsbot.index.segment import Segment, Texts
+from newsbot.records import Article
 
 # ~250k passages of ~100-200 words: a chunk's forward index, postings and texts take a few hundred
 # MB while inverted (a whole 215k-passage build peaks at ~1.9 GB, most of it not the chunk).
@@ -80,3 +82,34 @@ def grown(total: IntArray, part: IntArray) -> IntArray:
     out[: len(total)] += total
     out[: len(part)] += part
     return out
+
+
+class TextSpill:
+    """A cold build's article texts, written to an unnamed temporary file as the corpus is read and
+    read back a batch at a time for analysis: a build never holds the corpus' text in memory.
+    Keyed by content hash (the same hash, the same text), which survives renaming duplicates."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `close`
+        self.at: dict[str, tuple[int, int]] = {}  # content hash -> (offset, bytes)
+        self.end = 0
+
+    def put(self, article: Article) -> Article:
+        """`article` without its text, which is kept here."""
+        if article.content_hash not in self.at:
+            data = article.text.encode("utf-8", "surrogatepass")
+            self.file.write(data)
+            self.at[article.content_hash] = (self.end, len(data))
+            self.end += len(data)
+        return replace(article, text="")
+
+    def size(self, article: Article) -> int:
+        return self.at[article.content_hash][1]
+
+    def text(self, article: Article) -> str:
+        self.file.flush()
+        offset, length = self.at[article.content_hash]
+        return os.pread(self.file.fileno(), length, offset).decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        self.file.close()
