@@ -176,8 +176,8 @@ def _first_to_rewrite(old: Index, live: npt.NDArray[np.bool_], n_fresh: int, avg
     n_dead = n_passages - sum(int(live[s.start : s.end].sum()) for s in rest)
     if n_dead > MAX_DEAD * (n_passages + n_fresh) or any(drift(s.avgdl, avgdl) > MAX_DRIFT for s in rest):
         return floor
-    if len(rest) >= MAX_SEGMENTS:
-        return floor or 1
+    if len(rest) >= MAX_SEGMENTS:  # all but the first: a base that small additions do not rewrite
+        return floor + 1
     return len(old.segments)
 
 
