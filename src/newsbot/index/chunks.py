@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 import weakref
 from dataclasses import replace
@@ -36,6 +37,7 @@ class Spill:
         self.parent = parent
         self.folder: Path | None = None  # made with the first chunk
         self.count = 0
+        self.tag = secrets.token_hex(3)  # names unique across builds, as a version's are
 
     def segment(
         self,
@@ -50,7 +52,7 @@ class Spill:
         lengths = forward.doc_lengths()
         avgdl = average_length(lengths)
         built = Segment(
-            name=f"chunk-{os.getpid()}-{self.count}",
+            name=f"chunk-{self.tag}-{self.count}",
             start=start,
             avgdl=avgdl,
             forward=forward,
