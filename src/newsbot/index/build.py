@@ -4,113 +4,40 @@ An incremental build re-reads only corpus files whose size or modification time 
 re-analyses only articles whose content hash changed. Unchanged articles keep their passages in
 the previous index's segments; the new and changed ones go into a new segment, and the passages
 they replace become dead (see `newsbot.index.merge`), so a small change makes a small reindex.
+A cold build keeps its memory bounded: texts go to a scratch file as read, and every so many
+passages become a segment as they are analysed (see `newsbot.index.chunks`).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from newsbot.corpus.listing import listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
-from newsbot.index.bm25 import BM25Params, Forward, offsets
+from newsbot.index.bm25 import BM25Params
+from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.store import Index
-from newsbot.index.tables import Prefetched, Table
-from newsbot.index.workers import _PARALLEL_MIN_CHARS, Analysed, analysed
+from newsbot.index.tables import Prefetched
+from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Builder:
-    """Collects the analysed passages of new and changed articles, with index-wide term ids."""
-
-    base: Mapping[str, int]  # the previous index's vocabulary (term -> id), or {}
-    base_size: int
-    new_ids: dict[str, int] = field(default_factory=dict)  # terms it lacks -> ids after its own
-    new_terms: list[str] = field(default_factory=list)
-    lengths: list[np.ndarray] = field(default_factory=list)  # distinct terms per passage
-    fwd_terms: list[np.ndarray] = field(default_factory=list)
-    fwd_counts: list[np.ndarray] = field(default_factory=list)
-    # The passages' texts go to an unnamed temporary file as they come: a big build need not hold
-    # them in memory (they are read back, mapped, only to be saved).
-    texts: BinaryIO = field(default_factory=tempfile.TemporaryFile)
-    text_lengths: list[np.ndarray] = field(default_factory=list)
-    passages: list[int] = field(default_factory=list)  # per article
-    stems: dict[str, str] = field(default_factory=dict)
-    remaps: dict[int, list[int]] = field(default_factory=dict)  # analysis process -> its term ids
-
-    def add(self, result: Analysed) -> None:
-        """An analysed batch of articles, their term ids made index-wide."""
-        self.stems.update(result.stems)
-        remap = self.remaps.setdefault(result.process, [])
-        terms = result.new_terms
-        # A saved vocabulary is searched for all of them at once (one by one costs ~10 us each).
-        known = (
-            self.base.get_many(terms) if isinstance(self.base, Table) else [self.base.get(t) for t in terms]
-        )
-        remap.extend(self._term_id(t, i) for t, i in zip(terms, known, strict=True))
-        self.fwd_terms.append(np.array(remap, dtype=np.int32)[result.term_ids])
-        self.fwd_counts.append(result.counts)
-        self.lengths.append(result.lengths)
-        self.texts.write(result.text)
-        self.text_lengths.append(result.text_lengths)
-        self.passages.extend(result.passages)
-
-    def take(self, articles: list[Article]) -> Fresh:
-        """The passages of `articles` (analysed, texts dropped), joined; the builder is left
-        empty, each part freed once joined, so that a big build holds one copy at a time."""
-
-        def joined(parts: list[Any], dtype: type) -> np.ndarray:
-            out: np.ndarray = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
-            parts.clear()
-            return out
-
-        per_article = np.array(self.passages, dtype=np.int64)
-        firsts = np.repeat(np.cumsum(per_article) - per_article, per_article)
-        self.texts.flush()
-        texts = np.memmap(self.texts, dtype=np.uint8, mode="r") if self.texts.tell() else b""
-        self.texts.close()  # the map keeps the data
-        return Fresh(
-            articles=articles,
-            passages=per_article,
-            forward=Forward(
-                indptr=offsets(joined(self.lengths, np.int64)),
-                terms=joined(self.fwd_terms, np.int32),
-                counts=joined(self.fwd_counts, np.uint16),
-            ),
-            texts=texts,
-            text_offsets=offsets(joined(self.text_lengths, np.int64)),
-            positions=(np.arange(len(firsts)) - firsts).astype(np.int32),
-            new_terms=self.new_terms,
-            stems=self.stems,
-        )
-
-    def _term_id(self, term: str, known: int | None) -> int:
-        """The index-wide id of `term`, whose id in the previous vocabulary is `known` (or None)."""
-        i = self.new_ids.get(term)
-        if i is None:
-            i = known
-            if i is None:
-                i = self.new_ids[term] = self.base_size + len(self.new_terms)
-                self.new_terms.append(term)
-        return i
 
 
 def build_index(
@@ -124,6 +51,7 @@ def build_index(
     progress: Progress | None = None,
     workers: int | None = None,
     only: Iterable[Path] | None = None,
+    chunk_passages: int | None = CHUNK_PASSAGES,
 ) -> tuple[Index, BuildReport]:
     """Build the index of the corpus at `root`, reusing `previous` where nothing changed.
 
@@ -131,6 +59,8 @@ def build_index(
     `only`: the corpus files that changed (new, rewritten or deleted), when the caller knows
     them (a feed poller): the rest of the corpus is then neither listed nor looked at, and the
     index costs in proportion to these files (without `previous`, the whole corpus is read).
+    `chunk_passages`: a build without a previous index makes a segment of every so many passages
+    (bounded memory, see `newsbot.index.chunks`); None: one segment.
     """
     began = time.perf_counter()
     analysis = fingerprint(analyzer, target_words, params)
@@ -140,6 +70,8 @@ def build_index(
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
     build = _Build(root, previous, progress or (lambda stage, done, total: None))
+    if previous is None and chunk_passages:
+        build.spill = TextSpill()
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
     else:
@@ -152,7 +84,8 @@ def build_index(
         analyzer.known_stems.fetch(
             analyzer, [t for a in build.fresh for t in (a.title, a.text)]
         )  # their words looked up at once
-    fresh = build.analyse(analyzer, target_words, workers)
+    chunks = chunk_passages if previous is None else None
+    fresh = build.analyse(analyzer, target_words, workers, chunks, params)
     build.tell("indexing", 0, 1)
     kept, articles = build.articles()
     with _small_pages():
@@ -196,6 +129,7 @@ class _Build:
     kept: int = 0  # articles after duplicates are dropped
     excluded: set[str] = field(default_factory=set)  # removed ids
     kept_numbers: list[int] | None = None  # with `read_only`: the previous articles kept
+    spill: TextSpill | None = None  # where `read` puts the texts (a cold build's: see `chunks`)
 
     def __post_init__(self) -> None:
         self.before = self.previous.articles if self.previous else []
@@ -227,7 +161,8 @@ class _Build:
             state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
             if before.get(rel) != state:
                 changes[rel] = state
-            found.extend(a for a in articles if a.id not in excluded)
+            kept = (a for a in articles if a.id not in excluded)
+            found.extend(kept if self.spill is None else map(self.spill.put, kept))
             self.skipped.extend(notes)
         self.tell("reading", total, total)
         if before:
@@ -381,22 +316,36 @@ class _Build:
                 found.extend(a for a in self._read(rel)[0] if a.id not in self.excluded)
         self.found = found
 
-    def analyse(self, analyzer: Analyzer, target_words: int, workers: int | None) -> Fresh:
-        """The fresh articles' passages, analysed (in worker processes when that pays)."""
+    def analyse(
+        self,
+        analyzer: Analyzer,
+        target_words: int,
+        workers: int | None,
+        chunk: int | None,
+        params: BM25Params,
+    ) -> Fresh:
+        """The fresh articles' passages, analysed (in worker processes when that pays); with
+        `chunk`, every so many of them made a segment as they come."""
         previous = self.previous
-        builder = _Builder(
-            base=previous.vocab if previous else {}, base_size=len(previous.terms) if previous else 0
+        builder = Builder(
+            base=previous.vocab if previous else {},
+            base_size=len(previous.terms) if previous else 0,
+            spill=Spill() if chunk else None,
+            chunk=chunk or CHUNK_PASSAGES,
+            params=params,
         )
         done = 0
         self.tell("analysing", 0, len(self.fresh))
-        batches = analysed(self.fresh, analyzer, target_words, workers)
+        batches = analysed(self.fresh, analyzer, target_words, workers, self.spill)
         try:
             for result in batches:
-                builder.add(result)
+                builder.add_counted(result)
                 done += len(result.passages)
                 self.tell("analysing", done, len(self.fresh))
         finally:
             batches.close()  # stops the worker processes
+            if self.spill is not None:
+                self.spill.close()
         self.fresh = [replace(a, text="") for a in self.fresh]  # the builder has the passages now
         return builder.take(self.fresh)
 

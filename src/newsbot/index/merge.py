@@ -9,7 +9,8 @@ So a reindex costs in proportion to the change, not to the corpus.
 The segments are merged back into one (compacted) now and then, to keep queries fast: all
 segments after the first once there are `MAX_SEGMENTS`, and everything when over `MAX_DEAD` of the
 passages are dead or the average passage length moved more than `MAX_DRIFT` since a segment was
-made (its rough weights would be looser, see `newsbot.index.bm25.drift`).
+made (its rough weights would be looser, see `newsbot.index.bm25.drift`). Segments of `BIG`
+passages or more (a cold build's chunks) are left out of those rules and never rewritten.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from newsbot.index.bm25 import (
     offsets,
 )
 from newsbot.index.catalog import FileState
+from newsbot.index.chunks import CHUNK_PASSAGES
 from newsbot.index.segment import Segment, Texts, text_array
 from newsbot.index.store import Index
 from newsbot.records import Article
@@ -44,6 +46,7 @@ from newsbot.records import Article
 MAX_SEGMENTS = 4  # each one more costs a query about 0.15 ms at 215k passages
 MAX_DEAD = 0.25
 MAX_DRIFT = 0.05
+BIG = CHUNK_PASSAGES  # passages of a segment never rewritten
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class Fresh:
     positions: npt.NDArray[np.int32]
     new_terms: list[str]
     stems: dict[str, str]
+    # A cold build's first passages, already made segments (see `newsbot.index.chunks`): the
+    # arrays above cover all passages but `forward` and the texts only those after them.
+    done: tuple[Segment, ...] = ()
+    done_lengths: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    done_df: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def assemble(
@@ -75,7 +83,8 @@ def assemble(
     vocab, terms, stems = _vocabulary(previous, fresh)
     old = previous or _empty(params)
     live = _surviving(old, reused)
-    new_lengths = fresh.forward.doc_lengths()
+    assert not fresh.done or previous is None, "chunks are made by a cold build only"
+    new_lengths = np.concatenate([fresh.done_lengths, fresh.forward.doc_lengths()])
     lengths = np.concatenate([old.passage_length[live], new_lengths])
     avgdl = average_length(lengths)
     kept = old.segments[: _first_to_rewrite(old, live, fresh.forward.n_docs, avgdl)]
@@ -84,11 +93,13 @@ def assemble(
     passages = _Passages.of(old, live, start, moved, reused, articles, fresh, new_lengths)
     norm = norms(passages.length, avgdl, params)
     df = _doc_freq(old, live, fresh.forward, len(terms))
+    df[: len(fresh.done_df)] += fresh.done_df
     now = datetime.now(UTC)
     changed = f"{old.version}/{len(reused)}/" + "".join(a.content_hash for a in fresh.articles)
     digest = hashlib.sha1(changed.encode()).hexdigest()[:8]
     version = f"{now:%Y%m%d-%H%M%S}-{digest}-{secrets.token_hex(2)}"  # unique: caches key on it
-    segments = list(kept)
+    segments = [*kept, *fresh.done]
+    start = segments[-1].end if segments else 0
     dead = np.flatnonzero(passages.article < 0)
     # The new segment: the live passages of the segments rewritten, then the fresh ones.
     forward, texts, text_offsets = _joined(
@@ -156,14 +167,17 @@ def _surviving(old: Index, numbers: list[int]) -> npt.NDArray[np.bool_]:
 
 
 def _first_to_rewrite(old: Index, live: npt.NDArray[np.bool_], n_fresh: int, avgdl: float) -> int:
-    """The first of `old`'s segments to merge into the new one (see the module docstring)."""
-    n_dead = old.n_passages - int(live.sum())
-    if n_dead > MAX_DEAD * (old.n_passages + n_fresh) or any(
-        drift(s.avgdl, avgdl) > MAX_DRIFT for s in old.segments
-    ):
-        return 0
-    if len(old.segments) >= MAX_SEGMENTS:
-        return 1
+    """The first of `old`'s segments to merge into the new one (see the module docstring). A
+    segment of a chunk's size or more is never rewritten (that would hold it all in memory): only
+    the segments after the last such one are; its dead passages stay dead, scores exact."""
+    floor = max((n + 1 for n, s in enumerate(old.segments) if s.n_passages >= BIG), default=0)
+    rest = old.segments[floor:]
+    n_passages = sum(s.n_passages for s in rest)
+    n_dead = n_passages - sum(int(live[s.start : s.end].sum()) for s in rest)
+    if n_dead > MAX_DEAD * (n_passages + n_fresh) or any(drift(s.avgdl, avgdl) > MAX_DRIFT for s in rest):
+        return floor
+    if len(rest) >= MAX_SEGMENTS:  # all but the first: a base that small additions do not rewrite
+        return floor + 1
     return len(old.segments)
 
 

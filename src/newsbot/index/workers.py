@@ -8,13 +8,14 @@ number of workers.
 from __future__ import annotations
 
 import copy
+import itertools
 import multiprocessing
 import os
 import signal
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing.context import BaseContext
@@ -22,6 +23,7 @@ from multiprocessing.context import BaseContext
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.index.chunks import TextSpill
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -135,25 +137,44 @@ def _cores() -> int:
 
 
 def analysed(
-    articles: list[Article], analyzer: Analyzer, target: int, workers: int | None
+    articles: list[Article],
+    analyzer: Analyzer,
+    target: int,
+    workers: int | None,
+    texts: TextSpill | None = None,
 ) -> Generator[Analysed, None, None]:
-    """The analysed batches of `articles`, in order: in worker processes when that pays."""
-    chars = sum(len(a.text) for a in articles)
+    """The analysed batches of `articles`, in order: in worker processes when that pays. With
+    `texts`, the articles' texts are there (read a batch at a time, so that a big build never
+    holds them all)."""
+    sizes = [len(a.text) for a in articles] if texts is None else [texts.size(a) for a in articles]
+    chars = sum(sizes)
     if workers is None:
         workers = min(_cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
     size = max(min(_BATCH_CHARS, chars // (4 * workers) + 1), 1)
-    batches: list[list[tuple[str, str]]] = [[]]
+    bounds = [0]  # batch b: articles bounds[b]:bounds[b + 1]
     filled = 0
-    for a in articles:
+    for n, length in enumerate(sizes):
         if filled >= size:
-            batches.append([])
+            bounds.append(n)
             filled = 0
-        batches[-1].append((a.title, a.text))
-        filled += len(a.text)
-    if workers <= 1 or len(batches) == 1:
+        filled += length
+    bounds.append(len(articles))
+
+    def batches() -> Iterator[list[tuple[str, str]]]:
+        for lo, hi in itertools.pairwise(bounds):
+            part = articles[lo:hi]
+            yield (
+                [(a.title, a.text) for a in part]
+                if texts is None
+                else [(a.title, texts.text(a)) for a in part]
+            )
+
+    n_batches = len(bounds) - 1
+    if workers <= 1 or n_batches <= 1:
         here = _Analysis(analyzer, target)
-        for batch in batches:
+        for batch in batches():
             yield here.run(batch)
         return
-    with _context().Pool(min(workers, len(batches)), _init_worker, (analyzer, target)) as pool:
-        yield from pool.imap(_analyse_in_worker, batches)
+    # `imap` takes batches as the workers are ready for them (its pipe is small), not all at once.
+    with _context().Pool(min(workers, n_batches), _init_worker, (analyzer, target)) as pool:
+        yield from pool.imap(_analyse_in_worker, batches())
