@@ -165,12 +165,11 @@ class FeedPolling:
         """One round in the child, then the swap to what it published and the day-long
         failure notices."""
         now = self.timing.clock()
-        result = await rounds.round(now)
-        for report in result.reports:
-            log.info("feed %s: %s", report.name, report.result)
+        result = await rounds.round(now)  # the child logs each feed's result
         self.pending = result.owed
         if result.indexed:
             await asyncio.to_thread(self.bot.engine.refresh)
+            log.info("Feed articles indexed: answering from version %s.", self.bot.engine.version)
         await self._notify_failing(store, now)
         return result.reports
 

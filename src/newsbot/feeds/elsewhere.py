@@ -115,7 +115,8 @@ def _serve(settings: Settings, limits: Limits, conn: Connection) -> None:
         loop.run_until_complete(fetcher.__aenter__())
         store = open_feed_store(settings)
         engine = Engine.open(settings, build_if_missing=False)
-        worker = PollWorker(store, fetcher, Ingester(store, settings.corpus_dir), engine, log.info)
+        # The worker logs each feed's result itself; its lines for a terminal only at debug level.
+        worker = PollWorker(store, fetcher, Ingester(store, settings.corpus_dir), engine, log.debug)
     except Exception as exc:  # the answer to the first round, then the child ends
         if not isinstance(exc, NewsbotError):
             log.exception("The feed process could not start")
