@@ -292,6 +292,9 @@ async def test_a_channel_that_refuses_pauses_its_watch_and_the_mod_channel_is_to
     fake.muted_channels.add(general.id)
     await add_and_index(store, settings, "refused.jsonl", story(1))
     assert store.watch(1).paused == "I may not post in its channel any more"
+    async with asyncio.timeout(10):  # the watch is paused first, then the moderators are told
+        while not in_channel(fake, "mod-log"):
+            await asyncio.sleep(0.02)
     [notice] = in_channel(fake, "mod-log")
     assert notice["content"].startswith("Watch #1 “lighthouse keepers strike” for <@")
 

@@ -157,8 +157,7 @@ def test_one_ctrl_c_stops_an_index_build_with_one_line(tmp_path: Path) -> None:
         if build.poll() is None:
             os.killpg(build.pid, signal.SIGKILL)
             build.wait()
-    assert build.returncode == 130
-    assert err.strip() == "Stopped: the index was not changed.", err
+    assert (build.returncode, err.strip()) == (130, "Stopped: the index was not changed."), err
 
 
 def run_newsbot(
