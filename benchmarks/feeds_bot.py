@@ -20,6 +20,7 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from benchmarks.feeds import STORIES, growing_feed, latency_item
@@ -30,8 +31,8 @@ def run(rounds: int, words: int = TARGET_WORDS) -> dict[str, Any]:
     from newsbot.bot.background import FeedPolling, FeedWorker, Timing
     from newsbot.bot.client import NewsBot
     from newsbot.engine import Engine
-    from newsbot.feeds.ingest import Ingester
     from newsbot.feeds.store import open_feed_store
+    from newsbot.records import BuildReport
     from newsbot.settings import Settings
 
     with growing_feed() as (port, ports, items, corpus, tmp):
@@ -50,28 +51,30 @@ def run(rounds: int, words: int = TARGET_WORDS) -> dict[str, Any]:
             f"http://127.0.0.1:{port}/feed", "Vindmark Post", "vindmark",
             timedelta(minutes=30), datetime.now(UTC),
         )  # fmt: skip
-        ingester = Ingester(store, corpus)
 
         async def main() -> None:
             polling = FeedPolling(NewsBot(settings, engine=engine), Timing())  # default timing
             worker = FeedWorker(settings.feeds_allow_private, polling.timing.limits)
             reindexing: list[float] = []
-            reindex = polling.reindex
+            add = engine.add
 
-            async def timed_reindex() -> None:
+            def timed_add(paths: list[Path]) -> BuildReport:
                 t = time.perf_counter()
-                await reindex()
-                reindexing.append(time.perf_counter() - t)
+                try:
+                    return add(paths)
+                finally:
+                    reindexing.append(time.perf_counter() - t)
 
-            polling.reindex = timed_reindex  # type: ignore[method-assign]
+            engine.add = timed_add  # type: ignore[method-assign]
             await worker.start()
+            poller = polling.poller(store, worker)
             try:
                 for n in range(rounds):
                     items.put(n)
                     await asyncio.to_thread(ports.get, True, 30)
                     store.update(feed.id, next_poll_at=datetime.now(UTC))  # its poll is due
                     t0 = time.perf_counter()
-                    await polling.round(store, worker, ingester)
+                    await polling.round(poller, worker)
                     t1 = time.perf_counter()
                     title, _, question = latency_item(n)
                     hit = (await asyncio.to_thread(engine.ask, question)).hits[0]

@@ -13,7 +13,6 @@ from newsbot.bot.client import NewsBot
 from newsbot.engine import Engine
 from newsbot.feeds.elsewhere import RoundsElsewhere
 from newsbot.feeds.fetch import Limits
-from newsbot.feeds.ingest import Ingester
 from newsbot.feeds.store import open_feed_store
 from newsbot.settings import Settings
 from tests.feeds.server import FeedServer, Item, page, rss
@@ -41,17 +40,17 @@ async def test_a_busy_index_leaves_the_feeds_reindex_to_the_next_round(
         server.serve("/feed", rss([item], title="Canal News"))
         now = datetime.now(UTC)
         store.add(server.url("/feed"), "Canal News", "canal-news", timedelta(minutes=30), now)
-        ingester = Ingester(store, settings.corpus_dir)
+        poller = polling.poller(store, worker)
 
         held = HeldReindex(monkeypatch)  # an admin's /reindex is running
         admin = asyncio.ensure_future(asyncio.to_thread(engine.reindex))
         await held.running()
-        [report] = await polling.round(store, worker, ingester)
+        [report] = await polling.round(poller, worker)
         assert report.changes.added and polling.pending  # written, not indexed yet: owed
         held.release.set()
         await admin
 
-        assert await polling.round(store, worker, ingester) == []  # nothing due: only the reindex
+        assert await polling.round(poller, worker) == []  # nothing due: only the reindex
         assert not polling.pending
         hits = engine.ask("why do otters juggle pebbles?").hits
         assert hits and hits[0].citation.url == server.url("/otters")

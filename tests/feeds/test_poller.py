@@ -18,7 +18,7 @@ from newsbot.errors import NewsbotError
 from newsbot.feeds.fetch import Fetcher
 from newsbot.feeds.ingest import Ingester
 from newsbot.feeds.parse import BadFeed
-from newsbot.feeds.poller import PollReport, poll_feed, run, subscribe
+from newsbot.feeds.poller import PollReport, poll_due, poll_feed, subscribe
 from newsbot.feeds.store import FeedRecord, FeedStore
 from newsbot.settings import Settings
 from tests.feeds.server import FIXTURES, FeedServer, Item, atom, page, rss
@@ -126,18 +126,12 @@ async def test_validators_are_stored_byte_for_byte_and_sent_back(
     saved = rig.store.get(f.id)
     assert (saved.etag, saved.last_modified) == (etag, modified)
 
-    rounds: list[list[PollReport]] = []
-
-    async def after_round(reports: list[PollReport]) -> None:
-        rounds.append(reports)
-
     rig.store.update(f.id, next_poll_at=NOW)
-    await run(
-        rig.store, rig.fetcher, rig.ingester, after_round, clock=lambda: NOW + timedelta(hours=1), rounds=1
+    (report,) = await poll_due(
+        rig.store, rig.fetcher, rig.ingester, NOW + timedelta(hours=1), random.Random(1)
     )
     second = rig.server.hits("/feed")[-1].headers
     assert second["If-None-Match"] == etag and second["If-Modified-Since"] == modified
-    ((report,),) = rounds
     assert len(parses) == 1 and report.not_modified and not report.changes.changed  # no parse, no reindex
     assert rig.store.get(f.id).last_result == "not modified (304)"
 

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 
 from newsbot.bot.limits import CONTENT, code, escape, fit
-from newsbot.errors import IndexBusy, NewsbotError
+from newsbot.errors import NewsbotError
 from newsbot.feeds.elsewhere import RoundsElsewhere
 from newsbot.feeds.fetch import Fetcher, Limits
 from newsbot.feeds.ingest import Ingester
-from newsbot.feeds.poller import PollReport, poll_due, utcnow
+from newsbot.feeds.poller import PollReport, utcnow
 from newsbot.feeds.store import FeedRecord, FeedStore, open_feed_store
+from newsbot.feeds.worker import PollWorker
 from newsbot.leader import Leadership, leadership
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ class Timing:
 
 
 TIMING = Timing()
+
+
+def _say(line: str) -> None:
+    """What `PollWorker` tells a terminal, in the bot's log (each feed's result is logged once
+    already, so that is debug)."""
+    log.debug("%s", line)
 
 
 class FeedWorker:
@@ -84,8 +91,7 @@ class FeedPolling:
         self.bot = bot
         self.timing = timing or TIMING
         self.leader: Leadership = leadership(bot.settings)
-        self.pending = False  # articles written but not yet indexed: reindexed at the next round
-        self.written: set[str] = set()  # their corpus paths: indexed alone, not the whole corpus
+        self.pending = False  # articles written but not yet indexed: indexed after the next round
         self._wake = asyncio.Event()
         self._rng = random.Random()
         self.task: asyncio.Task[None] | None = None
@@ -131,16 +137,23 @@ class FeedPolling:
         worker = FeedWorker(settings.feeds_allow_private, self.timing.limits)
         try:
             await worker.start()
-            ingester = await asyncio.to_thread(Ingester, store, settings.corpus_dir)
+            poller = await asyncio.to_thread(self.poller, store, worker)
             while await self._lead():
                 try:
-                    await self.round(store, worker, ingester)
+                    await self.round(poller, worker)
                 except Exception:  # the loop outlives any one bad round
                     log.exception("A round of feed polling failed")
                 await self._sleep(await asyncio.to_thread(self._wait, store))
         finally:
             await worker.stop()
             store.close()
+
+    def poller(self, store: FeedStore, worker: FeedWorker) -> PollWorker:
+        """The round `newsbot feeds poll` and the child process run, here on the worker's loop."""
+        ingester = Ingester(store, self.bot.settings.corpus_dir)
+        return PollWorker(
+            store, worker.fetcher, ingester, self.bot.engine, _say, clock=self.timing.clock, rng=self._rng
+        )
 
     async def _poll_elsewhere_while_leading(self) -> None:
         """The same rounds in a child process (`feeds.elsewhere`): the bot's threads keep the
@@ -178,37 +191,15 @@ class FeedPolling:
             if self._owes_notice(feed, now) and await post_feed_notice(self.bot, feed, now):
                 await asyncio.to_thread(store.update, feed.id, noticed_error_at=feed.first_error_at)
 
-    async def round(self, store: FeedStore, worker: FeedWorker, ingester: Ingester) -> list[PollReport]:
-        """Poll what is due, reindex when articles changed (or a reindex is still owed), then
-        tell the moderators about feeds failing for a day."""
-        now = self.timing.clock()
-        reports = await worker.run(poll_due(store, worker.fetcher, ingester, now, self._rng))
-        for report in reports:
-            log.info("feed %s: %s", report.name, report.result)
-        self.pending = self.pending or any(r.changes.changed for r in reports)
-        for r in reports:
-            self.written.update(r.changes.added + r.changes.updated)
-        if self.pending:
-            await self.reindex()
-        await self._notify_failing(store, now)
+    async def round(self, poller: PollWorker, worker: FeedWorker) -> list[PollReport]:
+        """Poll what is due and index what the polls wrote (`PollWorker.round`, on the worker's
+        loop: `Engine.add` of those files alone; when the index is busy, an admin's /reindex,
+        they are kept and indexed after the next round), then tell the moderators about feeds
+        failing for a day."""
+        reports = await worker.run(poller.round())
+        self.pending = bool(poller.written)
+        await self._notify_failing(poller.store, self.timing.clock())
         return reports
-
-    async def reindex(self) -> None:
-        """Index the files the polls wrote, and only those (`Engine.add`: a fraction of a second,
-        no listing of the corpus), in a thread; when busy (an admin's /reindex), the next round."""
-        engine = self.bot.engine
-        paths = [engine.settings.corpus_dir / p for p in sorted(self.written)]
-        try:
-            report = await asyncio.to_thread(engine.add, paths)
-        except IndexBusy:
-            log.info("Feed articles wait for the next round: a reindex is already running.")
-            return
-        except NewsbotError as exc:
-            log.warning("Feed articles not indexed yet: %s", exc.message)
-            return
-        self.pending = False
-        self.written.clear()
-        log.info("Reindexed after feeds: %d articles, %d passages.", report.articles, report.passages)
 
     def _owes_notice(self, feed: FeedRecord, now: datetime) -> bool:
         return (

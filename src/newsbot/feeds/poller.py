@@ -1,4 +1,4 @@
-"""Polling: one feed (conditional GET, parse, ingest, schedule), the due feeds, and the worker loop."""
+"""Polling: one feed (conditional GET, parse, ingest, schedule) and the due feeds (`worker.py` loops)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -220,31 +220,3 @@ async def poll_due(
     """Poll the feeds that are due (or every enabled one) together; the fetcher keeps it polite."""
     feeds = [f for f in store.feeds() if f.enabled] if every_feed else store.due(now)
     return list(await asyncio.gather(*(poll_feed(f, fetcher, store, ingester, now, rng) for f in feeds)))
-
-
-async def run(
-    store: FeedStore,
-    fetcher: Fetcher,
-    ingester: Ingester,
-    after_round: Callable[[list[PollReport]], Awaitable[None]],
-    *,
-    clock: Clock = utcnow,
-    rng: random.Random | None = None,
-    rounds: int | None = None,
-) -> None:
-    """The worker loop: poll what is due, hand the reports to `after_round` (which reindexes when
-    one of them changed the corpus), sleep until the next feed is due (at most LOOP_NAP)."""
-    rng = rng or random.Random()
-    done = 0
-    while rounds is None or done < rounds:
-        reports = await poll_due(store, fetcher, ingester, clock(), rng)
-        for report in reports:
-            log.info("feed %s: %s", report.name, report.result)
-        if reports:
-            await after_round(reports)
-        done += 1
-        if rounds is not None and done >= rounds:
-            break
-        upcoming = [f.next_poll_at for f in store.feeds() if f.enabled]
-        wait = min([*(t - clock() for t in upcoming), LOOP_NAP])
-        await asyncio.sleep(max(wait.total_seconds(), 1.0))

@@ -73,12 +73,15 @@ class PollWorker:
         try:
             report = await asyncio.to_thread(self.engine.add, paths)
         except IndexBusy as exc:
+            log.info("Feed articles wait for the next round: %s", exc.message)
             self.say(f"Not indexed yet: {exc.message} (retried after the next round)")
             return None
         except NewsbotError as exc:  # the corpus folder gone, another corpus indexed
+            log.warning("Feed articles not indexed yet: %s", exc.message)
             self.say(f"Not indexed: {exc.message}")
             return None
         self.written.clear()
+        log.info("Indexed after feeds: %d articles, %d passages.", report.articles, report.passages)
         self.say(
             f"Reindexed {len(paths)} new or changed files: {report.articles:,} articles, "
             f"{report.passages:,} passages."
