@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 
 from newsbot.answers.filters import parse_date
 from newsbot.cli import app
-from newsbot.cli.common import DATE_FORMATS
+from newsbot.cli.common import DATE_FORMATS, progress_bar
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "300"}  # help text on one line per option
@@ -149,3 +151,33 @@ def test_the_date_formats_in_help_are_the_ones_read() -> None:
         "2024-05-01",
         "2024-05-17",
     ]
+
+
+def test_a_ctrl_c_that_something_swallowed_still_stops_at_the_next_step() -> None:
+    """Python drops a KeyboardInterrupt raised while a finalizer runs; the bar raises it again."""
+    moves: list[str] = []
+    with pytest.raises(typer.Exit) as stopped, progress_bar() as progress:
+        progress("reading", 1, 2)
+        moves.append("reading")
+        try:  # stands for a finalizer that the interrupt hit
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            moves.append("swallowed")
+        progress("saving", 0, 1)
+        moves.append("saved")  # never: the build stops before it publishes
+    assert stopped.value.exit_code == 130
+    assert moves == ["reading", "swallowed"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_the_bar_leaves_an_ignored_ctrl_c_ignored() -> None:
+    """A background job's SIGINT stays ignored (`nohup`, `&` in a script)."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with progress_bar() as progress:
+            os.kill(os.getpid(), signal.SIGINT)
+            progress("saving", 0, 1)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -3,9 +3,12 @@ settings, which is also where logging is set up, so no command can skip either."
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -71,17 +74,25 @@ def print_error(message: str) -> None:
 
 @contextmanager
 def progress_bar(first: str = "starting") -> Iterator[Callable[[str, int, int], None]]:
-    """A transient progress bar on stderr, and the function that moves it (stage, done, total)."""
+    """A transient progress bar on stderr, and the function that moves it (stage, done, total).
+
+    One Ctrl-C stops the work with one line. Python drops a KeyboardInterrupt that lands while
+    a finalizer runs (a build makes many: files, maps, pools), so the interrupt is also noted,
+    and the next move of the bar raises it again: a build always moves the bar ("saving") before
+    it publishes, so a stopped build changes nothing.
+    """
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,}/{task.total:,}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar, _noted_interrupts() as hit:
         task = bar.add_task(first, total=1)
 
         def progress(stage: str, done: int, total: int) -> None:
+            if hit:
+                raise KeyboardInterrupt
             bar.update(task, description=stage, completed=done, total=max(total, 1))
 
         try:
@@ -90,3 +101,23 @@ def progress_bar(first: str = "starting") -> Iterator[Callable[[str, int, int], 
             bar.stop()
             Console(stderr=True).print("Stopped: the index was not changed.")
             raise typer.Exit(130) from None
+
+
+@contextmanager
+def _noted_interrupts() -> Iterator[list[int]]:
+    """SIGINT raises KeyboardInterrupt as usual and is also noted in the yielded list."""
+    noted: list[int] = []
+    main = threading.current_thread() is threading.main_thread()  # only there can it be handled
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield noted  # ignored (a background job) or handled by someone else: left as it is
+        return
+
+    def interrupted(signum: int, _frame: FrameType | None) -> None:
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, before)

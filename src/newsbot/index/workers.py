@@ -11,19 +11,18 @@ import copy
 import itertools
 import multiprocessing
 import os
-import signal
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from multiprocessing.context import BaseContext
 
 import numpy as np
 import numpy.typing as npt
 
 from newsbot.index.chunks import TextSpill
+from newsbot.index.processes import Context, ordered_map
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -113,9 +112,6 @@ _worker: _Analysis | None = None
 
 def _init_worker(analyzer: Analyzer, target: int) -> None:
     global _worker
-    # Ctrl-C reaches the whole process group: only the parent handles it (it stops the pool);
-    # a worker interrupted mid-batch would print a traceback and could hang the pool's shutdown.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = _Analysis(analyzer, target)
 
 
@@ -124,12 +120,14 @@ def _analyse_in_worker(batch: list[tuple[str, str]]) -> Analysed:
     return _worker.run(batch)
 
 
-def _context() -> BaseContext:
+def _context() -> Context:
     """fork when this process runs no other thread; otherwise a clean server process (a bot)."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 def _cores() -> int:
@@ -175,6 +173,7 @@ def analysed(
         for batch in batches():
             yield here.run(batch)
         return
-    # `imap` takes batches as the workers are ready for them (its pipe is small), not all at once.
-    with _context().Pool(min(workers, n_batches), _init_worker, (analyzer, target)) as pool:
-        yield from pool.imap(_analyse_in_worker, batches())
+    # The workers take batches as they are ready for them (a pipe each), not all at once.
+    yield from ordered_map(
+        _context(), min(workers, n_batches), _init_worker, (analyzer, target), _analyse_in_worker, batches()
+    )
