@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsbot.answers.cues import question_kind
+from newsbot.answers.cues import full_name_words, question_kind
 from newsbot.answers.snippets import Asked, best_sentence, ranked, scored, window
 from newsbot.text.analyzer import default_analyzer
 
@@ -72,3 +72,28 @@ def test_snippet_is_centred_on_the_answering_sentence() -> None:
     shown = [scored(text, analyzer, asked)]
     snippet = window(shown[0], ranked(shown)[0], analyzer, asked.weights, limit=200)
     assert "Magnus Carlsen won" in snippet.text and len(snippet.text) < 420
+
+
+LIONS = (
+    "The Lions have played the most Thanksgiving Day games of any NFL team, 84 in all. "
+    "Fans cheered the Lions in the stadium."
+)
+
+
+def test_headline_names_the_voted_answer_in_full() -> None:
+    question = "Which NFL team has played the most games on Thanksgiving Day?"
+    second = "The Detroit Lions have played the most games on Thanksgiving Day of any NFL team since 1934."
+    assert headline(question, LIONS, second) == second
+
+
+def test_a_name_with_no_fuller_form_keeps_its_whole_vote() -> None:
+    question = "Which NFL team has played the most games on Thanksgiving Day?"
+    second = "The Lions have played the most games on Thanksgiving Day of any NFL team since 1934."
+    assert headline(question, LIONS, second) == LIONS.split(". ")[0] + "."
+
+
+def test_full_name_words_are_the_words_of_names_of_several_words() -> None:
+    common = default_analyzer().stopwords
+    got = full_name_words("The Detroit Lions beat the Bears, LeBron James said in Los Angeles.", common)
+    assert got == {"detroit", "lions", "lebron", "james", "los", "angeles"}
+    assert full_name_words("The Lions won.", common) == frozenset()

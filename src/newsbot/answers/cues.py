@@ -53,6 +53,7 @@ _NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b|%", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'.&-]*[A-Za-z0-9]|\b[A-Z]\b")
 _NUMBER_TOKEN = re.compile(rf"\d[\d,.]*%?|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:in|at|from|to|near|across|of)\s+(?:the\s+)?([A-Z][\w’'.-]*)")
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'.&-]*[A-Za-z0-9](?:\s+[A-Z][\w’'.&-]*[A-Za-z0-9])+")
 
 
 def asked_part(question: str) -> str:
@@ -85,6 +86,19 @@ def capitalised(sentence: str, common: frozenset[str] = frozenset()) -> list[str
     if words and first and words[0] == first.group(1) and words[0].lower() in common:
         words = words[1:]
     return [w.lower() for w in words]
+
+
+def full_name_words(sentence: str, common: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The lowercased words of a sentence that stand inside a name of two or more capitalised
+    words ("LeBron James", "Detroit Lions"), a `common` first word ("The") aside."""
+    out: set[str] = set()
+    for match in _NAME_RUN.finditer(sentence):
+        words = match.group().lower().split()
+        while words and words[0] in common:
+            words = words[1:]
+        if len(words) >= 2:
+            out.update(words)
+    return frozenset(out)
 
 
 def holds(kind: Kind, sentence: str, novel_names: set[str]) -> bool:
