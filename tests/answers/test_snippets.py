@@ -32,7 +32,9 @@ def headline(question: str, *passages: str) -> str | None:
         ("How many people were hurt?", "number"),
         ("What percentage of plastic is recycled?", "number"),
         ("Where did the storm land?", "place"),
-        ("The storm hit this week. In which country did it land?", "place"),
+        ("The storm hit this week. In which country did it land?", "country"),
+        ("Which European nation elected her?", "country"),
+        ("Which U.S. state banned the app?", "state"),
         ("Which company bought Twitter?", "thing"),
     ],
 )
@@ -97,3 +99,11 @@ def test_full_name_words_are_the_words_of_names_of_several_words() -> None:
     got = full_name_words("The Detroit Lions beat the Bears, LeBron James said in Los Angeles.", common)
     assert got == {"detroit", "lions", "lebron", "james", "los", "angeles"}
     assert full_name_words("The Lions won.", common) == frozenset()
+
+
+def test_a_which_country_headline_names_a_country() -> None:
+    question = "Which country did the rebels take over after its president fled to Russia?"
+    first = "The rebels took over Damascus after President Assad fled to Russia, officials in Moscow said."
+    second = "Rebels have taken over Syria, and its president fled to Russia."
+    assert headline(question, first, second) == second
+    assert headline(question, first) == first  # no country named: the best sentence still leads
