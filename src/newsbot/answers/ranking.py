@@ -136,4 +136,16 @@ def coverage(
     return found / total if total else 0.0
 
 
+def unmatched_names(index: Index, passage: int, names: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The question's name terms (see `coverage`) the passage holds only as the stem of another
+    word ("mar" of Mar-a-Lago for "Mars")."""
+    present = set(index.passage_terms(passage).tolist()) if names else set()
+    held = [t for t in names if index.vocab.get(t) in present]
+    if not held:
+        return frozenset()
+    article = index.article_of(passage)
+    words = set(_WORD.findall(f"{article.title} {index.passage_text(passage)}".casefold()))
+    return frozenset(t for t in held if not names[t] & words)
+
+
 _WORD = re.compile(r"\w+")
