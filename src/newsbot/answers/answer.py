@@ -90,10 +90,18 @@ def consider(
     prior_of = for_question(question, ranking)
     # room to fold syndicated copies and still show k stories
     candidates = rank(index, term_ids, 2 * k, searched, per_article, reference, prior_of)
-    stories = fold(index, candidates, k)
+    known: dict[int, set[int]] = {}
+
+    def distinct(passage: int) -> set[int]:  # each passage's terms decoded once per question
+        if passage not in known:
+            known[passage] = set(index.passage_terms(passage).tolist())
+        return known[passage]
+
+    stories = fold(index, candidates, k, distinct)
     weights = term_weights(index, terms)
     asked = Asked.of(question, analyzer, weights)
-    shown = [scored(index.passage_text(p), analyzer, asked) for p, _, _ in stories]
+    texts = [index.passage_text(p) for p, _, _ in stories]
+    shown = [scored(text, analyzer, asked) for text in texts]
     scores = ranked(shown)
     evidence = None
     if candidates:
@@ -102,7 +110,7 @@ def consider(
             1.0 if reference is None or prior_of.boost <= 0 else float(prior(index, reference, prior_of)[top])
         )
         names_of = names(analyzer, question)
-        absent = unmatched_names(index, top, names_of)
+        absent = unmatched_names(index, top, names_of, distinct(top))
         evidence = measure(
             index,
             analyzer,
@@ -110,8 +118,10 @@ def consider(
             weights,
             candidates,
             factor,
-            coverage(index, top, weights, names_of),
+            coverage(index, top, weights, names_of, distinct(top)),
             best_coverage(shown, analyzer, asked, absent),
+            distinct,
+            texts[0],
             absent,
         )
     return Considered(stories, shown, scores, weights, terms, term_ids, period, evidence)

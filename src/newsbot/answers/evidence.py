@@ -11,7 +11,7 @@ questions' found answers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import pairwise
@@ -108,18 +108,17 @@ def measure(
     factor: float,
     coverage: float,
     sentence: float,
+    distinct: Callable[[int], set[int]],
+    text: str,
     absent: AbstractSet[str] = frozenset(),
 ) -> Evidence:
     """The evidence of the ranked passages `best` (best first, at least one; scores with the
-    recency prior, `factor` being the best one's prior) for a question of `terms`; `absent`: its
-    name terms the best passage holds only as another word's stem."""
+    recency prior, `factor` being the best one's prior) for a question of `terms`. `distinct`: a
+    passage's distinct term ids; `text`: the best passage's; `absent`: the question's name terms
+    the best passage holds only as another word's stem."""
     top = best[0][0]
     possible = (index.params.k1 + 1) * sum(weights.get(t, 0.0) for t in terms)
-    agreement = 0.0
-    if len(best) > 1:
-        agreement = jaccard(
-            set(index.passage_terms(top).tolist()), set(index.passage_terms(best[1][0]).tolist())
-        )
+    agreement = jaccard(distinct(top), distinct(best[1][0])) if len(best) > 1 else 0.0
     article = index.article_of(top)
     return Evidence(
         coverage=coverage,
@@ -127,5 +126,5 @@ def measure(
         strength=best[0][1] / factor / possible if possible > 0 and factor > 0 else 0.0,
         sentence=sentence,
         lead=lead([s for _, s in best[:2]]),
-        phrase=phrase_share(analyzer, terms, f"{article.title} . {index.passage_text(top)}", weights, absent),
+        phrase=phrase_share(analyzer, terms, f"{article.title} . {text}", weights, absent),
     )
