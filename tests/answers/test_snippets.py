@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsbot.answers.cues import question_kind
+from newsbot.answers.cues import full_name_words, question_kind
 from newsbot.answers.snippets import Asked, best_sentence, ranked, scored, window
 from newsbot.text.analyzer import default_analyzer
 
@@ -32,7 +32,9 @@ def headline(question: str, *passages: str) -> str | None:
         ("How many people were hurt?", "number"),
         ("What percentage of plastic is recycled?", "number"),
         ("Where did the storm land?", "place"),
-        ("The storm hit this week. In which country did it land?", "place"),
+        ("The storm hit this week. In which country did it land?", "country"),
+        ("Which European nation elected her?", "country"),
+        ("Which U.S. state banned the app?", "state"),
         ("Which company bought Twitter?", "thing"),
     ],
 )
@@ -72,3 +74,36 @@ def test_snippet_is_centred_on_the_answering_sentence() -> None:
     shown = [scored(text, analyzer, asked)]
     snippet = window(shown[0], ranked(shown)[0], analyzer, asked.weights, limit=200)
     assert "Magnus Carlsen won" in snippet.text and len(snippet.text) < 420
+
+
+LIONS = (
+    "The Lions have played the most Thanksgiving Day games of any NFL team, 84 in all. "
+    "Fans cheered the Lions in the stadium."
+)
+
+
+def test_headline_names_the_voted_answer_in_full() -> None:
+    question = "Which NFL team has played the most games on Thanksgiving Day?"
+    second = "The Detroit Lions have played the most games on Thanksgiving Day of any NFL team since 1934."
+    assert headline(question, LIONS, second) == second
+
+
+def test_a_name_with_no_fuller_form_keeps_its_whole_vote() -> None:
+    question = "Which NFL team has played the most games on Thanksgiving Day?"
+    second = "The Lions have played the most games on Thanksgiving Day of any NFL team since 1934."
+    assert headline(question, LIONS, second) == LIONS.split(". ")[0] + "."
+
+
+def test_full_name_words_are_the_words_of_names_of_several_words() -> None:
+    common = default_analyzer().stopwords
+    got = full_name_words("The Detroit Lions beat the Bears, LeBron James said in Los Angeles.", common)
+    assert got == {"detroit", "lions", "lebron", "james", "los", "angeles"}
+    assert full_name_words("The Lions won.", common) == frozenset()
+
+
+def test_a_which_country_headline_names_a_country() -> None:
+    question = "Which country did the rebels take over after its president fled to Russia?"
+    first = "The rebels took over Damascus after President Assad fled to Russia, officials in Moscow said."
+    second = "Rebels have taken over Syria, and its president fled to Russia."
+    assert headline(question, first, second) == second
+    assert headline(question, first) == first  # no country named: the best sentence still leads

@@ -7,31 +7,31 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import date
 
+from newsbot.answers.evidence import Evidence, measure
 from newsbot.answers.fold import fold, matching_articles
+from newsbot.answers.nomatch import NO_MATCH
 from newsbot.answers.ranking import (
     RANKING,
     Ranking,
     coverage,
     for_question,
+    prior,
     rank,
     reference_day,
     term_weights,
+    unmatched_names,
 )
-from newsbot.answers.snippets import Asked, best_sentence, mark, ranked, scored, window
-from newsbot.answers.when import search_filters
+from newsbot.answers.snippets import Asked, Scored, best_sentence, mark, ranked, scored, window
+from newsbot.answers.when import Period, search_filters
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
 from newsbot.records import Answer, Citation, Filters, Hit, Snippet
 from newsbot.text.analyzer import Analyzer
 
 MAX_QUESTION_CHARS = 500
-# Share of the question's idf weight that the best passage must contain to count as a match.
-# Calibrated with `newsbot eval` on real news-quiz questions (see docs/quality.md): the coarse
-# threshold that best separates shown answers from misses while hiding under 5% of the answers
-# found for questions the corpus can answer.
-MIN_COVERAGE = 0.55
 SNIPPET_BESIDE_HEADLINE = True
 _NO_WORDS = "Please ask a question in words, e.g. “who was sanctioned?”."
 
@@ -53,6 +53,93 @@ def clean_question(question: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Considered:
+    """What `answer` found before quoting it: the stories to show, their sentences and scores,
+    and the evidence the no-match model weighs."""
+
+    stories: list[tuple[int, float, list[int]]]  # (passage, score, its copies), best first
+    shown: list[Scored]
+    scores: list[list[float]]
+    weights: dict[str, float]
+    terms: list[str]
+    term_ids: list[int]
+    period: Period | None
+    evidence: Evidence | None  # None when nothing matched a term
+
+    @property
+    def matched(self) -> bool:
+        return self.evidence is not None and NO_MATCH.matches(self.evidence)
+
+
+def consider(
+    index: Index,
+    analyzer: Analyzer,
+    question: str,
+    k: int = 3,
+    filters: Filters = Filters(),
+    per_article: int = 1,
+    as_of: date | None = None,
+    ranking: Ranking = RANKING,
+) -> Considered:
+    """Rank, fold and score the sentences of the best `k` stories for `question` (see `answer`)."""
+    terms = question_terms(analyzer, question)
+    searched, period = search_filters(question, filters, as_of or filters.until or date.today())
+    term_ids = index.term_ids(terms)
+    reference = reference_day(index, (searched.until if period else None) or as_of or filters.until)
+    prior_of = for_question(question, ranking)
+    # room to fold syndicated copies and still show k stories
+    candidates = rank(index, term_ids, 2 * k, searched, per_article, reference, prior_of)
+    known: dict[int, set[int]] = {}
+
+    def distinct(passage: int) -> set[int]:  # each passage's terms decoded once per question
+        if passage not in known:
+            known[passage] = set(index.passage_terms(passage).tolist())
+        return known[passage]
+
+    stories = fold(index, candidates, k, distinct)
+    weights = term_weights(index, terms)
+    asked = Asked.of(question, analyzer, weights)
+    texts = [index.passage_text(p) for p, _, _ in stories]
+    shown = [scored(text, analyzer, asked) for text in texts]
+    scores = ranked(shown)
+    evidence = None
+    if candidates:
+        top = candidates[0][0]
+        factor = (
+            1.0 if reference is None or prior_of.boost <= 0 else float(prior(index, reference, prior_of)[top])
+        )
+        names_of = names(analyzer, question)
+        absent = unmatched_names(index, top, names_of, distinct(top))
+        evidence = measure(
+            index,
+            analyzer,
+            terms,
+            weights,
+            candidates,
+            factor,
+            coverage(index, top, weights, names_of, distinct(top)),
+            best_coverage(shown, analyzer, asked, absent),
+            distinct,
+            texts[0],
+            absent,
+        )
+    return Considered(stories, shown, scores, weights, terms, term_ids, period, evidence)
+
+
+def best_coverage(shown: list[Scored], analyzer: Analyzer, asked: Asked, absent: frozenset[str]) -> float:
+    """The largest share of the question's weight one shown sentence holds, the `absent` names
+    (held only as another word's stem) not counted."""
+    if not absent:
+        return max((s.covered for ss in shown for s in ss), default=0.0)
+    total = sum(asked.weights.values()) or 1.0
+    return max(
+        (s.covered - sum(asked.weights.get(t, 0.0) for t in absent & set(analyzer.terms(s.text))) / total)
+        for ss in shown
+        for s in ss
+    )
+
+
 def answer(
     index: Index,
     analyzer: Analyzer,
@@ -69,45 +156,29 @@ def answer(
     `ranking`: the recency prior, made stronger for a question about this week (`for_question`).
     """
     began = time.perf_counter()
-    terms = question_terms(analyzer, question)
     k = max(1, min(k, 10))
-    searched, period = search_filters(question, filters, as_of or filters.until or date.today())
-    term_ids = index.term_ids(terms)
-    candidates = rank(
-        index,
-        term_ids,
-        2 * k,  # room to fold syndicated copies and still show k stories
-        searched,
-        per_article,
-        reference_day(index, (searched.until if period else None) or as_of or filters.until),
-        for_question(question, ranking),
-    )
-    stories = fold(index, candidates, k)
-    found = [(p, s) for p, s, _ in stories]
-    weights = term_weights(index, terms)
-    asked = Asked.of(question, analyzer, weights)
-    shown = [scored(index.passage_text(p), analyzer, asked) for p, _ in found]
-    scores = ranked(shown)
-    matched = bool(found) and coverage(index, found[0][0], weights, names(analyzer, question)) >= MIN_COVERAGE
+    got = consider(index, analyzer, question, k, filters, per_article, as_of, ranking)
+    shown, scores, weights = got.shown, got.scores, got.weights
+    matched = got.matched
     best = best_sentence(shown, scores) if matched else None
     if best and SNIPPET_BESIDE_HEADLINE:  # the headline is shown above: its passage quotes the rest
         scores[best[0]] = [0.0 if i == best[1] else v for i, v in enumerate(scores[best[0]])]
     hits = tuple(
         _hit(index, p, s, window(sentences, values, analyzer, weights), copies)
-        for (p, s, copies), sentences, values in zip(stories, shown, scores, strict=True)
+        for (p, s, copies), sentences, values in zip(got.stories, shown, scores, strict=True)
     )
     return Answer(
         question=question,
         hits=hits,
         best_sentence=mark(shown[best[0]][best[1]].text, analyzer, weights) if best else None,
         headline_hit=best[0] if best else None,
-        period=period.label if period else None,
-        matching=matching_articles(index, term_ids),
+        period=got.period.label if got.period else None,
+        matching=matching_articles(index, got.term_ids),
         matched=matched,
         index_version=index.version,
         took_ms=(time.perf_counter() - began) * 1000,
         filters=filters,
-        terms=tuple(dict.fromkeys(terms)),
+        terms=tuple(dict.fromkeys(got.terms)),
     )
 
 

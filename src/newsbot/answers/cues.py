@@ -3,16 +3,21 @@ downloaded data (no tagger, no gazetteer).
 
 who / which person → a name (capitalised words the question does not have); when → a date (a
 month, a weekday, a year, a day of the month); how many / how much → a number; where / which
-country → a place (a capitalised word after "in", "at", "from"…); other "which/what X" questions
-usually ask for a proper noun, so they take the name cue too.
+country → a place (a capitalised word after "in", "at", "from"…), and which country / which
+state → one of the names written out in `places.py`; other "which/what X" questions usually ask
+for a proper noun, so they take the name cue too.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import Literal
 
-Kind = Literal["name", "date", "number", "place", "thing"]
+from newsbot.answers.places import COUNTRY, COUNTRY_Q, STATE, STATE_Q
+
+Kind = Literal["name", "date", "number", "place", "country", "state", "thing"]
+_LISTED = {"country": COUNTRY, "state": STATE}
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _MONTHS_SHORT = "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -53,11 +58,13 @@ _NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b|%", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'.&-]*[A-Za-z0-9]|\b[A-Z]\b")
 _NUMBER_TOKEN = re.compile(rf"\d[\d,.]*%?|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:in|at|from|to|near|across|of)\s+(?:the\s+)?([A-Z][\w’'.-]*)")
+_SENTENCE_END = re.compile(r"(?<=[.?!])(?<!\b[A-Z]\.)\s+")  # not after an initial: "U.S. state"
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'.&-]*[A-Za-z0-9](?:\s+[A-Z][\w’'.&-]*[A-Za-z0-9])+")
 
 
 def asked_part(question: str) -> str:
     """The question proper: its last sentence that asks (a quiz question often has a preamble)."""
-    parts = [p for p in re.split(r"(?<=[.?!])\s+", question.strip()) if p.strip()]
+    parts = [p for p in _SENTENCE_END.split(question.strip()) if p.strip()]
     return next((p for p in reversed(parts) if p.rstrip().endswith("?")), parts[-1] if parts else "")
 
 
@@ -68,6 +75,10 @@ def question_kind(question: str) -> Kind:
         return "number"
     if _DATE_Q.search(text):
         return "date"
+    if COUNTRY_Q.search(text):
+        return "country"
+    if STATE_Q.search(text):
+        return "state"
     if _PLACE_Q.search(text):
         return "place"
     if _PERSON_Q.search(text):
@@ -87,6 +98,19 @@ def capitalised(sentence: str, common: frozenset[str] = frozenset()) -> list[str
     return [w.lower() for w in words]
 
 
+def full_name_words(sentence: str, common: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The lowercased words of a sentence that stand inside a name of two or more capitalised
+    words ("LeBron James", "Detroit Lions"), a `common` first word ("The") aside."""
+    out: set[str] = set()
+    for match in _NAME_RUN.finditer(sentence):
+        words = match.group().lower().split()
+        while words and words[0] in common:
+            words = words[1:]
+        if len(words) >= 2:
+            out.update(words)
+    return frozenset(out)
+
+
 def holds(kind: Kind, sentence: str, novel_names: set[str]) -> bool:
     """Whether `sentence` holds the kind of answer asked for. `novel_names`: its capitalised words
     that are not in the question."""
@@ -96,6 +120,8 @@ def holds(kind: Kind, sentence: str, novel_names: set[str]) -> bool:
         return bool(_DATE.search(sentence))
     if kind == "place":
         return any(m.group(1).lower() in novel_names for m in _PLACE.finditer(sentence))
+    if kind in _LISTED:
+        return bool(_listed(_LISTED[kind], sentence, novel_names))
     return any(not _CALENDAR.fullmatch(name) for name in novel_names)
 
 
@@ -106,4 +132,13 @@ def candidates(kind: Kind, sentence: str, novel_names: frozenset[str]) -> frozen
         return frozenset(m.group().lower() for m in _NUMBER_TOKEN.finditer(sentence))
     if kind == "date":
         return frozenset(m.group().lower() for m in _DATE.finditer(sentence))
+    if kind in _LISTED:
+        return _listed(_LISTED[kind], sentence, novel_names)
     return novel_names
+
+
+def _listed(pattern: re.Pattern[str], sentence: str, novel_names: AbstractSet[str]) -> frozenset[str]:
+    """The listed names in `sentence` with a word the question lacks ("South Korea" beside a
+    question about North Korea), lowercased."""
+    found = (m.group().lower() for m in pattern.finditer(sentence))
+    return frozenset(n for n in found if any(w in novel_names for w in n.split()))

@@ -6,6 +6,8 @@ The same wire story often runs in several papers: passages whose distinct terms 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from newsbot.index.store import Index
@@ -13,12 +15,15 @@ from newsbot.index.store import Index
 SAME_STORY = 0.7  # share of distinct terms two passages must share to count as one story
 
 
-def fold(index: Index, found: list[tuple[int, float]], k: int) -> list[tuple[int, float, list[int]]]:
-    """The first `k` distinct stories of `found` (best first): (passage, score, its copies)."""
+def fold(
+    index: Index, found: list[tuple[int, float]], k: int, distinct: Callable[[int], set[int]] | None = None
+) -> list[tuple[int, float, list[int]]]:
+    """The first `k` distinct stories of `found` (best first): (passage, score, its copies).
+    `distinct`: a passage's distinct term ids (default: read from the index)."""
     stories: list[tuple[int, float, list[int]]] = []
     terms: list[set[int]] = []
     for passage, score in found:
-        mine = set(index.passage_terms(passage).tolist())
+        mine = distinct(passage) if distinct else set(index.passage_terms(passage).tolist())
         for n, theirs in enumerate(terms):
             if len(mine & theirs) >= SAME_STORY * max(len(mine | theirs), 1):
                 stories[n][2].append(passage)

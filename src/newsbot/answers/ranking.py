@@ -112,14 +112,19 @@ def term_weights(index: Index, terms: list[str]) -> dict[str, float]:
 
 
 def coverage(
-    index: Index, passage: int, weights: dict[str, float], names: dict[str, frozenset[str]] | None = None
+    index: Index,
+    passage: int,
+    weights: dict[str, float],
+    names: dict[str, frozenset[str]] | None = None,
+    present: set[int] | None = None,
 ) -> float:
     """Share of the question's idf weight found in the passage (title included).
 
     `names`: term -> the question's capitalised words with that term; such a term counts only when
     one of those words is in the passage as a word, not just its stem ("Mars" is not "Mar-a-Lago").
+    `present`: the passage's distinct term ids, when known.
     """
-    present = set(index.passage_terms(passage).tolist())
+    present = present if present is not None else set(index.passage_terms(passage).tolist())
     total = sum(weights.values())
     words: set[str] | None = None
     found = 0.0
@@ -134,6 +139,22 @@ def coverage(
                 continue
         found += w
     return found / total if total else 0.0
+
+
+def unmatched_names(
+    index: Index, passage: int, names: dict[str, frozenset[str]], present: set[int] | None = None
+) -> frozenset[str]:
+    """The question's name terms (see `coverage`) the passage holds only as the stem of another
+    word ("mar" of Mar-a-Lago for "Mars"). `present`: the passage's distinct term ids, when known."""
+    if not names:
+        return frozenset()
+    present = present if present is not None else set(index.passage_terms(passage).tolist())
+    held = [t for t in names if index.vocab.get(t) in present]
+    if not held:
+        return frozenset()
+    article = index.article_of(passage)
+    words = set(_WORD.findall(f"{article.title} {index.passage_text(passage)}".casefold()))
+    return frozenset(t for t in held if not names[t] & words)
 
 
 _WORD = re.compile(r"\w+")

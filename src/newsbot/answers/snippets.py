@@ -15,7 +15,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newsbot.answers.cues import Kind, asked_part, candidates, capitalised, holds, question_kind
+from newsbot.answers.cues import (
+    Kind,
+    asked_part,
+    candidates,
+    capitalised,
+    full_name_words,
+    holds,
+    question_kind,
+)
 from newsbot.records import Snippet
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.sentences import split_sentences
@@ -28,6 +36,9 @@ MIN_NEW_TERMS = 2  # fewer terms the question lacks: the sentence only restates 
 VOTE = 1.0  # a sentence holding the most voted possible answer counts up to (1 + VOTE) times
 COVER_POWER = 1.0  # below 1: the question's weight matters less against the answer's cues
 FOCUS = 1.0  # extra weight of the terms of the question proper, after any preamble
+# A sentence naming the voted answer only in part ("James", "the Lions") where another shown
+# sentence names it in full ("LeBron James", "Detroit Lions") gets this share of the vote.
+PARTIAL_NAME = 0.7
 _URL = re.compile(r"https?://\S+")  # no word inside a link is marked: it would break it
 
 
@@ -57,6 +68,7 @@ class Sentence:
     answers: frozenset[str]  # its words that could be the answer (names, numbers or dates)
     cue: bool  # it holds the kind of answer asked for
     asks: bool  # it is itself a question
+    full: frozenset[str] = frozenset()  # its words inside a name of several capitalised words
 
     @property
     def restates(self) -> bool:
@@ -84,6 +96,7 @@ def sentence(text: str, analyzer: Analyzer, asked: Asked) -> Sentence:
         answers=candidates(asked.kind, text, names),
         cue=holds(asked.kind, text, set(names)),
         asks=is_question(text),
+        full=full_name_words(text, analyzer.stopwords),
     )
 
 
@@ -113,7 +126,9 @@ def ranked(passages: Sequence[Scored]) -> list[list[float]]:
 
     Then the vote: every possible answer word gets the scores of the sentences holding it, and a
     sentence holding the most voted one counts up to (1 + VOTE) times: several sentences naming
-    the same answer beside the question's words agree on it."""
+    the same answer beside the question's words agree on it. A sentence naming it only in part,
+    where another names it in full, gets PARTIAL_NAME of its share: the headline names the answer
+    as the reports do."""
     support = _support(passages)
     out = []
     votes: dict[str, float] = {}
@@ -127,11 +142,16 @@ def ranked(passages: Sequence[Scored]) -> list[list[float]]:
     top = max(votes.values(), default=0.0)
     if top <= 0 or VOTE <= 0:
         return out
-    return [
-        [
-            v * (1 + VOTE * max((votes[w] for w in s.answers), default=0.0) / top)
-            for s, v in zip(ss, vs, strict=True)
+    named_in_full = frozenset().union(*(s.full for ss in passages for s in ss))
+
+    def share(s: Sentence) -> float:
+        partial = [
+            votes[w] * (PARTIAL_NAME if w in named_in_full and w not in s.full else 1.0) for w in s.answers
         ]
+        return max(partial, default=0.0) / top
+
+    return [
+        [v * (1 + VOTE * share(s)) for s, v in zip(ss, vs, strict=True)]
         for ss, vs in zip(passages, out, strict=True)
     ]
 
