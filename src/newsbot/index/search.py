@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.index import maxscore
 from newsbot.index.bm25 import Float32Array, FloatArray, IntArray, drift
 from newsbot.records import Filters
 
@@ -59,6 +60,11 @@ def search(
     repeats = Counter(weighed)
     if min(index.idf[list(repeats)]) < 0:  # negative weights (tiny corpora): no bounds to rely on
         return _search_all(index, term_ids, k, filters, per_article, factor)
+    found = maxscore.search(
+        index, weighed, k, filters, per_article, factor, lambda d, s: _ranked(index, d, s, k, per_article)
+    )
+    if found is not None:
+        return found
     # Passage p's rough score is at p + 1: the postings decode to passages plus one.
     after = np.zeros(index.n_passages + 1, dtype=np.float32)
     rough = after[1:]
