@@ -1,14 +1,15 @@
-"""The top k without reading every posting of common words (MaxScore, with block bounds).
+"""The top k without reading every posting of common words (MaxScore, on the 8-bit levels).
 
-Every posting's 8-bit level bounds its exact weight from above (`_Part.ceiling`), so each term has
-a largest possible weight, and each block of its postings (`newsbot.index.skips`) a largest one
-too. The search first finds a threshold: the k-th best exact score among a few likely passages
-(the best by the rare terms, and those in the best blocks of the common ones), which the k-th
-result can only beat or equal. Then the common terms whose largest weights add up to less than it
-cannot, alone, put a passage there: only passages with another term are candidates, and those
-terms are only looked up for the candidates still above the threshold (a few blocks each).
-Candidates are scored exactly as rank-bm25 does; any passage left out scores below the threshold,
-so the result is exactly the exhaustive one.
+Each posting's 8-bit level bounds its exact weight from both sides (see `_Term`), so a passage's
+rough score (its levels times the terms' steps, added up) bounds its exact score, and a term's
+largest level bounds what it can add to any passage. The terms are read whole in order of that
+largest weight, rare and weighty first, adding rough scores up per passage. Now and then, the
+k-th best lower bound so far is a floor the k-th result can only beat or equal; once the terms
+not read yet cannot lift a passage without any read term up to it, and the passages that can
+still reach it are few, those few are looked up in the remaining terms (only the blocks of
+postings that hold them, `newsbot.index.skips`) instead of reading those terms whole. The
+passages left are then scored exactly as rank-bm25 does; any passage left out scores below the
+floor, so the result is exactly the exhaustive one.
 """
 
 from __future__ import annotations
@@ -32,11 +33,16 @@ if TYPE_CHECKING:
 
 Ranked = list[tuple[int, float]]
 Ranker = Callable[[IntArray, FloatArray], Ranked]
-# Bounds are made this much bigger than worked out: float32 parts, units, steps and sums are within
-# 2**-19 of what they stand for (see `_Part`), and the final score's float64 sums far closer.
+# Bounds are made this much looser than worked out: a level is its float32 part (2**-20 from
+# exact) over the unit (float32) rounded, a step is float32, and float32 sums of a few dozen
+# rough weights are within 2**-18 of exact; float64 sums are far closer still.
 SAFE = 1 + 2.0**-12
-RARE_POSTINGS = 20_000  # the rarest terms are read whole while their postings add up to this
-SEEDS_PER_RESULT = 4  # passages scored exactly per result wanted, to find the threshold
+SUM_ERROR = 2.0**-16  # a float32 sum of rough weights, relatively (with room)
+PICKS_PER_RESULT = 4  # lower bounds taken per result wanted to find the floor
+LOOKUP_COST = 64  # postings read whole cost about as much as one passage looked up in a term
+FIRST_CHECK = 30_000  # postings left to read below which stopping early is not worth a check
+MAX_CHECKS = 3
+SEED_POSTINGS = 50_000  # the terms read first, up to this many postings, give the floor
 
 _local = threading.local()
 
@@ -44,18 +50,15 @@ _local = threading.local()
 class _Part:
     """One query term in one segment."""
 
-    __slots__ = ("ceiling", "count", "docs", "end", "first", "inverted", "level", "postings", "start", "term")
+    __slots__ = ("count", "docs", "end", "first", "inverted", "level", "postings", "start", "step", "term")
 
-    def __init__(self, term: int, start: int, end: int, inverted: Inverted, ceiling: float) -> None:
+    def __init__(self, term: int, start: int, end: int, inverted: Inverted, step: float) -> None:
         self.term, self.start, self.end, self.inverted = term, start, end, inverted
         self.postings: Compact = inverted.postings
         self.level = inverted.level
         self.first = int(self.postings.indptr[term])
         self.count = int(self.postings.indptr[term + 1]) - self.first
-        # A posting's exact weight (times its repeats in the query) is below (level + 1/2) times
-        # this: a level is its float32 part (2**-20 from exact) over the unit, rounded; parts grow
-        # by at most the ratio of the index's average length to the one the levels were made with.
-        self.ceiling = ceiling
+        self.step = step  # a rough weight is its level times this (times the term's repeats)
         self.docs: IntArray | None = None  # its passages plus one, once read whole
 
     def skips(self) -> Skips:
@@ -64,54 +67,50 @@ class _Part:
             kept = self.inverted.skips.setdefault(self.term, Skips.of(self.postings, self.level, self.term))
         return kept
 
-    def read(self) -> tuple[IntArray, Float32Array]:
-        """All its passages (index-wide) and their weights' ceilings."""
+    def read(self) -> tuple[int, IntArray, Float32Array]:
+        """Its segment's first passage, its passages plus one within it, and their rough weights."""
         self.docs = self.postings.docs_after(self.term)
-        return self.docs + (self.start - 1), self._ceilings(self.level[self.first : self.first + self.count])
-
-    def read_blocks(self, blocks: npt.NDArray[np.intp]) -> tuple[IntArray, Float32Array]:
-        """The passages (index-wide) of these blocks and their weights' ceilings."""
-        docs, where = self.skips().decode(self.postings, self.term, blocks)
-        docs += self.start - 1
-        return docs, self._ceilings(self.level[where])
-
-    def block_ceilings(self) -> Float32Array:
-        return self._ceilings(self.skips().high)
-
-    def _ceilings(self, levels: npt.NDArray[np.uint8]) -> Float32Array:
-        out = levels.astype(np.float32)
-        out += np.float32(0.5)
-        out *= np.float32(self.ceiling)
-        return out
+        rough = self.level[self.first : self.first + self.count].astype(np.float32)
+        rough *= np.float32(self.step)
+        return self.start, self.docs, rough
 
     def find(self, after: IntArray) -> tuple[npt.NDArray[np.intp], IntArray]:
         """Which of these passages plus one (segment's numbering, ascending) hold the term, and
-        their posting numbers."""
+        their posting numbers; only the blocks that can hold them are decoded if not read."""
         if self.docs is not None:
             docs, at = self.docs, np.searchsorted(self.docs, after)
-            base = self.first
         else:
             skips = self.skips()
             block = np.searchsorted(skips.last, after)
-            blocks = np.unique(block[block < len(skips.last)])
-            if not len(blocks):
+            block = block[block < len(skips.last)]
+            if not len(block):
                 return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+            blocks = block[np.flatnonzero(np.diff(block, prepend=-1))]
             docs, where = skips.decode(self.postings, self.term, blocks)
             at = np.searchsorted(docs, after)
-            base = 0
         np.minimum(at, len(docs) - 1, out=at)
         hit = np.flatnonzero(docs[at] == after)
         found = at[hit]
-        return hit, (found + base if self.docs is not None else where[found])
+        return hit, (found + self.first if self.docs is not None else where[found])
 
 
 class _Term:
-    __slots__ = ("ceiling", "parts", "size", "term", "times")
+    """A query term in every segment that has it.
 
-    def __init__(self, term: int, times: int, parts: list[_Part]) -> None:
+    A posting's exact weight (times the term's repeats) is within half a step of its rough
+    weight (level times step), give or take float roundings (`SAFE`), when the passage norms are
+    those the levels were made with; under the index's, it is at most `grow` times bigger and
+    `shrink` times smaller (`_drift`). Levels go up to LEVEL_MAX.
+    """
+
+    __slots__ = ("ceiling", "half", "parts", "size", "term", "times")
+
+    def __init__(self, term: int, times: int, parts: list[_Part], grow: float) -> None:
         self.term, self.times, self.parts = term, times, parts
         self.size = sum(p.count for p in parts)
-        self.ceiling = max((p.ceiling for p in parts), default=0.0) * (LEVEL_MAX + 0.5)  # its largest weight
+        step = max((p.step for p in parts), default=0.0)
+        self.half = step / 2  # the most a rough weight is below an exact one (before drift)
+        self.ceiling = step * (LEVEL_MAX + 0.5) * grow * SAFE  # its largest weight
 
 
 def search(
@@ -122,72 +121,116 @@ def search(
     per_article: int,
     factor: FloatArray | None,
     ranked: Ranker,
-) -> Ranked | None:
-    """`search.search` when every weight is positive; None when no threshold was found (fewer
-    than k of the likely passages pass the filters): then nothing can be skipped safely."""
+) -> Ranked:
+    """`search.search` when every weight is positive. `ranked`: the top k of passages
+    (ascending) by these scores, as the result is picked."""
     terms = _terms(index, Counter(weighed))
-    terms.sort(key=lambda t: t.size)
-    rare: list[_Term] = []
-    total = 0
-    for term in terms:
-        if rare and total + term.size > RARE_POSTINGS:
-            break
-        rare.append(term)
-        total += term.size
-    common = terms[len(rare) :]
+    terms.sort(key=lambda t: -t.ceiling)
     ok = _Eligible(index, filters, factor)
-    scratch = _scratch(index.n_passages)
-    read = [p.read() for t in rare for p in t.parts]
-    want = SEEDS_PER_RESULT * k * max(per_article, 1)
-    seeds = [ok.best(*scratch.add(read), want)]
-    if common:  # and the best block of each common term in each segment
-        tops = [p.read_blocks(np.array([np.argmax(p.skips().high)])) for t in common for p in t.parts]
-        seeds.append(ok.best(*scratch.add(tops), want))
-    candidates = np.unique(np.concatenate(seeds))
-    exact = {t.term: _weights(index, t, candidates) for t in terms}
-    found = ranked(candidates, _scores(weighed, exact, candidates, factor))
-    if len(found) < k:
-        return None
-    floor = found[k - 1][1]  # the k-th result scores at least this
-
-    # The common terms whose largest weights add up to less than the floor (smallest first)
-    # cannot reach it alone: only passages with one of the other terms are candidates.
     high = ok.highest_factor()
-    common.sort(key=lambda t: t.ceiling)
-    rest, n = 0.0, 0
-    while n < len(common) and (rest + common[n].ceiling) * high * SAFE < floor:
-        rest += common[n].ceiling
-        n += 1
-    looked_up, essential = common[:n], common[n:]
-    everything = sum(t.ceiling for t in terms)
-    for term in essential:
-        # A passage in a block whose ceiling and every other term's largest weight cannot reach
-        # the floor together scores below it, whatever else it holds: such blocks are skipped.
-        others = everything - term.ceiling
-        for p in term.parts:
-            keep = np.flatnonzero((p.block_ceilings() + np.float32(others)) * (high * SAFE) >= floor)
-            if len(keep) == len(p.skips().last):
-                read.append(p.read())
-            elif len(keep):
-                read.append(p.read_blocks(keep))
-    docs, ceilings = scratch.add(read)
-    docs = docs[ok.reaches(docs, ceilings + np.float32(rest), floor)]
-    docs.sort()
-    # Then exact weights: of the terms read, then of the others, weightiest first, each time
-    # keeping only the passages that can still reach the floor.
-    exact, partial = {}, np.zeros(len(docs))
-    for i, term in enumerate([*rare, *essential, *reversed(looked_up)]):
-        exact[term.term] = _weights(index, term, docs)
-        partial += exact[term.term] * term.times
-        if i + 1 < len(rare) + len(essential):
-            continue
-        if term in looked_up:
+    if high <= 0:  # every score is 0
+        return []
+    grow, shrink = _drift(index)
+    left = sum(t.size for t in terms)  # postings not read yet
+    rest = sum(t.ceiling for t in terms)  # the most the terms not read yet can add
+    half, read, checks = 0.0, 0, 0
+    found: IntArray | None = None
+    floors = _Floors(ok, k, per_article, ranked, shrink)
+    with _scratch(index.n_passages) as scratch:
+        for n, term in enumerate(terms):
+            if floors.seeds and checks < MAX_CHECKS and left >= max(FIRST_CHECK, read):
+                checks += 1
+                floor = floors.of_seeds(scratch, half)
+                if rest * high * SAFE < floor:  # a passage with no term read yet is below it
+                    can = scratch.above(_cut(floor, rest, high, half, grow))
+                    if can is not None and len(can) * LOOKUP_COST <= left:
+                        can = can[ok.reaches(can, _upper(scratch.sums[can], half, grow) + rest, floor)]
+                        if len(can) * LOOKUP_COST <= left:
+                            found = can
+                            break
+            for p in term.parts:
+                scratch.add(*p.read(), first=n == 0)
+            if read + term.size <= SEED_POSTINGS:
+                floors.seed([p.docs + (p.start - 1) for p in term.parts if p.docs is not None])
+            half += term.half
             rest -= term.ceiling
-        alive = ok.reaches(docs, partial + max(rest, 0.0), floor)
-        if not alive.all():
-            docs, partial = docs[alive], partial[alive]
-            exact = {t: w[alive] for t, w in exact.items()}
-    return ranked(docs, _scores(weighed, exact, docs, factor))
+            left -= term.size
+            read += term.size
+        if found is None:
+            floor = floors.of_seeds(scratch, half) or floors.of_all(scratch, half)
+            can = scratch.above(_cut(floor, 0.0, high, half, grow))
+            if can is None:
+                can = scratch.distinct()
+            found = can[ok.reaches(can, _upper(scratch.sums[can], half, grow), floor)]
+    found.sort()
+    exact = {t.term: _weights(index, t, found) for t in terms}
+    return ranked(found, _scores(weighed, exact, found, factor))
+
+
+def _upper(rough: Float32Array, half: float, grow: float) -> FloatArray:
+    """Above the exact partial scores of passages with these rough ones (see `_Term`)."""
+    return (rough.astype(np.float64) * (1 + SUM_ERROR) + half) * grow
+
+
+def _cut(floor: float, rest: float, high: float, half: float, grow: float) -> float:
+    """A rough score below which a passage cannot reach `floor` (see `_upper`)."""
+    return ((floor / (high * SAFE) - rest) / grow - half) / (1 + SUM_ERROR) * (1 - SUM_ERROR)
+
+
+class _Floors:
+    """Scores the k-th result reaches: the k-th best of lower bounds of a few passages, picked as
+    the result is (0 when fewer than k can be picked)."""
+
+    def __init__(self, ok: _Eligible, k: int, per_article: int, ranked: Ranker, shrink: float) -> None:
+        self.ok, self.k, self.ranked, self.shrink = ok, k, ranked, shrink
+        self.want = PICKS_PER_RESULT * k * max(per_article, 1)
+        self.seeds: list[IntArray] = []  # the passages of the rarest terms: likely the best
+        self.distinct: IntArray | None = None
+
+    def seed(self, docs: list[IntArray]) -> None:
+        self.seeds.extend(docs)
+        self.distinct = None
+
+    def of_seeds(self, scratch: _Scratch, half: float) -> float:
+        if self.distinct is None:
+            self.distinct = scratch.unique(self.seeds)
+        return self.of(self.distinct, scratch, half)
+
+    def of_all(self, scratch: _Scratch, half: float) -> float:
+        """From the passages of highest rough scores: over half the best, then lower."""
+        top = float(scratch.sums.max())
+        cut = top / 2
+        while True:
+            docs = scratch.above(cut) if cut > 0 else None
+            floor = self.of(scratch.distinct() if docs is None else docs, scratch, half)
+            if floor > 0 or docs is None:
+                return floor
+            cut = cut / 16 if cut > top * 1e-6 else 0.0
+
+    def of(self, docs: IntArray, scratch: _Scratch, half: float) -> float:
+        rough = scratch.sums[docs].astype(np.float64)
+        lower = np.maximum(rough * (1 - SUM_ERROR) - half, 0.0) * (self.shrink / SAFE)
+        lower = self.ok.values(docs, lower)
+        want = self.want
+        while True:
+            if len(docs) > want:
+                best = np.sort(np.argpartition(-lower, want)[:want])
+                found = self.ranked(docs[best], lower[best])
+            else:
+                found = self.ranked(docs, lower)
+            if len(found) >= self.k:
+                return found[self.k - 1][1]
+            if len(docs) <= want:
+                return 0.0
+            want *= PICKS_PER_RESULT
+
+
+def _drift(index: Index) -> tuple[float, float]:
+    """How much bigger, and smaller, term-frequency parts can be under the index's average length
+    than under the ones their levels were made with (see `bm25.drift`): a passage's norm moves by
+    at most the ratio of the averages, and its part by less."""
+    ratios = [index.avgdl / s.avgdl for s in index.segments if s.avgdl > 0 and index.avgdl > 0]
+    return max([1.0, *ratios]), min([1.0, *ratios])
 
 
 def _terms(index: Index, repeats: Counter[int]) -> list[_Term]:
@@ -197,10 +240,9 @@ def _terms(index: Index, repeats: Counter[int]) -> list[_Term]:
         for segment, postings in index.parts:
             compact = postings.inverted.postings
             if t < compact.n_terms and compact.indptr[t + 1] > compact.indptr[t]:
-                grow = max(1.0, index.avgdl / segment.avgdl) if segment.avgdl > 0 else 1.0
-                ceiling = float(postings.step[t]) * times * grow * SAFE
-                parts.append(_Part(t, segment.start, segment.end, postings.inverted, ceiling))
-        terms.append(_Term(t, times, parts))
+                step = float(postings.step[t]) * times
+                parts.append(_Part(t, segment.start, segment.end, postings.inverted, step))
+        terms.append(_Term(t, times, parts, _drift(index)[0]))
     return terms
 
 
@@ -241,26 +283,16 @@ class _Eligible:
         self.mask = alive & index.filter_mask(filters) if index.masks(filters) else alive
         self.factor = factor
 
-    def best(self, docs: IntArray, ceilings: Float32Array, want: int) -> IntArray:
-        """The `want` eligible ones of `docs` with the highest ceilings (times the factor)."""
-        ok = self.mask[docs]
-        docs = docs[ok]
-        values: npt.NDArray[np.floating] = ceilings[ok]
+    def values(self, docs: IntArray, scores: FloatArray) -> FloatArray:
+        """Scores times the factor, 0 for passages that cannot be in a result."""
+        out = np.where(self.mask[docs], scores, 0.0)
         if self.factor is not None:
-            values = values * self.factor[docs]
-            docs, values = docs[values > 0], values[values > 0]
-        if len(docs) <= want:
-            return docs
-        return docs[np.argpartition(-values, want)[:want]]
+            out *= self.factor[docs]
+        return out
 
-    def reaches(
-        self, docs: IntArray, ceilings: npt.NDArray[np.floating], floor: float
-    ) -> npt.NDArray[np.bool_]:
-        """Which of `docs`, eligible, can score `floor` with these ceilings (before the factor)."""
-        values = ceilings.astype(np.float64) * SAFE
-        if self.factor is not None:
-            values *= self.factor[docs]
-        return self.mask[docs] & (values >= floor)
+    def reaches(self, docs: IntArray, upper: FloatArray, floor: float) -> npt.NDArray[np.bool_]:
+        """Which of `docs` can be in a result and score `floor`, with scores below `upper`."""
+        return self.mask[docs] & (self.values(docs, upper) * SAFE >= floor)
 
     def highest_factor(self) -> float:
         return 1.0 if self.factor is None else max(float(self.factor.max()), 0.0)
@@ -273,26 +305,59 @@ def _alive(index: Index) -> npt.NDArray[np.bool_]:
 
 
 class _Scratch:
-    """Per thread, a zeroed float32 per passage to add postings up in; zeroed again after use."""
+    """Per thread, a zeroed float32 per passage to add rough weights up in, zeroed again on
+    leaving (whatever happened)."""
 
     def __init__(self, n: int) -> None:
-        self.sums = np.zeros(n, dtype=np.float32)
+        self.after = np.zeros(n + 1, dtype=np.float32)  # passage p's sum is at p + 1
+        self.sums = self.after[1:]
         self.mark = np.zeros(n, dtype=np.int32)
+        self.added_at: list[tuple[int, IntArray]] = []
+        self.added, self.terms = 0, 0
 
-    def add(self, read: list[tuple[IntArray, Float32Array]]) -> tuple[IntArray, Float32Array]:
-        """The distinct passages of `read` and the sum of their values."""
-        if len(read) <= 1:
-            return read[0] if read else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        docs = np.concatenate([d for d, _ in read])
-        try:
-            np.add.at(self.sums, docs, np.concatenate([v for _, v in read]))
-            sums = self.sums[docs]
-        finally:
-            self.sums[docs] = 0
-        first = np.arange(len(docs), dtype=np.int32)
-        self.mark[docs] = first
-        distinct = self.mark[docs] == first
-        return docs[distinct], sums[distinct]
+    def __enter__(self) -> _Scratch:
+        self.added_at, self.added, self.terms = [], 0, 0
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.added > len(self.sums) // 16:
+            self.after.fill(0)
+        else:
+            for start, docs in self.added_at:
+                self.after[start:][docs] = 0
+        self.added_at, self.added = [], 0
+
+    def add(self, start: int, docs: IntArray, values: Float32Array, first: bool) -> None:
+        """Add `values` at passages `start` plus `docs` less one (distinct; `docs` as
+        `Compact.docs_after` gives them: offsetting a view saves a pass over them); `first`: of the
+        first term, where all is 0."""
+        self.added_at.append((start, docs))
+        self.added += len(docs)
+        mine = self.after[start:]
+        if first:
+            mine[docs] = values
+        else:
+            np.add.at(mine, docs, values)
+            self.terms += 1
+
+    def above(self, cut: float) -> IntArray | None:
+        """The passages whose sums are `cut` or more (None for a cut of 0 or less: passages
+        added to can still have a sum of 0)."""
+        return np.flatnonzero(self.sums >= cut) if cut > 0 else None
+
+    def distinct(self) -> IntArray:
+        """The passages added to so far, each once."""
+        return self.unique([docs + (start - 1) for start, docs in self.added_at])
+
+    def unique(self, pieces: list[IntArray]) -> IntArray:
+        if not pieces:
+            return np.zeros(0, dtype=np.int64)
+        docs = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        if len(pieces) > 1:  # another term's passages may repeat one's
+            order = np.arange(len(docs), dtype=np.int32)
+            self.mark[docs] = order
+            docs = docs[self.mark[docs] == order]
+        return docs
 
 
 def _scratch(n: int) -> _Scratch:
