@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,6 @@ import numpy.typing as npt
 
 from newsbot.errors import NewsbotError
 from newsbot.index.compact import Compact
-from newsbot.index.skips import Skips
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -83,8 +82,6 @@ class Inverted:
     unit: Float32Array  # per term: its largest term-frequency part / 255 (a hair more)
     spread: Float32Array  # per term: its largest term-frequency part / its smallest (a hair more)
     first: IntArray  # per term: its first position in the forward index (its length: none)
-    # Per term, the skip data of its long postings, made when a query first needs them.
-    skips: dict[int, Skips] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def indptr(self) -> IntArray:
