@@ -204,7 +204,8 @@ class Runner:
         if main and "additions" in spec.phases:
             say(f"  {spec.name}: 10 new articles added and answered, 3 times")
             result["additions"] = self.run(spec, folder, words, "additions")
-        shutil.rmtree(folder / "index" / spec.name, ignore_errors=True)
+        if not self.args.keep_workdir:  # kept: re-query it (`benchmarks.query`) without a rebuild
+            shutil.rmtree(folder / "index" / spec.name, ignore_errors=True)
         return result
 
 
@@ -290,7 +291,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 if "skipped" in engines[spec.name]:
                     say(f"  {spec.name}: skipped: {engines[spec.name]['skipped']}")
             results["scales"][name] = {"info": info, "main": main_scale, "engines": engines}
-            shutil.rmtree(folder, ignore_errors=True)
+            if not args.keep_workdir:
+                shutil.rmtree(folder, ignore_errors=True)
             write(args.out, results)
     finally:
         if not args.keep_workdir and not args.workdir:
