@@ -29,6 +29,7 @@ from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
+from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
 from newsbot.index.tables import Prefetched
 from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed
@@ -69,6 +70,8 @@ def build_index(
         analyzer = analyzer.knowing(Prefetched(previous.stems))
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
+    if previous is not None:  # checked while this builds: a save shares only intact files
+        check_soon(previous.segments)
     build = _Build(root, previous, progress or (lambda stage, done, total: None))
     if previous is None and chunk_passages:
         build.spill = TextSpill()
@@ -80,6 +83,8 @@ def build_index(
     # Looking the fresh words up at once pays for a few articles (a feed poller's), not for a
     # scan's hundreds: tokenizing them twice then costs as much as it saves.
     small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
+    if not small or previous is None:
+        checks_settled()  # workers are forked only from a process running no other thread
     if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
         analyzer.known_stems.fetch(
             analyzer, [t for a in build.fresh for t in (a.title, a.text)]

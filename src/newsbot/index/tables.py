@@ -14,8 +14,11 @@ import json
 import mmap
 import os
 import shutil
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -148,16 +151,22 @@ class Prefetched(Mapping[str, str]):
     """A saved stem table whose entries for some articles' words were looked up all at once (one
     vectorised search instead of one bisection per distinct word)."""
 
+    LONGEST = 40  # `text.analyzer.MAX_TOKEN_LENGTH`: longer tokens are dropped, never looked up
+
     def __init__(self, table: Mapping[str, str]) -> None:
         self.table, self.found = table, dict[str, str | None]()
 
     def fetch(self, analyzer: Any, texts: list[str]) -> None:
-        """Look up the words of `texts` (as `analyzer`, a `newsbot.text.Analyzer`, cuts them)."""
+        """Look up the words of `texts` (as `analyzer`, a `newsbot.text.Analyzer`, cuts them)
+        that it would ask for: not stopwords, nor too long to be terms."""
         if not isinstance(self.table, Table):
             return
-        chunks = {c for text in texts for c in analyzer.chunks(text)}
-        words = list(set(analyzer.tokens(" ".join(chunks))))  # each distinct chunk once
-        self.found = dict(zip(words, self.table.get_many(words), strict=True))
+        chunks = set(analyzer.chunks(" ".join(texts)))
+        # Most chunks are a plain word, their own token: only the others are tokenized.
+        words = {c for c in chunks if c.isalnum() and c.isascii()}
+        words.update(analyzer.tokens(" ".join(c for c in chunks if c not in words)))
+        wanted = [w for w in words - analyzer.stopwords if len(w) <= self.LONGEST]
+        self.found = dict(zip(wanted, self.table.get_many(wanted), strict=True))
 
     def get(self, key: str, default: Any = None) -> Any:
         if key in self.found:
@@ -248,10 +257,57 @@ class Terms(Lazy[str]):
 
 
 def write_file(path: Path, fill: Any) -> None:
+    """Write a file with `fill(fh)` and flush it to disk (at the end of `flushed_together` when
+    its folder is in one)."""
     with path.open("wb") as fh:
         fill(fh)
         fh.flush()
-        os.fsync(fh.fileno())
+        with _deferring:
+            pending = _deferred.get(path.parent)
+            if pending is not None:
+                pending.append(path)
+        if pending is None:
+            os.fsync(fh.fileno())
+
+
+# Folders in a `flushed_together`, with the files written into them since it began.
+_deferred: dict[Path, list[Path]] = {}
+_deferring = threading.Lock()
+_FLUSHERS = 8
+
+
+@contextmanager
+def flushed_together(folder: Path, *, and_folder: bool = True) -> Iterator[None]:
+    """Flush the files written into `folder` meanwhile at the end, all at once (and then the
+    folder's entries, unless not `and_folder`). An fsync waits on the disk, about 10 ms here, and
+    concurrent ones share the journal's commits: a save's ~40 files take 4-10x less time flushed
+    side by side than one after another. Nothing may rely on them being on disk before the end."""
+    with _deferring:
+        assert folder not in _deferred, f"{folder} is already being written"
+        _deferred[folder] = []
+    try:
+        yield
+        with _deferring:
+            files = list(_deferred[folder])
+        if len(files) > 1:
+            with ThreadPoolExecutor(min(_FLUSHERS, len(files))) as pool:
+                list(pool.map(_fsync, files))
+        else:
+            for path in files:
+                _fsync(path)
+        if and_folder:
+            fsync_dir(folder)
+    finally:
+        with _deferring:
+            _deferred.pop(folder, None)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def link(source: Path, target: Path) -> None:
