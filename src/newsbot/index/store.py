@@ -42,18 +42,19 @@ from newsbot.index.tables import (
     checksum,
     expect,
     file_size,
-    fsync_dir,
+    flushed_together,
     load_array,
     read_json,
     write_file,
 )
 from newsbot.records import Article, Filters
 
+# 9: article lines kept by row (`article_rows.npy`: a change appends lines, links the rest);
 # 8: compact postings, term ids deflated, no norms saved; 7: the corpus files' states as columns;
 # 6: article keys, corpus files as a base and changes; 5: file checksums; 4: sizes, analysis
 # fingerprint; 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit
 # weights. Another format is built again.
-FORMAT = 8
+FORMAT = 9
 _ARRAYS = (
     "df",
     "idf",
@@ -263,7 +264,12 @@ class Index:
 
     def _write(self, folder: Path) -> dict[str, Any]:
         """Write every file into `folder`, flushed; return its meta.json (also written)."""
-        # The big files are written (and flushed to disk) side by side: writes wait on the disk.
+        with flushed_together(folder):
+            meta = self._write_files(folder)
+        return meta
+
+    def _write_files(self, folder: Path) -> dict[str, Any]:
+        # The big files are written side by side: writes wait on the disk (and zlib, on a core).
         with ThreadPoolExecutor(4) as pool:
             jobs = {s.name: [pool.submit(job) for job in s.save(folder)] for s in self.segments}
             arrays = [
@@ -293,7 +299,6 @@ class Index:
             "files": {n: list(s) for n, s in array_sums.items()},
         }
         write_file(folder / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
-        fsync_dir(folder)
         return meta
 
     def _bytes_to_write(self) -> int:
