@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from newsbot.corpus.listing import listing
+from newsbot.corpus.listing import Listing, listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
+from newsbot.index.background import Background
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
@@ -72,7 +73,11 @@ def build_index(
         analyzer = analyzer.knowing({})
     if previous is not None:  # checked while this builds: a save shares only intact files
         check_soon(previous.segments)
-    build = _Build(root, previous, progress or (lambda stage, done, total: None))
+    # Listing waits on a stat per file: done meanwhile, in a thread, while the previous index's
+    # keys and file states are parsed here.
+    scan = previous is not None and only is None
+    listed = Background(lambda: listing(root), "newsbot-listing") if scan else None
+    build = _Build(root, previous, progress or (lambda stage, done, total: None), listed)
     if previous is None and chunk_passages:
         build.spill = TextSpill()
     if previous is not None and only is not None:
@@ -119,6 +124,7 @@ class _Build:
     root: Path
     previous: Index | None
     tell: Progress
+    listed: Background[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
     before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
     keys: Keys = field(init=False)  # theirs
     old: dict[str, int] = field(init=False)  # article id -> its number in `before`
@@ -145,9 +151,10 @@ class _Build:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
         self.tell("reading", 0, 0)  # listing the corpus is part of reading it
-        listed, self.skipped = listing(self.root)
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
+        states.noted()  # parsed while the corpus is listed
+        listed, self.skipped = self.listed.result() if self.listed else listing(self.root)
         carried = states.carried(listed, self.old, self.keys.paths)
         ids, found, noted = self.keys.ids, self.found, states.noted()
         changes: dict[str, FileState | None] = {}
