@@ -1,12 +1,15 @@
-"""Work a build hands to a thread of its own: what waits on the system (a stat per corpus file,
-reading files for their checksums) runs there while the interpreter does the rest."""
+"""What a build asks of the system: a thread of its own for work that waits on it (a stat per
+corpus file) while the interpreter does the rest, and no huge pages for its arrays."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Generic, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -30,3 +33,20 @@ class Background(Generic[T]):
         are forked only from a process that runs no other thread."""
         self._thread.join()
         return self._done.result()
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """Ask no huge pages for numpy's big arrays for a while: the arrays of a build are written once
+    and read a few times in order, and where the kernel compacts memory to make huge pages on
+    request (the common `defrag=madvise`), getting them costs more than they save (4x here)."""
+    setter = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(setter, "_set_madvise_hugepage", None)
+    if setter is None:
+        yield
+        return
+    before = setter(False)
+    try:
+        yield
+    finally:
+        setter(before)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 
 from newsbot.corpus.listing import Listing, listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
-from newsbot.index.background import Background
+from newsbot.index.background import Background, small_pages
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
@@ -98,7 +97,7 @@ def build_index(
     fresh = build.analyse(analyzer, target_words, workers, chunks, params)
     build.tell("indexing", 0, 1)
     kept, articles = build.articles()
-    with _small_pages():
+    with small_pages():
         index = assemble(root, params, build.files, fresh, previous, kept, articles, analysis)
     build.tell("indexing", 1, 1)
     return index, build.report(index, time.perf_counter() - began, full_because)
@@ -277,8 +276,12 @@ class _Build:
 
     def sort_out(self) -> None:
         """Duplicates dropped; the rest reused as they are (same content) or to be analysed."""
-        keys = self.keys
+        keys, dupes = self.keys, list[Skipped]()
         while True:
+            plain = self._clash_free()
+            if plain is not None:  # as `dedupe_keys` would have it: nothing dropped or renamed
+                kept = plain
+                break
             kept, dupes = dedupe_keys(map(self._key, self.found))
             # An unchanged file's article that must now be renamed (another file took its id) is
             # analysed anew, so its file is read again for its text; then the dedupe is redone.
@@ -309,6 +312,25 @@ class _Build:
                 self.fresh.append(article)
                 self.added += old is None
         self.reused.sort(key=lambda r: r[0])
+
+    def _clash_free(self) -> list[tuple[int, str]] | None:
+        """`dedupe_keys`' outcome when it drops and renames nothing (else None): every article
+        carried from the previous index (deduped by its build) has its text key, and no two
+        articles share an id or a text key. The common case of a scan, checked in one pass."""
+        keys, ids, texts = self.keys, [], set()
+        for item in self.found:
+            if isinstance(item, int):
+                text = keys.text_hashes[item]
+                if not text:
+                    return None
+                ids.append(keys.ids[item])
+                texts.add(text)
+            else:
+                ids.append(item.id)
+                texts.add(item.text_hash or text_key(item.text))
+        if len(texts) != len(ids) or len(set(ids)) != len(ids):
+            return None
+        return list(enumerate(ids))
 
     def _key(self, item: Article | int) -> tuple[str, str | None, str]:
         if isinstance(item, int):
@@ -379,20 +401,3 @@ class _Build:
             version=index.version,
             full_because=full_because,
         )
-
-
-@contextmanager
-def _small_pages() -> Iterator[None]:
-    """Ask no huge pages for numpy's big arrays for a while: the arrays of a build are written once
-    and read a few times in order, and where the kernel compacts memory to make huge pages on
-    request (the common `defrag=madvise`), getting them costs more than they save (4x here)."""
-    setter = getattr(getattr(np, "_core", None), "multiarray", None)
-    setter = getattr(setter, "_set_madvise_hugepage", None)
-    if setter is None:
-        yield
-        return
-    before = setter(False)
-    try:
-        yield
-    finally:
-        setter(before)
