@@ -102,7 +102,8 @@ class Table(Mapping[str, Any]):
         i = self._find(key)
         if i is None:
             return default
-        return bytes(self._values[i]).decode() if self._text else int(self._values[i])
+        value = self._values[i]
+        return value.decode() if self._text else int(value)  # a numpy bytes is a bytes
 
     def get_many(self, keys: list[str]) -> list[Any]:
         """`get` of each of `keys` (None when absent), in one search of the sorted keys."""
@@ -136,8 +137,11 @@ class Table(Mapping[str, Any]):
 
     def _find(self, key: str) -> int | None:
         k = key.encode()
-        i = int(np.searchsorted(self._keys, k))
-        return i if len(k) <= self.WIDTH and i < len(self._keys) and self._keys[i] == k else None
+        if len(k) > self.WIDTH:
+            return None
+        # The array's own method: numpy's function adds ~1 us of dispatch to a ~1.3 us lookup.
+        i = int(self._keys.searchsorted(k))
+        return i if i < len(self._keys) and self._keys[i] == k else None
 
     def items(self) -> Any:  # all at once: much faster than one lookup per key
         values = (bytes(v).decode() for v in self._values) if self._text else self._values.tolist()
