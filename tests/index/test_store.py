@@ -208,3 +208,17 @@ def test_each_index_remembers_its_own_values(corpus_dir: Path) -> None:
     index.memo.get("n", 2, lambda: "two", keep=2)
     assert index.memo.get("n", 3, lambda: "three", keep=2) == "three"  # full: started over
     assert index.memo.get("n", 1, lambda: "made again", keep=2) == "made again"
+
+
+def test_files_flushed_together_are_written_whole_and_the_folder_let_go(tmp_path: Path) -> None:
+    from newsbot.index import tables
+
+    with tables.flushed_together(tmp_path):
+        for n in range(12):
+            tables.write_file(tmp_path / f"f{n}", lambda fh, n=n: fh.write(bytes([n]) * 1000))
+        assert len(tables._deferred[tmp_path]) == 12  # waiting for the end, not flushed one by one
+    assert tmp_path not in tables._deferred
+    assert all((tmp_path / f"f{n}").read_bytes() == bytes([n]) * 1000 for n in range(12))
+    with pytest.raises(RuntimeError), tables.flushed_together(tmp_path):  # a failed save lets go too
+        raise RuntimeError("disk full")
+    assert tmp_path not in tables._deferred

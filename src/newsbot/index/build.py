@@ -21,7 +21,7 @@ import numpy as np
 
 from newsbot.corpus.listing import Listing, listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
-from newsbot.index.background import Background, small_pages
+from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
@@ -70,11 +70,12 @@ def build_index(
         analyzer = analyzer.knowing(Prefetched(previous.stems))
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
-    if previous is not None:  # checked while this builds: a save shares only intact files
+    beside = previous is not None and spare_core()  # else a save checks them, and this lists
+    if beside and previous is not None:  # checked while this builds: a save shares intact files
         check_soon(previous.segments)
     # Listing waits on a stat per file: done meanwhile, in a thread, while the previous index's
     # keys and file states are parsed here.
-    scan = previous is not None and only is None
+    scan = beside and only is None
     listed = Background(lambda: listing(root), "newsbot-listing") if scan else None
     build = _Build(root, previous, progress or (lambda stage, done, total: None), listed)
     if previous is None and chunk_passages:
