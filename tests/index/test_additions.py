@@ -14,6 +14,7 @@ import pytest
 import newsbot.index.build as build
 from newsbot.index.build import build_index
 from newsbot.index.catalog import Keys
+from newsbot.index.packed import Packed
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
 from tests.index.test_merge import _corpus, _write, assert_exact
@@ -109,6 +110,11 @@ def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
         assert [a.id for a in index.articles] == [f"a{n}" for n in range(i + 1)]
         assert index.articles[i].id == f"a{i}" and index.articles[3].id == "a3"
         assert (folder / "article_keys.json").stat().st_ino == keys  # shared, not written again
+        # Shared segments are taken as opened (not opened again), read from the new folder: the
+        # previous ones are pruned.
+        assert all(s.folder == folder for s in index.segments) and len(index.segments) > 1
+        assert all(isinstance(s.texts, Packed) and s.texts.path.parent == folder for s in index.segments)
+        assert index.passage_text(0) and len(index.passage_terms(0))
         added = (folder / "article_keys-more.jsonl").read_text().splitlines()
         assert [json.loads(line)[0] for line in added] == [f"a{n}" for n in range(30, i + 1)]
         reopened = Index.load(tmp_path / "index")

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -169,6 +169,18 @@ class Segment:
         fills.append(lambda fh: fh.writelines(texts.get()[0]))
         fills.append(lambda fh: fh.writelines(terms.get()[0]))
         return [partial(_write, folder / n, fill) for n, fill in zip(self.file_names, fills, strict=True)]
+
+    def linked_into(self, folder: Path) -> Segment:
+        """This saved segment as opened from `folder`, where a new version linked its files:
+        the same files (mapped already, and checked when first opened), named there."""
+        assert self.folder is not None and isinstance(self.texts, Packed)
+        assert isinstance(self.forward, PackedForward)
+        return replace(
+            self,
+            folder=folder,
+            texts=Packed(folder / self.texts.path.name, self.texts.blocks),
+            forward=replace(self.forward, path=folder / self.forward.path.name),
+        )
 
     @classmethod
     def open(cls, folder: Path, meta: dict[str, Any]) -> Segment:
