@@ -337,7 +337,13 @@ def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:
 
 def _write(path: Path, fill: Callable[[BinaryIO], None]) -> tuple[str, tuple[int, int]]:
     write_file(path, fill)
-    return path.name, checksum(path)
+    found, key = checksum(path), _key(path)
+    if key is not None:  # as checked: the next version that shares it need not read it again
+        with _lock:
+            if len(_checked) > 4096:
+                _checked.clear()
+            _checked[key] = (found, time.monotonic())
+    return path.name, found
 
 
 def _link(source: Path, target: Path, sums: tuple[int, int]) -> tuple[str, tuple[int, int]]:
