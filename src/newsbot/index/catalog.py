@@ -22,7 +22,8 @@ import numpy.typing as npt
 
 from newsbot.errors import IndexCorrupt
 from newsbot.index import bm25
-from newsbot.index.tables import Lazy, expect, file_size, link, load_array, read_json, write_file
+from newsbot.index.disk import link, write_file
+from newsbot.index.tables import Lazy, expect, file_size, load_array, read_json
 from newsbot.records import Article, Skipped
 
 _DELTA_SHARE = 8  # `Articles`: folded into one file when lines added or dead pass 1/8 of the base

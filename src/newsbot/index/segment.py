@@ -24,8 +24,9 @@ import numpy.typing as npt
 
 from newsbot.index.bm25 import POSITION_BITS, Forward, Int32Array, Inverted, offsets
 from newsbot.index.compact import Compact
+from newsbot.index.disk import write_file
 from newsbot.index.packed import BLOCK, FORWARD_BLOCK, Packed, PackedForward, Packing
-from newsbot.index.tables import checksum, expect, file_size, load_array, load_bytes, write_file
+from newsbot.index.tables import checksum, expect, file_size, load_array, load_bytes
 
 Texts = bytes | np.memmap[Any, np.dtype[np.uint8]] | Packed  # Packed: saved, compressed
 

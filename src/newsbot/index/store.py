@@ -33,6 +33,7 @@ from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings, norms
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.disk import flushed_together, write_file
 from newsbot.index.filestates import Files
 from newsbot.index.memo import Memo
 from newsbot.index.search import search
@@ -43,10 +44,8 @@ from newsbot.index.tables import (
     checksum,
     expect,
     file_size,
-    flushed_together,
     load_array,
     read_json,
-    write_file,
 )
 from newsbot.records import Article, Filters
 

@@ -13,12 +13,8 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import shutil
-import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -27,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.errors import IndexCorrupt
+from newsbot.index.disk import link, write_file
 
 T = TypeVar("T")
 
@@ -216,9 +213,14 @@ class Terms(Lazy[str]):
     then the terms added since (`extended`)."""
 
     def __init__(
-        self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], more: list[str] | None = None
+        self,
+        blob: npt.NDArray[np.uint8],
+        offsets: npt.NDArray[np.int64],
+        more: list[str] | None = None,
+        saved: Path | None = None,
     ) -> None:
         self.blob, self.offsets, self.more = blob, offsets, more or []
+        self.saved = saved  # the folder `blob` and `offsets` were read from
 
     @classmethod
     def of(cls, terms: Sequence[str]) -> Terms:
@@ -227,16 +229,22 @@ class Terms(Lazy[str]):
         return cls(np.zeros(0, np.uint8), np.zeros(1, np.int64), list(terms))
 
     def extended(self, more: list[str]) -> Terms:
-        return Terms(self.blob, self.offsets, self.more + more)
+        return Terms(self.blob, self.offsets, self.more + more, self.saved)
 
     @classmethod
     def open(cls, folder: Path, n_terms: int) -> Terms:
         offsets = load_array(folder / "term_offsets.npy", n_terms + 1)
         path = folder / "terms.bin"
         blob = load_bytes(path, int(offsets[-1]))
-        return cls(blob if isinstance(blob, np.ndarray) else np.zeros(0, np.uint8), offsets)
+        return cls(blob if isinstance(blob, np.ndarray) else np.zeros(0, np.uint8), offsets, saved=folder)
 
     def save(self, folder: Path) -> None:
+        """Write the terms into `folder`: links to the files they were read from when no term
+        was added since (a reindex of known words), else all of them."""
+        if self.saved is not None and not self.more:
+            for name in ("terms.bin", "term_offsets.npy"):
+                link(self.saved / name, folder / name)
+            return
         encoded = [t.encode() for t in self.more]
         offsets = np.zeros(len(self) + 1, dtype=np.int64)
         offsets[: len(self.offsets)] = self.offsets
@@ -260,69 +268,6 @@ class Terms(Lazy[str]):
         yield from self.more
 
 
-def write_file(path: Path, fill: Any) -> None:
-    """Write a file with `fill(fh)` and flush it to disk (at the end of `flushed_together` when
-    its folder is in one)."""
-    with path.open("wb") as fh:
-        fill(fh)
-        fh.flush()
-        with _deferring:
-            pending = _deferred.get(path.parent)
-            if pending is not None:
-                pending.append(path)
-        if pending is None:
-            os.fsync(fh.fileno())
-
-
-# Folders in a `flushed_together`, with the files written into them since it began.
-_deferred: dict[Path, list[Path]] = {}
-_deferring = threading.Lock()
-_FLUSHERS = 8
-
-
-@contextmanager
-def flushed_together(folder: Path, *, and_folder: bool = True) -> Iterator[None]:
-    """Flush the files written into `folder` meanwhile at the end, all at once (and then the
-    folder's entries, unless not `and_folder`). An fsync waits on the disk, about 10 ms here, and
-    concurrent ones share the journal's commits: a save's ~40 files take 4-10x less time flushed
-    side by side than one after another. Nothing may rely on them being on disk before the end."""
-    with _deferring:
-        assert folder not in _deferred, f"{folder} is already being written"
-        _deferred[folder] = []
-    try:
-        yield
-        with _deferring:
-            files = list(_deferred[folder])
-        if len(files) > 1:
-            with ThreadPoolExecutor(min(_FLUSHERS, len(files))) as pool:
-                list(pool.map(_fsync, files))
-        else:
-            for path in files:
-                _fsync(path)
-        if and_folder:
-            fsync_dir(folder)
-    finally:
-        with _deferring:
-            _deferred.pop(folder, None)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def link(source: Path, target: Path) -> None:
-    """Share a saved file with a new version (files are never changed once written); copy it
-    where links are not possible."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
 def checksum(path: Path) -> tuple[int, int]:
     """A file's size and CRC-32: fast (GB/s), and enough to catch flipped bits and truncation."""
     crc, size = 0, 0
@@ -336,14 +281,6 @@ def checksum(path: Path) -> tuple[int, int]:
     except (OSError, ValueError) as e:
         raise IndexCorrupt(path, _problem(e)) from e
     return size, crc
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load_array(path: Path, length: int | None = None, *, mmap: bool = True) -> npt.NDArray[Any]:

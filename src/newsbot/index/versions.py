@@ -71,7 +71,7 @@ def history(index_dir: Path) -> list[str]:
 
 def publish(index_dir: Path, version: str) -> None:
     """Make `version` live: append it to HISTORY, then replace CURRENT (both flushed to disk)."""
-    from newsbot.index.tables import flushed_together, fsync_dir, write_file
+    from newsbot.index.disk import flushed_together, fsync_dir, write_file
 
     older = list(reversed(history(index_dir)))[-_HISTORY_KEPT:]
     lines = "".join(f"{v}\n" for v in [*older, version])
