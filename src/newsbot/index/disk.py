@@ -12,21 +12,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["flushed_together", "fsync_dir", "link", "write_file"]
+__all__ = ["flush_all", "flushed_together", "fsync_dir", "link", "write_file"]
 
 
-def write_file(path: Path, fill: Any) -> None:
+def write_file(path: Path, fill: Any, *, flush: bool = True) -> None:
     """Write a file with `fill(fh)` and flush it to disk (at the end of `flushed_together` when
-    its folder is in one)."""
+    its folder is in one; not at all without `flush`: the caller flushes it, `flush_all`)."""
     with path.open("wb") as fh:
         fill(fh)
         fh.flush()
         with _deferring:
-            pending = _deferred.get(path.parent)
+            pending = _deferred.get(path.parent) if flush else None
             if pending is not None:
                 pending.append(path)
-        if pending is None:
+        if pending is None and flush:
             os.fsync(fh.fileno())
+
+
+def flush_all(paths: list[Path]) -> None:
+    """Flush these files to disk, side by side (see `flushed_together`)."""
+    if len(paths) > 1:
+        with ThreadPoolExecutor(min(_FLUSHERS, len(paths))) as pool:
+            list(pool.map(_fsync, paths))
+    elif paths:
+        _fsync(paths[0])
 
 
 # Folders in a `flushed_together`, with the files written into them since it began.
@@ -36,9 +45,9 @@ _FLUSHERS = 8
 
 
 @contextmanager
-def flushed_together(folder: Path, *, and_folder: bool = True) -> Iterator[None]:
-    """Flush the files written into `folder` meanwhile at the end, all at once (and then the
-    folder's entries, unless not `and_folder`). An fsync waits on the disk, about 10 ms here, and
+def flushed_together(folder: Path) -> Iterator[None]:
+    """Flush the files written into `folder` (a fresh one, of one writer) meanwhile at its end,
+    all at once, then the folder's entries. An fsync waits on the disk, about 10 ms here, and
     concurrent ones share the journal's commits: a save's ~40 files take 4-10x less time flushed
     side by side than one after another. Nothing may rely on them being on disk before the end."""
     with _deferring:
@@ -48,14 +57,8 @@ def flushed_together(folder: Path, *, and_folder: bool = True) -> Iterator[None]
         yield
         with _deferring:
             files = list(_deferred[folder])
-        if len(files) > 1:
-            with ThreadPoolExecutor(min(_FLUSHERS, len(files))) as pool:
-                list(pool.map(_fsync, files))
-        else:
-            for path in files:
-                _fsync(path)
-        if and_folder:
-            fsync_dir(folder)
+        flush_all(files)
+        fsync_dir(folder)
     finally:
         with _deferring:
             _deferred.pop(folder, None)
