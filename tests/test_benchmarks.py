@@ -162,6 +162,9 @@ def test_the_small_change_phases_alone(tmp_path: Path) -> None:
     reindexed = changes.main(["reindex", "--work", str(work)])
     assert reindexed["incremental"] and reindexed["reanalysed"] == 1 and reindexed["reused"] == 39
     assert reindexed["seconds"]["build"] > 0 and reindexed["seconds"]["save"] > 0
-    rounds = changes.main(["add", "--work", str(work)])["rounds"]
+    assert set(reindexed["cpu"]) == {"build", "save"} and reindexed["cpu"]["build"] > 0
+    added = changes.main(["add", "--work", str(work)])
+    rounds = added["rounds"]
+    assert added["cpu"] > 0
     assert [r["added"] for r in rounds] == [10, 10, 10] and all(r["found"] for r in rounds)
     assert not list((work / "corpus" / "zz-added").iterdir())  # the added files are gone

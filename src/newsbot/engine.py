@@ -230,13 +230,6 @@ class Engine:
                 corpus = self.settings.corpus_dir.resolve()
                 self.check_corpus(corpus)
                 exclude = edits.removed_ids(self.settings.data_dir)
-                try:
-                    for segment in previous.segments:
-                        segment.verify()  # a damaged segment is rebuilt, never carried forward
-                except IndexCorrupt as e:
-                    log.warning("%s", e.message)
-                    self.damage = e
-                    return self._rebuild(True, progress, False)
                 files = [Path(p).resolve() for p in paths]
                 outside = [str(p) for p in files if not p.is_relative_to(corpus)]
                 if outside:
@@ -245,6 +238,13 @@ class Engine:
                     corpus, self._base, previous=previous, exclude=exclude, progress=progress,
                     only=files, target_words=self.passage_words,
                 )  # fmt: skip
+                try:
+                    for segment in previous.segments:  # checked while it built (`check_soon`)
+                        segment.verify()  # a damaged segment is rebuilt, never carried forward
+                except IndexCorrupt as e:
+                    log.warning("%s", e.message)
+                    self.damage = e
+                    return self._rebuild(True, progress, False)
                 self._use(index.save(self.settings.index_dir))
                 return report
         finally:
@@ -259,12 +259,12 @@ class Engine:
         previous = None if full else self._index
         exclude = edits.removed_ids(self.settings.data_dir)
         try:
-            for segment in previous.segments if previous else ():
-                segment.verify()  # a damaged segment is rebuilt, never carried forward
             index, report = build_index(
                 corpus, self._base, previous=previous, exclude=exclude, progress=progress,
                 target_words=self.passage_words,
             )  # fmt: skip
+            for segment in previous.segments if previous else ():  # checked while it built
+                segment.verify()  # a damaged segment is rebuilt, never carried forward
         except IndexCorrupt as e:  # a segment, or a file read only by a reindex, is damaged
             log.warning("%s", e.message)
             self.damage, previous = e, None

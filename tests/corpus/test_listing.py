@@ -31,3 +31,20 @@ def test_listing_is_scan_with_each_files_stat(tmp_path: Path) -> None:
     one, none = listing(tmp_path / "b.txt")
     assert (one.paths, one.sizes, none) == (["b.txt"], [3], [])
     assert listing(tmp_path / "a.pdf")[1] == scan(tmp_path / "a.pdf")[1]
+
+
+def test_listing_names_suffixes_as_scan_does(tmp_path: Path) -> None:
+    names = ["a.JSON", "b.jsonl.GZ", "c.gz", "d.", "e.tar.gz", "f.jsonl", "jsonl.gz", "g.x.jsonl.gz", "h.Md"]
+    for name in names:
+        (tmp_path / name).write_text("T\nB")
+    files, skipped = scan(tmp_path)
+    listed, notes = listing(tmp_path)
+    assert (
+        listed.paths == [f.name for f in files] == ["a.JSON", "b.jsonl.GZ", "f.jsonl", "g.x.jsonl.gz", "h.Md"]
+    )
+    assert notes == skipped and [s.reason for s in notes] == [
+        "unsupported file type .gz",
+        "unsupported file type (none)",
+        "unsupported file type .gz",
+        "unsupported file type .gz",
+    ]

@@ -14,6 +14,7 @@ import pytest
 import newsbot.index.build as build
 from newsbot.index.build import build_index
 from newsbot.index.catalog import Keys
+from newsbot.index.packed import Packed
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
 from tests.index.test_merge import _corpus, _write, assert_exact
@@ -109,17 +110,51 @@ def test_additions_in_a_row_keep_every_article_readable(tmp_path: Path) -> None:
         assert [a.id for a in index.articles] == [f"a{n}" for n in range(i + 1)]
         assert index.articles[i].id == f"a{i}" and index.articles[3].id == "a3"
         assert (folder / "article_keys.json").stat().st_ino == keys  # shared, not written again
-        assert json.loads((folder / "article_keys-more.json").read_text())["ids"] == [
-            f"a{n}" for n in range(30, i + 1)
-        ]
+        # Shared segments are taken as opened (not opened again), read from the new folder: the
+        # previous ones are pruned.
+        assert all(s.folder == folder for s in index.segments) and len(index.segments) > 1
+        assert all(isinstance(s.texts, Packed) and s.texts.path.parent == folder for s in index.segments)
+        assert index.passage_text(0) and len(index.passage_terms(0))
+        added = (folder / "article_keys-more.jsonl").read_text().splitlines()
+        assert [json.loads(line)[0] for line in added] == [f"a{n}" for n in range(30, i + 1)]
         reopened = Index.load(tmp_path / "index")
         assert reopened is not None and reopened.articles.keys == Keys.of(list(index.articles))
         assert Keys.of(index.articles) == reopened.articles.keys  # handed over by the save, as written
-    _write(root, 3, rng, edit=1)  # an edit: all lines written again, in one file
+    _write(root, 3, rng, edit=1)  # an edit (the lines added pass 1/8 of the base: all folded)
     index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "003.json"])[0]
     index = index.save(tmp_path / "index")
-    assert (tmp_path / "index" / index.version / "articles-more.jsonl").stat().st_size == 0
-    assert not (tmp_path / "index" / index.version / "article_keys-more.json").exists()
+    assert [a.id for a in index.articles][-1] == "a3" and len(index.articles) == 34
+    reopened = Index.load(tmp_path / "index")
+    assert reopened is not None and list(reopened.articles) == list(index.articles)
+    assert reopened.articles.keys == Keys.of(list(index.articles))
+    scanned, _ = build_index(root, Analyzer(), target_words=30)
+    assert sorted(index.articles, key=lambda a: a.id) == sorted(scanned.articles, key=lambda a: a.id)
+    assert_exact(index, rng)
+
+
+def test_article_lines_are_folded_into_one_file_when_many_died(tmp_path: Path) -> None:
+    root = _corpus(tmp_path, 16)
+    rng = random.Random(8)
+    index = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    appended = folded = 0
+    for edit, n in enumerate((2, 5, 9, 11, 2, 7), start=1):
+        _write(root, n, rng, edit=edit)
+        index = build_index(root, Analyzer(), previous=index, target_words=30)[0]
+        index = index.save(tmp_path / "index")
+        folder = tmp_path / "index" / index.version
+        rows = np.load(folder / "article_rows.npy").tolist()
+        lines = len((folder / "articles.jsonl").read_text().splitlines())
+        if (folder / "articles-more.jsonl").stat().st_size:  # appended: the edited article's line
+            appended += 1
+            assert rows[-1] == lines + len((folder / "article_keys-more.jsonl").read_text().splitlines()) - 1
+        else:  # folded: one line per article, in order
+            folded += 1
+            assert rows == list(range(16)) and lines == 16
+        assert len(rows) == 16 and [a.id for a in index.articles][-1] == f"a{n}"
+        reopened = Index.load(tmp_path / "index")
+        assert reopened is not None and list(reopened.articles) == list(index.articles)
+        assert reopened.articles.keys == Keys.of(list(index.articles))
+    assert appended and folded
     scanned, _ = build_index(root, Analyzer(), target_words=30)
     assert sorted(index.articles, key=lambda a: a.id) == sorted(scanned.articles, key=lambda a: a.id)
     assert_exact(index, rng)

@@ -13,13 +13,17 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import newsbot.index.build as build
 from newsbot.cli import app
 from newsbot.engine import Engine
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
+from newsbot.index.build import build_index
+from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
 from newsbot.querylog import QueryLogError
 from newsbot.settings import Settings
+from newsbot.text.analyzer import default_analyzer
 
 runner = CliRunner()
 
@@ -170,3 +174,32 @@ def test_old_index_versions_in_use_by_a_reader_are_not_pruned(settings: Settings
     writer.reindex()
     assert not (settings.index_dir / held).exists()
     assert isinstance(Index.load(settings.index_dir), Index)
+
+
+def test_checks_started_in_the_background_find_flipped_bits(corpus_dir: Path, tmp_path: Path) -> None:
+    index = build_index(corpus_dir, default_analyzer())[0].save(tmp_path / "index")
+    segment = index.segments[0]
+    postings = tmp_path / "index" / index.version / f"{segment.name}.post_gaps.npy"
+    check_soon(index.segments)
+    checks_settled()
+    segment.verify()  # intact: the check made in the background is taken
+    _flip(postings)  # after the check: the file changed since, so it is read again
+    with pytest.raises(IndexCorrupt, match=r"post_gaps.*checksum"):
+        segment.verify()
+    check_soon(index.segments)  # started on the damaged file: the damage is handed to `verify`
+    with pytest.raises(IndexCorrupt, match=r"post_gaps.*checksum"):
+        segment.verify()
+
+
+def test_an_addition_beside_background_checks_refuses_a_damaged_segment(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "spare_core", lambda: True)  # checks and listing in threads
+    engine = Engine.open(settings)
+    postings = _live(settings) / f"{engine.index.segments[0].name}.post_gaps.npy"
+    _flip(postings)
+    _add(settings, 1)
+    report = engine.add([settings.corpus_dir / "extra-1.txt"])
+    assert "post_gaps" in report.full_because and "checksum" in report.full_because  # rebuilt
+    assert not any((_live(settings) / n).samefile(postings) for n in engine.index.segments[0].file_names)
+    assert engine.ask("How many otters were counted?").matched

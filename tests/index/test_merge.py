@@ -113,6 +113,32 @@ def test_changes_make_segments_and_stay_exact(tmp_path: Path) -> None:
         assert_exact(loaded, random.Random(step))
 
 
+@pytest.mark.parametrize("saved", [False, True])
+def test_terms_are_summed_in_the_order_rank_bm25_first_meets_them(tmp_path: Path, saved: bool) -> None:
+    # Many distinct rare words, edited articles early in the corpus: terms first seen in dead
+    # passages must be ordered by their first live passage, and within it by position.
+    root = _corpus(tmp_path, 40, seed=5)
+    rng = random.Random(11)
+    for i in range(40):
+        extra = " ".join(f"r{rng.randint(0, 300)}" for _ in range(rng.randint(5, 40)))
+        row = json.loads((root / f"{i:03d}.json").read_text())
+        (root / f"{i:03d}.json").write_text(json.dumps({**row, "text": f"{row['text']}\n\nsaid {extra}"}))
+    index = build_index(root, Analyzer(), target_words=30)[0]
+    for step, edited in enumerate(([0, 1, 2, 7], [3, 4], [0, 12, 30])):
+        if saved:
+            index = index.save(tmp_path / "index")
+        for i in edited:
+            _write(root, i, rng, edit=step + 1)
+        index = build_index(root, Analyzer(), previous=index, target_words=30)[0]
+        _, docs = _tokens(index)
+        met = list(dict.fromkeys(t for doc in docs for t in doc))  # rank-bm25's order of words
+        keys = assemble._first_seen(list(index.segments), index.dead, len(index.terms))
+        present = np.flatnonzero(index.df)
+        order = present[np.argsort(keys[present], kind="stable")]
+        assert [index.vocab[t] for t in met] == order.tolist()
+        assert len(index.dead)
+
+
 def test_segment_files_are_shared_not_rewritten(tmp_path: Path) -> None:
     root = _corpus(tmp_path, 30)
     first, _ = build_index(root, Analyzer(), target_words=30)

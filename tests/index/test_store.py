@@ -208,3 +208,30 @@ def test_each_index_remembers_its_own_values(corpus_dir: Path) -> None:
     index.memo.get("n", 2, lambda: "two", keep=2)
     assert index.memo.get("n", 3, lambda: "three", keep=2) == "three"  # full: started over
     assert index.memo.get("n", 1, lambda: "made again", keep=2) == "made again"
+
+
+def test_files_flushed_together_are_written_whole_and_the_folder_let_go(tmp_path: Path) -> None:
+    from newsbot.index import disk
+
+    with disk.flushed_together(tmp_path):
+        for n in range(12):
+            disk.write_file(tmp_path / f"f{n}", lambda fh, n=n: fh.write(bytes([n]) * 1000))
+        assert len(disk._deferred[tmp_path]) == 12  # waiting for the end, not flushed one by one
+    assert tmp_path not in disk._deferred
+    assert all((tmp_path / f"f{n}").read_bytes() == bytes([n]) * 1000 for n in range(12))
+    with pytest.raises(RuntimeError), disk.flushed_together(tmp_path):  # a failed save lets go too
+        raise RuntimeError("disk full")
+    assert tmp_path not in disk._deferred
+
+
+def test_terms_are_linked_when_none_was_added(corpus_dir: Path, tmp_path: Path) -> None:
+    first = built(corpus_dir).save(tmp_path / "idx")
+    again = build_index(corpus_dir, default_analyzer(), previous=first)[0].save(tmp_path / "idx")
+    inode = (tmp_path / "idx" / first.version / "terms.bin").stat().st_ino
+    assert (tmp_path / "idx" / again.version / "terms.bin").stat().st_ino == inode
+    (corpus_dir / "new.txt").write_text("Zanzibar quokkas\n\nQuokkas were seen in Zanzibar.\n")
+    grown = build_index(corpus_dir, default_analyzer(), previous=again)[0].save(tmp_path / "idx")
+    assert (tmp_path / "idx" / grown.version / "terms.bin").stat().st_ino != inode
+    reopened = Index.load(tmp_path / "idx")
+    assert reopened is not None and list(reopened.terms) == list(grown.terms)
+    assert "quokka" in reopened.vocab and reopened.terms[reopened.vocab["quokka"]] == "quokka"

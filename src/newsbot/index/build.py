@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from newsbot.corpus.listing import listing
+from newsbot.corpus.listing import Listing, listing
 from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
+from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
@@ -29,6 +29,7 @@ from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
+from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
 from newsbot.index.tables import Prefetched
 from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed
@@ -69,7 +70,14 @@ def build_index(
         analyzer = analyzer.knowing(Prefetched(previous.stems))
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
-    build = _Build(root, previous, progress or (lambda stage, done, total: None))
+    beside = previous is not None and spare_core()  # else a save checks them, and this lists
+    if beside and previous is not None:  # checked while this builds: a save shares intact files
+        check_soon(previous.segments)
+    # Listing waits on a stat per file: done meanwhile, in a thread, while the previous index's
+    # keys and file states are parsed here.
+    scan = beside and only is None
+    listed = Background(lambda: listing(root), "newsbot-listing") if scan else None
+    build = _Build(root, previous, progress or (lambda stage, done, total: None), listed)
     if previous is None and chunk_passages:
         build.spill = TextSpill()
     if previous is not None and only is not None:
@@ -80,6 +88,8 @@ def build_index(
     # Looking the fresh words up at once pays for a few articles (a feed poller's), not for a
     # scan's hundreds: tokenizing them twice then costs as much as it saves.
     small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
+    if not small or previous is None:
+        checks_settled()  # workers are forked only from a process running no other thread
     if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
         analyzer.known_stems.fetch(
             analyzer, [t for a in build.fresh for t in (a.title, a.text)]
@@ -88,7 +98,7 @@ def build_index(
     fresh = build.analyse(analyzer, target_words, workers, chunks, params)
     build.tell("indexing", 0, 1)
     kept, articles = build.articles()
-    with _small_pages():
+    with small_pages():
         index = assemble(root, params, build.files, fresh, previous, kept, articles, analysis)
     build.tell("indexing", 1, 1)
     return index, build.report(index, time.perf_counter() - began, full_because)
@@ -114,6 +124,7 @@ class _Build:
     root: Path
     previous: Index | None
     tell: Progress
+    listed: Background[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
     before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
     keys: Keys = field(init=False)  # theirs
     old: dict[str, int] = field(init=False)  # article id -> its number in `before`
@@ -140,9 +151,10 @@ class _Build:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
         self.tell("reading", 0, 0)  # listing the corpus is part of reading it
-        listed, self.skipped = listing(self.root)
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
+        states.noted()  # parsed while the corpus is listed
+        listed, self.skipped = self.listed.result() if self.listed else listing(self.root)
         carried = states.carried(listed, self.old, self.keys.paths)
         ids, found, noted = self.keys.ids, self.found, states.noted()
         changes: dict[str, FileState | None] = {}
@@ -265,8 +277,12 @@ class _Build:
 
     def sort_out(self) -> None:
         """Duplicates dropped; the rest reused as they are (same content) or to be analysed."""
-        keys = self.keys
+        keys, dupes = self.keys, list[Skipped]()
         while True:
+            plain = self._clash_free()
+            if plain is not None:  # as `dedupe_keys` would have it: nothing dropped or renamed
+                kept = plain
+                break
             kept, dupes = dedupe_keys(map(self._key, self.found))
             # An unchanged file's article that must now be renamed (another file took its id) is
             # analysed anew, so its file is read again for its text; then the dedupe is redone.
@@ -297,6 +313,25 @@ class _Build:
                 self.fresh.append(article)
                 self.added += old is None
         self.reused.sort(key=lambda r: r[0])
+
+    def _clash_free(self) -> list[tuple[int, str]] | None:
+        """`dedupe_keys`' outcome when it drops and renames nothing (else None): every article
+        carried from the previous index (deduped by its build) has its text key, and no two
+        articles share an id or a text key. The common case of a scan, checked in one pass."""
+        keys, ids, texts = self.keys, [], set()
+        for item in self.found:
+            if isinstance(item, int):
+                text = keys.text_hashes[item]
+                if not text:
+                    return None
+                ids.append(keys.ids[item])
+                texts.add(text)
+            else:
+                ids.append(item.id)
+                texts.add(item.text_hash or text_key(item.text))
+        if len(texts) != len(ids) or len(set(ids)) != len(ids):
+            return None
+        return list(enumerate(ids))
 
     def _key(self, item: Article | int) -> tuple[str, str | None, str]:
         if isinstance(item, int):
@@ -367,20 +402,3 @@ class _Build:
             version=index.version,
             full_because=full_because,
         )
-
-
-@contextmanager
-def _small_pages() -> Iterator[None]:
-    """Ask no huge pages for numpy's big arrays for a while: the arrays of a build are written once
-    and read a few times in order, and where the kernel compacts memory to make huge pages on
-    request (the common `defrag=madvise`), getting them costs more than they save (4x here)."""
-    setter = getattr(getattr(np, "_core", None), "multiarray", None)
-    setter = getattr(setter, "_set_madvise_hugepage", None)
-    if setter is None:
-        yield
-        return
-    before = setter(False)
-    try:
-        yield
-    finally:
-        setter(before)

@@ -22,12 +22,14 @@ import numpy.typing as npt
 
 from newsbot.errors import IndexCorrupt
 from newsbot.index import bm25
-from newsbot.index.tables import Lazy, expect, file_size, link, load_array, read_json, write_file
+from newsbot.index.disk import link, write_file
+from newsbot.index.tables import Lazy, expect, file_size, load_array, read_json
 from newsbot.records import Article, Skipped
 
-_DELTA_SHARE = 8  # `Articles`: the changes are folded into the base past 1/8 of its size
-_MORE = "articles-more.jsonl"  # articles added since articles.jsonl was written
-_KEYS, _MORE_KEYS = "article_keys.json", "article_keys-more.json"  # theirs: the keys of each file
+_DELTA_SHARE = 8  # `Articles`: folded into one file when lines added or dead pass 1/8 of the base
+_MORE = "articles-more.jsonl"  # article lines added since articles.jsonl was written
+_KEYS, _MORE_KEYS = "article_keys.json", "article_keys-more.jsonl"  # the keys of those lines
+_ROWS = "article_rows.npy"  # each article's line
 
 
 @dataclass(frozen=True)
@@ -60,37 +62,48 @@ class Keys:
             [a.text_hash for a in articles],
         )
 
-    def save(self, folder: Path, base: Path | None = None, since: int = 0) -> None:
-        """Write the keys into `folder`: with `base` (a saved keys file of the first `since`
-        articles), a link to it and the keys from `since` on apart (an addition then writes its
-        own keys, not 26k); else all in one file."""
-        part = self if base is None else self.sliced(since)
+    def save(self, folder: Path) -> None:
+        """Write the keys into `folder` as the keys of a base file of lines (none added since)."""
         data = json.dumps(
-            {"ids": part.ids, "paths": part.paths, "hashes": part.hashes, "text_hashes": part.text_hashes}
+            {"ids": self.ids, "paths": self.paths, "hashes": self.hashes, "text_hashes": self.text_hashes}
         ).encode()
-        if base is not None:
-            link(base, folder / _KEYS)
-        write_file(folder / (_KEYS if base is None else _MORE_KEYS), lambda fh: fh.write(data))
+        write_file(folder / _KEYS, lambda fh: fh.write(data))
+        write_file(folder / _MORE_KEYS, lambda fh: None)
+
+    def lines(self) -> bytes:
+        """The keys as `_MORE_KEYS` holds them: one JSON array a line (appended by copying bytes)."""
+        rows = zip(self.ids, self.paths, self.hashes, self.text_hashes, strict=True)
+        return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
 
     def sliced(self, start: int) -> Keys:
         return Keys(self.ids[start:], self.paths[start:], self.hashes[start:], self.text_hashes[start:])
 
+    def picked(self, rows: npt.NDArray[np.int64]) -> Keys:
+        at = rows.tolist()
+        return Keys(
+            [self.ids[r] for r in at],
+            [self.paths[r] for r in at],
+            [self.hashes[r] for r in at],
+            [self.text_hashes[r] for r in at],
+        )
+
     @classmethod
-    def open(cls, path: Path, n_articles: int) -> Keys:
-        """The keys saved in `path`, and those after them in the file beside it, if any."""
-        keys = cls._read(path)
-        more = path.with_name(_MORE_KEYS)
-        if more.is_file():
-            rest = cls._read(more)
-            keys = cls(
-                keys.ids + rest.ids,
-                keys.paths + rest.paths,
-                keys.hashes + rest.hashes,
-                keys.text_hashes + rest.text_hashes,
-            )
+    def open(cls, folder: Path, rows: npt.NDArray[np.int64], n_rows: int) -> Keys:
+        """The keys of the articles whose lines are `rows`, of the `n_rows` lines saved in
+        `folder` (those of its base file, then those added since)."""
+        keys = cls._read(folder / _KEYS)
+        more = folder / _MORE_KEYS
+        data = more.read_bytes() if more.is_file() else b""
+        if data:
+            try:
+                added = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+                ids, paths, hashes, texts = (list(c) for c in zip(*added, strict=True))
+            except ValueError as e:
+                raise IndexCorrupt(more, f"not lines of keys ({e})"[:200]) from e
+            keys = cls(keys.ids + ids, keys.paths + paths, keys.hashes + hashes, keys.text_hashes + texts)
         sizes = {len(keys.ids), len(keys.paths), len(keys.hashes), len(keys.text_hashes)}
-        expect(path, sizes == {n_articles}, f"keys of {sorted(sizes)} articles, not {n_articles:,}")
-        return keys
+        expect(folder / _KEYS, sizes == {n_rows}, f"keys of {sorted(sizes)} lines, not {n_rows:,}")
+        return keys if _identity(rows, n_rows) else keys.picked(rows)
 
     @classmethod
     def _read(cls, path: Path) -> Keys:
@@ -102,32 +115,48 @@ class Keys:
 
 
 class Articles(Lazy[Article]):
-    """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
+    """Article metadata, one JSON line each, parsed when asked for: a few per answer. The lines
+    are those of `path` then of the file beside it (`_MORE`: added since), article i's is line
+    `rows[i]`; lines of articles since removed or changed stay until the files are folded."""
 
-    def __init__(self, path: Path, offsets: npt.NDArray[np.int64], base_size: int | None = None) -> None:
-        self.path, self.offsets = path, offsets
+    def __init__(
+        self,
+        path: Path,
+        offsets: npt.NDArray[np.int64],
+        base_size: int | None = None,
+        rows: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        self.path, self.offsets = path, offsets  # line r: bytes offsets[r]:offsets[r + 1] of both
         # The lines from `base_size` on are in the file `more` (those added since `path` was written).
         self.base_size = int(offsets[-1]) if base_size is None else base_size
         self.more = path.with_name(_MORE)
+        self.rows = np.arange(len(offsets) - 1, dtype=np.int64) if rows is None else rows
         self._cache: dict[int, Article] = {}
         self._keys: Keys | None = None
 
+    @property
+    def n_rows(self) -> int:
+        return len(self.offsets) - 1
+
     @classmethod
     def open(cls, folder: Path, n_articles: int) -> Articles:
-        offsets = load_array(folder / "article_offsets.npy", n_articles + 1, mmap=False)
+        offsets = load_array(folder / "article_offsets.npy", mmap=False)
+        rows = load_array(folder / _ROWS, n_articles, mmap=False).astype(np.int64)
         size, more = file_size(folder / "articles.jsonl"), file_size(folder / _MORE)
         expect(
             folder / "articles.jsonl",
-            size + more == int(offsets[-1]),
-            f"{size:,} bytes (and {more:,} more), not {int(offsets[-1]):,}",
+            len(offsets) > 0 and size + more == int(offsets[-1]),
+            f"{size:,} bytes (and {more:,} more), not {int(offsets[-1]) if len(offsets) else 0:,}",
         )
+        n_rows = len(offsets) - 1
+        expect(folder / _ROWS, not len(rows) or 0 <= rows.min() <= rows.max() < n_rows, "lines out of range")
         expect(folder / _KEYS, (folder / _KEYS).is_file(), "missing")
-        return cls(folder / "articles.jsonl", offsets, size)
+        return cls(folder / "articles.jsonl", offsets, size, rows)
 
     @property
     def keys(self) -> Keys:
         if self._keys is None:
-            self._keys = Keys.open(self.path.parent / _KEYS, len(self))
+            self._keys = Keys.open(self.path.parent, self.rows, self.n_rows)
         return self._keys
 
     def knowing(self, keys: Keys) -> None:
@@ -137,53 +166,41 @@ class Articles(Lazy[Article]):
 
     @staticmethod
     def save(articles: Sequence[Article], folder: Path) -> None:
-        """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
-        the lines of a `Spliced` one's old articles are copied, not encoded again."""
-        if isinstance(articles, Spliced) and _appends(articles):
+        """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them.
+        A `Spliced` one shares its base's files (linked) and appends the fresh articles' lines
+        and keys to those added since (copied as bytes), so a change costs in proportion to
+        itself; past `_DELTA_SHARE`, all the lines are folded into one file (copied, not encoded)."""
+        if isinstance(articles, Spliced):
             old, lines = articles.base, [article_line(a) for a in articles.fresh]
-            fresh = b"".join(lines)
-            more = old.more.read_bytes() if old.base_size < int(old.offsets[-1]) else b""
-            sizes = np.array([len(line) for line in lines], dtype=np.int64)
-            offsets = np.concatenate([old.offsets, old.offsets[-1] + np.cumsum(sizes)])
-            link(old.path, folder / "articles.jsonl")
-            write_file(folder / _MORE, lambda fh: fh.write(more + fresh))
-            write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
-            since = int(np.searchsorted(old.offsets, old.base_size))  # the lines in articles.jsonl
-            Keys.of(articles).save(folder, old.path.with_name(_KEYS), since)
-            return
-        if isinstance(articles, Spliced) and len(articles.kept):
-            old, kept = articles.base, articles.kept
+            if not _folds(articles):
+                _append(articles, lines, folder)
+                return
+            old_rows = old.rows[articles.kept]
             data = old.path.read_bytes() + (old.more.read_bytes() if old.more.is_file() else b"")
-            # Runs of consecutive kept articles are one slice each (an addition: a single one).
-            breaks = np.flatnonzero(np.diff(kept) != 1) + 1
-            firsts, lasts = np.split(kept, breaks), old.offsets
-            runs = [data[lasts[r[0]] : lasts[r[-1] + 1]] for r in firsts if len(r)]
-            sizes = np.diff(old.offsets)[kept]
-            added = [article_line(a) for a in articles.fresh]
-            offsets = bm25.offsets(np.concatenate([sizes, [len(line) for line in added]]))
-            write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *added]))
-            write_file(folder / _MORE, lambda fh: None)
-            write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
-            Keys.of(articles).save(folder)
-            return
-        lines = [article_line(a) for a in articles]
-        offsets = bm25.offsets(np.array([len(line) for line in lines], dtype=np.int64))
-        write_file(folder / "articles.jsonl", lambda fh: fh.write(b"".join(lines)))
+            # Runs of consecutive kept lines are one slice each.
+            runs = [data[old.offsets[r[0]] : old.offsets[r[-1] + 1]] for r in _runs(old_rows)]
+            sizes = np.concatenate([np.diff(old.offsets)[old_rows], [len(line) for line in lines]])
+            write_file(folder / "articles.jsonl", lambda fh: fh.writelines([*runs, *lines]))
+        else:
+            lines = [article_line(a) for a in articles]
+            sizes = np.array([len(line) for line in lines], dtype=np.int64)
+            write_file(folder / "articles.jsonl", lambda fh: fh.writelines(lines))
         write_file(folder / _MORE, lambda fh: None)
-        write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+        _save_lines(folder, bm25.offsets(sizes), np.arange(len(sizes)))
         Keys.of(articles).save(folder)
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return len(self.rows)
 
     def _item(self, i: int) -> Article:
         article = self._cache.get(i)
         if article is None:
-            start = int(self.offsets[i])
+            row = int(self.rows[i])
+            start = int(self.offsets[row])
             path, at = (self.path, start) if start < self.base_size else (self.more, start - self.base_size)
             with path.open("rb") as fh:
                 fh.seek(at)
-                article = article_from_row(json.loads(fh.read(int(self.offsets[i + 1]) - start)))
+                article = article_from_row(json.loads(fh.read(int(self.offsets[row + 1]) - start)))
             if len(self._cache) >= 4096:
                 self._cache.clear()
             self._cache[i] = article
@@ -194,11 +211,14 @@ class Articles(Lazy[Article]):
         data = self.path.read_bytes()[: int(self.offsets[-1])]
         if self.base_size < int(self.offsets[-1]):
             data += self.more.read_bytes()
-        if not data:
+        if not data or not len(self.rows):
             return
         # One JSON array for all the lines (no line holds a raw newline): twice as fast as a
         # `json.loads` per line, for a reindex that needs every article.
-        for row in json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]"):
+        rows = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+        if not _identity(self.rows, self.n_rows):
+            rows = [rows[r] for r in self.rows.tolist()]
+        for row in rows:
             yield article_from_row(row, days)
 
     def __eq__(self, other: object) -> bool:
@@ -244,12 +264,45 @@ class Spliced(Lazy[Article]):
     __hash__ = None  # type: ignore[assignment]
 
 
-def _appends(articles: Spliced) -> bool:
-    """Whether `articles` are all of their base's, then fresh ones, few enough to be kept apart."""
-    old, kept = articles.base, articles.kept
-    if len(kept) != len(old) or (len(kept) and int(kept[-1]) != len(kept) - 1):
-        return False
-    return (int(old.offsets[-1]) - old.base_size) * _DELTA_SHARE <= old.base_size
+def _folds(articles: Spliced) -> bool:
+    """Whether saving `articles` folds all lines into one file: when the lines added since the
+    base file passed 1/8 of it, or the dead ones (of articles removed or changed) do."""
+    old = articles.base
+    dead = old.n_rows - len(articles.kept)
+    return (int(old.offsets[-1]) - old.base_size) * _DELTA_SHARE > old.base_size or (
+        dead * _DELTA_SHARE > old.n_rows
+    )
+
+
+def _append(articles: Spliced, lines: list[bytes], folder: Path) -> None:
+    """Save `articles` as their base's files (linked), with the fresh lines and keys appended
+    to those added since (copied as bytes)."""
+    old, fresh = articles.base, articles.fresh
+    more = old.more.read_bytes() if old.base_size < int(old.offsets[-1]) else b""
+    sizes = np.array([len(line) for line in lines], dtype=np.int64)
+    offsets = np.concatenate([old.offsets, old.offsets[-1] + np.cumsum(sizes)])
+    rows = np.concatenate([old.rows[articles.kept], old.n_rows + np.arange(len(fresh))])
+    more_keys = old.path.with_name(_MORE_KEYS)
+    keys = (more_keys.read_bytes() if more_keys.is_file() else b"") + Keys.of(fresh).lines()
+    link(old.path, folder / "articles.jsonl")
+    link(old.path.with_name(_KEYS), folder / _KEYS)
+    write_file(folder / _MORE, lambda fh: fh.writelines([more, *lines]))
+    write_file(folder / _MORE_KEYS, lambda fh: fh.write(keys))
+    _save_lines(folder, offsets, rows)
+
+
+def _save_lines(folder: Path, offsets: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]) -> None:
+    write_file(folder / "article_offsets.npy", lambda fh: np.save(fh, offsets))
+    write_file(folder / _ROWS, lambda fh: np.save(fh, rows.astype(np.int32)))
+
+
+def _runs(rows: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+    """`rows` cut into runs of consecutive numbers."""
+    return [r for r in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if len(r)]
+
+
+def _identity(rows: npt.NDArray[np.int64], n_rows: int) -> bool:
+    return len(rows) == n_rows and (not n_rows or (int(rows[0]) == 0 and int(rows[-1]) == n_rows - 1))
 
 
 def article_line(a: Article) -> bytes:

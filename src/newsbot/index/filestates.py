@@ -19,7 +19,8 @@ from typing import Any, cast
 from newsbot.corpus.listing import Listing
 from newsbot.errors import IndexCorrupt
 from newsbot.index.catalog import FileState
-from newsbot.index.tables import expect, file_size, link, read_json, write_file
+from newsbot.index.disk import link, write_file
+from newsbot.index.tables import expect, file_size, read_json
 from newsbot.records import Skipped
 
 _DELTA_SHARE = 8  # the changes are folded into the base past 1/8 of its size

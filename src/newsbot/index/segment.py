@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,8 +24,9 @@ import numpy.typing as npt
 
 from newsbot.index.bm25 import POSITION_BITS, Forward, Int32Array, Inverted, offsets
 from newsbot.index.compact import Compact
+from newsbot.index.disk import write_file
 from newsbot.index.packed import BLOCK, FORWARD_BLOCK, Packed, PackedForward, Packing
-from newsbot.index.tables import checksum, expect, file_size, load_array, load_bytes, write_file
+from newsbot.index.tables import checksum, expect, file_size, load_array, load_bytes
 
 Texts = bytes | np.memmap[Any, np.dtype[np.uint8]] | Packed  # Packed: saved, compressed
 
@@ -168,6 +171,18 @@ class Segment:
         fills.append(lambda fh: fh.writelines(terms.get()[0]))
         return [partial(_write, folder / n, fill) for n, fill in zip(self.file_names, fills, strict=True)]
 
+    def linked_into(self, folder: Path) -> Segment:
+        """This saved segment as opened from `folder`, where a new version linked its files:
+        the same files (mapped already, and checked when first opened), named there."""
+        assert self.folder is not None and isinstance(self.texts, Packed)
+        assert isinstance(self.forward, PackedForward)
+        return replace(
+            self,
+            folder=folder,
+            texts=Packed(folder / self.texts.path.name, self.texts.blocks),
+            forward=replace(self.forward, path=folder / self.forward.path.name),
+        )
+
     @classmethod
     def open(cls, folder: Path, meta: dict[str, Any]) -> Segment:
         """The segment described by `meta` (see `Segment.meta`), memory-mapped from `folder`;
@@ -226,26 +241,79 @@ class Segment:
 # A file is read again when anything about it changed, or `RECHECK` seconds after it was read.
 _checked: dict[tuple[int, ...], tuple[tuple[int, int], float]] = {}
 RECHECK = 3600.0
+# Checks started by `check_soon` and not yet asked for: key as above -> its (size, CRC-32).
+_pending: dict[tuple[int, ...], Future[tuple[int, int]]] = {}
+_lock = threading.Lock()
+
+
+def check_soon(segments: Iterable[Segment]) -> None:
+    """Start checking the saved files of `segments` in a background thread, so that the `verify`
+    of a save, later, finds them checked: a build meanwhile keeps the interpreter busy, and CRC-32
+    lets go of it (the first addition in a process reads ~200 MB of reused segments this way)."""
+    jobs: list[tuple[Path, Future[tuple[int, int]]]] = []
+    with _lock:
+        for segment in segments:
+            if segment.folder is None:
+                continue
+            for path in (segment.folder / name for name in segment.file_names):
+                key = _key(path)
+                if key is None or key in _pending or _recent(key) is not None:
+                    continue
+                future: Future[tuple[int, int]] = Future()
+                if len(_pending) > 4096:  # started and never asked for (a failed build's)
+                    _pending.clear()
+                _pending[key] = future
+                jobs.append((path, future))
+    if jobs:
+        threading.Thread(target=_check_all, args=(jobs,), name="newsbot-checks", daemon=True).start()
+
+
+def checks_settled() -> None:
+    """Wait for the checks `check_soon` started (before forking worker processes, say)."""
+    with _lock:
+        futures = list(_pending.values())
+    for future in futures:
+        future.exception()  # waits; the outcome is for `verify`
+
+
+def _check_all(jobs: list[tuple[Path, Future[tuple[int, int]]]]) -> None:
+    for path, future in jobs:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(checksum(path))
+            except BaseException as e:  # handed to whoever asks (`IndexCorrupt`, say)
+                future.set_exception(e)
+
+
+def _key(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    # Not the ctime: linking the file into each new version changes it.
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _recent(key: tuple[int, ...]) -> tuple[int, int] | None:
+    seen = _checked.get(key)
+    return seen[0] if seen is not None and time.monotonic() - seen[1] < RECHECK else None
 
 
 def _verify(path: Path, recorded: tuple[int, ...]) -> None:
     """Raise IndexCorrupt unless `path`'s size and CRC-32 are `recorded`."""
-    try:
-        st = path.stat()
-    except OSError:
-        st = None
-    # Not the ctime: linking the file into each new version changes it.
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) if st else None
-    seen = _checked.get(key) if key else None
-    now = time.monotonic()
-    if seen is not None and seen[0] == recorded and now - seen[1] < RECHECK:
+    key = _key(path)
+    with _lock:
+        seen = _recent(key) if key else None
+        started = _pending.pop(key, None) if key else None
+    if seen is not None and seen == recorded:
         return
-    found = checksum(path)
+    found = started.result() if started is not None else checksum(path)
     expect(path, found == recorded, "does not match its checksum")
     if key is not None:
-        if len(_checked) > 4096:
-            _checked.clear()
-        _checked[key] = (found, now)
+        with _lock:
+            if len(_checked) > 4096:
+                _checked.clear()
+            _checked[key] = (found, time.monotonic())
 
 
 def _field(segment: Segment, part: str, name: str) -> Any:
@@ -270,7 +338,13 @@ def _put_array(array: npt.NDArray[Any], fh: BinaryIO) -> None:
 
 def _write(path: Path, fill: Callable[[BinaryIO], None]) -> tuple[str, tuple[int, int]]:
     write_file(path, fill)
-    return path.name, checksum(path)
+    found, key = checksum(path), _key(path)
+    if key is not None:  # as checked: the next version that shares it need not read it again
+        with _lock:
+            if len(_checked) > 4096:
+                _checked.clear()
+            _checked[key] = (found, time.monotonic())
+    return path.name, found
 
 
 def _link(source: Path, target: Path, sums: tuple[int, int]) -> tuple[str, tuple[int, int]]:

@@ -18,12 +18,12 @@ import json
 import os
 import shutil
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,9 @@ from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings, norms
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.disk import flushed_together, write_file
 from newsbot.index.filestates import Files
+from newsbot.index.memo import Memo
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
 from newsbot.index.tables import (
@@ -42,18 +44,17 @@ from newsbot.index.tables import (
     checksum,
     expect,
     file_size,
-    fsync_dir,
     load_array,
     read_json,
-    write_file,
 )
 from newsbot.records import Article, Filters
 
+# 9: article lines kept by row (`article_rows.npy`: a change appends lines, links the rest);
 # 8: compact postings, term ids deflated, no norms saved; 7: the corpus files' states as columns;
 # 6: article keys, corpus files as a base and changes; 5: file checksums; 4: sizes, analysis
 # fingerprint; 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit
 # weights. Another format is built again.
-FORMAT = 8
+FORMAT = 9
 _ARRAYS = (
     "df",
     "idf",
@@ -68,33 +69,8 @@ _ARRAYS = (
 )
 
 _PER_PASSAGE = tuple(name for name in _ARRAYS if name.startswith("passage_"))
-T = TypeVar("T")
-_MISSING = object()
 
 __all__ = ["FORMAT", "FileState", "Index", "Memo"]
-
-
-class Memo:
-    """Values worked out from one index and kept with it, a few of each kind (e.g. the answers'
-    recency prior: a bot asks with the same day all day long). Belongs to its index: two
-    indexes never see each other's values, whatever their versions."""
-
-    def __init__(self) -> None:
-        self._kinds: dict[str, dict[Hashable, Any]] = {}
-
-    def get(self, kind: str, key: Hashable, make: Callable[[], T], keep: int) -> T:
-        """The value of `kind` for `key`, made by `make()` when not kept (at most `keep` are)."""
-        values = self._kinds.get(kind)
-        if values is None:
-            values = self._kinds.setdefault(kind, {})
-        found = values.get(key, _MISSING)
-        if found is not _MISSING:
-            return cast(T, found)
-        value = make()
-        if len(values) >= keep:
-            values.clear()
-        values[key] = value
-        return value
 
 
 @dataclass(frozen=True)
@@ -254,7 +230,9 @@ class Index:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        saved = Index._read(index_dir / self.version, meta)
+        # Segments shared with the previous version are the same files: not opened again.
+        shared = {s.name: s for s in self.segments if s.folder is not None}
+        saved = Index._read(index_dir / self.version, meta, shared)
         if isinstance(saved.articles, Articles) and isinstance(self.articles, Articles | Spliced):
             saved.articles.knowing(self.articles.keys)  # as written: the next build needs them
         versions.publish(index_dir, self.version)
@@ -263,7 +241,12 @@ class Index:
 
     def _write(self, folder: Path) -> dict[str, Any]:
         """Write every file into `folder`, flushed; return its meta.json (also written)."""
-        # The big files are written (and flushed to disk) side by side: writes wait on the disk.
+        with flushed_together(folder):
+            meta = self._write_files(folder)
+        return meta
+
+    def _write_files(self, folder: Path) -> dict[str, Any]:
+        # The big files are written side by side: writes wait on the disk (and zlib, on a core).
         with ThreadPoolExecutor(4) as pool:
             jobs = {s.name: [pool.submit(job) for job in s.save(folder)] for s in self.segments}
             arrays = [
@@ -293,7 +276,6 @@ class Index:
             "files": {n: list(s) for n, s in array_sums.items()},
         }
         write_file(folder / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
-        fsync_dir(folder)
         return meta
 
     def _bytes_to_write(self) -> int:
@@ -359,11 +341,19 @@ class Index:
         return cls._read(folder, meta)
 
     @classmethod
-    def _read(cls, folder: Path, meta: dict[str, Any]) -> Index:
+    def _read(cls, folder: Path, meta: dict[str, Any], shared: Mapping[str, Segment] | None = None) -> Index:
+        """The index saved in `folder`; `shared`: segments (by name) whose files it links, as
+        opened from where they were first saved."""
         path = folder / "meta.json"
+        shared = shared or {}
         try:
             n_passages, n_terms, n_articles = int(meta["passages"]), int(meta["terms"]), int(meta["articles"])
-            segments = tuple(Segment.open(folder, s) for s in meta["segments"])
+            segments = tuple(
+                shared[s["name"]].linked_into(folder)
+                if _same(shared.get(s["name"]), s)
+                else Segment.open(folder, s)
+                for s in meta["segments"]
+            )
             params, avgdl = BM25Params(**meta["params"]), float(meta["avgdl"])
             arrays = _arrays(folder, n_passages, n_terms, n_articles)
             index = cls(
@@ -401,6 +391,11 @@ def _arrays(folder: Path, n_passages: int, n_terms: int, n_articles: int) -> dic
     dead = arrays["dead"]
     expect(folder / "dead.npy", not len(dead) or 0 <= int(dead[-1]) < n_passages, "passages out of range")
     return arrays
+
+
+def _same(segment: Segment | None, meta: dict[str, Any]) -> bool:
+    """Whether `segment` is the one `meta` describes (a shared one: same name, same place)."""
+    return segment is not None and (segment.start, segment.n_passages) == (meta["start"], meta["passages"])
 
 
 def _write_array(path: Path, array: npt.NDArray[Any]) -> tuple[str, tuple[int, int]]:

@@ -71,13 +71,15 @@ def history(index_dir: Path) -> list[str]:
 
 def publish(index_dir: Path, version: str) -> None:
     """Make `version` live: append it to HISTORY, then replace CURRENT (both flushed to disk)."""
-    from newsbot.index.tables import fsync_dir, write_file
+    from newsbot.index.disk import flush_all, fsync_dir, write_file
 
     older = list(reversed(history(index_dir)))[-_HISTORY_KEPT:]
     lines = "".join(f"{v}\n" for v in [*older, version])
-    write_file(index_dir / f"{HISTORY}.tmp", lambda fh: fh.write(lines.encode()))
+    written = [index_dir / f"{HISTORY}.tmp", index_dir / f"{CURRENT}.tmp"]
+    write_file(written[0], lambda fh: fh.write(lines.encode()), flush=False)
+    write_file(written[1], lambda fh: fh.write(version.encode()), flush=False)
+    flush_all(written)  # both on disk, side by side, before either is renamed into place
     os.replace(index_dir / f"{HISTORY}.tmp", index_dir / HISTORY)
-    write_file(index_dir / f"{CURRENT}.tmp", lambda fh: fh.write(version.encode()))
     os.replace(index_dir / f"{CURRENT}.tmp", index_dir / CURRENT)
     fsync_dir(index_dir)
 
