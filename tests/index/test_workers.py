@@ -1,0 +1,79 @@
+"""The analysis of a batch (whole-batch tokenizing, chunk numbers, numpy counting) against the
+plain definition: per passage, `Analyzer.terms` of the title then of the passage, counted in order
+of first occurrence (what a build did passage by passage with `Counter`)."""
+
+import random
+from collections import Counter
+
+import numpy as np
+
+from newsbot.index.workers import _Analysis
+from newsbot.text.analyzer import Analyzer
+from newsbot.text.passages import split_passages
+
+TRICKY = [
+    ("U.S. sanctions", "The U.S.-led sanctions (Reuters) hit Kadyrov's allies; “sanctioned” don’t."),
+    ("", "No title here: just words, words, WORDS and words."),
+    ("ΟΔΟΣ'Α Σ", "Greek ΟΔΟΣ'Α and ΟΔΟΣ, and ΣΟΦΟΣ. İstanbul KELVIN \u212a."),
+    ("Слово-word", "Кириллица-mixed text, naïve café-owners, e\u0301 combining a'\u0301b."),
+    ("nul\x00 title", "A \x00 standalone nul, a\x00b inside, \x00\x00 and \x00\x00\x00 runs."),
+    ("snake_case", "under_score x_y 42nd 3.14 1u.s. a.b.c.d. e.g., i.e. — dash – dash … end"),
+    ("long", "x" * 50 + " " + "y" * 40 + " https://example.com/a-b_c?d=e#f"),
+    ("Repeats", " ".join(["market"] * 30 + ["markets"] * 3 + ["the"] * 10)),
+]
+
+
+def reference(analyzer: Analyzer, batch: list[tuple[str, str]], target: int) -> list[list[tuple[str, int]]]:
+    out = []
+    for title, text in batch:
+        for piece in split_passages(text, target):
+            out.append(list(Counter(analyzer.terms(title) + analyzer.terms(piece)).items()))
+    return out
+
+
+def analysed(analysis: _Analysis, batches: list[list[tuple[str, str]]]) -> list[list[tuple[str, int]]]:
+    terms: list[str] = []
+    out = []
+    for batch in batches:
+        result = analysis.run(batch)
+        terms += result.new_terms
+        ends = np.cumsum(result.lengths)
+        for end, length in zip(ends, result.lengths, strict=True):
+            ids = result.term_ids[end - length : end]
+            counts = result.counts[end - length : end]
+            out.append([(terms[i], int(c)) for i, c in zip(ids, counts, strict=True)])
+    return out
+
+
+def test_a_batch_has_the_terms_and_counts_of_each_passage_analysed_alone() -> None:
+    analysis = _Analysis(Analyzer(), 12)
+    batches = [TRICKY[:4], TRICKY[4:], TRICKY]  # later batches meet known chunks
+    assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 12)
+
+
+def test_term_ids_are_numbered_in_order_of_first_occurrence() -> None:
+    result = _Analysis(Analyzer(), 300).run([("Zebra yak", "Yak xylophone zebra walrus.")])
+    assert result.new_terms == ["zebra", "yak", "xylophon", "walrus"]
+    assert result.term_ids.tolist() == [0, 1, 2, 3] and result.counts.tolist() == [2, 2, 1, 1]
+
+
+def test_random_text_is_analysed_as_passage_by_passage() -> None:
+    rng = random.Random(15)
+    alphabet = "abcAB.,'-_ \n\x00Σσé’“Жж\u0301İ0129"
+    words = ["the", "U.S.", "sanctions", "Mr.", "ΟΔΟΣ", "don't", "naïve", "e.g.", "x\x00y"]
+
+    def word() -> str:
+        made = "".join(rng.choices(alphabet, k=rng.randint(1, 9)))
+        return rng.choice(words) if rng.random() < 0.5 else made
+
+    batches = []
+    for _ in range(6):
+        batch = []
+        for _ in range(rng.randint(1, 5)):
+            title = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+            text = " ".join(word() for _ in range(rng.randint(1, 80)))
+            batch.append((title, text))
+        batches.append(batch)
+    analysis = _Analysis(Analyzer(), 10)
+    assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 10)
+    assert all(result for result in analysed(_Analysis(Analyzer(), 10), batches[:1]))  # not all empty
