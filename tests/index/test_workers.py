@@ -2,12 +2,18 @@
 plain definition: per passage, `Analyzer.terms` of the title then of the passage, counted in order
 of first occurrence (what a build did passage by passage with `Counter`)."""
 
+import json
 import random
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from newsbot.index.workers import _Analysis
+from newsbot.corpus.read import read_file
+from newsbot.index import build, workers
+from newsbot.index.build import build_index
+from newsbot.index.workers import _Analysis, files_read
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
 
@@ -77,3 +83,42 @@ def test_random_text_is_analysed_as_passage_by_passage() -> None:
     analysis = _Analysis(Analyzer(), 10)
     assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 10)
     assert all(result for result in analysed(_Analysis(Analyzer(), 10), batches[:1]))  # not all empty
+
+
+def _corpus(root: Path) -> list[str]:
+    """A few files of each kind, a bad one among them."""
+    root.mkdir()
+    for n in range(7):
+        (root / f"a{n}.txt").write_text(f"Title {n}\nBody of article {n}, about sanctions and markets.\n")
+    wire = [{"id": f"w{n}", "title": f"Wire {n}", "text": f"Wire text {n}."} for n in range(3)]
+    (root / "wire.jsonl").write_text("\n".join(map(json.dumps, wire)))
+    (root / "bad.json").write_text("{not json")
+    return sorted(p.name for p in root.iterdir())
+
+
+def test_files_read_in_processes_as_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "_READ_FILES", 2)  # several tasks for the 2 processes
+    rels = _corpus(tmp_path / "corpus")
+    root = tmp_path / "corpus"
+    expected = [read_file(root / rel, root) for rel in rels]
+    assert list(files_read(root, rels, workers=2)) == expected
+    assert list(files_read(root, rels, workers=1)) == expected
+    assert any(read.skipped for read in expected) and sum(len(r.articles) for r in expected) == 10
+
+
+def test_a_build_reading_in_processes_is_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "corpus"
+    _corpus(root)
+    one, _ = build_index(root, Analyzer())
+    monkeypatch.setattr(build, "_PARALLEL_MIN_CHARS", 0)  # the corpus read by `files_read`
+    called: list[int] = []
+    real = build.files_read
+    monkeypatch.setattr(build, "files_read", lambda root, rels: called.append(len(rels)) or real(root, rels))
+    two, report = build_index(root, Analyzer())
+    assert called == [len(list(root.iterdir()))] and report.articles == 10
+    assert [a.id for a in two.articles] == [a.id for a in one.articles]
+    assert [two.passage_text(p) for p in range(two.n_passages)] == [
+        one.passage_text(p) for p in range(one.n_passages)
+    ]
+    query = two.term_ids(["sanction", "wire", "bodi"])
+    assert two.scores(query).tolist() == one.scores(query).tolist()

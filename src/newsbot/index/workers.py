@@ -18,10 +18,12 @@ from array import array
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.chunks import TextSpill
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
@@ -29,6 +31,7 @@ from newsbot.text.passages import split_passages
 
 _PARALLEL_MIN_CHARS = 4_000_000  # less text than this is analysed in-process: workers would cost more
 _BATCH_CHARS = 4_000_000  # text per batch of articles handed to a worker
+_READ_FILES = 256  # corpus files per task of `files_read`
 Int64s = npt.NDArray[np.int64]
 
 
@@ -193,6 +196,38 @@ def _init_worker(analyzer: Analyzer, target: int) -> None:
 def _analyse_in_worker(batch: list[tuple[str, str]]) -> Analysed:
     assert _worker is not None
     return _worker.run(batch)
+
+
+_reading_root: Path | None = None
+
+
+def _init_reader(root: Path) -> None:
+    global _reading_root
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `_init_worker`
+    _reading_root = root
+
+
+def _read_in_worker(rels: list[str]) -> list[FileRead]:
+    assert _reading_root is not None
+    return [_read(_reading_root, rel) for rel in rels]
+
+
+def _read(root: Path, rel: str) -> FileRead:
+    return read_file(root if root.is_file() else root / rel, root)
+
+
+def files_read(root: Path, rels: list[str], workers: int | None = None) -> Generator[FileRead, None, None]:
+    """`read_file` of each corpus file `rels` (paths under `root`), in order, in worker processes:
+    reading is mostly JSON parsing, cleaning and hashing, one core's work for seconds when the
+    corpus is large (call it for that only: starting the processes costs more than a few files)."""
+    workers = min(_cores(), 8) if workers is None else workers
+    tasks = [rels[i : i + _READ_FILES] for i in range(0, len(rels), _READ_FILES)]
+    if workers <= 1 or len(tasks) <= 1:
+        yield from (_read(root, rel) for rel in rels)
+        return
+    with _context().Pool(min(workers, len(tasks)), _init_reader, (root,)) as pool:
+        for reads in pool.imap(_read_in_worker, tasks):
+            yield from reads
 
 
 def _context() -> BaseContext:
