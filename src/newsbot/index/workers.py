@@ -226,8 +226,16 @@ def files_read(root: Path, rels: list[str], workers: int | None = None) -> Gener
         yield from (_read(root, rel) for rel in rels)
         return
     with _context().Pool(min(workers, len(tasks)), _init_reader, (root,)) as pool:
-        for reads in pool.imap(_read_in_worker, tasks):
+        results = pool.imap(_read_in_worker, tasks)
+        _import_stemmer()
+        for reads in results:
             yield from reads
+
+
+def _import_stemmer() -> None:
+    """Import nltk's stemmer here (about a second) while the readers work: the analysis workers
+    forked after them then have it, instead of importing it each."""
+    import nltk.stem.snowball  # noqa: F401
 
 
 def _context() -> BaseContext:
