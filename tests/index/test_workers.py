@@ -3,7 +3,9 @@ plain definition: per passage, `Analyzer.terms` of the title then of the passage
 of first occurrence (what a build did passage by passage with `Counter`)."""
 
 import json
+import os
 import random
+import struct
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from newsbot.corpus.read import read_file
 from newsbot.index import build, workers
 from newsbot.index.build import build_index
+from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.workers import _Analysis, files_read
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -122,3 +125,35 @@ def test_a_build_reading_in_processes_is_the_same(tmp_path: Path, monkeypatch: p
     ]
     query = two.term_ids(["sanction", "wire", "bodi"])
     assert two.scores(query).tolist() == one.scores(query).tolist()
+
+
+def test_shared_stems_are_taken_from_earlier_batches_only() -> None:
+    with scratch() as file:
+        a, b = SharedStems(file.fileno()), SharedStems(file.fileno())
+        a.tell(0, {"markets": "market"})
+        a.tell(3, {"running": "run"})
+        b.tell(1, {"zebras": "zebra"})
+        b.learn(2)
+        assert b.known == {"markets": "market"}  # batch 3's stems are not usable for batch 2
+        b.learn(4)
+        assert b.known == {"markets": "market", "running": "run"}  # its own not read back
+        a.learn(2)
+        assert a.known == {"zebras": "zebra"}
+        os.write(file.fileno(), struct.pack("<qq", 5, 100) + b"cut short")  # a record mid-write
+        b.learn(9)
+        assert b.offset == os.fstat(file.fileno()).st_size - 16 - 9  # left for later
+
+
+def test_parallel_analysis_reports_the_stems_in_the_same_order(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    rng = random.Random(15)
+    stems = ("market", "run", "sanction", "zebra", "walk", "talk")
+    words = [f"{w}{s}" for w in stems for s in ("", "s", "ing", "ed")]
+    for n in range(60):
+        text = " ".join(rng.choices(words, k=400))
+        (root / f"a{n:02d}.txt").write_text(f"Title {n}\n{text} word{n}ing\n")
+    one, _ = build_index(root, Analyzer(), workers=1)
+    two, _ = build_index(root, Analyzer(), workers=2)
+    assert list(two.stems.items()) == list(one.stems.items()) and len(one.stems) > 20
+    assert list(two.terms) == list(one.terms)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.chunks import TextSpill
+from newsbot.index.sharing import SharedStems, scratch
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -60,8 +61,11 @@ class _Analysis:
     their terms, passages and counts come from numpy, with no Python per word.
     """
 
-    def __init__(self, analyzer: Analyzer, target: int) -> None:
+    def __init__(self, analyzer: Analyzer, target: int, shared: SharedStems | None = None) -> None:
         self.analyzer = copy.copy(analyzer)  # empty caches: it reports every word's stem
+        self.shared = shared if not analyzer.known_stems else None  # (a cold build's)
+        if self.shared is not None:  # the stems the other processes made are looked up first
+            self.analyzer = analyzer.knowing(self.shared.known)
         self.target = target
         self.ids: dict[str, int] = {}
         self.terms: list[str] = []
@@ -185,17 +189,24 @@ class _Chunks(dict[str, int]):
 _worker: _Analysis | None = None
 
 
-def _init_worker(analyzer: Analyzer, target: int) -> None:
+def _init_worker(analyzer: Analyzer, target: int, shared: int | None) -> None:
     global _worker
     # Ctrl-C reaches the whole process group: only the parent handles it (it stops the pool);
     # a worker interrupted mid-batch would print a traceback and could hang the pool's shutdown.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker = _Analysis(analyzer, target)
+    _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared))
 
 
-def _analyse_in_worker(batch: list[tuple[str, str]]) -> Analysed:
+def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
     assert _worker is not None
-    return _worker.run(batch)
+    number, batch = task
+    shared = _worker.shared
+    if shared is not None:
+        shared.learn(number)
+    result = _worker.run(batch)
+    if shared is not None:
+        shared.tell(number, result.stems)
+    return result
 
 
 _reading_root: Path | None = None
@@ -290,5 +301,9 @@ def analysed(
             yield here.run(batch)
         return
     # `imap` takes batches as the workers are ready for them (its pipe is small), not all at once.
-    with _context().Pool(min(workers, n_batches), _init_worker, (analyzer, target)) as pool:
-        yield from pool.imap(_analyse_in_worker, batches())
+    # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`).
+    context = _context()
+    with scratch() as file:
+        shared = file.fileno() if context.get_start_method() == "fork" else None
+        with context.Pool(min(workers, n_batches), _init_worker, (analyzer, target, shared)) as pool:
+            yield from pool.imap(_analyse_in_worker, enumerate(batches()))
