@@ -178,7 +178,8 @@ class _Build:
             self.files = {p: s for p, s in {**before, **changes}.items() if s is not None}
 
     def _reads(self, rels: list[str], sizes: list[int]) -> Generator[FileRead, None, None]:
-        """`rels` read, in order: in worker processes when there is a lot to read (a cold build)."""
+        """`rels` read, in order: in worker processes when there is a lot to read (a cold build,
+        a big reindex)."""
         if sum(sizes) < _PARALLEL_MIN_CHARS or len(rels) < 2:
             yield from (FileRead(*self._read(rel)) for rel in rels)
             return

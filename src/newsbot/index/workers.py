@@ -236,9 +236,11 @@ def files_read(root: Path, rels: list[str], workers: int | None = None) -> Gener
     if workers <= 1 or len(tasks) <= 1:
         yield from (_read(root, rel) for rel in rels)
         return
-    with _context().Pool(min(workers, len(tasks)), _init_reader, (root,)) as pool:
+    context = _context()
+    with context.Pool(min(workers, len(tasks)), _init_reader, (root,)) as pool:
         results = pool.imap(_read_in_worker, tasks)
-        _import_stemmer()
+        if context.get_start_method() == "fork":
+            _import_stemmer()
         for reads in results:
             yield from reads
 
