@@ -1,10 +1,11 @@
 import gzip
 import hashlib
 import json
+import random
 import re
 from pathlib import Path
 
-from newsbot.corpus.read import clean, dedupe, dedupe_keys, read_file, text_key
+from newsbot.corpus.read import clean, dedupe, dedupe_keys, looks_binary, read_file, text_key
 from newsbot.index.build import build_index
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
@@ -179,3 +180,22 @@ def test_lone_surrogate_escapes_are_replaced_and_reported(tmp_path: Path) -> Non
     index, _ = build_index(tmp_path, Analyzer())
     index.save(tmp_path / "index")
     assert index.passage_text(0).startswith("Storm \ufffd hits")
+
+
+def test_looks_binary_counts_what_its_pattern_matches() -> None:
+    """looks_binary counts on UTF-8 bytes; it must decide as the regex over characters does."""
+    pattern = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ufffd]")
+    rng = random.Random(15)
+    alphabet = "ab \n\t\x00\x01\x1f\x7f\x80\x9f\xa0\xc2\ufffd\ufffe\u2019é\ud800\U0001f600"
+    for n in range(400):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 60))) + "text " * rng.randint(0, 40 * (n % 3))
+        head = text[:65536]
+        expected = bool(head) and len(pattern.findall(head)) > len(head) * 0.02
+        assert looks_binary(text) == expected, repr(text)
+    assert looks_binary("\x80" * 10 + "a" * 100) and not looks_binary("\x80" + "a" * 100)
+
+
+def test_surrogate_escapes_are_found_in_either_case(tmp_path: Path) -> None:
+    (tmp_path / "wire.jsonl").write_text('{"id": "s1", "title": "T", "text": "Storm \\uDC00 hits."}\n')
+    (article,) = read_file(tmp_path / "wire.jsonl", tmp_path).articles
+    assert article.text == "Storm \ufffd hits."

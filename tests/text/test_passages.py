@@ -1,4 +1,7 @@
-from newsbot.text.passages import TARGET_WORDS, split_passages
+import random
+import re
+
+from newsbot.text.passages import TARGET_WORDS, _paragraphs, split_passages
 from tests.conftest import SEED
 
 
@@ -24,3 +27,16 @@ def test_every_word_kept_once_on_real_article() -> None:
     assert " ".join(" ".join(parts).split()) == " ".join(body.split())
     assert all(len(p.split()) <= TARGET_WORDS for p in parts)
     assert len(parts) > 3
+
+
+def test_paragraphs_are_the_lines_with_whitespace_normalised() -> None:
+    """The fast path (text already normal) and the other give what splitting at newline runs and
+    normalising each piece gives."""
+    rng = random.Random(15)
+    alphabet = "ab .\n\n\t\r\xa0\u2028\u3000\x1c"
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
+        expected = [p for p in (" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text)) if p]
+        assert _paragraphs(text) == expected, repr(text)
+    assert _paragraphs("One two.\n\nThree\nfour") == ["One two.", "Three", "four"]
+    assert _paragraphs(" One  two \n\u2028\nthree\xa0four") == ["One two", "three four"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from newsbot.corpus.listing import Listing, listing
-from newsbot.corpus.read import dedupe, dedupe_keys, read_file, text_key
+from newsbot.corpus.read import FileRead, dedupe, dedupe_keys, read_file, text_key
 from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
@@ -32,7 +33,7 @@ from newsbot.index.merge import Fresh, assemble
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
 from newsbot.index.tables import Prefetched
-from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed
+from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed, files_read
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
@@ -159,23 +160,27 @@ class _Build:
         ids, found, noted = self.keys.ids, self.found, states.noted()
         changes: dict[str, FileState | None] = {}
         total, reads = len(listed.paths), 0
-        for n, numbers in enumerate(carried):
-            rel = listed.paths[n]
-            if numbers is not None:  # unchanged: its articles as the previous index has them
-                found.extend(numbers if not excluded else (k for k in numbers if ids[k] not in excluded))
-                if rel in noted:
-                    self.skipped.extend(states.notes(rel))
-                continue
-            if not reads % 64:
-                self.tell("reading", n, total)
-            reads += 1
-            articles, notes = self._read(rel)
-            state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
-            if before.get(rel) != state:
-                changes[rel] = state
-            kept = (a for a in articles if a.id not in excluded)
-            found.extend(kept if self.spill is None else map(self.spill.put, kept))
-            self.skipped.extend(notes)
+        unread = [n for n, numbers in enumerate(carried) if numbers is None]
+        reads_of = self._reads([listed.paths[n] for n in unread], [listed.sizes[n] for n in unread])
+        with closing(reads_of) as reading:
+            for n, numbers in enumerate(carried):
+                rel = listed.paths[n]
+                if numbers is not None:  # unchanged: its articles as the previous index has them
+                    found.extend(numbers if not excluded else (k for k in numbers if ids[k] not in excluded))
+                    if rel in noted:
+                        self.skipped.extend(states.notes(rel))
+                    continue
+                if not reads % 64:
+                    self.tell("reading", n, total)
+                reads += 1
+                read = next(reading)
+                articles, notes = read.articles, read.skipped
+                state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
+                if before.get(rel) != state:
+                    changes[rel] = state
+                kept = (a for a in articles if a.id not in excluded)
+                found.extend(kept if self.spill is None else map(self.spill.put, kept))
+                self.skipped.extend(notes)
         self.tell("reading", total, total)
         if before:
             listed_paths = set(listed.paths)
@@ -184,6 +189,15 @@ class _Build:
             self.files = before.overlay(changes)
         else:
             self.files = {p: s for p, s in {**before, **changes}.items() if s is not None}
+
+    def _reads(self, rels: list[str], sizes: list[int]) -> Generator[FileRead, None, None]:
+        """`rels` read, in order: in worker processes when there is a lot to read (a cold build,
+        a big reindex)."""
+        if sum(sizes) < _PARALLEL_MIN_CHARS or len(rels) < 2:
+            yield from (FileRead(*self._read(rel)) for rel in rels)
+            return
+        with closing(files_read(self.root, rels)) as reads:
+            yield from reads
 
     def _read(self, rel: str) -> tuple[tuple[Article, ...], tuple[Skipped, ...]]:
         read = read_file(self.root if self.root.is_file() else self.root / rel, self.root)

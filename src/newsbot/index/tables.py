@@ -52,6 +52,25 @@ class Table(Mapping[str, Any]):
         """A table of `mapping` (as is when it already is one)."""
         if isinstance(mapping, Table):
             return mapping
+        keys = [k.encode() for k in mapping]
+        if any(b"\x00" in k for k in keys):  # numpy would drop their trailing NULs before sorting
+            return cls._of_sorted_in_python(mapping, dtype)
+        # Sorted by numpy (byte order, as Python sorts bytes): a build's vocabulary and stems are
+        # hundreds of thousands of entries, a second or more as tuples sorted in Python.
+        values = [v.encode() if isinstance(v, str) else v for v in mapping.values()]
+        fits = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)) <= cls.WIDTH
+        fits[[n for n, v in enumerate(values) if isinstance(v, bytes) and len(v) > cls.WIDTH]] = False
+        kept = np.flatnonzero(fits)
+        extra = {}
+        if len(kept) < len(keys):
+            extra = {k: v for k, v, f in zip(mapping, mapping.values(), fits.tolist(), strict=True) if not f}
+        key_array = np.array(keys, dtype=f"S{cls.WIDTH}")[kept]
+        value_array = np.array(values, dtype=dtype)[kept] if len(kept) else np.zeros(0, dtype=dtype)
+        order = np.argsort(key_array, kind="stable")
+        return cls(key_array[order], value_array[order], extra)
+
+    @classmethod
+    def _of_sorted_in_python(cls, mapping: Mapping[str, Any], dtype: str) -> Table:
         sortable, extra = [], {}
         for key, value in mapping.items():
             k, v = key.encode(), value.encode() if isinstance(value, str) else value

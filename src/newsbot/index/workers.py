@@ -11,24 +11,27 @@ import copy
 import itertools
 import multiprocessing
 import os
+import re
 import threading
 from array import array
-from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from itertools import chain
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.chunks import TextSpill
 from newsbot.index.processes import Context, ordered_map
+from newsbot.index.sharing import SharedStems, scratch
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
 
 _PARALLEL_MIN_CHARS = 4_000_000  # less text than this is analysed in-process: workers would cost more
 _BATCH_CHARS = 4_000_000  # text per batch of articles handed to a worker
+_READ_FILES = 256  # corpus files per task of `files_read`
 Int64s = npt.NDArray[np.int64]
 
 
@@ -47,77 +50,206 @@ class Analysed:
     stems: dict[str, str]  # token -> stem of the words met (a saved index keeps them)
 
 
-class _Analysis(dict[str, tuple[int, ...]]):
+class _Analysis:
     """One process's analysis: its own term ids, and each distinct chunk of text's term ids.
 
-    The chunks (see `Analyzer.chunks`) of a text are mapped to term ids by dict lookups alone once
-    seen, and counted per passage by `Counter` (in C), title included.
+    A batch is analysed as one text: its passages (each after its article's title, whose words
+    count in every passage) joined with a separator chunk, lowercased and cut at whitespace at
+    once. Each distinct chunk (see `Analyzer.chunks`) gets a number the first time it is met, its
+    terms' ids kept in flat arrays; the batch's chunks become numbers by dict lookups in C, and
+    their terms, passages and counts come from numpy, with no Python per word.
     """
 
-    def __init__(self, analyzer: Analyzer, target: int) -> None:
-        super().__init__()
+    def __init__(self, analyzer: Analyzer, target: int, shared: SharedStems | None = None) -> None:
         self.analyzer = copy.copy(analyzer)  # empty caches: it reports every word's stem
+        self.shared = shared if not analyzer.known_stems else None  # (a cold build's)
+        if self.shared is not None:  # the stems the other processes made are looked up first
+            self.analyzer = analyzer.knowing(self.shared.known)
         self.target = target
         self.ids: dict[str, int] = {}
         self.terms: list[str] = []
         self.reported = 0
+        self.chunks = _Chunks(self)
 
-    def __missing__(self, chunk: str) -> tuple[int, ...]:
-        ids = []
-        for term in self.analyzer.chunk_terms(chunk):
-            i = self.ids.get(term)
-            if i is None:
-                i = self.ids[term] = len(self.terms)
-                self.terms.append(term)
-            ids.append(i)
-        if len(self) >= 2_000_000:  # bound the memory
-            self.clear()
-        found = self[chunk] = tuple(ids)
-        return found
+    def term_id(self, term: str) -> int:
+        i = self.ids.get(term)
+        if i is None:
+            i = self.ids[term] = len(self.terms)
+            self.terms.append(term)
+        return i
 
     def run(self, batch: list[tuple[str, str]]) -> Analysed:
         """Split (title, text) pairs into passages and count each passage's terms."""
-        ids, counts = array("i"), array("i")
-        lengths: list[int] = []
-        passages: list[int] = []
+        parts: list[str] = []
         texts: list[bytes] = []
-        chunks, lookup = self.analyzer.chunks, self.__getitem__
+        passages: list[int] = []
         for title, text in batch:
-            title_ids = list(chain.from_iterable(map(lookup, chunks(title))))
             pieces = split_passages(text, self.target)
             for piece in pieces:
-                counted = Counter(title_ids)
-                counted.update(chain.from_iterable(map(lookup, chunks(piece))))
-                ids.extend(counted)
-                counts.extend(counted.values())
-                lengths.append(len(counted))
+                parts += (title, piece, _END)
                 texts.append(piece.encode("utf-8"))
             passages.append(len(pieces))
+        joined = " ".join(parts)
+        end = _END
+        while joined.count(end) != len(texts):  # the text has the separator: a longer one
+            end += _END
+            joined = " ".join(end if p is _END else p for p in parts)
+        term_ids, counts, lengths = self.chunks.count(_plain(joined.lower()).split(), end, len(texts))
         new_terms, self.reported = self.terms[self.reported :], len(self.terms)
         return Analysed(
             process=os.getpid(),
             new_terms=new_terms,
             passages=passages,
-            lengths=np.array(lengths, dtype=np.int64),
-            term_ids=np.frombuffer(ids, dtype=np.int32),
-            counts=np.minimum(np.frombuffer(counts, dtype=np.int32), 65535).astype(np.uint16),
+            lengths=lengths,
+            term_ids=term_ids,
+            counts=np.minimum(counts, 65535).astype(np.uint16),
             text=b"".join(texts),
             text_lengths=np.array([len(t) for t in texts], dtype=np.int64),
             stems=self.analyzer.take_stems(),
         )
 
 
+def _plain(text: str) -> str:
+    """`text` with ASCII punctuation (but dots) and the `_SPACES` as spaces: none of them is ever
+    part of a token (for `re` and `regex` alike), so tokens stay the same, and "sanctions," or
+    "(reuters)" are the chunks "sanctions" and "reuters", analysed once. Done on UTF-8 bytes,
+    where an ASCII byte is always that character."""
+    data = _SPACES.sub(b" ", text.encode("utf-8", "surrogatepass").translate(_TO_SPACE))
+    return data.decode("utf-8", "surrogatepass")
+
+
+_TO_SPACE = bytes(b if b > 127 or chr(b).isalnum() or chr(b) in ".\x00" else 32 for b in range(256))
+# The commonest of `analyzer._PUNCTUATION` in UTF-8: – — ‘ ’ “ ” …
+_SPACES = re.compile(b"\xe2\x80[\x93\x94\x98\x99\x9c\x9d\xa6]")
+_END = "\x00"  # ends each passage in a batch's text; lowercasing and `split` leave it as it is
+_MAX_CHUNKS = 2_000_000  # distinct chunks remembered (~200 MB); then they are forgotten
+
+
+class _Chunks(dict[str, int]):
+    """chunk -> its number; a new chunk is analysed once (in `__missing__`), its terms' ids put
+    in `flat` (chunk c has flat[start[c]:start[c] + size[c]]). Number 0 is the passage end."""
+
+    def __init__(self, analysis: _Analysis) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.start = array("q", [0])
+        self.size = array("q", [1])
+        self.flat = array("i", [-1])
+
+    def __missing__(self, chunk: str) -> int:
+        ids = [self.analysis.term_id(t) for t in self.analysis.analyzer.chunk_terms(chunk)]
+        n = self[chunk] = len(self.start)
+        self.start.append(len(self.flat))
+        self.size.append(len(ids))
+        self.flat.extend(ids)
+        return n
+
+    def count(
+        self, chunks: list[str], end: str, n_passages: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], Int64s]:
+        """Each passage's distinct term ids in order of first occurrence, their counts, and the
+        number of them per passage, for `chunks` whose passages end with the chunk `end`."""
+        if len(self) >= _MAX_CHUNKS:  # bound the memory (the term ids stay)
+            self.clear()
+            del self.start[1:], self.size[1:], self.flat[1:]
+        self[end] = 0
+        try:
+            numbers = np.fromiter(map(self.__getitem__, chunks), dtype=np.int64, count=len(chunks))
+        finally:
+            del self[end]
+        start = np.frombuffer(self.start, dtype=np.int64)[numbers]
+        size = np.frombuffer(self.size, dtype=np.int64)[numbers]
+        # Each chunk's terms, in order: position i of the output reads flat[start + i - first].
+        firsts = np.cumsum(size) - size
+        at = np.arange(int(firsts[-1] + size[-1]) if len(size) else 0, dtype=np.int64)
+        at += np.repeat(start - firsts, size)
+        terms = np.frombuffer(self.flat, dtype=np.int32)[at]
+        ends = terms < 0
+        passage: Int64s = np.cumsum(ends, dtype=np.int64) - ends
+        words = ~ends
+        terms, passage = terms[words], passage[words]
+        # A passage's distinct terms: a stable sort by (passage, term) puts each one's first
+        # occurrence first among its repeats; they are taken back in text order.
+        key = (passage << 32) | terms.astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        ranked = key[order]
+        new = np.ones(len(ranked), dtype=bool)
+        new[1:] = ranked[1:] != ranked[:-1]
+        heads = np.flatnonzero(new)
+        first = np.zeros(len(terms), dtype=bool)
+        first[order[heads]] = True
+        repeats = np.zeros(len(terms), dtype=np.int64)
+        repeats[order[heads]] = np.diff(np.append(heads, len(ranked)))
+        kept = np.flatnonzero(first)
+        lengths = np.bincount(passage[kept], minlength=n_passages).astype(np.int64)
+        return terms[kept], repeats[kept], lengths
+
+
 _worker: _Analysis | None = None
 
 
-def _init_worker(analyzer: Analyzer, target: int) -> None:
+def _init_worker(analyzer: Analyzer, target: int, shared: int | None) -> None:
     global _worker
-    _worker = _Analysis(analyzer, target)
+    _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared))
 
 
-def _analyse_in_worker(batch: list[tuple[str, str]]) -> Analysed:
+def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
     assert _worker is not None
-    return _worker.run(batch)
+    number, batch = task
+    shared = _worker.shared
+    if shared is not None:
+        shared.learn(number)
+    result = _worker.run(batch)
+    if shared is not None:
+        shared.tell(number, result.stems)
+    return result
+
+
+_reading_root: Path | None = None
+
+
+def _init_reader(root: Path) -> None:
+    global _reading_root
+    _reading_root = root
+
+
+def _read_in_worker(rels: list[str]) -> list[FileRead]:
+    assert _reading_root is not None
+    return [_read(_reading_root, rel) for rel in rels]
+
+
+def _read(root: Path, rel: str) -> FileRead:
+    return read_file(root if root.is_file() else root / rel, root)
+
+
+def files_read(root: Path, rels: list[str], workers: int | None = None) -> Generator[FileRead, None, None]:
+    """`read_file` of each corpus file `rels` (paths under `root`), in order, in worker processes:
+    reading is mostly JSON parsing, cleaning and hashing, one core's work for seconds when the
+    corpus is large (call it for that only: starting the processes costs more than a few files)."""
+    workers = min(_cores(), 8) if workers is None else workers
+    tasks = [rels[i : i + _READ_FILES] for i in range(0, len(rels), _READ_FILES)]
+    if workers <= 1 or len(tasks) <= 1:
+        yield from (_read(root, rel) for rel in rels)
+        return
+    context = _context()
+    results = ordered_map(
+        context, min(workers, len(tasks)), _init_reader, (root,), _read_in_worker, iter(tasks)
+    )
+    try:
+        first = next(results)  # the readers have started
+        if context.get_start_method() == "fork":
+            _import_stemmer()
+        yield from first
+        for reads in results:
+            yield from reads
+    finally:
+        results.close()  # stopped early: the readers too
+
+
+def _import_stemmer() -> None:
+    """Import nltk's stemmer here (about a second) while the readers work: the analysis workers
+    forked after them then have it, instead of importing it each."""
+    import nltk.stem.snowball  # noqa: F401
 
 
 def _context() -> Context:
@@ -174,6 +306,15 @@ def analysed(
             yield here.run(batch)
         return
     # The workers take batches as they are ready for them (a pipe each), not all at once.
-    yield from ordered_map(
-        _context(), min(workers, n_batches), _init_worker, (analyzer, target), _analyse_in_worker, batches()
-    )
+    # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`).
+    context = _context()
+    with scratch() as file:
+        shared = file.fileno() if context.get_start_method() == "fork" else None
+        yield from ordered_map(
+            context,
+            min(workers, n_batches),
+            _init_worker,
+            (analyzer, target, shared),
+            _analyse_in_worker,
+            enumerate(batches()),
+        )

@@ -17,10 +17,7 @@ def split_passages(text: str, target: int = TARGET_WORDS) -> list[str]:
     Windows do not overlap, so every word belongs to exactly one passage.
     """
     units: list[tuple[str, int, bool]] = []  # (text, words, starts a paragraph)
-    for paragraph in re.split(r"\n\s*\n|\n", text):
-        paragraph = " ".join(paragraph.split())
-        if not paragraph:
-            continue
+    for paragraph in _paragraphs(text):
         words = paragraph.count(" ") + 1
         if words <= target:
             units.append((paragraph, words, True))
@@ -43,6 +40,27 @@ def split_passages(text: str, target: int = TARGET_WORDS) -> list[str]:
     if current:
         passages.append(_join(current))
     return passages
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The text's lines with their whitespace normalised (runs of it one space, none at the ends),
+    empty ones dropped. Most texts need no normalising (single spaces, lines without a space at
+    either end): then only the lines are split off, which costs a build far less than a split
+    and a join per line."""
+    if (
+        text[:1] == " "
+        or text[-1:] == " "
+        or "  " in text
+        or " \n" in text
+        or "\n " in text
+        or _OTHER_SPACE.search(text) is not None
+    ):
+        return [p for p in (" ".join(line.split()) for line in text.split("\n")) if p]
+    return [line for line in text.split("\n") if line]
+
+
+# Whitespace for `str.split` other than the space and the newline.
+_OTHER_SPACE = re.compile("[\t\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
 def _join(pieces: list[str]) -> str:

@@ -1,0 +1,159 @@
+"""The analysis of a batch (whole-batch tokenizing, chunk numbers, numpy counting) against the
+plain definition: per passage, `Analyzer.terms` of the title then of the passage, counted in order
+of first occurrence (what a build did passage by passage with `Counter`)."""
+
+import json
+import os
+import random
+import struct
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsbot.corpus.read import read_file
+from newsbot.index import build, workers
+from newsbot.index.build import build_index
+from newsbot.index.sharing import SharedStems, scratch
+from newsbot.index.workers import _Analysis, files_read
+from newsbot.text.analyzer import Analyzer
+from newsbot.text.passages import split_passages
+
+TRICKY = [
+    ("U.S. sanctions", "The U.S.-led sanctions (Reuters) hit Kadyrov's allies; “sanctioned” don’t."),
+    ("", "No title here: just words, words, WORDS and words."),
+    ("ΟΔΟΣ'Α Σ", "Greek ΟΔΟΣ'Α and ΟΔΟΣ, and ΣΟΦΟΣ. İstanbul KELVIN \u212a."),
+    ("Слово-word", "Кириллица-mixed text, naïve café-owners, e\u0301 combining a'\u0301b."),
+    ("nul\x00 title", "A \x00 standalone nul, a\x00b inside, \x00\x00 and \x00\x00\x00 runs."),
+    ("snake_case", "under_score x_y 42nd 3.14 1u.s. a.b.c.d. e.g., i.e. — dash – dash … end"),
+    ("long", "x" * 50 + " " + "y" * 40 + " https://example.com/a-b_c?d=e#f"),
+    ("Repeats", " ".join(["market"] * 30 + ["markets"] * 3 + ["the"] * 10)),
+]
+
+
+def reference(analyzer: Analyzer, batch: list[tuple[str, str]], target: int) -> list[list[tuple[str, int]]]:
+    out = []
+    for title, text in batch:
+        for piece in split_passages(text, target):
+            out.append(list(Counter(analyzer.terms(title) + analyzer.terms(piece)).items()))
+    return out
+
+
+def analysed(analysis: _Analysis, batches: list[list[tuple[str, str]]]) -> list[list[tuple[str, int]]]:
+    terms: list[str] = []
+    out = []
+    for batch in batches:
+        result = analysis.run(batch)
+        terms += result.new_terms
+        ends = np.cumsum(result.lengths)
+        for end, length in zip(ends, result.lengths, strict=True):
+            ids = result.term_ids[end - length : end]
+            counts = result.counts[end - length : end]
+            out.append([(terms[i], int(c)) for i, c in zip(ids, counts, strict=True)])
+    return out
+
+
+def test_a_batch_has_the_terms_and_counts_of_each_passage_analysed_alone() -> None:
+    analysis = _Analysis(Analyzer(), 12)
+    batches = [TRICKY[:4], TRICKY[4:], TRICKY]  # later batches meet known chunks
+    assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 12)
+
+
+def test_term_ids_are_numbered_in_order_of_first_occurrence() -> None:
+    result = _Analysis(Analyzer(), 300).run([("Zebra yak", "Yak xylophone zebra walrus.")])
+    assert result.new_terms == ["zebra", "yak", "xylophon", "walrus"]
+    assert result.term_ids.tolist() == [0, 1, 2, 3] and result.counts.tolist() == [2, 2, 1, 1]
+
+
+def test_random_text_is_analysed_as_passage_by_passage() -> None:
+    rng = random.Random(15)
+    alphabet = "abcAB.,'-_ \n\x00Σσé’“Жж\u0301İ0129"
+    words = ["the", "U.S.", "sanctions", "Mr.", "ΟΔΟΣ", "don't", "naïve", "e.g.", "x\x00y"]
+
+    def word() -> str:
+        made = "".join(rng.choices(alphabet, k=rng.randint(1, 9)))
+        return rng.choice(words) if rng.random() < 0.5 else made
+
+    batches = []
+    for _ in range(6):
+        batch = []
+        for _ in range(rng.randint(1, 5)):
+            title = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+            text = " ".join(word() for _ in range(rng.randint(1, 80)))
+            batch.append((title, text))
+        batches.append(batch)
+    analysis = _Analysis(Analyzer(), 10)
+    assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 10)
+    assert all(result for result in analysed(_Analysis(Analyzer(), 10), batches[:1]))  # not all empty
+
+
+def _corpus(root: Path) -> list[str]:
+    """A few files of each kind, a bad one among them."""
+    root.mkdir()
+    for n in range(7):
+        (root / f"a{n}.txt").write_text(f"Title {n}\nBody of article {n}, about sanctions and markets.\n")
+    wire = [{"id": f"w{n}", "title": f"Wire {n}", "text": f"Wire text {n}."} for n in range(3)]
+    (root / "wire.jsonl").write_text("\n".join(map(json.dumps, wire)))
+    (root / "bad.json").write_text("{not json")
+    return sorted(p.name for p in root.iterdir())
+
+
+def test_files_read_in_processes_as_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "_READ_FILES", 2)  # several tasks for the 2 processes
+    rels = _corpus(tmp_path / "corpus")
+    root = tmp_path / "corpus"
+    expected = [read_file(root / rel, root) for rel in rels]
+    assert list(files_read(root, rels, workers=2)) == expected
+    assert list(files_read(root, rels, workers=1)) == expected
+    assert any(read.skipped for read in expected) and sum(len(r.articles) for r in expected) == 10
+
+
+def test_a_build_reading_in_processes_is_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "corpus"
+    _corpus(root)
+    one, _ = build_index(root, Analyzer())
+    monkeypatch.setattr(build, "_PARALLEL_MIN_CHARS", 0)  # the corpus read by `files_read`
+    called: list[int] = []
+    real = build.files_read
+    monkeypatch.setattr(build, "files_read", lambda root, rels: called.append(len(rels)) or real(root, rels))
+    two, report = build_index(root, Analyzer())
+    assert called == [len(list(root.iterdir()))] and report.articles == 10
+    assert [a.id for a in two.articles] == [a.id for a in one.articles]
+    assert [two.passage_text(p) for p in range(two.n_passages)] == [
+        one.passage_text(p) for p in range(one.n_passages)
+    ]
+    query = two.term_ids(["sanction", "wire", "bodi"])
+    assert two.scores(query).tolist() == one.scores(query).tolist()
+
+
+def test_shared_stems_are_taken_from_earlier_batches_only() -> None:
+    with scratch() as file:
+        a, b = SharedStems(file.fileno()), SharedStems(file.fileno())
+        a.tell(0, {"markets": "market"})
+        a.tell(3, {"running": "run"})
+        b.tell(1, {"zebras": "zebra"})
+        b.learn(2)
+        assert b.known == {"markets": "market"}  # batch 3's stems are not usable for batch 2
+        b.learn(4)
+        assert b.known == {"markets": "market", "running": "run"}  # its own not read back
+        a.learn(2)
+        assert a.known == {"zebras": "zebra"}
+        os.write(file.fileno(), struct.pack("<qq", 5, 100) + b"cut short")  # a record mid-write
+        b.learn(9)
+        assert b.offset == os.fstat(file.fileno()).st_size - 16 - 9  # left for later
+
+
+def test_parallel_analysis_reports_the_stems_in_the_same_order(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    rng = random.Random(15)
+    stems = ("market", "run", "sanction", "zebra", "walk", "talk")
+    words = [f"{w}{s}" for w in stems for s in ("", "s", "ing", "ed")]
+    for n in range(60):
+        text = " ".join(rng.choices(words, k=400))
+        (root / f"a{n:02d}.txt").write_text(f"Title {n}\n{text} word{n}ing\n")
+    one, _ = build_index(root, Analyzer(), workers=1)
+    two, _ = build_index(root, Analyzer(), workers=2)
+    assert list(two.stems.items()) == list(one.stems.items()) and len(one.stems) > 20
+    assert list(two.terms) == list(one.terms)
