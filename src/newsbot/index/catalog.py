@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -101,6 +101,14 @@ class Keys:
             raise IndexCorrupt(path, f"lacks or garbles {e}") from e
 
 
+@runtime_checkable
+class SavesItself(Protocol):
+    """Articles kept in files of their own that a version can take as they are (a cold build's:
+    `newsbot.index.coldread`)."""
+
+    def save_catalog(self, folder: Path) -> None: ...
+
+
 class Articles(Lazy[Article]):
     """Article metadata, one JSON line each in `path`, parsed when asked for: a few per answer."""
 
@@ -139,6 +147,9 @@ class Articles(Lazy[Article]):
     def save(articles: Sequence[Article], folder: Path) -> None:
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them;
         the lines of a `Spliced` one's old articles are copied, not encoded again."""
+        if isinstance(articles, SavesItself):
+            articles.save_catalog(folder)
+            return
         if isinstance(articles, Spliced) and _appends(articles):
             old, lines = articles.base, [article_line(a) for a in articles.fresh]
             fresh = b"".join(lines)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from newsbot.index import scratch
 from newsbot.index.bm25 import BM25Params, Forward, IntArray, average_length, invert, norms
 from newsbot.index.segment import Segment, Texts
 from newsbot.records import Article
@@ -62,7 +63,8 @@ class Spill:
         )
         self.count += 1
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="newsbot-chunks-", dir=self.parent))
+            # Named after this process: a later build removes it if this one is killed (`scratch`).
+            self.folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("newsbot-chunks-"), dir=self.parent))
         df = np.bincount(np.asarray(forward.terms), minlength=n_terms).astype(np.int64)
         sums = dict(job() for job in built.save(self.folder))
         opened = Segment.open(self.folder, built.meta(sums))

@@ -15,7 +15,7 @@ import signal
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing.context import BaseContext
@@ -137,7 +137,7 @@ def _cores() -> int:
 
 
 def analysed(
-    articles: list[Article],
+    articles: Sequence[Article],
     analyzer: Analyzer,
     target: int,
     workers: int | None,
