@@ -201,6 +201,7 @@ def render(results: dict[str, Any]) -> str:
                     + " |"
                 )
             lines.append("")
+    lines += _feed_ingest(results.get("feed_ingest"))
     scaling = [(name, s) for name, s in results.get("scales", {}).items()]
     if len(scaling) > 1:
         lines += [
@@ -227,3 +228,23 @@ def render(results: dict[str, Any]) -> str:
                 )
         lines.append("")
     return "\n".join(lines)
+
+
+def _feed_ingest(ingest: dict[str, Any] | None) -> list[str]:
+    """The feeds' ingest throughput (`benchmarks.feeds ingest`), as a table of its own."""
+    if not ingest:
+        return []
+    lines = ["### Feed ingest: one poll of every feed (local server, no host spacing)", ""]
+    if "error" in ingest:
+        return [*lines, f"failed: {ingest['error']}", ""]
+    summary = ingest["from the feed's summary"]
+    lines += [
+        "| feeds | items | articles written | folded as duplicates | from the feed's summary "
+        "| errors | seconds | articles a minute |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {ingest['feeds']} | {ingest['items']:,} | {ingest['written']:,} | {ingest['folded']:,} "
+        f"| {summary:,} | {len(ingest['errors'])} | {ingest['seconds']:.1f} "
+        f"| {ingest['articles a minute']:,} |",
+        "",
+    ]
+    return lines

@@ -242,6 +242,21 @@ def prepared(folder: Path, scale: data.Scale, change_every: int, docs: bool) -> 
     return info if fits else None
 
 
+def feed_ingest(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """`benchmarks.feeds ingest` in a process of its own: one poll of every feed, pages fetched
+    from the local test server, text extracted, duplicates checked, article files written."""
+    command = [sys.executable, "-m", "benchmarks.feeds", "ingest"]
+    command += ["--articles", str(args.feed_articles), "--feeds", str(args.feeds)]
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {args.timeout} s"}
+    if done.returncode != 0:
+        return {"error": f"exit {done.returncode}: " + " | ".join(done.stderr.strip().splitlines()[-3:])}
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -277,6 +292,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=21.0,
         help="per process, GiB of data (not maps); newsbot's 2M build needs ~18",
     )
+    p.add_argument(
+        "--feed-articles",
+        type=int,
+        default=2000,
+        help="feed ingest: article pages served by the local feed server and polled (0: skipped)",
+    )
+    p.add_argument("--feeds", type=int, default=20, help="feed ingest: feeds they are spread over")
     p.add_argument("--workdir", type=Path, help="inputs and indexes (default: a temporary folder)")
     p.add_argument(
         "--keep-workdir",
@@ -368,6 +390,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         if not args.keep_workdir and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
+    if args.feed_articles and not args.prepare_only:
+        say(f"feed ingest: {args.feed_articles:,} article pages over {args.feeds} feeds")
+        results["feed_ingest"] = feed_ingest(args, runner.env)
     results["finished"] = time.time()
     write(args.out, results)
     print(render(results))
