@@ -216,3 +216,20 @@ def read_docs(folder: Path) -> tuple[list[int], list[str]]:
             article_of.extend(of)
             docs.extend(texts)
     return article_of, docs
+
+
+def prepared(folder: Path, scale: Scale, change_every: int, docs: bool) -> dict[str, Any] | None:
+    """What a kept work folder's earlier preparation of this scale wrote, if it fits this run."""
+    try:
+        info: dict[str, Any] = json.loads((folder / "prepared.json").read_text())
+    except (OSError, ValueError):
+        return None
+    fits = (
+        info.get("scale") == scale.name
+        and info.get("words") == scale.words
+        and info.get("change_every") == change_every
+        and (info.get("docs") or not docs)
+        and info.get("copies") == scale.copies
+        and info.get("limit") == scale.passages
+    )
+    return info if fits else None

@@ -29,6 +29,7 @@ from typing import Any
 
 from benchmarks import data
 from benchmarks.engines import EXTRA_MODULES, MODULES, SPECS, Spec
+from benchmarks.feeds_ingest import feeds_ingest
 from benchmarks.report import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,38 +226,6 @@ class Runner:
         return result
 
 
-def prepared(folder: Path, scale: data.Scale, change_every: int, docs: bool) -> dict[str, Any] | None:
-    """What a kept work folder's earlier preparation of this scale wrote, if it fits this run."""
-    try:
-        info: dict[str, Any] = json.loads((folder / "prepared.json").read_text())
-    except (OSError, ValueError):
-        return None
-    fits = (
-        info.get("scale") == scale.name
-        and info.get("words") == scale.words
-        and info.get("change_every") == change_every
-        and (info.get("docs") or not docs)
-        and info.get("copies") == scale.copies
-        and info.get("limit") == scale.passages
-    )
-    return info if fits else None
-
-
-def feed_ingest(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    """`benchmarks.feeds ingest` in a process of its own: one poll of every feed, pages fetched
-    from the local test server, text extracted, duplicates checked, article files written."""
-    command = [sys.executable, "-m", "benchmarks.feeds", "ingest"]
-    command += ["--articles", str(args.feed_articles), "--feeds", str(args.feeds)]
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {args.timeout} s"}
-    if done.returncode != 0:
-        return {"error": f"exit {done.returncode}: " + " | ".join(done.stderr.strip().splitlines()[-3:])}
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -355,7 +324,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             engines_here = chosen if main_scale else at_scale
             # The peers' passages (~13 GB of text at 10M) only when a peer runs.
             docs = any(spec.engine != "newsbot" for spec in engines_here)
-            info = prepared(folder, scale, args.change_every, docs)
+            info = data.prepared(folder, scale, args.change_every, docs)
             if info is None:
                 say(f"scale {name}: preparing inputs")
                 began = time.perf_counter()
@@ -392,7 +361,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
     if args.feed_articles and not args.prepare_only:
         say(f"feed ingest: {args.feed_articles:,} article pages over {args.feeds} feeds")
-        results["feed_ingest"] = feed_ingest(args, runner.env)
+        results["feed_ingest"] = feeds_ingest(args.feed_articles, args.feeds, runner.env, args.timeout)
     results["finished"] = time.time()
     write(args.out, results)
     print(render(results))

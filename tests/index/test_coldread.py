@@ -101,3 +101,20 @@ def test_the_scratch_folder_goes_with_the_index(tmp_path: Path, monkeypatch: pyt
     gc.collect()
     assert not list((tmp_path / "scratch").iterdir())
     assert len(saved.articles) == len(list(saved.articles)) > 20
+
+
+def test_the_scratch_folder_stays_while_the_files_states_need_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    index, _ = build_index(_awkward_corpus(tmp_path), Analyzer(), target_words=30)
+    files = index.files
+    del index
+    gc.collect()
+    assert len(dict(files)) > 20  # its base is still in the scratch folder
+    del files
+    gc.collect()
+    assert not [p for p in (tmp_path / "scratch").iterdir() if p.name.startswith("newsbot-read-")]

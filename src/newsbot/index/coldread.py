@@ -75,10 +75,11 @@ class ColdRead:
         self.articles = ColdArticles(self.folder)
         self.files = ColdFiles(self.folder)
         self.dedupe: Deduper | None = Deduper()
-        # The folder goes once neither the articles nor the files' states (an index's) need it.
-        owners = _Owners(self.folder, 2)
-        weakref.finalize(self.articles, owners.gone)
-        weakref.finalize(self.files, owners.gone)
+        # The folder goes once nothing needs it: the articles, the files' writer and, once read,
+        # the files' states made of it (an index's articles and files).
+        self.owners = _Owners(self.folder, 2)
+        weakref.finalize(self.articles, self.owners.gone)
+        weakref.finalize(self.files, self.owners.gone)
 
     def file(
         self,
@@ -106,7 +107,10 @@ class ColdRead:
         assert self.dedupe is not None
         notes, self.dedupe = self.dedupe.notes, None  # its sets are the biggest part: freed
         self.articles.finish()
-        return self.articles, self.files.finish(), notes
+        files = self.files.finish()
+        self.owners.count += 1
+        weakref.finalize(files, self.owners.gone)
+        return self.articles, files, notes
 
 
 class _Owners:
