@@ -2,8 +2,10 @@
 
 For every scale the same articles are written twice: as a newsbot corpus (one `.json` file per
 article, the layout newsbot's incremental reindex is built for) and, for the other engines, as the
-passages newsbot makes of them (`split_passages`, title words included), in a pickle. Nothing from
-the source data is written into the repository.
+passages newsbot makes of them (`split_passages`, title words included), pickled in batches as they
+are made (a run of newsbot alone skips them). Preparing holds one batch and the source articles,
+not a scale's text: the 10M scale's corpus is ~11 GB. Nothing from the source data is written into
+the repository.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import gzip
 import json
 import pickle
 import random
+import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +45,11 @@ SCALES = {
     "215k": Scale("215k"),
     "452k": Scale("452k", words=100),
     "2M": Scale("2M", copies=10),
+    "10M": Scale("10M", copies=47),  # ~10.1M passages, 1.23M articles; asked for by name only
 }
+DEFAULT_SCALES = ("10k", "50k", "215k", "452k", "2M")
 MAIN = "215k"  # the scale of the head-to-head table
+DOCS_BATCH = 50_000  # passages per pickled batch of `passages.pkl`
 
 
 def read_articles(path: Path) -> list[Article]:
@@ -141,42 +148,88 @@ def edited(article: Article) -> Article:
     )
 
 
-def prepare(articles: list[Article], scale: Scale, folder: Path, change_every: int = 100) -> dict[str, Any]:
+def prepare(
+    articles: list[Article], scale: Scale, folder: Path, change_every: int = 100, docs: bool = True
+) -> dict[str, Any]:
     """Write a scale's inputs under `folder`; returns what the engines need to know about them.
 
-    Files: `corpus/` (newsbot), `passages.pkl` (article of each passage, doc texts) and
-    `changes.pkl` (every `change_every`-th article edited: its index and new doc texts).
+    Files: `corpus/` (newsbot), `passages.pkl` (with `docs`: batches of the article of each
+    passage and its doc text, see `read_docs`) and `changes.pkl` (every `change_every`-th article
+    edited: its index and new doc texts). Memory stays bounded whatever the scale: passages are
+    written a batch at a time.
     """
     corpus = folder / "corpus"
+    shutil.rmtree(corpus, ignore_errors=True)  # an interrupted preparation's files
+    folder.mkdir(parents=True, exist_ok=True)
     article_of: list[int] = []
-    docs: list[str] = []
+    batch: list[str] = []
     changes = []
-    n = chars = 0
-    for i, (article, pieces) in enumerate(select(articles, scale)):
-        write_article(article_file(corpus, i), article)
-        article_of.extend([i] * len(pieces))
-        docs.extend(doc_text(article.title, p) for p in pieces)
-        if i % change_every == 0:
-            new = edited(article)
-            changes.append(
-                {
-                    "article": i,
-                    "file": str(article_file(corpus, i)),
-                    "json": new,
-                    "old": article,
-                    "docs": [doc_text(new.title, p) for p in split_passages(new.text, scale.words)],
-                }
-            )
-        n, chars = i + 1, chars + len(article.text)
-    with (folder / "passages.pkl").open("wb") as fh:
-        pickle.dump({"article_of": article_of, "docs": docs}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    n = chars = passages = 0
+    with ExitStack() as stack:
+        out = stack.enter_context((folder / "passages.pkl").open("wb")) if docs else None
+        for i, (article, pieces) in enumerate(select(articles, scale)):
+            write_article(article_file(corpus, i), article)
+            passages += len(pieces)
+            if out is not None:
+                article_of.extend([i] * len(pieces))
+                batch.extend(doc_text(article.title, p) for p in pieces)
+                if len(batch) >= DOCS_BATCH:
+                    pickle.dump((article_of, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
+                    article_of, batch = [], []
+            if i % change_every == 0:
+                new = edited(article)
+                changes.append(
+                    {
+                        "article": i,
+                        "file": str(article_file(corpus, i)),
+                        "json": new,
+                        "old": article,
+                        "docs": [doc_text(new.title, p) for p in split_passages(new.text, scale.words)],
+                    }
+                )
+            n, chars = i + 1, chars + len(article.text)
+        if out is not None and batch:
+            pickle.dump((article_of, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
     with (folder / "changes.pkl").open("wb") as fh:
         pickle.dump(changes, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return {
         "scale": scale.name,
         "articles": n,
-        "passages": len(docs),
+        "passages": passages,
         "words": scale.words,
         "text_mb": round(chars / 1e6, 1),
         "changed": len(changes),
+        "docs": docs,
     }
+
+
+def read_docs(folder: Path) -> tuple[list[int], list[str]]:
+    """`passages.pkl`'s batches joined: the article of each passage, and its doc text."""
+    article_of: list[int] = []
+    docs: list[str] = []
+    with (folder / "passages.pkl").open("rb") as fh:
+        while True:
+            try:
+                of, texts = pickle.load(fh)
+            except EOFError:
+                break
+            article_of.extend(of)
+            docs.extend(texts)
+    return article_of, docs
+
+
+def prepared(folder: Path, scale: Scale, change_every: int, docs: bool) -> dict[str, Any] | None:
+    """What a kept work folder's earlier preparation of this scale wrote, if it fits this run."""
+    try:
+        info: dict[str, Any] = json.loads((folder / "prepared.json").read_text())
+    except (OSError, ValueError):
+        return None
+    fits = (
+        info.get("scale") == scale.name
+        and info.get("words") == scale.words
+        and info.get("change_every") == change_every
+        and (info.get("docs") or not docs)
+        and info.get("copies") == scale.copies
+        and info.get("limit") == scale.passages
+    )
+    return info if fits else None

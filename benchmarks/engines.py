@@ -96,9 +96,9 @@ class Timer:
 
 
 def load_docs(work: Path) -> tuple[list[int], list[str]]:
-    with (work / "passages.pkl").open("rb") as fh:
-        data = pickle.load(fh)
-    return data["article_of"], data["docs"]
+    from benchmarks.data import read_docs
+
+    return read_docs(work)
 
 
 def load_changes(work: Path) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         # Cold build: analysis included, reading the corpus file excluded (the same reader for all).
         f["build_s"] = sum(s.get(k, 0.0) for k in ("analysis", "index", "save"))
         f["build_rss"] = build["rss_peak"]
+        f["build_workers_rss"] = build.get("children_rss_peak") or None  # newsbot's analysis processes
         f["size"] = build["size"]
         f["passages"] = build.get("passages")
     query = result.get("query", {})
@@ -104,6 +105,7 @@ ROWS: list[tuple[str, str, str]] = [  # label, figure, unit
     ("**cold build** (analysis + index + save)", "build_s", "s"),
     ("reading the corpus files (newsbot only)", "read_s", "s"),
     ("peak RSS, build", "build_rss", "b"),
+    ("peak RSS, build: its largest child process", "build_workers_rss", "b"),
     ("index size on disk", "size", "b"),
     ("**start-up**: process launch to index open", "startup_s", "s"),
     ("of which: the engine's imports", "import_s", "s"),
@@ -199,6 +201,7 @@ def render(results: dict[str, Any]) -> str:
                     + " |"
                 )
             lines.append("")
+    lines += _feed_ingest(results.get("feed_ingest"))
     scaling = [(name, s) for name, s in results.get("scales", {}).items()]
     if len(scaling) > 1:
         lines += [
@@ -225,3 +228,23 @@ def render(results: dict[str, Any]) -> str:
                 )
         lines.append("")
     return "\n".join(lines)
+
+
+def _feed_ingest(ingest: dict[str, Any] | None) -> list[str]:
+    """The feeds' ingest throughput (`benchmarks.feeds ingest`), as a table of its own."""
+    if not ingest:
+        return []
+    lines = ["### Feed ingest: one poll of every feed (local server, no host spacing)", ""]
+    if "error" in ingest:
+        return [*lines, f"failed: {ingest['error']}", ""]
+    summary = ingest["from the feed's summary"]
+    lines += [
+        "| feeds | items | articles written | folded as duplicates | from the feed's summary "
+        "| errors | seconds | articles a minute |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {ingest['feeds']} | {ingest['items']:,} | {ingest['written']:,} | {ingest['folded']:,} "
+        f"| {summary:,} | {len(ingest['errors'])} | {ingest['seconds']:.1f} "
+        f"| {ingest['articles a minute']:,} |",
+        "",
+    ]
+    return lines

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 from benchmarks import data
 from benchmarks.engines import EXTRA_MODULES, MODULES, SPECS, Spec
+from benchmarks.feeds_ingest import feeds_ingest
 from benchmarks.report import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,21 +175,33 @@ class Runner:
         }
 
     def engine(
-        self, spec: Spec, folder: Path, info: dict[str, Any], queries: list[str], main: bool
+        self,
+        spec: Spec,
+        folder: Path,
+        info: dict[str, Any],
+        queries: list[str],
+        main: bool,
+        result: dict[str, Any],
+        saved: Callable[[], None] = lambda: None,
     ) -> dict[str, Any]:
-        result: dict[str, Any] = {"spec": asdict(spec)}
+        """Run `spec`'s phases, each one's figures put into `result` (and `saved`) as it ends:
+        a long run stopped halfway keeps what it measured."""
+        result["spec"] = asdict(spec)
         reason = missing(spec)
         if reason:
-            return {**result, "skipped": reason}
+            result["skipped"] = reason
+            return result
         limit = {"rank_bm25": self.args.rank_bm25_max_passages, "bm25s": self.args.bm25s_max_passages}.get(
             spec.engine
         )
         if limit is not None and info["passages"] > limit:
-            return {**result, "skipped": f"not run above {limit:,} passages: {TOO_BIG[spec.engine]}"}
+            result["skipped"] = f"not run above {limit:,} passages: {TOO_BIG[spec.engine]}"
+            return result
         words = info["words"]
         sample = queries[: self.args.sample] if spec.engine == "rank_bm25" else queries
         say(f"  {spec.name}: build")
         result["build"] = self.run(spec, folder, words, "build")
+        saved()
         if "error" in result["build"]:
             return result
         if "query" in spec.phases:
@@ -195,15 +209,19 @@ class Runner:
             result["query"] = self.run(
                 spec, folder, words, "query", queries=sample, warmup=spec.engine != "rank_bm25"
             )
+            saved()
         if main and "throughput" in spec.phases:
             say(f"  {spec.name}: throughput ({self.args.processes} processes)")
             result["throughput"] = self.serve(spec, folder, words, sample)
+            saved()
         if main and "reindex" in spec.phases:
             say(f"  {spec.name}: reindex after {info['changed']} articles changed")
             result["reindex"] = self.run(spec, folder, words, "reindex")
+            saved()
         if main and "additions" in spec.phases:
             say(f"  {spec.name}: 10 new articles added and answered, 3 times")
             result["additions"] = self.run(spec, folder, words, "additions")
+            saved()
         if not self.args.keep_workdir:  # kept: re-query it (`benchmarks.query`) without a rebuild
             shutil.rmtree(folder / "index" / spec.name, ignore_errors=True)
         return result
@@ -224,7 +242,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=20,
         help="questions for rank-bm25, whose get_scores takes ~1 s each at 215k (default 20)",
     )
-    p.add_argument("--scales", default=",".join(data.SCALES), help="scales to run (default: all)")
+    p.add_argument(
+        "--scales",
+        default=",".join(data.DEFAULT_SCALES),
+        help=f"scales to run (default: {','.join(data.DEFAULT_SCALES)}; also: 10M)",
+    )
     p.add_argument("--main-scale", default=data.MAIN, help="the scale of the head-to-head table")
     p.add_argument("--engines", default=",".join(s.name for s in SPECS), help="engine configurations")
     p.add_argument("--scale-engines", default=SCALE_ENGINES, help="configurations at the other scales")
@@ -240,8 +262,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=21.0,
         help="per process, GiB of data (not maps); newsbot's 2M build needs ~18",
     )
+    p.add_argument(
+        "--feed-articles",
+        type=int,
+        default=2000,
+        help="feed ingest: article pages served by the local feed server and polled (0: skipped)",
+    )
+    p.add_argument("--feeds", type=int, default=20, help="feed ingest: feeds they are spread over")
     p.add_argument("--workdir", type=Path, help="inputs and indexes (default: a temporary folder)")
-    p.add_argument("--keep-workdir", action="store_true")
+    p.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the inputs and indexes; a later run with the same --workdir reuses the inputs",
+    )
+    p.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="write the scales' inputs into --workdir (kept) and stop: a later run reuses them",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "bench-results", help="results folder")
     p.add_argument(
         "--scale-passages", default="", help="override scale sizes, e.g. 10k=200,50k=500 (for smoke runs)"
@@ -251,6 +289,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
+    if args.prepare_only:
+        if not args.workdir:
+            raise SystemExit("--prepare-only needs --workdir")
+        args.keep_workdir = True
     scales = {name: data.SCALES[name] for name in args.scales.split(",") if name}
     for item in filter(None, args.scale_passages.split(",")):
         name, n = item.split("=")
@@ -280,23 +322,47 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for name, scale in scales.items():
             main_scale = name == args.main_scale
             folder = work / name
-            say(f"scale {name}: preparing inputs")
-            began = time.perf_counter()
-            info = data.prepare(articles, scale, folder, args.change_every)
-            info["prepare_s"] = time.perf_counter() - began
+            engines_here = chosen if main_scale else at_scale
+            # The peers' passages (~13 GB of text at 10M) only when a peer runs.
+            docs = any(spec.engine != "newsbot" for spec in engines_here)
+            info = data.prepared(folder, scale, args.change_every, docs)
+            if info is None:
+                say(f"scale {name}: preparing inputs")
+                began = time.perf_counter()
+                info = data.prepare(articles, scale, folder, args.change_every, docs)
+                info["prepare_s"] = time.perf_counter() - began
+                info.update(change_every=args.change_every, copies=scale.copies, limit=scale.passages)
+                (folder / "prepared.json").write_text(json.dumps(info))
+            else:
+                say(f"scale {name}: reusing the inputs in {folder}")
+            if args.prepare_only:
+                results["scales"][name] = {"info": info, "main": main_scale, "engines": {}}
+                continue
             say(f"scale {name}: {info['articles']:,} articles, {info['passages']:,} passages")
-            engines = {}
-            for spec in chosen if main_scale else at_scale:
-                engines[spec.name] = runner.engine(spec, folder, info, queries, main_scale)
+            engines: dict[str, Any] = {}
+            results["scales"][name] = {"info": info, "main": main_scale, "engines": engines}
+            for spec in engines_here:
+                engines[spec.name] = {}
+                runner.engine(
+                    spec,
+                    folder,
+                    info,
+                    queries,
+                    main_scale,
+                    engines[spec.name],
+                    lambda: write(args.out, results),
+                )
                 if "skipped" in engines[spec.name]:
                     say(f"  {spec.name}: skipped: {engines[spec.name]['skipped']}")
-            results["scales"][name] = {"info": info, "main": main_scale, "engines": engines}
             if not args.keep_workdir:
                 shutil.rmtree(folder, ignore_errors=True)
             write(args.out, results)
     finally:
         if not args.keep_workdir and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
+    if args.feed_articles and not args.prepare_only:
+        say(f"feed ingest: {args.feed_articles:,} article pages over {args.feeds} feeds")
+        results["feed_ingest"] = feeds_ingest(args.feed_articles, args.feeds, runner.env, args.timeout)
     results["finished"] = time.time()
     write(args.out, results)
     print(render(results))

@@ -118,6 +118,10 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
             "0.1",
             "--change-every",
             "10",
+            "--feed-articles",
+            "12",
+            "--feeds",
+            "3",
             "--workdir",
             str(tmp_path / "work"),
             "--out",
@@ -144,6 +148,9 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
         assert main["engines"]["newsbot"]["query"]["hits"][: len(ref)] == ref  # identical floats
     assert "10k" in results["scales"] and (tmp_path / "out" / "results.md").read_text().count("|") > 50
     assert not list((tmp_path / "work").glob("*/corpus"))  # inputs are removed after each scale
+    ingest = results["feed_ingest"]  # the feeds' ingest figures, from the local feed server
+    assert ingest["feeds"] == 3 and ingest["written"] > 0 and not ingest["errors"], ingest
+    assert "### Feed ingest" in (tmp_path / "out" / "results.md").read_text()
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)

@@ -402,25 +402,39 @@ def dedupe_keys(keys: Iterable[tuple[str, str | None, str]]) -> tuple[list[tuple
     """`dedupe` on (id, path, text key) triples: the (position, id) of each kept one, its id
     suffixed when an earlier one has it; a reindex dedupes the articles of unchanged files
     without parsing them."""
-    seen_text: dict[str, str] = {}
-    seen_id: set[str] = set()
+    seen = Deduper()
     kept: list[tuple[int, str]] = []
-    notes: list[Skipped] = []
     for n, (id_, path, key) in enumerate(keys):
+        taken = seen.take(id_, path, key)
+        if taken is not None:
+            kept.append((n, taken))
+    return kept, seen.notes
+
+
+class Deduper:
+    """`dedupe_keys` one article at a time, in corpus order (a cold build dedupes as it reads)."""
+
+    def __init__(self) -> None:
+        self.seen_text: dict[str, str] = {}
+        self.seen_id: set[str] = set()
+        self.notes: list[Skipped] = []
+
+    def take(self, id_: str, path: str | None, key: str) -> str | None:
+        """The id the article is kept under (suffixed when an earlier one has it), or None when
+        it repeats an earlier one's text; either is noted."""
         where = f"{path} [{id_}]" if path else id_
-        if key in seen_text:
-            notes.append(Skipped(where, f"duplicate text of article {seen_text[key]}"))
-            continue
-        if id_ in seen_id:
+        if key in self.seen_text:
+            self.notes.append(Skipped(where, f"duplicate text of article {self.seen_text[key]}"))
+            return None
+        if id_ in self.seen_id:
             i = 2
-            while f"{id_}~{i}" in seen_id:
+            while f"{id_}~{i}" in self.seen_id:
                 i += 1
-            notes.append(Skipped(where, f"duplicate id {id_}: renamed {id_}~{i}", True))
+            self.notes.append(Skipped(where, f"duplicate id {id_}: renamed {id_}~{i}", True))
             id_ = f"{id_}~{i}"
-        seen_text[key] = id_
-        seen_id.add(id_)
-        kept.append((n, id_))
-    return kept, notes
+        self.seen_text[key] = id_
+        self.seen_id.add(id_)
+        return id_
 
 
 def _str(value: Any) -> str:

@@ -22,11 +22,13 @@ import numpy as np
 
 from newsbot.corpus.listing import Listing, listing
 from newsbot.corpus.read import FileRead, dedupe, dedupe_keys, read_file, text_key
+from newsbot.index import scratch
 from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Keys, Spliced
 from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
+from newsbot.index.coldread import ColdRead
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
@@ -79,8 +81,11 @@ def build_index(
     scan = beside and only is None
     listed = Background(lambda: listing(root), "newsbot-listing") if scan else None
     build = _Build(root, previous, progress or (lambda stage, done, total: None), listed)
+    if only is None:  # not for a poller's few files: a build killed before left its scratch files
+        scratch.remove_stale()
     if previous is None and chunk_passages:
         build.spill = TextSpill()
+        build.cold = ColdRead()  # the articles' metadata and files' states to scratch files too
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
     else:
@@ -136,12 +141,14 @@ class _Build:
     skipped: list[Skipped] = field(default_factory=list)
     # (number in `before`, the article as read now or None: as `before` has it)
     reused: list[tuple[int, Article | None]] = field(default_factory=list)
-    fresh: list[Article] = field(default_factory=list)  # new or changed: analysed
+    fresh: Sequence[Article] = field(default_factory=list)  # new or changed: analysed
     added: int = 0  # of `fresh`, the new ones
     kept: int = 0  # articles after duplicates are dropped
     excluded: set[str] = field(default_factory=set)  # removed ids
     kept_numbers: list[int] | None = None  # with `read_only`: the previous articles kept
     spill: TextSpill | None = None  # where `read` puts the texts (a cold build's: see `chunks`)
+    cold: ColdRead | None = None  # and, with it, the articles and files' states (see `coldread`)
+    cold_notes: list[Skipped] = field(default_factory=list)  # its dedupe's, for `sort_out`
 
     def __post_init__(self) -> None:
         self.before = self.previous.articles if self.previous else []
@@ -175,6 +182,10 @@ class _Build:
                 reads += 1
                 read = next(reading)
                 articles, notes = read.articles, read.skipped
+                if self.cold is not None and self.spill is not None:  # deduplicated, written as read
+                    self.cold.file(rel, listed.sizes[n], listed.mtimes[n], read, excluded, self.spill.put)
+                    self.skipped.extend(notes)
+                    continue
                 state = FileState(listed.sizes[n], listed.mtimes[n], tuple(a.id for a in articles), notes)
                 if before.get(rel) != state:
                     changes[rel] = state
@@ -182,6 +193,9 @@ class _Build:
                 found.extend(kept if self.spill is None else map(self.spill.put, kept))
                 self.skipped.extend(notes)
         self.tell("reading", total, total)
+        if self.cold is not None:
+            self.fresh, self.files, self.cold_notes = self.cold.finish()
+            return
         if before:
             listed_paths = set(listed.paths)
             changes.update(dict.fromkeys(p for p in before if p not in listed_paths))
@@ -217,6 +231,7 @@ class _Build:
         texts = {h: keys.ids[n] for n, h in enumerate(keys.text_hashes) if h and n not in dropped}
         changes: dict[str, FileState | None] = {}
         found: list[Article] = []
+        fresh: list[Article] = []
         for n, (path, rel) in enumerate(rels.items()):
             self.tell("reading", n, len(rels))
             try:
@@ -264,8 +279,9 @@ class _Build:
                 article = replace(article, id=f"{article.id}~{n}")
             taken.add(article.id)
             texts[article.text_hash] = article.id
-            self.fresh.append(article)
+            fresh.append(article)
             self.added += old not in dropped
+        self.fresh = fresh
         self.kept_numbers = sorted(reused)
         self.kept = len(self.kept_numbers) + len(self.fresh)
         files = self.previous.files
@@ -278,19 +294,26 @@ class _Build:
         """The previous articles kept (their numbers, ascending) and all the new index's articles:
         the kept ones, then the fresh. Kept lines are copied on save when they are unchanged."""
         base = self.previous.articles if self.previous else None
+        if self.cold is not None:
+            return [], self.fresh  # not made a list: it stays in its scratch file
+        fresh = list(self.fresh)
         if self.kept_numbers is not None:
             numbers = self.kept_numbers
             if isinstance(base, Articles):
-                return numbers, Spliced(base, np.array(numbers, dtype=np.int64), self.fresh)
-            return numbers, [self.before[n] for n in numbers] + self.fresh
+                return numbers, Spliced(base, np.array(numbers, dtype=np.int64), fresh)
+            return numbers, [self.before[n] for n in numbers] + fresh
         numbers = [n for n, _ in self.reused]
         paths = self.keys.paths
         if isinstance(base, Articles) and all(a is None or a.path == paths[n] for n, a in self.reused):
-            return numbers, Spliced(base, np.array(numbers, dtype=np.int64), self.fresh)
-        return numbers, [self.before[n] if a is None else a for n, a in self.reused] + self.fresh
+            return numbers, Spliced(base, np.array(numbers, dtype=np.int64), fresh)
+        return numbers, [self.before[n] if a is None else a for n, a in self.reused] + fresh
 
     def sort_out(self) -> None:
         """Duplicates dropped; the rest reused as they are (same content) or to be analysed."""
+        if self.cold is not None:  # a cold build's: done while reading, all fresh
+            self.skipped.extend(self.cold_notes)
+            self.kept = self.added = len(self.fresh)
+            return
         keys, dupes = self.keys, list[Skipped]()
         while True:
             plain = self._clash_free()
@@ -311,6 +334,7 @@ class _Build:
         self.skipped.extend(dupes)
         found, self.found = self.found, []
         self.kept = 0
+        fresh: list[Article] = []
         for n, i in kept:
             if i in self.excluded:  # a removed renamed duplicate (`x~2`) too
                 continue
@@ -324,8 +348,9 @@ class _Build:
             if old is not None and keys.hashes[old] == article.content_hash:
                 self.reused.append((old, replace(article, text="")))  # as read now: its file may have moved
             else:
-                self.fresh.append(article)
+                fresh.append(article)
                 self.added += old is None
+        self.fresh = fresh
         self.reused.sort(key=lambda r: r[0])
 
     def _clash_free(self) -> list[tuple[int, str]] | None:
@@ -395,7 +420,8 @@ class _Build:
             batches.close()  # stops the worker processes
             if self.spill is not None:
                 self.spill.close()
-        self.fresh = [replace(a, text="") for a in self.fresh]  # the builder has the passages now
+        if self.cold is None:  # (its articles never held their texts)
+            self.fresh = [replace(a, text="") for a in self.fresh]  # the builder has the passages now
         return builder.take(self.fresh)
 
     @property

@@ -8,7 +8,7 @@ own terms). A cold build makes a segment of every `chunks.CHUNK_PASSAGES` passag
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -103,7 +103,7 @@ class Builder:
         )
         return forward, texts, offsets(joined(self.text_lengths, np.int64))
 
-    def take(self, articles: list[Article]) -> Fresh:
+    def take(self, articles: Sequence[Article]) -> Fresh:
         """The passages of `articles` (analysed, texts dropped): those not yet in a chunk's
         segment joined, the builder left empty."""
         per_article = np.array(self.passages, dtype=np.int64)

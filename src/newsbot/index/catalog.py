@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -114,6 +114,14 @@ class Keys:
             raise IndexCorrupt(path, f"lacks or garbles {e}") from e
 
 
+@runtime_checkable
+class SavesItself(Protocol):
+    """Articles kept in files of their own that a version can take as they are (a cold build's:
+    `newsbot.index.coldread`)."""
+
+    def save_catalog(self, folder: Path) -> None: ...
+
+
 class Articles(Lazy[Article]):
     """Article metadata, one JSON line each, parsed when asked for: a few per answer. The lines
     are those of `path` then of the file beside it (`_MORE`: added since), article i's is line
@@ -169,7 +177,11 @@ class Articles(Lazy[Article]):
         """Write `articles` (their metadata: texts are not kept) as `Articles.open` reads them.
         A `Spliced` one shares its base's files (linked) and appends the fresh articles' lines
         and keys to those added since (copied as bytes), so a change costs in proportion to
-        itself; past `_DELTA_SHARE`, all the lines are folded into one file (copied, not encoded)."""
+        itself; past `_DELTA_SHARE`, all the lines are folded into one file (copied, not encoded).
+        A cold build's articles are in files of their own already (`SavesItself`)."""
+        if isinstance(articles, SavesItself):
+            articles.save_catalog(folder)
+            return
         if isinstance(articles, Spliced):
             old, lines = articles.base, [article_line(a) for a in articles.fresh]
             if not _folds(articles):

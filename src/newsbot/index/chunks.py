@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from newsbot.index import scratch
 from newsbot.index.bm25 import BM25Params, Forward, IntArray, average_length, invert, norms
 from newsbot.index.segment import Segment, Texts
 from newsbot.records import Article
@@ -62,7 +63,8 @@ class Spill:
         )
         self.count += 1
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="newsbot-chunks-", dir=self.parent))
+            # Named after this process: a later build removes it if this one is killed (`scratch`).
+            self.folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("newsbot-chunks-"), dir=self.parent))
         df = np.bincount(np.asarray(forward.terms), minlength=n_terms).astype(np.int64)
         sums = dict(job() for job in built.save(self.folder))
         opened = Segment.open(self.folder, built.meta(sums))
@@ -89,29 +91,45 @@ def grown(total: IntArray, part: IntArray) -> IntArray:
 class TextSpill:
     """A cold build's article texts, written to an unnamed temporary file as the corpus is read and
     read back a batch at a time for analysis: a build never holds the corpus' text in memory.
-    Keyed by content hash (the same hash, the same text), which survives renaming duplicates."""
+    Keyed by content hash (the same hash, the same text), which survives renaming duplicates;
+    each text's place is one int under the hash's bytes (~100 bytes an article, not ~230: at
+    1.2M articles that is 150 MB)."""
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `close`
-        self.at: dict[str, tuple[int, int]] = {}  # content hash -> (offset, bytes)
+        self.at: dict[bytes, int] = {}  # content hash -> offset << _LENGTH_BITS | bytes
         self.end = 0
 
     def put(self, article: Article) -> Article:
         """`article` without its text, which is kept here."""
-        if article.content_hash not in self.at:
+        key = _key(article)
+        if key not in self.at:
             data = article.text.encode("utf-8", "surrogatepass")
             self.file.write(data)
-            self.at[article.content_hash] = (self.end, len(data))
+            self.at[key] = self.end << _LENGTH_BITS | len(data)
             self.end += len(data)
         return replace(article, text="")
 
     def size(self, article: Article) -> int:
-        return self.at[article.content_hash][1]
+        return self.at[_key(article)] & _LENGTH_MASK
 
     def text(self, article: Article) -> str:
         self.file.flush()
-        offset, length = self.at[article.content_hash]
-        return os.pread(self.file.fileno(), length, offset).decode("utf-8", "surrogatepass")
+        place = self.at[_key(article)]
+        return os.pread(self.file.fileno(), place & _LENGTH_MASK, place >> _LENGTH_BITS).decode(
+            "utf-8", "surrogatepass"
+        )
 
     def close(self) -> None:
         self.file.close()
+
+
+_LENGTH_BITS = 32  # a text's bytes (a corpus caps texts far below 4 GB)
+_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
+
+
+def _key(article: Article) -> bytes:
+    try:
+        return bytes.fromhex(article.content_hash)
+    except ValueError:  # not a hex digest (made by hand): as it is
+        return article.content_hash.encode()

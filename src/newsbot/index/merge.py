@@ -53,7 +53,7 @@ BIG = CHUNK_PASSAGES  # passages of a segment never rewritten
 class Fresh:
     """Newly analysed articles: their passages' term counts and texts, and any new terms."""
 
-    articles: list[Article]  # without their texts
+    articles: Sequence[Article]  # without their texts
     passages: IntArray  # per article
     forward: Forward
     texts: Texts

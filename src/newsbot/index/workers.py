@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from array import array
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,7 +267,7 @@ def _cores() -> int:
 
 
 def analysed(
-    articles: list[Article],
+    articles: Sequence[Article],
     analyzer: Analyzer,
     target: int,
     workers: int | None,
