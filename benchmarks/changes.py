@@ -5,6 +5,7 @@ for comparing two versions of the code side by side (run each with its own `PYTH
         --work /tmp/changes                  # the 215k scale's corpus, and its index (once per format)
     python -m benchmarks.changes reindex --work /tmp/changes    # the benchmark's 1% reindex
     python -m benchmarks.changes add --work /tmp/changes        # benchmarks.additions' 3 rounds
+    python -m benchmarks.changes add --after-reindex --work /tmp/changes   # ... after that reindex
 
 Every run starts from a copy of the prepared index (`index-base-<format>`), so runs compare. The
 work folder lives outside the repository: it holds the data set's text.
@@ -87,13 +88,19 @@ def reindex(work: Path) -> dict[str, Any]:
     return {**out, "seconds": timer.seconds, "cpu": timer.cpu, "nltk_imported": "nltk" in sys.modules}
 
 
-def add(work: Path) -> dict[str, Any]:
+def add(work: Path, after_reindex: bool = False) -> dict[str, Any]:
     """benchmarks.additions: 10 new articles added and answered, 3 times in one process (with
-    the CPU of the 3 rounds, writing the new files included)."""
+    the CPU of the 3 rounds, writing the new files included); `after_reindex`: to the index the
+    1% reindex left (dead passages in the big segment, as in `benchmarks.run`), in this process."""
     from benchmarks.additions import additions
+    from newsbot.index.store import FORMAT
 
     info = json.loads((work / "info.json").read_text())
-    index_dir = _fresh_copy(work, "index-add")
+    if after_reindex:
+        reindex(work)
+        index_dir = work / f"index-reindex-{FORMAT}"
+    else:
+        index_dir = _fresh_copy(work, "index-add")
     began = _cpu()
     out = additions(work, info["words"], index_dir)
     return {**out, "cpu": _cpu() - began}
@@ -105,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--work", type=Path, required=True, help="the prepared folder (outside the repository)")
     p.add_argument("--articles", type=Path, help="prepare: the articles (.jsonl.gz)")
     p.add_argument("--scale", default=data.MAIN, choices=sorted(data.SCALES))
+    p.add_argument("--after-reindex", action="store_true", help="add: to the index the 1%% reindex left")
     args = p.parse_args(argv)
     if args.phase == "prepare":
         if args.articles is None:
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.work.mkdir(parents=True, exist_ok=True)
         result = prepare(args.articles, args.work, args.scale)
     else:
-        result = reindex(args.work) if args.phase == "reindex" else add(args.work)
+        result = reindex(args.work) if args.phase == "reindex" else add(args.work, args.after_reindex)
     print(json.dumps(result))
     return result
 

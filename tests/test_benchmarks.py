@@ -175,3 +175,5 @@ def test_the_small_change_phases_alone(tmp_path: Path) -> None:
     assert added["cpu"] > 0
     assert [r["added"] for r in rounds] == [10, 10, 10] and all(r["found"] for r in rounds)
     assert not list((work / "corpus" / "zz-added").iterdir())  # the added files are gone
+    after = changes.main(["add", "--after-reindex", "--work", str(work)])
+    assert [r["added"] for r in after["rounds"]] == [10, 10, 10] and all(r["found"] for r in after["rounds"])
