@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +74,34 @@ def shared(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path} is absent")
     return path
+
+
+def _sigint() -> tuple[object, bool]:
+    """This process's SIGINT handler, and whether the main thread blocks it."""
+    return signal.getsignal(signal.SIGINT), signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+@pytest.fixture(autouse=True)
+def _sigint_left_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Warn, naming the test, when one leaves Ctrl-C changed: a SIGINT ignored or blocked here is
+    inherited by every process a later test starts (a full run once reached the Ctrl-C tests so)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = _sigint()
+    yield
+    if _sigint() != before:
+        warnings.warn(f"{request.node.nodeid} left SIGINT changed: {before} -> {_sigint()}", stacklevel=1)
+
+
+@pytest.fixture
+def terminal_ctrl_c() -> Iterator[None]:
+    """Ctrl-C as a terminal's foreground job has it, whatever an earlier test left: the default
+    handler, not blocked (processes started meanwhile inherit both)."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        signal.signal(signal.SIGINT, handler)

@@ -118,6 +118,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.usefixtures("terminal_ctrl_c")
 def test_one_ctrl_c_stops_an_index_build_with_one_line(tmp_path: Path) -> None:
     if not Path("/proc/self/task").exists():
         pytest.skip("needs /proc to see the build's worker processes")

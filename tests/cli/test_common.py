@@ -153,6 +153,7 @@ def test_the_date_formats_in_help_are_the_ones_read() -> None:
     ]
 
 
+@pytest.mark.usefixtures("terminal_ctrl_c")
 def test_a_ctrl_c_that_something_swallowed_still_stops_at_the_next_step() -> None:
     """Python drops a KeyboardInterrupt raised while a finalizer runs; the bar raises it again."""
     moves: list[str] = []
@@ -171,6 +172,7 @@ def test_a_ctrl_c_that_something_swallowed_still_stops_at_the_next_step() -> Non
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
+@pytest.mark.usefixtures("terminal_ctrl_c")
 def test_the_bar_leaves_an_ignored_ctrl_c_ignored() -> None:
     """A background job's SIGINT stays ignored (`nohup`, `&` in a script)."""
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
