@@ -40,6 +40,22 @@ from newsbot.feeds.store import open_feed_store
 from newsbot.settings import Settings
 from tests.feeds.server import SHARED_DATA, FeedServer, Item, page, rss, sample_articles
 
+
+def time_adds(engine: Any, took: list[float]) -> None:
+    """Have `engine.add` put each call's seconds in `took`: what a feed round's indexing cost
+    (the round calls it from the feed thread)."""
+    add = engine.add
+
+    def timed(paths: list[Path]) -> Any:
+        started = time.perf_counter()
+        try:
+            return add(paths)
+        finally:
+            took.append(time.perf_counter() - started)
+
+    engine.add = timed
+
+
 BANDS = (0.5, 0.7, 0.8, JACCARD, 0.9, 0.95)
 
 

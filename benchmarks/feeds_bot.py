@@ -20,10 +20,9 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from benchmarks.feeds import STORIES, growing_feed, latency_item
+from benchmarks.feeds import STORIES, growing_feed, latency_item, time_adds
 from newsbot.text.passages import TARGET_WORDS
 
 
@@ -32,7 +31,6 @@ def run(rounds: int, words: int = TARGET_WORDS) -> dict[str, Any]:
     from newsbot.bot.client import NewsBot
     from newsbot.engine import Engine
     from newsbot.feeds.store import open_feed_store
-    from newsbot.records import BuildReport
     from newsbot.settings import Settings
 
     with growing_feed() as (port, ports, items, corpus, tmp):
@@ -56,16 +54,7 @@ def run(rounds: int, words: int = TARGET_WORDS) -> dict[str, Any]:
             polling = FeedPolling(NewsBot(settings, engine=engine), Timing())  # default timing
             worker = FeedWorker(settings.feeds_allow_private, polling.timing.limits)
             reindexing: list[float] = []
-            add = engine.add
-
-            def timed_add(paths: list[Path]) -> BuildReport:
-                t = time.perf_counter()
-                try:
-                    return add(paths)
-                finally:
-                    reindexing.append(time.perf_counter() - t)
-
-            engine.add = timed_add  # type: ignore[method-assign]
+            time_adds(engine, reindexing)
             await worker.start()
             poller = polling.poller(store, worker)
             try:

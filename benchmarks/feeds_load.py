@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.feeds import time_adds
 from tests.feeds.server import SHARED_DATA, FeedServer, Item, page, rss, sample_articles
 
 EVERY = timedelta(minutes=10)  # the shortest interval a feed may have
@@ -250,16 +251,7 @@ def run(
                 NewsBot(settings, engine=engine), Timing(limits=Limits(host_spacing=spacing))
             )
             adds: list[float] = []
-            add = engine.add
-
-            def timed_add(paths: list[Path]) -> Any:  # in-process: what the round's indexing took
-                started = time.perf_counter()
-                try:
-                    return add(paths)
-                finally:
-                    adds.append(time.perf_counter() - started)
-
-            engine.add = timed_add  # type: ignore[method-assign]
+            time_adds(engine, adds)  # in-process: what the round's indexing took
             in_child = polling.round_elsewhere
 
             async def timed_round(rounds: Any, store: Any) -> Any:  # the whole round, if it indexed

@@ -82,8 +82,5 @@ def link(source: Path, target: Path) -> None:
 
 
 def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Flush a folder's entries (the names of the files just written or renamed in it)."""
+    _fsync(path)
