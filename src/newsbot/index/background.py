@@ -15,13 +15,17 @@ import numpy as np
 T = TypeVar("T")
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def spare_core() -> bool:
     """Whether a core is likely idle (the last minute's load average, this process included, is
     below the cores): work moved to a thread runs beside the interpreter's only then. On a busy
     machine it would only take turns with it (measured: an addition 20-40% slower at load 8-10)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        return os.getloadavg()[0] + 1 <= cores
+        return os.getloadavg()[0] + 1 <= cores()
     except OSError:  # no load average here
         return False
 

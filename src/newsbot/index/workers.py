@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.corpus.read import FileRead, read_file
+from newsbot.index.background import cores
 from newsbot.index.chunks import TextSpill
 from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
@@ -226,7 +227,7 @@ def files_read(root: Path, rels: list[str], workers: int | None = None) -> Gener
     """`read_file` of each corpus file `rels` (paths under `root`), in order, in worker processes:
     reading is mostly JSON parsing, cleaning and hashing, one core's work for seconds when the
     corpus is large (call it for that only: starting the processes costs more than a few files)."""
-    workers = min(_cores(), 8) if workers is None else workers
+    workers = min(cores(), 8) if workers is None else workers
     tasks = [rels[i : i + _READ_FILES] for i in range(0, len(rels), _READ_FILES)]
     if workers <= 1 or len(tasks) <= 1:
         yield from (_read(root, rel) for rel in rels)
@@ -262,10 +263,6 @@ def _context() -> Context:
     return multiprocessing.get_context("spawn")
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def analysed(
     articles: Sequence[Article],
     analyzer: Analyzer,
@@ -279,7 +276,7 @@ def analysed(
     sizes = [len(a.text) for a in articles] if texts is None else [texts.size(a) for a in articles]
     chars = sum(sizes)
     if workers is None:
-        workers = min(_cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
+        workers = min(cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
     size = max(min(_BATCH_CHARS, chars // (4 * workers) + 1), 1)
     bounds = [0]  # batch b: articles bounds[b]:bounds[b + 1]
     filled = 0
