@@ -34,7 +34,6 @@ from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
-from newsbot.index.tables import Prefetched
 from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed, files_read
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
@@ -70,7 +69,7 @@ def build_index(
     analysis = fingerprint(analyzer, target_words, params)
     previous, full_because = _reusable(previous, analysis)
     if previous is not None:  # the workers need not stem the words it has
-        analyzer = analyzer.knowing(Prefetched(previous.stems))
+        analyzer = analyzer.knowing(previous.stems)
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
     beside = previous is not None and spare_core()  # else a save checks them, and this lists
@@ -91,15 +90,8 @@ def build_index(
     else:
         build.read(set(exclude))
         build.sort_out()
-    # Looking the fresh words up at once pays for a few articles (a feed poller's), not for a
-    # scan's hundreds: tokenizing them twice then costs as much as it saves.
-    small = sum(len(a.text) for a in build.fresh) < _PARALLEL_MIN_CHARS
-    if not small or previous is None:
+    if previous is None or sum(len(a.text) for a in build.fresh) >= _PARALLEL_MIN_CHARS:
         checks_settled()  # workers are forked only from a process running no other thread
-    if only is not None and isinstance(analyzer.known_stems, Prefetched) and small:
-        analyzer.known_stems.fetch(
-            analyzer, [t for a in build.fresh for t in (a.title, a.text)]
-        )  # their words looked up at once
     chunks = chunk_passages if previous is None else None
     fresh = build.analyse(analyzer, target_words, workers, chunks, params)
     build.tell("indexing", 0, 1)

@@ -167,46 +167,6 @@ class Table(Mapping[str, Any]):
         }.items()
 
 
-class Prefetched(Mapping[str, str]):
-    """A saved stem table whose entries for some articles' words were looked up all at once (one
-    vectorised search instead of one bisection per distinct word)."""
-
-    LONGEST = 40  # `text.analyzer.MAX_TOKEN_LENGTH`: longer tokens are dropped, never looked up
-
-    def __init__(self, table: Mapping[str, str]) -> None:
-        self.table, self.found = table, dict[str, str | None]()
-
-    def fetch(self, analyzer: Any, texts: list[str]) -> None:
-        """Look up the words of `texts` (as `analyzer`, a `newsbot.text.Analyzer`, cuts them)
-        that it would ask for: not stopwords, nor too long to be terms."""
-        if not isinstance(self.table, Table):
-            return
-        chunks = set(analyzer.chunks(" ".join(texts)))
-        # Most chunks are a plain word, their own token: only the others are tokenized.
-        words = {c for c in chunks if c.isalnum() and c.isascii()}
-        words.update(analyzer.tokens(" ".join(c for c in chunks if c not in words)))
-        wanted = [w for w in words - analyzer.stopwords if len(w) <= self.LONGEST]
-        self.found = dict(zip(wanted, self.table.get_many(wanted), strict=True))
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self.found:
-            found = self.found[key]
-            return default if found is None else found
-        return self.table.get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return str(found)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-
 class Lazy(Sequence[T]):
     """A read-only sequence whose items are fetched one at a time by `_item` (indexing rules here)."""
 
