@@ -56,3 +56,30 @@ def test_dates_in_the_question_are_shown(corpus_dir: Path, tmp_path: Path) -> No
     data = json.loads(invoke("ask", "strike pay union in 2024?", "--json", *opts).stdout)
     assert data["period"] == "news since 2024"
     assert all(h["citation"]["date"] >= "2024-01-01" for h in data["hits"])
+
+
+def test_index_named_files_only(corpus_dir: Path, tmp_path: Path) -> None:
+    """`newsbot index FILE...` updates what those files hold and leaves the rest unread."""
+    opts = ["--corpus", str(corpus_dir), "--data-dir", str(tmp_path / "d")]
+    assert invoke("index", *opts).exit_code == 0
+    added = corpus_dir / "late.json"
+    added.write_text(
+        json.dumps({"id": "late-1", "title": "Lighthouse keeper retires", "text": "The keeper of Gull Rock "
+                    "lighthouse retired after forty years of tending its lamp.", "date": "2024-05-02"})
+    )  # fmt: skip
+    unread = corpus_dir / "unread.json"  # not named: must not be indexed
+    unread.write_text(json.dumps({"id": "unread-1", "title": "Orchard frost", "text": "Frost hit the pear orchard."}))
+    result = invoke("index", str(added), *opts)
+    assert result.exit_code == 0, result.output
+    stats = json.loads(invoke("stats", "--json", *opts).stdout)
+    assert stats["articles"] == 5
+    data = json.loads(invoke("ask", "Gull Rock lighthouse keeper", "--json", *opts).stdout)
+    assert data["hits"][0]["citation"]["article_id"] == "late-1"
+    added.unlink()  # a named file that is gone: its articles leave the index
+    assert invoke("index", str(added), *opts).exit_code == 0
+    assert json.loads(invoke("stats", "--json", *opts).stdout)["articles"] == 4
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(unread.read_text())
+    refused = invoke("index", str(outside), *opts)
+    assert refused.exit_code != 0 and "Not in the corpus folder" in str(refused.exception or refused.output)
+    assert invoke("index", str(unread), "--full", *opts).exit_code != 0

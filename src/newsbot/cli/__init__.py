@@ -84,6 +84,14 @@ def _index(engine: Engine, full: bool, replace: bool = False) -> None:
 
 @app.command()
 def index(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Only these corpus files (new, rewritten or deleted): the rest of the corpus is "
+            "not looked at, so a script that knows what it changed pays for that alone.",
+        ),
+    ] = None,
     corpus: CorpusOpt = None,
     data_dir: DataOpt = None,
     full: Annotated[bool, flag("--full", help="Re-analyse every article.")] = False,
@@ -106,7 +114,15 @@ def index(
     engine = Engine.open(settings, build_if_missing=False)
     if corpus is None and engine.indexed_corpus is not None:  # a plain `newsbot index`
         engine = Engine(dataclasses.replace(settings, corpus_dir=engine.indexed_corpus), engine._index)
-    _index(engine, full, replace)
+    if files and (full or replace):
+        raise typer.BadParameter(
+            "FILE... updates those files only: it cannot be combined with --full or --replace."
+        )
+    if files:
+        with progress_bar("reading") as progress:
+            render_report(errors, engine.add(files, progress=progress))
+    else:
+        _index(engine, full, replace)
     if verify_queries:
         try:
             engine.index.verify_files()
