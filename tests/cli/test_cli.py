@@ -68,7 +68,9 @@ def test_index_named_files_only(corpus_dir: Path, tmp_path: Path) -> None:
                     "lighthouse retired after forty years of tending its lamp.", "date": "2024-05-02"})
     )  # fmt: skip
     unread = corpus_dir / "unread.json"  # not named: must not be indexed
-    unread.write_text(json.dumps({"id": "unread-1", "title": "Orchard frost", "text": "Frost hit the pear orchard."}))
+    unread.write_text(
+        json.dumps({"id": "unread-1", "title": "Orchard frost", "text": "Frost hit the pear orchard."})
+    )
     result = invoke("index", str(added), *opts)
     assert result.exit_code == 0, result.output
     stats = json.loads(invoke("stats", "--json", *opts).stdout)
