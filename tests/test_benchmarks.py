@@ -179,3 +179,16 @@ def test_the_small_change_phases_alone(tmp_path: Path) -> None:
     assert not list((work / "corpus" / "zz-added").iterdir())  # the added files are gone
     after = changes.main(["add", "--after-reindex", "--work", str(work)])
     assert [r["added"] for r in after["rounds"]] == [10, 10, 10] and all(r["found"] for r in after["rounds"])
+
+
+def test_whole_answers_are_timed_on_a_kept_index(tmp_path: Path) -> None:
+    from benchmarks import ask, changes
+    from newsbot.index.store import FORMAT
+
+    articles, questions = write_fixture(tmp_path)
+    work = tmp_path / "work"
+    changes.main(["prepare", "--articles", str(articles), "--work", str(work), "--scale", "215k"])
+    out = ask.main([str(work / f"index-base-{FORMAT}"), "--questions", str(questions), "--warmup", "2"])
+    assert out["questions"] == 8 and out["passages"] > 40
+    assert out["matched"] > 0  # the questions are made of the articles' words
+    assert 0 < out["cpu_p50_ms"] <= out["cpu_p95_ms"] <= out["cpu_p99_ms"]
