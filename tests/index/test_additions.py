@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import newsbot.index.build as build
+import newsbot.index.named as named
 from newsbot.index.build import build_index
 from newsbot.index.catalog import Keys
 from newsbot.index.packed import Packed
@@ -64,7 +65,8 @@ def test_the_rest_of_the_corpus_is_not_looked_at(tmp_path: Path, monkeypatch: py
     read: list[Path] = []
     real = build.read_file
     monkeypatch.setattr(build, "listing", lambda root: pytest.fail("the corpus was listed"))
-    monkeypatch.setattr(build, "read_file", lambda path, root: read.append(path) or real(path, root))
+    for module in (build, named):  # a scan's reading and the named files' reading
+        monkeypatch.setattr(module, "read_file", lambda path, root: read.append(path) or real(path, root))
     index, report = build_index(
         root, Analyzer(), previous=previous, target_words=30, only=[root / "020.json"]
     )

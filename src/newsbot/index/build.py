@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from newsbot.corpus.listing import Listing, listing
-from newsbot.corpus.read import FileRead, dedupe, dedupe_keys, read_file, text_key
+from newsbot.corpus.read import FileRead, dedupe_keys, read_file, text_key
 from newsbot.index import scratch
 from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
@@ -32,6 +32,7 @@ from newsbot.index.coldread import ColdRead
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.merge import Fresh, assemble
+from newsbot.index.named import read_named
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
 from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed, files_read
@@ -210,77 +211,14 @@ class _Build:
         return read.articles, read.skipped
 
     def read_only(self, paths: list[Path], excluded: set[str]) -> None:
-        """The articles of `paths` (files new, rewritten or gone); every other file is taken to be
-        as the previous index has it. An article repeating the text of one indexed elsewhere is
-        skipped, and one whose id another file's article has gets a suffix (as `dedupe` does)."""
+        """The articles of `paths` (files new, rewritten or gone) only; every other file is taken
+        to be as the previous index has it (see `named`)."""
         assert self.previous is not None
-        keys, self.excluded = self.keys, excluded
-        folder = self.root.as_posix().rstrip("/") + "/"
-        named = {p: p.as_posix()[len(folder) :] if p.as_posix().startswith(folder) else p.name for p in paths}
-        rels = dict(sorted(named.items(), key=lambda item: item[1].split("/")))  # as `scan` lists them
-        wanted = set(rels.values())
-        dropped = {n for n, p in enumerate(keys.paths) if p in wanted}  # re-read: kept only if same
-        texts = {h: keys.ids[n] for n, h in enumerate(keys.text_hashes) if h and n not in dropped}
-        changes: dict[str, FileState | None] = {}
-        found: list[Article] = []
-        fresh: list[Article] = []
-        for n, (path, rel) in enumerate(rels.items()):
-            self.tell("reading", n, len(rels))
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                changes[rel] = None  # gone: its articles are removed
-                continue
-            read = read_file(path, self.root)
-            changes[rel] = FileState(
-                stat.st_size, stat.st_mtime_ns, tuple(a.id for a in read.articles), read.skipped
-            )
-            found.extend(a for a in read.articles if a.id not in excluded)
-            self.skipped.extend(read.skipped)
-        kept, dupes = dedupe(found)
-        self.skipped.extend(dupes)
-        taken = set(self.old) - {keys.ids[n] for n in dropped}
-        # Articles removed since (`exclude`) go even when their files are not among `paths`.
-        reused = {n for n, i in enumerate(keys.ids) if n not in dropped and i not in excluded}
-        for article in kept:
-            old = self.old.get(article.id)
-            if (
-                old in dropped
-                and keys.hashes[old] == article.content_hash
-                and keys.paths[old] == article.path
-            ):
-                reused.add(old)  # the same article, its file rewritten
-                continue
-            copy = texts.get(article.text_hash)
-            if copy is not None:
-                self.skipped.append(
-                    Skipped(f"{article.path} [{article.id}]", f"duplicate text of article {copy}")
-                )
-                continue
-            if article.id in taken:
-                n = 2
-                while f"{article.id}~{n}" in taken:
-                    n += 1
-                self.skipped.append(
-                    Skipped(
-                        f"{article.path} [{article.id}]",
-                        f"duplicate id {article.id}: renamed {article.id}~{n}",
-                        True,
-                    )
-                )
-                article = replace(article, id=f"{article.id}~{n}")
-            taken.add(article.id)
-            texts[article.text_hash] = article.id
-            fresh.append(article)
-            self.added += old not in dropped
-        self.fresh = fresh
-        self.kept_numbers = sorted(reused)
+        self.excluded = excluded
+        got = read_named(self.root, self.previous.files, self.keys, self.old, paths, excluded, self.tell)
+        self.fresh, self.kept_numbers, self.files, self.added = got.fresh, got.kept, got.files, got.added
+        self.skipped.extend(got.skipped)
         self.kept = len(self.kept_numbers) + len(self.fresh)
-        files = self.previous.files
-        if isinstance(files, Files):
-            self.files = files.overlay(changes)
-        else:
-            self.files = {p: s for p, s in {**files, **changes}.items() if s is not None}
 
     def articles(self) -> tuple[list[int], Sequence[Article]]:
         """The previous articles kept (their numbers, ascending) and all the new index's articles:
