@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsbot.corpus.read import dedupe, read_file
+from newsbot.corpus.dedupe import dedupe
+from newsbot.corpus.read import read_file
 from newsbot.records import Article
 from newsbot.text.passages import split_passages
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from newsbot.corpus.read import text_key
+from newsbot.corpus.dedupe import text_key
 from newsbot.feeds.fetch import Fetcher, Limits
 from newsbot.feeds.identity import JACCARD, WINDOW, Fingerprint, NearDuplicates
 from newsbot.feeds.ingest import Ingester

@@ -5,7 +5,8 @@ import random
 import re
 from pathlib import Path
 
-from newsbot.corpus.read import clean, dedupe, dedupe_keys, looks_binary, read_file, text_key
+from newsbot.corpus.dedupe import dedupe, dedupe_keys, text_key
+from newsbot.corpus.read import clean, looks_binary, read_file
 from newsbot.index.build import build_index
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from newsbot.corpus.read import dedupe, read_file
+from newsbot.corpus.dedupe import dedupe
+from newsbot.corpus.read import read_file
 from newsbot.index.bm25 import BM25Params, Forward, Postings
 from newsbot.text.analyzer import Analyzer
 from tests.conftest import shared

@@ -17,8 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from newsbot.corpus.dedupe import content_hash, text_key
 from newsbot.records import Article, Skipped
 
 SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
@@ -34,12 +33,9 @@ MAX_NOTES = 50  # skip notes kept per file; the rest are counted in one more not
 _BLOCK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Byte tables for `clean` and `text_key`, which work on UTF-8 bytes: there an ASCII byte is always
-# that ASCII character, so a per-byte table is exact and much faster than a regex or str.split.
+# A byte table for `clean`, which works on UTF-8 bytes: there an ASCII byte is always that ASCII
+# character, so a per-byte table is exact and much faster than a regex.
 _CONTROL_BYTES = bytes(b for b in range(128) if _CONTROL.match(chr(b)))
-_ASCII = bytes(range(128))
-_ASCII_SPACES = bytes(b for b in range(128) if chr(b).isspace())  # as str.split: \x1c-\x1f too
-_TO_BLANK = bytes.maketrans(_ASCII_SPACES, b" " * len(_ASCII_SPACES))
 
 
 @dataclass(frozen=True)
@@ -354,87 +350,6 @@ def parse_article_date(value: Any) -> tuple[date | None, str | None]:
         except ValueError:
             continue
     return None, text[:40]
-
-
-def content_hash(article: Article) -> str:
-    """A hash of everything an answer shows, so a reindex can skip unchanged articles."""
-    fields = [
-        article.title,
-        article.text,
-        article.source,
-        article.url,
-        article.author,
-        article.date.isoformat() if article.date else None,
-    ]
-    return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
-
-
-def text_key(text: str) -> str:
-    """A key under which two copies of the same text collide (case and spacing ignored).
-
-    It is the sha1 of `" ".join(text.lower().split())`, computed on the UTF-8 bytes: splitting a
-    long text into words and lowering it character by character was the slowest part of reading.
-    """
-    data = text.encode()
-    others = data.translate(None, _ASCII).decode()  # the non-ASCII characters, usually few
-    if others.lower() == others:
-        data = data.lower()  # only ASCII letters change case: bytes.lower does exactly that
-    else:
-        data = text.lower().encode()
-        others = data.translate(None, _ASCII).decode()
-    for space in [c for c in set(others) if c.isspace()]:  # no-break space and the like
-        data = data.replace(space.encode(), b" ")
-    chars = np.frombuffer(data.translate(_TO_BLANK), np.uint8)
-    blank = chars == ord(" ")
-    keep = ~blank
-    keep[1:] |= ~blank[:-1]  # the first blank of a run
-    return hashlib.sha1(chars[keep].tobytes().strip(b" ")).hexdigest()
-
-
-def dedupe(articles: Iterable[Article]) -> tuple[list[Article], list[Skipped]]:
-    """Drop repeated texts; give a clashing id (different text) a suffix."""
-    articles = list(articles)
-    kept, notes = dedupe_keys((a.id, a.path, a.text_hash or text_key(a.text)) for a in articles)
-    return [articles[n] if articles[n].id == i else replace(articles[n], id=i) for n, i in kept], notes
-
-
-def dedupe_keys(keys: Iterable[tuple[str, str | None, str]]) -> tuple[list[tuple[int, str]], list[Skipped]]:
-    """`dedupe` on (id, path, text key) triples: the (position, id) of each kept one, its id
-    suffixed when an earlier one has it; a reindex dedupes the articles of unchanged files
-    without parsing them."""
-    seen = Deduper()
-    kept: list[tuple[int, str]] = []
-    for n, (id_, path, key) in enumerate(keys):
-        taken = seen.take(id_, path, key)
-        if taken is not None:
-            kept.append((n, taken))
-    return kept, seen.notes
-
-
-class Deduper:
-    """`dedupe_keys` one article at a time, in corpus order (a cold build dedupes as it reads)."""
-
-    def __init__(self) -> None:
-        self.seen_text: dict[str, str] = {}
-        self.seen_id: set[str] = set()
-        self.notes: list[Skipped] = []
-
-    def take(self, id_: str, path: str | None, key: str) -> str | None:
-        """The id the article is kept under (suffixed when an earlier one has it), or None when
-        it repeats an earlier one's text; either is noted."""
-        where = f"{path} [{id_}]" if path else id_
-        if key in self.seen_text:
-            self.notes.append(Skipped(where, f"duplicate text of article {self.seen_text[key]}"))
-            return None
-        if id_ in self.seen_id:
-            i = 2
-            while f"{id_}~{i}" in self.seen_id:
-                i += 1
-            self.notes.append(Skipped(where, f"duplicate id {id_}: renamed {id_}~{i}", True))
-            id_ = f"{id_}~{i}"
-        self.seen_text[key] = id_
-        self.seen_id.add(id_)
-        return id_
 
 
 def _str(value: Any) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from newsbot.corpus.read import text_key
+from newsbot.corpus.dedupe import text_key
 from newsbot.feeds.parse import FeedItem
 from newsbot.feeds.urls import canonical
 

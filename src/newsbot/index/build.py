@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from newsbot.corpus.dedupe import dedupe_keys, text_key
 from newsbot.corpus.listing import Listing, listing
-from newsbot.corpus.read import FileRead, dedupe_keys, read_file, text_key
+from newsbot.corpus.read import FileRead, read_file
 from newsbot.index import scratch
 from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params

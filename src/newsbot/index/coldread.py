@@ -25,7 +25,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from newsbot.corpus.read import Deduper, FileRead, text_key
+from newsbot.corpus.dedupe import Deduper, text_key
+from newsbot.corpus.read import FileRead
 from newsbot.index import scratch
 from newsbot.index.catalog import _KEYS, _MORE, _save_lines, article_from_row, article_line
 from newsbot.index.disk import link, write_file

@@ -2,7 +2,7 @@
 
 The rest of the corpus is neither listed nor read: every other file is taken to be as the previous
 index has it, so the cost is in proportion to the named files. The same rules as a scan's
-`corpus.read.dedupe` hold against the whole index: an article repeating the text of one indexed
+`corpus.dedupe.dedupe` hold against the whole index: an article repeating the text of one indexed
 elsewhere is skipped, and one whose id another file's article has gets a suffix.
 """
 
@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from newsbot.corpus.read import dedupe, read_file
+from newsbot.corpus.dedupe import dedupe
+from newsbot.corpus.read import read_file
 from newsbot.index.catalog import FileState, Keys
 from newsbot.index.filestates import Files
 from newsbot.records import Article, Skipped
