@@ -16,6 +16,7 @@ from newsbot.corpus.read import read_file
 from newsbot.index import build, workers
 from newsbot.index.build import build_index
 from newsbot.index.sharing import SharedStems, scratch
+from newsbot.index.tables import Table
 from newsbot.index.workers import _Analysis, files_read
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -64,6 +65,23 @@ def test_term_ids_are_numbered_in_order_of_first_occurrence() -> None:
     result = _Analysis(Analyzer(), 300).run([("Zebra yak", "Yak xylophone zebra walrus.")])
     assert result.new_terms == ["zebra", "yak", "xylophon", "walrus"]
     assert result.term_ids.tolist() == [0, 1, 2, 3] and result.counts.tolist() == [2, 2, 1, 1]
+
+
+def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path) -> None:
+    """A reindex's analysis looks plain words up in the saved stems all at once: the same terms,
+    counts and term numbering as the stemmer's, and the words the table lacks still stemmed."""
+    batches = [TRICKY[:4], TRICKY[4:], TRICKY, [("Walrus", "Walruses and unheard-of xylophones, naïvely.")]]
+    plain = _Analysis(Analyzer(), 12)
+    expected = [plain.run(batch) for batch in batches]
+    stems = {t: s for r in expected for t, s in r.stems.items() if t not in ("walruses", "xylophones")}
+    Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
+    known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 12)
+    for batch, want in zip(batches, expected, strict=True):
+        got = known.run(batch)
+        assert got.new_terms == want.new_terms and got.term_ids.tolist() == want.term_ids.tolist()
+        assert got.counts.tolist() == want.counts.tolist() and got.lengths.tolist() == want.lengths.tolist()
+    assert known.analyzer.take_stems() == {}  # reported with each batch, as ever
+    assert set(got.stems) == {"walruses", "xylophones"}  # only the stemmer's, not the table's
 
 
 def test_random_text_is_analysed_as_passage_by_passage() -> None:

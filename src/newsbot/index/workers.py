@@ -26,8 +26,9 @@ from newsbot.index.background import cores
 from newsbot.index.chunks import TextSpill
 from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
+from newsbot.index.tables import Table
 from newsbot.records import Article
-from newsbot.text.analyzer import Analyzer
+from newsbot.text.analyzer import MAX_TOKEN_LENGTH, Analyzer
 from newsbot.text.passages import split_passages
 
 _PARALLEL_MIN_CHARS = 4_000_000  # less text than this is analysed in-process: workers would cost more
@@ -145,6 +146,34 @@ class _Chunks(dict[str, int]):
         self.flat.extend(ids)
         return n
 
+    def learn(self, chunks: list[str]) -> None:
+        """Number the chunks not met yet, in order of first occurrence, the plain words' stems
+        looked up in a saved stem table all at once (a reindex's: one vectorised search instead
+        of a bisection and the analyzer's calls per word, about half the cost of a few hundred
+        articles' analysis)."""
+        analyzer = self.analysis.analyzer
+        table = analyzer.known_stems
+        if not isinstance(table, Table):
+            return
+        new = [c for c in dict.fromkeys(chunks) if c not in self]
+        stopwords = analyzer.stopwords
+        plain = [
+            c
+            for c in new
+            if c.isalnum() and c.isascii() and c not in stopwords and len(c) <= MAX_TOKEN_LENGTH
+        ]
+        known = dict(zip(plain, table.get_many(plain), strict=True))
+        start, size, flat, term_id = self.start, self.size, self.flat, self.analysis.term_id
+        for chunk in new:
+            stem = known.get(chunk)
+            if not stem:  # not a plain word, a stopword, or a word the table lacks: as ever
+                self.__missing__(chunk)
+                continue
+            self[chunk] = len(start)  # a plain word is its own one token: its stem is its term
+            start.append(len(flat))
+            size.append(1)
+            flat.append(term_id(stem))
+
     def count(
         self, chunks: list[str], end: str, n_passages: int
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], Int64s]:
@@ -154,6 +183,7 @@ class _Chunks(dict[str, int]):
             self.clear()
             del self.start[1:], self.size[1:], self.flat[1:]
         self[end] = 0
+        self.learn(chunks)
         try:
             numbers = np.fromiter(map(self.__getitem__, chunks), dtype=np.int64, count=len(chunks))
         finally:
