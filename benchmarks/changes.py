@@ -4,6 +4,7 @@ for comparing two versions of the code side by side (run each with its own `PYTH
     python -m benchmarks.changes prepare --articles ../shared/data/realtimeqa/articles.jsonl.gz \\
         --work /tmp/changes                  # the 215k scale's corpus, and its index (once per format)
     python -m benchmarks.changes reindex --work /tmp/changes    # the benchmark's 1% reindex
+    python -m benchmarks.changes reindex --named --work /tmp/changes    # ... told which files changed
     python -m benchmarks.changes add --work /tmp/changes        # benchmarks.additions' 3 rounds
     python -m benchmarks.changes add --after-reindex --work /tmp/changes   # ... after that reindex
 
@@ -62,9 +63,10 @@ def _cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def reindex(work: Path) -> dict[str, Any]:
+def reindex(work: Path, named: bool = False) -> dict[str, Any]:
     """The benchmark's reindex phase: the changed articles' files rewritten, the saved index
-    updated by a scan of the corpus and saved (timed, and its CPU), the files put back."""
+    updated by a scan of the corpus (`named`: told which files changed) and saved (timed, and
+    its CPU), the files put back."""
     from benchmarks.engines import SPECS, Newsbot, Timer
 
     class CpuTimer(Timer):
@@ -84,7 +86,7 @@ def reindex(work: Path) -> dict[str, Any]:
     info = json.loads((work / "info.json").read_text())
     engine = Newsbot(next(s for s in SPECS if s.name == "newsbot"), work, info["words"])
     timer = CpuTimer()
-    out = engine.reindex(_fresh_copy(work, "index-reindex"), timer)
+    out = engine.reindex(_fresh_copy(work, "index-reindex"), timer, named)
     return {**out, "seconds": timer.seconds, "cpu": timer.cpu, "nltk_imported": "nltk" in sys.modules}
 
 
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--articles", type=Path, help="prepare: the articles (.jsonl.gz)")
     p.add_argument("--scale", default=data.MAIN, choices=sorted(data.SCALES))
     p.add_argument("--after-reindex", action="store_true", help="add: to the index the 1%% reindex left")
+    p.add_argument("--named", action="store_true", help="reindex: told which files changed (no scan)")
     args = p.parse_args(argv)
     if args.phase == "prepare":
         if args.articles is None:
@@ -120,7 +123,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.work.mkdir(parents=True, exist_ok=True)
         result = prepare(args.articles, args.work, args.scale)
     else:
-        result = reindex(args.work) if args.phase == "reindex" else add(args.work, args.after_reindex)
+        result = (
+            reindex(args.work, args.named) if args.phase == "reindex" else add(args.work, args.after_reindex)
+        )
     print(json.dumps(result))
     return result
 

@@ -48,10 +48,11 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
             else sum(s.get(k, 0.0) for k in ("analysis", "index", "save"))
         )
         f["reindex_incremental"] = reindex.get("incremental")
-        if "named" in reindex:
-            f["reindex_named_s"] = sum(reindex["named"]["seconds"].get(k, 0.0) for k in ("build", "save"))
         cold = f.get("build_s", 0.0) + (f.get("read_s") or 0.0)
         f["reindex_share"] = f["reindex_s"] / cold if cold else None
+    named = result.get("reindex_named", {})
+    if "seconds" in named:
+        f["reindex_named_s"] = named["seconds"]["build"] + named["seconds"]["save"]
     rounds = result.get("additions", {}).get("rounds")
     if rounds:
         f["added_first_s"] = rounds[0]["seconds"]
@@ -64,7 +65,7 @@ def problems(result: dict[str, Any]) -> list[str]:
     out = []
     if "skipped" in result:
         out.append(f"skipped: {result['skipped']}")
-    for phase in ("build", "query", "throughput", "reindex", "additions"):
+    for phase in ("build", "query", "throughput", "reindex_named", "reindex", "additions"):
         if "error" in result.get(phase, {}):
             out.append(f"{phase} failed: {result[phase]['error']}")
     return out

@@ -75,6 +75,8 @@ def main(task_path: str, launched: float | None = None) -> None:
     elif phase == "reindex":
         out.update(engine.reindex(index_dir, timer))
         out["size"] = folder_size(index_dir)
+    elif phase == "reindex_named":
+        out.update(engine.reindex(index_dir, timer, named=True))
     elif phase == "additions":
         out.update(engine.additions(index_dir, timer))
     else:

@@ -135,8 +135,8 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
     for key in ("build_s", "p50_ms", "p99_ms", "qps", "query_rss", "size", "startup_s", "reindex_s"):
         assert ours[key] > 0, key
     assert main["engines"]["newsbot"]["reindex"]["reanalysed"] == 4  # every 10th of 40 articles
-    named = main["engines"]["newsbot"]["reindex"]["named"]  # the same, told which files changed
-    assert named["reanalysed"] == 4 and named["reused"] == 36 and named["seconds"]["build"] > 0
+    named = main["engines"]["newsbot"]["reindex_named"]  # the same, told which files changed
+    assert named["reanalysed"] == 4 and named["reused"] == 36 and ours["reindex_named_s"] > 0
     rounds = main["engines"]["newsbot"]["additions"]["rounds"]  # each added 10 and answered from them
     assert [r["added"] for r in rounds] == [10, 10, 10] and ours["added_found"] and ours["added_next_s"] > 0
     for name in engines.split(",")[1:]:
@@ -172,6 +172,8 @@ def test_the_small_change_phases_alone(tmp_path: Path) -> None:
     assert reindexed["incremental"] and reindexed["reanalysed"] == 1 and reindexed["reused"] == 39
     assert reindexed["seconds"]["build"] > 0 and reindexed["seconds"]["save"] > 0
     assert set(reindexed["cpu"]) == {"build", "save"} and reindexed["cpu"]["build"] > 0
+    named = changes.main(["reindex", "--named", "--work", str(work)])
+    assert named["reanalysed"] == 1 and named["reused"] == 39 and named["seconds"]["save"] > 0
     added = changes.main(["add", "--work", str(work)])
     rounds = added["rounds"]
     assert added["cpu"] > 0
