@@ -27,6 +27,8 @@ def test_postings_read_back_as_written(seed: int) -> None:
         np.testing.assert_array_equal(compact.counts(term), c)
         at = np.flatnonzero(rng.random(len(d)) < 0.3)
         np.testing.assert_array_equal(compact.counts_at(term, at), c[at])
+        for first in (1, 3, 16, 2000):  # a prefix alone, its wide gaps included
+            np.testing.assert_array_equal(compact.docs(term, first), d[:first])
     np.testing.assert_array_equal(compact.all_counts(), np.concatenate(counts))
     assert len(compact.docs(len(docs))) == 0  # a term numbered after the postings were made
 

@@ -113,10 +113,14 @@ def test_changes_make_segments_and_stay_exact(tmp_path: Path) -> None:
         assert_exact(loaded, random.Random(step))
 
 
-@pytest.mark.parametrize("saved", [False, True])
-def test_terms_are_summed_in_the_order_rank_bm25_first_meets_them(tmp_path: Path, saved: bool) -> None:
+@pytest.mark.parametrize(("saved", "few"), [(False, 16), (True, 16), (True, 1)])
+def test_terms_are_summed_in_the_order_rank_bm25_first_meets_them(
+    tmp_path: Path, saved: bool, few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Many distinct rare words, edited articles early in the corpus: terms first seen in dead
-    # passages must be ordered by their first live passage, and within it by position.
+    # passages must be ordered by their first live passage, and within it by position. `few`
+    # postings are decoded first; 1: every such term's first live passage is past them.
+    monkeypatch.setattr(assemble, "_FIRST_FEW", few)
     root = _corpus(tmp_path, 40, seed=5)
     rng = random.Random(11)
     for i in range(40):
@@ -137,9 +141,29 @@ def test_terms_are_summed_in_the_order_rank_bm25_first_meets_them(tmp_path: Path
         present = np.flatnonzero(index.df)
         order = present[np.argsort(keys[present], kind="stable")]
         assert [index.vocab[t] for t in met] == order.tolist()
+        assert (keys == _first_positions(index)).all()
         assert len(index.dead)
         assemble._FIRST_LIVE.clear()  # worked out again, not remembered: the same
         assert (assemble._first_seen(list(index.segments), index.dead, len(index.terms)) == keys).all()
+
+
+def _first_positions(index: Index) -> np.ndarray:
+    """Each term's first position among the live passages' terms, segment after segment (every
+    passage's terms counted in the positions), found the plain way."""
+    first = np.full(len(index.terms), np.iinfo(np.int64).max, dtype=np.int64)
+    offset = 0
+    for segment in index.segments:
+        n = segment.n_passages
+        terms = segment.terms_of(np.arange(n))
+        live = np.ones(n, dtype=bool)
+        live[index.dead[(index.dead >= segment.start) & (index.dead < segment.end)] - segment.start] = False
+        sizes = np.diff(np.asarray(segment.forward.indptr))
+        at = np.flatnonzero(np.repeat(live, sizes))
+        seen, where = np.unique(terms[at], return_index=True)
+        new = first[seen] == np.iinfo(np.int64).max
+        first[seen[new]] = offset + at[where[new]]
+        offset += len(terms)
+    return first
 
 
 def test_segment_files_are_shared_not_rewritten(tmp_path: Path) -> None:

@@ -42,27 +42,34 @@ class Compact:
     def n_terms(self) -> int:
         return len(self.indptr) - 1
 
-    def docs(self, term: int) -> IntArray:
-        """The passages of `term`, ascending (int64: numpy indexes with those without a copy)."""
-        docs = self.docs_after(term)
+    def docs(self, term: int, first: int | None = None) -> IntArray:
+        """The passages of `term`, ascending (int64: numpy indexes with those without a copy);
+        with `first`, only the first so many of them (the rest is not decoded)."""
+        docs = self.docs_after(term, first)
         docs -= 1
         return docs
 
-    def docs_after(self, term: int) -> IntArray:
+    def docs_after(self, term: int, first: int | None = None) -> IntArray:
         """`docs` plus one: what the gaps add up to (the search offsets its array instead of
         taking 1 from each)."""
         if term >= self.n_terms:
             return np.zeros(0, dtype=np.int64)
-        gaps = self.gaps[int(self.indptr[term]) : int(self.indptr[term + 1])]
+        start, end = int(self.indptr[term]), int(self.indptr[term + 1])
+        gaps = self.gaps[start : end if first is None else min(end, start + first)]
         a16, b16 = int(self.at16[term]), int(self.at16[term + 1])
         if b16 == a16:
             return np.cumsum(gaps, dtype=np.int64)
         wider = gaps.astype(np.int64)
+        wide_at = gaps == 0
+        if first is not None:  # the wide gaps of the prefix only
+            b16 = a16 + int(np.count_nonzero(wide_at))
         wide = self.gaps16[a16:b16].astype(np.int64)
         a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
+        if first is not None:
+            b32 = a32 + int(np.count_nonzero(wide == 0))
         if b32 > a32:
             wide[wide == 0] = self.gaps32[a32:b32]
-        wider[gaps == 0] = wide
+        wider[wide_at] = wide
         return np.cumsum(wider, out=wider)
 
     def counts(self, term: int) -> Counts:

@@ -312,6 +312,7 @@ def _first_seen(segments: list[Segment], dead: IntArray, n_terms: int) -> IntArr
 
 
 _FIRST_LIVE: dict[tuple[str, bytes], IntArray] = {}  # a few segments' answers with dead passages
+_FIRST_FEW = 16  # postings decoded first when looking for a term's first live passage
 
 
 def _first_live(segment: Segment, dead: IntArray) -> IntArray:
@@ -333,17 +334,39 @@ def _first_live(segment: Segment, dead: IntArray) -> IntArray:
     gone[dead] = True
     present = np.flatnonzero(local < never)
     passage = np.searchsorted(forward.indptr, local[present], "right") - 1
-    for t in present[gone[passage]].tolist():  # first seen in a dead passage: the next live one
-        docs = segment.inverted.passages(t)
+    lost = present[gone[passage]]  # first seen in a dead passage: where is the next live one?
+    postings = segment.inverted.postings
+    after = np.full(len(lost), -1, dtype=np.int64)
+    for i, t in enumerate(lost.tolist()):
+        docs = postings.docs(t, _FIRST_FEW)  # it is nearly always among the first few
         live = docs[~gone[docs]]
-        local[t] = never
+        if not len(live) and len(docs) == _FIRST_FEW:
+            docs = postings.docs(t)
+            live = docs[~gone[docs]]
         if len(live):
-            p0 = int(forward.indptr[live[0]])
-            local[t] = p0 + int(np.flatnonzero(segment.terms_of(live[:1]) == t)[0])
+            after[i] = live[0]
+    local[lost] = never
+    found = after >= 0
+    local[lost[found]] = _positions(segment, lost[found], after[found])
     if len(_FIRST_LIVE) >= 4:
         _FIRST_LIVE.pop(next(iter(_FIRST_LIVE)))
     _FIRST_LIVE[key] = local
     return local
+
+
+def _positions(segment: Segment, terms: IntArray, passages: IntArray) -> IntArray:
+    """The position of each of `terms` among its passage's terms (segment-wide: `forward.indptr`
+    counts them), the passages' terms decoded all at once."""
+    indptr = segment.forward.indptr
+    wanted, row = np.unique(passages, return_inverse=True)
+    sizes = indptr[wanted + 1] - indptr[wanted]
+    starts = np.cumsum(sizes) - sizes
+    found = segment.terms_of(wanted).astype(np.int64)
+    width = max(int(found.max(initial=0)), int(terms.max(initial=0))) + 1  # (passage, term) keys
+    keys = np.repeat(np.arange(len(wanted), dtype=np.int64), sizes) * width + found
+    order = np.argsort(keys, kind="stable")
+    at = order[np.searchsorted(keys[order], row.astype(np.int64) * width + terms)]
+    return np.asarray(indptr[passages] + (at - starts[row]), dtype=np.int64)
 
 
 def _spans(passage_article: npt.NDArray[np.int32], n_articles: int) -> tuple[IntArray, IntArray]:

@@ -90,10 +90,11 @@ class PackedForward:
                 self.recent.clear()
             self.recent.update(list(fresh.items())[-RECENT_BLOCKS:])
         found = [np.zeros(0, dtype=np.int32)]
-        for b, ids in got.items():
-            first = int(self.indptr[b * FORWARD_BLOCK])
-            for d in wanted[wanted // FORWARD_BLOCK == b].tolist():
-                found.append(ids[int(self.indptr[d]) - first : int(self.indptr[d + 1]) - first])
+        indptr = self.indptr
+        for d in wanted.tolist():  # in the order asked for
+            b = d // FORWARD_BLOCK
+            first = int(indptr[b * FORWARD_BLOCK])
+            found.append(got[b][int(indptr[d]) - first : int(indptr[d + 1]) - first])
         return np.concatenate(found)
 
     def all_terms(self) -> npt.NDArray[np.int32]:
