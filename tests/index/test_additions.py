@@ -14,7 +14,7 @@ import pytest
 import newsbot.index.build as build
 import newsbot.index.named as named
 from newsbot.index.build import build_index
-from newsbot.index.catalog import Keys
+from newsbot.index.catalog import KeyLookup, Keys
 from newsbot.index.packed import Packed
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
@@ -173,3 +173,35 @@ def test_articles_removed_since_go_even_when_their_files_are_not_named(tmp_path:
     scanned, _ = build_index(root, Analyzer(), previous=previous, target_words=30, exclude={"a2"})
     assert "a2" not in [a.id for a in index.articles] and report.removed == 1
     _same(index, scanned)
+
+
+def test_a_run_of_additions_extends_the_key_lookup_it_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poller's rounds find ids, texts and files through `Keys.lookup`: made once, then each
+    addition extends it (not a pass over every article, which at a million costs seconds), and
+    the extended one is what making it anew gives."""
+    root = _corpus(tmp_path, 30)
+    rng = random.Random(9)
+    index = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    made: list[bool] = []  # per lookup made: from nothing (True) or extending another's
+    real = KeyLookup.of
+    monkeypatch.setattr(
+        KeyLookup, "of", lambda keys, start=0, base=None: made.append(base is None) or real(keys, start, base)
+    )
+    for i in range(30, 34):
+        _write(root, i, rng)
+        index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / f"{i:03d}.json"])[
+            0
+        ]
+        index = index.save(tmp_path / "index")
+        keys = Keys.of(index.articles)
+        assert keys.lookup == real(Keys.of(list(index.articles)))
+    assert made == [True] + [False] * 4  # made for the first round's previous version, then extended
+    copy = json.loads((root / "031.json").read_text())  # a repeat and a clash still found
+    (root / "late.json").write_text(json.dumps({**copy, "id": "a5"}))
+    index, report = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "late.json"])
+    assert report.added == 0 and any("duplicate text of article a31" in s.reason for s in report.skipped)
+    _write(root, 3, rng, edit=1)  # an edit: articles move, the lookup is made anew
+    index = build_index(root, Analyzer(), previous=index, target_words=30, only=[root / "003.json"])[0]
+    assert Keys.of(index.articles).lookup == real(Keys.of(list(index.articles))) and made.count(True) == 2

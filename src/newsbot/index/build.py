@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from newsbot.corpus.dedupe import dedupe_keys, text_key
 from newsbot.corpus.listing import Listing, listing
@@ -32,7 +33,7 @@ from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
 from newsbot.index.coldread import ColdRead
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
-from newsbot.index.merge import Fresh, assemble
+from newsbot.index.merge import Fresh, Numbers, assemble
 from newsbot.index.named import read_named
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
@@ -127,7 +128,7 @@ class _Build:
     listed: Background[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
     before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
     keys: Keys = field(init=False)  # theirs
-    old: dict[str, int] = field(init=False)  # article id -> its number in `before`
+    old: Mapping[str, int] = field(init=False)  # article id -> its number in `before`
     files: Mapping[str, FileState] = field(default_factory=dict)
     # Read, not excluded, in corpus order: an article read now (with its text), or the number of
     # a previous article from a file unchanged since.
@@ -139,7 +140,7 @@ class _Build:
     added: int = 0  # of `fresh`, the new ones
     kept: int = 0  # articles after duplicates are dropped
     excluded: set[str] = field(default_factory=set)  # removed ids
-    kept_numbers: list[int] | None = None  # with `read_only`: the previous articles kept
+    kept_numbers: npt.NDArray[np.int64] | None = None  # with `read_only`: the previous articles kept
     spill: TextSpill | None = None  # where `read` puts the texts (a cold build's: see `chunks`)
     cold: ColdRead | None = None  # and, with it, the articles and files' states (see `coldread`)
     cold_notes: list[Skipped] = field(default_factory=list)  # its dedupe's, for `sort_out`
@@ -147,7 +148,7 @@ class _Build:
     def __post_init__(self) -> None:
         self.before = self.previous.articles if self.previous else []
         self.keys = Keys.of(self.before)
-        self.old = {i: n for n, i in enumerate(self.keys.ids)}
+        self.old = self.keys.lookup.ids
 
     def read(self, excluded: set[str]) -> None:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
@@ -216,12 +217,12 @@ class _Build:
         to be as the previous index has it (see `named`)."""
         assert self.previous is not None
         self.excluded = excluded
-        got = read_named(self.root, self.previous.files, self.keys, self.old, paths, excluded, self.tell)
+        got = read_named(self.root, self.previous.files, self.keys, paths, excluded, self.tell)
         self.fresh, self.kept_numbers, self.files, self.added = got.fresh, got.kept, got.files, got.added
         self.skipped.extend(got.skipped)
         self.kept = len(self.kept_numbers) + len(self.fresh)
 
-    def articles(self) -> tuple[list[int], Sequence[Article]]:
+    def articles(self) -> tuple[Numbers, Sequence[Article]]:
         """The previous articles kept (their numbers, ascending) and all the new index's articles:
         the kept ones, then the fresh. Kept lines are copied on save when they are unchanged."""
         base = self.previous.articles if self.previous else None
@@ -229,10 +230,9 @@ class _Build:
             return [], self.fresh  # not made a list: it stays in its scratch file
         fresh = list(self.fresh)
         if self.kept_numbers is not None:
-            numbers = self.kept_numbers
             if isinstance(base, Articles):
-                return numbers, Spliced(base, np.array(numbers, dtype=np.int64), fresh)
-            return numbers, [self.before[n] for n in numbers] + fresh
+                return self.kept_numbers, Spliced(base, self.kept_numbers, fresh)
+            return self.kept_numbers, [self.before[n] for n in self.kept_numbers.tolist()] + fresh
         numbers = [n for n, _ in self.reused]
         paths = self.keys.paths
         if isinstance(base, Articles) and all(a is None or a.path == paths[n] for n, a in self.reused):

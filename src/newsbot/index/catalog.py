@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,6 +44,30 @@ class FileState:
 
 
 @dataclass(frozen=True)
+class KeyLookup:
+    """Where each id, text key and corpus file is among some `Keys`' articles (their numbers)."""
+
+    ids: dict[str, int]
+    texts: dict[str, int]  # text key -> the first article with that text (a build keeps one)
+    paths: dict[str | None, list[int]]
+
+    @classmethod
+    def of(cls, keys: Keys, start: int = 0, base: KeyLookup | None = None) -> KeyLookup:
+        """The lookup of `keys`, or of its articles from `start` on added to (a copy of) `base`."""
+        ids = {} if base is None else base.ids.copy()
+        texts = {} if base is None else base.texts.copy()
+        paths = {} if base is None else base.paths.copy()
+        ids.update(zip(keys.ids[start:], range(start, len(keys.ids)), strict=True))
+        for n, (text, path) in enumerate(
+            zip(keys.text_hashes[start:], keys.paths[start:], strict=True), start
+        ):
+            if text:
+                texts.setdefault(text, n)
+            paths[path] = [*paths.get(path, ()), n]  # (a copied base's lists are never changed)
+        return cls(ids, texts, paths)
+
+
+@dataclass(frozen=True)
 class Keys:
     """Every article's id, path and text key, in article order."""
 
@@ -50,6 +75,24 @@ class Keys:
     paths: list[str | None]
     hashes: list[str]  # content hashes
     text_hashes: list[str]
+
+    @cached_property
+    def lookup(self) -> KeyLookup:
+        """Made once per version; a version that only adds articles extends its base's (dict
+        copies: a build against a million articles would otherwise spend seconds on them)."""
+        return KeyLookup.of(self)
+
+    def added(self, fresh: Sequence[Article]) -> Keys:
+        """These keys and those of `fresh` after them."""
+        keys = Keys(
+            self.ids + [a.id for a in fresh],
+            self.paths + [a.path for a in fresh],
+            self.hashes + [a.content_hash for a in fresh],
+            self.text_hashes + [a.text_hash for a in fresh],
+        )
+        if "lookup" in self.__dict__:  # made already: extended, not made anew
+            keys.__dict__["lookup"] = KeyLookup.of(keys, len(self.ids), self.lookup)
+        return keys
 
     @classmethod
     def of(cls, articles: Sequence[Article]) -> Keys:
@@ -260,6 +303,8 @@ class Spliced(Lazy[Article]):
 
     @property
     def keys(self) -> Keys:
+        if self._keys is None and _identity(self.kept, len(self.base)):  # articles only added
+            self._keys = self.base.keys.added(self.fresh)
         if self._keys is None:
             old, kept = self.base.keys, self.kept.tolist()
             self._keys = Keys(

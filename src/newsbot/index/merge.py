@@ -48,6 +48,8 @@ MAX_DEAD = 0.25
 MAX_DRIFT = 0.05
 BIG = CHUNK_PASSAGES  # passages of a segment never rewritten
 
+Numbers = list[int] | npt.NDArray[np.int64]  # articles by number, ascending
+
 
 @dataclass(frozen=True)
 class Fresh:
@@ -74,7 +76,7 @@ def assemble(
     files: Mapping[str, FileState],
     fresh: Fresh,
     previous: Index | None,
-    reused: list[int],
+    reused: Numbers,
     articles: Sequence[Article],
     analysis: Mapping[str, Any],
 ) -> Index:
@@ -157,7 +159,7 @@ def _vocabulary(
     return previous.extended(fresh.new_terms, fresh.stems)
 
 
-def _surviving(old: Index, numbers: list[int]) -> npt.NDArray[np.bool_]:
+def _surviving(old: Index, numbers: Numbers) -> npt.NDArray[np.bool_]:
     """Which of `old`'s passages stay: those of its articles numbered `numbers`."""
     keep = np.zeros(len(old.articles), dtype=bool)
     keep[numbers] = True
@@ -202,7 +204,7 @@ class _Passages:
         live: npt.NDArray[np.bool_],
         start: int,
         moved: IntArray,
-        kept: list[int],
+        kept: Numbers,
         articles: Sequence[Article],
         fresh: Fresh,
         new_lengths: IntArray,

@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from newsbot.corpus.dedupe import dedupe
 from newsbot.corpus.read import read_file
 from newsbot.index.catalog import FileState, Keys
@@ -24,7 +27,7 @@ class Named:
     """What reading the named files decided."""
 
     fresh: list[Article]  # new or changed: to analyse
-    kept: list[int]  # the previous index's articles kept as they are (their numbers, ascending)
+    kept: npt.NDArray[np.int64]  # the previous index's articles kept as they are (numbers, ascending)
     files: Mapping[str, FileState]  # every corpus file's state after this build
     skipped: list[Skipped]
     added: int  # of `fresh`, the new ones
@@ -34,19 +37,18 @@ def read_named(
     root: Path,
     before: Mapping[str, FileState],
     keys: Keys,
-    old: Mapping[str, int],
     paths: list[Path],
     excluded: set[str],
     tell: Callable[[str, int, int], None],
 ) -> Named:
     """The articles of `paths` (files new, rewritten or gone) against the previous index's `keys`
-    (`old`: article id -> its number there) and files' states `before`."""
+    and files' states `before`. Nothing here goes through every indexed article in Python (a
+    million of them would take seconds a round): `keys.lookup` finds what the files touch."""
+    lookup = keys.lookup
     folder = root.as_posix().rstrip("/") + "/"
     named = {p: p.as_posix()[len(folder) :] if p.as_posix().startswith(folder) else p.name for p in paths}
     rels = dict(sorted(named.items(), key=lambda item: item[1].split("/")))  # as `scan` lists them
-    wanted = set(rels.values())
-    dropped = {n for n, p in enumerate(keys.paths) if p in wanted}  # re-read: kept only if same
-    texts = {h: keys.ids[n] for n, h in enumerate(keys.text_hashes) if h and n not in dropped}
+    dropped = {n for rel in rels.values() for n in lookup.paths.get(rel, ())}  # re-read: kept only if same
     changes: dict[str, FileState | None] = {}
     found: list[Article] = []
     skipped: list[Skipped] = []
@@ -65,27 +67,36 @@ def read_named(
         skipped.extend(read.skipped)
     kept, dupes = dedupe(found)
     skipped.extend(dupes)
-    taken = set(old) - {keys.ids[n] for n in dropped}
-    # Articles removed since (`exclude`) go even when their files are not among `paths`.
-    reused = {n for n, i in enumerate(keys.ids) if n not in dropped and i not in excluded}
+
+    def owner(text: str) -> str | None:  # the article kept with this text, if any
+        number = lookup.texts.get(text)
+        return keys.ids[number] if number is not None and number not in dropped else new_texts.get(text)
+
+    def taken(id_: str) -> bool:
+        number = lookup.ids.get(id_)
+        return (number is not None and number not in dropped) or id_ in new_ids
+
+    new_texts: dict[str, str] = {}
+    new_ids: set[str] = set()
+    back: list[int] = []  # dropped, yet the same article: its file was rewritten
     fresh: list[Article] = []
     added = 0
     for article in kept:
-        number = old.get(article.id)
+        number = lookup.ids.get(article.id)
         if (
             number in dropped
             and keys.hashes[number] == article.content_hash
             and keys.paths[number] == article.path
         ):
-            reused.add(number)  # the same article, its file rewritten
+            back.append(number)
             continue
-        copy = texts.get(article.text_hash)
+        copy = owner(article.text_hash)
         if copy is not None:
             skipped.append(Skipped(f"{article.path} [{article.id}]", f"duplicate text of article {copy}"))
             continue
-        if article.id in taken:
+        if taken(article.id):
             n = 2
-            while f"{article.id}~{n}" in taken:
+            while taken(f"{article.id}~{n}"):
                 n += 1
             skipped.append(
                 Skipped(
@@ -95,12 +106,17 @@ def read_named(
                 )
             )
             article = replace(article, id=f"{article.id}~{n}")
-        taken.add(article.id)
-        texts[article.text_hash] = article.id
+        new_ids.add(article.id)
+        new_texts[article.text_hash] = article.id
         fresh.append(article)
         added += number not in dropped
+    # Articles removed since (`exclude`) go even when their files are not among `paths`.
+    gone = dropped.union(lookup.ids[i] for i in excluded if i in lookup.ids).difference(back)
+    reused = np.arange(len(keys.ids), dtype=np.int64)
+    if gone:
+        reused = np.delete(reused, sorted(gone))
     if isinstance(before, Files):
         files: Mapping[str, FileState] = before.overlay(changes)
     else:
         files = {p: s for p, s in {**before, **changes}.items() if s is not None}
-    return Named(fresh, sorted(reused), files, skipped, added)
+    return Named(fresh, reused, files, skipped, added)
