@@ -70,6 +70,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """Another passage of a shown article, quoted under it."""
+
+    passage_id: int
+    position: int  # passage number within its article, from 0
+    snippet: Snippet
+
+
+@dataclass(frozen=True)
 class Hit:
     """One passage shown in an answer."""
 
@@ -79,6 +88,15 @@ class Hit:
     score: float
     snippet: Snippet
     also: tuple[Citation, ...] = ()  # the same story (syndicated copies) in other articles
+    second: Quote | None = None  # the article's other passage holding most of the question
+
+    @property
+    def quotes(self) -> tuple[Snippet, ...]:
+        """The snippets to show, in the article's order."""
+        if self.second is None:
+            return (self.snippet,)
+        pair = (self.snippet, self.second.snippet)
+        return pair if self.position <= self.second.position else pair[::-1]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from newsbot.answers.evidence import Evidence, measure
@@ -24,11 +24,12 @@ from newsbot.answers.ranking import (
     term_weights,
     unmatched_names,
 )
+from newsbot.answers.second import second_passage
 from newsbot.answers.snippets import Asked, Scored, best_sentence, mark, ranked, scored, window
 from newsbot.answers.when import Period, search_filters
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
-from newsbot.records import Answer, Citation, Filters, Hit, Snippet
+from newsbot.records import Answer, Citation, Filters, Hit, Quote, Snippet
 from newsbot.text.analyzer import Analyzer
 
 MAX_QUESTION_CHARS = 500
@@ -66,6 +67,7 @@ class Considered:
     term_ids: list[int]
     period: Period | None
     evidence: Evidence | None  # None when nothing matched a term
+    second: tuple[int, Scored] | None = None  # the best article's other passage (`second.py`)
 
     @property
     def matched(self) -> bool:
@@ -103,13 +105,15 @@ def consider(
     texts = [index.passage_text(p) for p, _, _ in stories]
     shown = [scored(text, analyzer, asked) for text in texts]
     scores = ranked(shown)
+    names_of = names(analyzer, question)
+    other = second_passage(index, stories[0][0], weights, names_of, distinct) if stories else None
+    second = (other, scored(index.passage_text(other), analyzer, asked)) if other is not None else None
     evidence = None
     if candidates:
         top = candidates[0][0]
         factor = (
             1.0 if reference is None or prior_of.boost <= 0 else float(prior(index, reference, prior_of)[top])
         )
-        names_of = names(analyzer, question)
         absent = unmatched_names(index, top, names_of, distinct(top))
         evidence = measure(
             index,
@@ -124,7 +128,7 @@ def consider(
             texts[0],
             absent,
         )
-    return Considered(stories, shown, scores, weights, terms, term_ids, period, evidence)
+    return Considered(stories, shown, scores, weights, terms, term_ids, period, evidence, second)
 
 
 def best_coverage(shown: list[Scored], analyzer: Analyzer, asked: Asked, absent: frozenset[str]) -> float:
@@ -163,13 +167,18 @@ def answer(
     best = best_sentence(shown, scores) if matched else None
     if best and SNIPPET_BESIDE_HEADLINE:  # the headline is shown above: its passage quotes the rest
         scores[best[0]] = [0.0 if i == best[1] else v for i, v in enumerate(scores[best[0]])]
-    hits = tuple(
+    hits = [
         _hit(index, p, s, window(sentences, values, analyzer, weights), copies)
         for (p, s, copies), sentences, values in zip(got.stories, shown, scores, strict=True)
-    )
+    ]
+    if got.second and hits:  # quoted under the best passage, centred by the same scores
+        passage, sentences = got.second
+        values = ranked([*shown, sentences])[-1]
+        snippet = window(sentences, values, analyzer, weights)
+        hits[0] = replace(hits[0], second=Quote(passage, int(index.passage_position[passage]), snippet))
     return Answer(
         question=question,
-        hits=hits,
+        hits=tuple(hits),
         best_sentence=mark(shown[best[0]][best[1]].text, analyzer, weights) if best else None,
         headline_hit=best[0] if best else None,
         period=got.period.label if got.period else None,

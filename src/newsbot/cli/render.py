@@ -76,7 +76,7 @@ def render_answer(console: Console, answer: Answer) -> None:
         url = hit.citation.url
         if url and url.isprintable() and " " not in url:
             title.stylize(f"link {url}")
-        console.print(Group(title, citation_line(hit), highlighted(hit.snippet)), "")
+        console.print(Group(title, citation_line(hit), *(highlighted(q) for q in hit.quotes)), "")
     _footer(console, answer)
 
 

@@ -125,8 +125,9 @@ def _case(
         return None
     if got.evidence is None or not got.stories:
         return None
-    shown = " \n ".join(f"{index.article_of(p).title}\n{index.passage_text(p)}" for p, _, _ in got.stories)
-    return Case(got.evidence, contains_answer(shown, answer_text), held, labels)
+    texts = [f"{index.article_of(p).title}\n{index.passage_text(p)}" for p, _, _ in got.stories]
+    texts += [index.passage_text(got.second[0])] if got.second else []  # quoted under the best one
+    return Case(got.evidence, contains_answer(" \n ".join(texts), answer_text), held, labels)
 
 
 def main(argv: Sequence[str]) -> None:  # pragma: no cover - a research command

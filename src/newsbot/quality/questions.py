@@ -32,7 +32,7 @@ from newsbot.answers.when import search_filters
 from newsbot.errors import BadQuestion, NewsbotError
 from newsbot.index.store import Index
 from newsbot.quality.split import held_out
-from newsbot.quality.unanswerable import Unanswerable, early_questions, measure
+from newsbot.quality.unanswerable import Unanswerable, early_questions, measure, shown_text
 from newsbot.records import Filters
 from newsbot.text.analyzer import Analyzer
 
@@ -180,9 +180,9 @@ def run_question(
     prior = for_question(q.question, ranking)  # as in `answer`
     found = rank(index, term_ids, DEPTH, filters, 1, reference_day(index, day), prior)
     ranked = tuple(index.article_of(p).id for p, _ in found)
-    shown = " \n ".join(f"{h.citation.title}\n{index.passage_text(h.passage_id)}" for h in result.hits)
+    shown = shown_text(index, result)
     headline = result.best_sentence.text if result.matched and result.best_sentence else ""
-    snippets = " \n ".join([h.snippet.text for h in result.hits] + [headline])
+    snippets = " \n ".join([q.text for h in result.hits for q in h.quotes] + [headline])
     return Outcome(
         q.id,
         ranked,

@@ -17,7 +17,7 @@ from newsbot.answers import answer
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
 from newsbot.quality.split import is_held_out
-from newsbot.records import Filters
+from newsbot.records import Answer, Filters
 from newsbot.text.analyzer import Analyzer
 
 MADE_UP = (
@@ -54,6 +54,17 @@ class Early:
     day: date  # the day before its earliest labelled article
 
 
+def shown_text(index: Index, answer: Answer) -> str:
+    """Every passage an answer shows (a hit's second passage too), each with its article's title:
+    where a reader could find the answer."""
+    parts = []
+    for h in answer.hits:
+        parts.append(f"{h.citation.title}\n{index.passage_text(h.passage_id)}")
+        if h.second:
+            parts.append(index.passage_text(h.second.passage_id))
+    return " \n ".join(parts)
+
+
 def early_questions(index: Index, labelled: Sequence[tuple[str, str, Sequence[str]]]) -> list[Early]:
     """(question, answer, labelled article ids) -> the same questions dated the day before the
     earliest of their articles the index knows a date of."""
@@ -82,8 +93,7 @@ def measure(
         except BadQuestion:
             skipped += 1
             continue
-        shown = " \n ".join(f"{h.citation.title}\n{index.passage_text(h.passage_id)}" for h in got.hits)
-        if not got.hits or contains(shown, q.answer):
+        if not got.hits or contains(shown_text(index, got), q.answer):
             skipped += 1
             continue
         kept += 1

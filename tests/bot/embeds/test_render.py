@@ -14,11 +14,12 @@ from newsbot.bot.embeds.render import (
     progress_text,
     report_embed,
     safe_url,
+    shares,
     stats_embed,
     timestamp,
 )
 from newsbot.bot.limits import DESCRIPTION, EMBED_TOTAL, TITLE
-from newsbot.records import BuildReport, Citation, Filters, IndexStats, Skipped, Snippet
+from newsbot.records import BuildReport, Citation, Filters, IndexStats, Quote, Skipped, Snippet
 from tests.bot.support import answer, hit, snippet
 
 PASSAGE = (
@@ -225,3 +226,26 @@ def test_without_a_headline_the_first_passage_is_not_shown_twice() -> None:
     embed = answer_embed(answer(hit(PASSAGE, "solar")))
     desc = embed.description or ""
     assert desc.startswith("**1.**") and desc.count(PASSAGE[:40]) == 1
+
+
+def test_a_second_passage_is_quoted_under_its_article_in_order_and_kept_whole() -> None:
+    head = "The council approved the river dam on Monday."
+    later = "Norwick Engineering will build the dam, the company said. " * 8  # ~460 characters
+    first = dataclasses.replace(
+        hit("Crowds gathered. " + head + " " + "The vote was close. " * 20, "dam"),
+        second=Quote(passage_id=9, position=3, snippet=snippet(later.strip(), "dam")),
+    )
+    others = [hit("Other dam news. " * 25, "dam", n=n, article_id=f"a{n}", title=f"T{n}") for n in (1, 2)]
+    a = dataclasses.replace(answer(first, *others, best=snippet(head, "dam")), headline_hit=0)
+    desc = answer_embed(a).description or ""
+    assert desc.count("Monday") == 1 and "Crowds gathered. (…) The vote was close." in desc
+    block = desc[desc.index("**1.**") : desc.index("**2.**")]
+    assert block.index("The vote was close.") < block.index("Norwick Engineering") < block.index("— ")
+    assert block.count("Norwick Engineering") == 8  # the longer block took the room the others left
+    assert len(desc) <= DESCRIPTION
+
+
+def test_shares_give_short_blocks_their_size_and_the_rest_to_long_ones() -> None:
+    assert shares([100, 200, 300], 1000) == [100, 200, 700]
+    assert shares([1000, 100, 1000], 1000) == [450, 100, 450]
+    assert sum(shares([5000, 5000, 5000], 3000)) <= 3000

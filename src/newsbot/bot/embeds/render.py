@@ -97,8 +97,13 @@ def answer_embed(answer: Answer) -> discord.Embed:
         _passage_block(n, hit, best if best and n - 1 == answer.headline_hit else None)
         for n, hit in enumerate(answer.hits, 1)
     ]
-    room = (DESCRIPTION - sum(map(len, head)) - 2 * len(blocks)) // len(blocks)
-    body = [fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite for passage, cite in blocks]
+    rooms = shares(
+        [len(p) + len(c) + 1 for p, c in blocks], DESCRIPTION - sum(map(len, head)) - 2 * len(blocks)
+    )
+    body = [
+        fit(passage, max(room - len(cite) - 1, 40)) + "\n" + cite
+        for (passage, cite), room in zip(blocks, rooms, strict=True)
+    ]
     embed = discord.Embed(
         title=fit(escape(answer.question.strip()), TITLE),
         colour=ANSWERED,
@@ -128,10 +133,26 @@ def more_embed(answer: Answer, start: int) -> discord.Embed:
     return fit_embed(embed)
 
 
+def shares(sizes: list[int], total: int) -> list[int]:
+    """Room for blocks of these sizes within `total` characters: a block that fits its equal
+    share keeps its size, and what it leaves goes to the longer ones (a passage quoted with a
+    second one of its article is cut only when the whole answer would not fit)."""
+    rooms = [0] * len(sizes)
+    left, open_ = total, sorted(range(len(sizes)), key=lambda i: sizes[i])
+    while open_:
+        share = left // len(open_)
+        i = open_.pop(0)
+        rooms[i] = min(sizes[i], share) if open_ else left
+        left -= rooms[i]
+    return rooms
+
+
 def _passage_block(n: int, hit: Hit, headline: Snippet | None = None) -> tuple[str, str]:
     """The passage's snippet (without the headline when quoted from it) and its citation, with
     the other papers that ran the same story."""
-    text = marked(without(hit.snippet, headline.text)) if headline else marked(hit.snippet)
+    text = "\n".join(
+        marked(without(q, headline.text)) if headline and q is hit.snippet else marked(q) for q in hit.quotes
+    )
     cite = "— " + citation(hit.citation)
     if hit.also:
         cite += " · also reported by " + ", ".join(_reporter(c) for c in hit.also[:MAX_ALSO])
