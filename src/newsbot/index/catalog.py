@@ -45,26 +45,42 @@ class FileState:
 
 @dataclass(frozen=True)
 class KeyLookup:
-    """Where each id, text key and corpus file is among some `Keys`' articles (their numbers)."""
+    """Where each id, text key and corpus file is among some `Keys`' articles (their numbers).
+
+    About 140 bytes an article (a million articles: ~140 MB), kept with the keys: the three maps
+    share each number's int, and a file's number is an int unless it holds several articles."""
 
     ids: dict[str, int]
     texts: dict[str, int]  # text key -> the first article with that text (a build keeps one)
-    paths: dict[str | None, list[int]]
+    paths: dict[str | None, int]  # corpus file -> its first article
+    more: dict[str | None, list[int]]  # corpus file -> all its articles, for files of several
 
     @classmethod
     def of(cls, keys: Keys, start: int = 0, base: KeyLookup | None = None) -> KeyLookup:
         """The lookup of `keys`, or of its articles from `start` on added to (a copy of) `base`."""
-        ids = {} if base is None else base.ids.copy()
-        texts = {} if base is None else base.texts.copy()
-        paths = {} if base is None else base.paths.copy()
-        ids.update(zip(keys.ids[start:], range(start, len(keys.ids)), strict=True))
-        for n, (text, path) in enumerate(
-            zip(keys.text_hashes[start:], keys.paths[start:], strict=True), start
+        if base is None:
+            ids, texts, paths, more = {}, {}, {}, {}
+        else:  # copies: the base's version may still be read (its lists are never changed)
+            ids, texts, paths, more = base.ids.copy(), base.texts.copy(), base.paths.copy(), base.more.copy()
+        numbers = range(start, len(keys.ids))
+        for n, id_, text, path in zip(
+            numbers, keys.ids[start:], keys.text_hashes[start:], keys.paths[start:], strict=True
         ):
+            ids[id_] = n
             if text:
                 texts.setdefault(text, n)
-            paths[path] = [*paths.get(path, ()), n]  # (a copied base's lists are never changed)
-        return cls(ids, texts, paths)
+            first = paths.setdefault(path, n)
+            if first != n:
+                more[path] = [*more.get(path, (first,)), n]
+        return cls(ids, texts, paths, more)
+
+    def in_file(self, path: str) -> list[int]:
+        """The numbers of the articles of corpus file `path`."""
+        found = self.more.get(path)
+        if found is not None:
+            return found
+        first = self.paths.get(path)
+        return [] if first is None else [first]
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def read_named(
     folder = root.as_posix().rstrip("/") + "/"
     named = {p: p.as_posix()[len(folder) :] if p.as_posix().startswith(folder) else p.name for p in paths}
     rels = dict(sorted(named.items(), key=lambda item: item[1].split("/")))  # as `scan` lists them
-    dropped = {n for rel in rels.values() for n in lookup.paths.get(rel, ())}  # re-read: kept only if same
+    dropped = {n for rel in rels.values() for n in lookup.in_file(rel)}  # re-read: kept only if same
     changes: dict[str, FileState | None] = {}
     found: list[Article] = []
     skipped: list[Skipped] = []
