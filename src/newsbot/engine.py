@@ -27,8 +27,8 @@ from newsbot.errors import CorpusMismatch, IndexBusy, IndexCorrupt, NewsbotError
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
-from newsbot.index.catalog import Keys
 from newsbot.index.fingerprint import fingerprint
+from newsbot.index.keys import Keys
 from newsbot.index.store import Index
 from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
 from newsbot.settings import Settings
@@ -234,6 +234,9 @@ class Engine:
                 outside = [str(p) for p in files if not p.is_relative_to(corpus)]
                 if outside:
                     raise NewsbotError(f"Not in the corpus folder {corpus}: {', '.join(outside[:3])}")
+                folders = [str(p) for p in files if p.is_dir()]
+                if folders:  # its files are what the index records, not the folder
+                    raise NewsbotError(f"Name files, not folders: {', '.join(folders[:3])}")
                 index, report = build_index(
                     corpus, self._base, previous=previous, exclude=exclude, progress=progress,
                     only=files, target_words=self.passage_words,

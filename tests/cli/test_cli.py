@@ -85,3 +85,5 @@ def test_index_named_files_only(corpus_dir: Path, tmp_path: Path) -> None:
     refused = invoke("index", str(outside), *opts)
     assert refused.exit_code != 0 and "Not in the corpus folder" in str(refused.exception or refused.output)
     assert invoke("index", str(unread), "--full", *opts).exit_code != 0
+    folder = invoke("index", str(corpus_dir), *opts)
+    assert folder.exit_code != 0 and "Name files, not folders" in str(folder.exception or folder.output)

@@ -14,7 +14,7 @@ import pytest
 import newsbot.index.build as build
 import newsbot.index.named as named
 from newsbot.index.build import build_index
-from newsbot.index.catalog import KeyLookup, Keys
+from newsbot.index.keys import KeyLookup, Keys
 from newsbot.index.packed import Packed
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
@@ -173,6 +173,39 @@ def test_articles_removed_since_go_even_when_their_files_are_not_named(tmp_path:
     scanned, _ = build_index(root, Analyzer(), previous=previous, target_words=30, exclude={"a2"})
     assert "a2" not in [a.id for a in index.articles] and report.removed == 1
     _same(index, scanned)
+
+
+def test_a_removed_articles_text_does_not_block_a_new_one(tmp_path: Path) -> None:
+    """The text of an article removed since (`exclude`) is free: a new article with it is indexed,
+    as a scan does."""
+    root = _corpus(tmp_path, 6)
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    row = json.loads((root / "002.json").read_text())
+    (root / "again.json").write_text(json.dumps({**row, "id": "again", "title": "Republished"}))
+    only, exclude = [root / "again.json"], {"a2"}
+    index, report = build_index(
+        root, Analyzer(), previous=previous, target_words=30, exclude=exclude, only=only
+    )
+    scanned, _ = build_index(root, Analyzer(), previous=previous, target_words=30, exclude=exclude)
+    assert "again" in [a.id for a in index.articles] and "a2" not in [a.id for a in index.articles]
+    assert report.added == 1 and not [s for s in report.skipped if "duplicate" in s.reason]
+    _same(index, scanned)
+
+
+def test_a_renamed_article_read_again_unchanged_keeps_its_number_and_id(tmp_path: Path) -> None:
+    """Two files with the id `a1`: the second was indexed as `a1~2`. Naming its file again,
+    unchanged, re-analyses nothing and adds nothing."""
+    root = _corpus(tmp_path, 4)
+    row = json.loads((root / "001.json").read_text())
+    (root / "twin.json").write_text(json.dumps({**row, "text": "said a twin volcano story of its own"}))
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    assert [a.id for a in previous.articles][-1] == "a1~2"
+    (root / "twin.json").write_text((root / "twin.json").read_text())  # rewritten, the same
+    index, report = build_index(
+        root, Analyzer(), previous=previous, target_words=30, only=[root / "twin.json"]
+    )
+    assert report.added == report.updated == 0 and report.unchanged == 5 and not len(index.dead)
+    assert [a.id for a in index.articles] == [a.id for a in previous.articles]
 
 
 def test_a_run_of_additions_extends_the_key_lookup_it_made_once(

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from newsbot.index.build import build_index
-from newsbot.index.catalog import Articles, Keys
+from newsbot.index.catalog import Articles
 from newsbot.index.coldread import ColdArticles
+from newsbot.index.keys import Keys
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
 from tests.index.test_merge import _corpus, _write

@@ -12,6 +12,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 import newsbot.index.merge as assemble
+from newsbot.index import firstseen
 from newsbot.index.build import build_index
 from newsbot.index.store import Index
 from newsbot.records import Filters
@@ -120,7 +121,7 @@ def test_terms_are_summed_in_the_order_rank_bm25_first_meets_them(
     # Many distinct rare words, edited articles early in the corpus: terms first seen in dead
     # passages must be ordered by their first live passage, and within it by position. `few`
     # postings are decoded first; 1: every such term's first live passage is past them.
-    monkeypatch.setattr(assemble, "_FIRST_FEW", few)
+    monkeypatch.setattr(firstseen, "_FIRST_FEW", few)
     root = _corpus(tmp_path, 40, seed=5)
     rng = random.Random(11)
     for i in range(40):
@@ -137,14 +138,14 @@ def test_terms_are_summed_in_the_order_rank_bm25_first_meets_them(
         index = build_index(root, Analyzer(), previous=index, target_words=30)[0]
         _, docs = _tokens(index)
         met = list(dict.fromkeys(t for doc in docs for t in doc))  # rank-bm25's order of words
-        keys = assemble._first_seen(list(index.segments), index.dead, len(index.terms))
+        keys = firstseen.first_seen(list(index.segments), index.dead, len(index.terms))
         present = np.flatnonzero(index.df)
         order = present[np.argsort(keys[present], kind="stable")]
         assert [index.vocab[t] for t in met] == order.tolist()
         assert (keys == _first_positions(index)).all()
         assert len(index.dead)
-        assemble._FIRST_LIVE.clear()  # worked out again, not remembered: the same
-        assert (assemble._first_seen(list(index.segments), index.dead, len(index.terms)) == keys).all()
+        firstseen._FIRST_LIVE.clear()  # worked out again, not remembered: the same
+        assert (firstseen.first_seen(list(index.segments), index.dead, len(index.terms)) == keys).all()
 
 
 def _first_positions(index: Index) -> np.ndarray:

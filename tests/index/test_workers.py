@@ -67,7 +67,7 @@ def test_term_ids_are_numbered_in_order_of_first_occurrence() -> None:
     assert result.term_ids.tolist() == [0, 1, 2, 3] and result.counts.tolist() == [2, 2, 1, 1]
 
 
-def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path) -> None:
+def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reindex's analysis looks plain words up in the saved stems all at once: the same terms,
     counts and term numbering as the stemmer's, and the words the table lacks still stemmed."""
     batches = [TRICKY[:4], TRICKY[4:], TRICKY, [("Walrus", "Walruses and unheard-of xylophones, naïvely.")]]
@@ -76,12 +76,19 @@ def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path) -> None:
     stems = {t: s for r in expected for t, s in r.stems.items() if t not in ("walruses", "xylophones")}
     Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
     known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 12)
+    slow: list[str] = []  # chunks analysed one by one
+    real = workers._Chunks.__missing__
+    monkeypatch.setattr(
+        workers._Chunks, "__missing__", lambda self, chunk: slow.append(chunk) or real(self, chunk)
+    )
     for batch, want in zip(batches, expected, strict=True):
         got = known.run(batch)
         assert got.new_terms == want.new_terms and got.term_ids.tolist() == want.term_ids.tolist()
         assert got.counts.tolist() == want.counts.tolist() and got.lengths.tolist() == want.lengths.tolist()
     assert known.analyzer.take_stems() == {}  # reported with each batch, as ever
     assert set(got.stems) == {"walruses", "xylophones"}  # only the stemmer's, not the table's
+    # The table's plain words were looked up all at once: one by one only the rest.
+    assert "market" not in slow and "walruses" in slow and "u.s." in slow
 
 
 def test_random_text_is_analysed_as_passage_by_passage() -> None:

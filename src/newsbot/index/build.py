@@ -28,11 +28,12 @@ from newsbot.index import scratch
 from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
-from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.catalog import Articles, FileState, Spliced
 from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
 from newsbot.index.coldread import ColdRead
 from newsbot.index.filestates import Files
 from newsbot.index.fingerprint import changes, fingerprint
+from newsbot.index.keys import Keys
 from newsbot.index.merge import Fresh, Numbers, assemble
 from newsbot.index.named import read_named
 from newsbot.index.segment import check_soon, checks_settled

@@ -14,22 +14,20 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.errors import IndexCorrupt
 from newsbot.index import bm25
 from newsbot.index.disk import link, write_file
-from newsbot.index.tables import Lazy, expect, file_size, load_array, read_json
+from newsbot.index.keys import _KEYS, _MORE_KEYS, Keys, identity
+from newsbot.index.tables import Lazy, expect, file_size, load_array
 from newsbot.records import Article, Skipped
 
 _DELTA_SHARE = 8  # `Articles`: folded into one file when lines added or dead pass 1/8 of the base
 _MORE = "articles-more.jsonl"  # article lines added since articles.jsonl was written
-_KEYS, _MORE_KEYS = "article_keys.json", "article_keys-more.jsonl"  # the keys of those lines
 _ROWS = "article_rows.npy"  # each article's line
 
 
@@ -41,136 +39,6 @@ class FileState:
     mtime_ns: int
     article_ids: tuple[str, ...]
     skipped: tuple[Skipped, ...] = ()  # reported again while the file is unchanged
-
-
-@dataclass(frozen=True)
-class KeyLookup:
-    """Where each id, text key and corpus file is among some `Keys`' articles (their numbers).
-
-    About 140 bytes an article (a million articles: ~140 MB), kept with the keys: the three maps
-    share each number's int, and a file's number is an int unless it holds several articles."""
-
-    ids: dict[str, int]
-    texts: dict[str, int]  # text key -> the first article with that text (a build keeps one)
-    paths: dict[str | None, int]  # corpus file -> its first article
-    more: dict[str | None, list[int]]  # corpus file -> all its articles, for files of several
-
-    @classmethod
-    def of(cls, keys: Keys, start: int = 0, base: KeyLookup | None = None) -> KeyLookup:
-        """The lookup of `keys`, or of its articles from `start` on added to (a copy of) `base`."""
-        if base is None:
-            ids, texts, paths, more = {}, {}, {}, {}
-        else:  # copies: the base's version may still be read (its lists are never changed)
-            ids, texts, paths, more = base.ids.copy(), base.texts.copy(), base.paths.copy(), base.more.copy()
-        numbers = range(start, len(keys.ids))
-        for n, id_, text, path in zip(
-            numbers, keys.ids[start:], keys.text_hashes[start:], keys.paths[start:], strict=True
-        ):
-            ids[id_] = n
-            if text:
-                texts.setdefault(text, n)
-            first = paths.setdefault(path, n)
-            if first != n:
-                more[path] = [*more.get(path, (first,)), n]
-        return cls(ids, texts, paths, more)
-
-    def in_file(self, path: str) -> list[int]:
-        """The numbers of the articles of corpus file `path`."""
-        found = self.more.get(path)
-        if found is not None:
-            return found
-        first = self.paths.get(path)
-        return [] if first is None else [first]
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Every article's id, path and text key, in article order."""
-
-    ids: list[str]
-    paths: list[str | None]
-    hashes: list[str]  # content hashes
-    text_hashes: list[str]
-
-    @cached_property
-    def lookup(self) -> KeyLookup:
-        """Made once per version; a version that only adds articles extends its base's (dict
-        copies: a build against a million articles would otherwise spend seconds on them)."""
-        return KeyLookup.of(self)
-
-    def added(self, fresh: Sequence[Article]) -> Keys:
-        """These keys and those of `fresh` after them."""
-        keys = Keys(
-            self.ids + [a.id for a in fresh],
-            self.paths + [a.path for a in fresh],
-            self.hashes + [a.content_hash for a in fresh],
-            self.text_hashes + [a.text_hash for a in fresh],
-        )
-        if "lookup" in self.__dict__:  # made already: extended, not made anew
-            keys.__dict__["lookup"] = KeyLookup.of(keys, len(self.ids), self.lookup)
-        return keys
-
-    @classmethod
-    def of(cls, articles: Sequence[Article]) -> Keys:
-        if isinstance(articles, Articles | Spliced):
-            return articles.keys
-        return cls(
-            [a.id for a in articles],
-            [a.path for a in articles],
-            [a.content_hash for a in articles],
-            [a.text_hash for a in articles],
-        )
-
-    def save(self, folder: Path) -> None:
-        """Write the keys into `folder` as the keys of a base file of lines (none added since)."""
-        data = json.dumps(
-            {"ids": self.ids, "paths": self.paths, "hashes": self.hashes, "text_hashes": self.text_hashes}
-        ).encode()
-        write_file(folder / _KEYS, lambda fh: fh.write(data))
-        write_file(folder / _MORE_KEYS, lambda fh: None)
-
-    def lines(self) -> bytes:
-        """The keys as `_MORE_KEYS` holds them: one JSON array a line (appended by copying bytes)."""
-        rows = zip(self.ids, self.paths, self.hashes, self.text_hashes, strict=True)
-        return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
-
-    def sliced(self, start: int) -> Keys:
-        return Keys(self.ids[start:], self.paths[start:], self.hashes[start:], self.text_hashes[start:])
-
-    def picked(self, rows: npt.NDArray[np.int64]) -> Keys:
-        at = rows.tolist()
-        return Keys(
-            [self.ids[r] for r in at],
-            [self.paths[r] for r in at],
-            [self.hashes[r] for r in at],
-            [self.text_hashes[r] for r in at],
-        )
-
-    @classmethod
-    def open(cls, folder: Path, rows: npt.NDArray[np.int64], n_rows: int) -> Keys:
-        """The keys of the articles whose lines are `rows`, of the `n_rows` lines saved in
-        `folder` (those of its base file, then those added since)."""
-        keys = cls._read(folder / _KEYS)
-        more = folder / _MORE_KEYS
-        data = more.read_bytes() if more.is_file() else b""
-        if data:
-            try:
-                added = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
-                ids, paths, hashes, texts = (list(c) for c in zip(*added, strict=True))
-            except ValueError as e:
-                raise IndexCorrupt(more, f"not lines of keys ({e})"[:200]) from e
-            keys = cls(keys.ids + ids, keys.paths + paths, keys.hashes + hashes, keys.text_hashes + texts)
-        sizes = {len(keys.ids), len(keys.paths), len(keys.hashes), len(keys.text_hashes)}
-        expect(folder / _KEYS, sizes == {n_rows}, f"keys of {sorted(sizes)} lines, not {n_rows:,}")
-        return keys if _identity(rows, n_rows) else keys.picked(rows)
-
-    @classmethod
-    def _read(cls, path: Path) -> Keys:
-        row = read_json(path)
-        try:
-            return cls(list(row["ids"]), list(row["paths"]), list(row["hashes"]), list(row["text_hashes"]))
-        except (KeyError, TypeError) as e:
-            raise IndexCorrupt(path, f"lacks or garbles {e}") from e
 
 
 @runtime_checkable
@@ -287,7 +155,7 @@ class Articles(Lazy[Article]):
         # One JSON array for all the lines (no line holds a raw newline): twice as fast as a
         # `json.loads` per line, for a reindex that needs every article.
         rows = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
-        if not _identity(self.rows, self.n_rows):
+        if not identity(self.rows, self.n_rows):
             rows = [rows[r] for r in self.rows.tolist()]
         for row in rows:
             yield article_from_row(row, days)
@@ -319,7 +187,7 @@ class Spliced(Lazy[Article]):
 
     @property
     def keys(self) -> Keys:
-        if self._keys is None and _identity(self.kept, len(self.base)):  # articles only added
+        if self._keys is None and identity(self.kept, len(self.base)):  # articles only added
             self._keys = self.base.keys.added(self.fresh)
         if self._keys is None:
             old, kept = self.base.keys, self.kept.tolist()
@@ -372,10 +240,6 @@ def _save_lines(folder: Path, offsets: npt.NDArray[np.int64], rows: npt.NDArray[
 def _runs(rows: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
     """`rows` cut into runs of consecutive numbers."""
     return [r for r in np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1) if len(r)]
-
-
-def _identity(rows: npt.NDArray[np.int64], n_rows: int) -> bool:
-    return len(rows) == n_rows and (not n_rows or (int(rows[0]) == 0 and int(rows[-1]) == n_rows - 1))
 
 
 def article_line(a: Article) -> bytes:

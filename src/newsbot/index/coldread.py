@@ -28,9 +28,10 @@ import numpy as np
 from newsbot.corpus.dedupe import Deduper, text_key
 from newsbot.corpus.read import FileRead
 from newsbot.index import scratch
-from newsbot.index.catalog import _KEYS, _MORE, _save_lines, article_from_row, article_line
+from newsbot.index.catalog import _MORE, _save_lines, article_from_row, article_line
 from newsbot.index.disk import link, write_file
 from newsbot.index.filestates import BASE, Files
+from newsbot.index.keys import _KEYS
 from newsbot.index.tables import Lazy
 from newsbot.records import Article, Skipped
 

@@ -17,8 +17,9 @@ import numpy.typing as npt
 
 from newsbot.corpus.dedupe import dedupe
 from newsbot.corpus.read import read_file
-from newsbot.index.catalog import FileState, Keys
+from newsbot.index.catalog import FileState
 from newsbot.index.filestates import Files
+from newsbot.index.keys import Keys
 from newsbot.records import Article, Skipped
 
 
@@ -68,13 +69,20 @@ def read_named(
     kept, dupes = dedupe(found)
     skipped.extend(dupes)
 
+    removed = {lookup.ids[i] for i in excluded if i in lookup.ids}  # go even if their files are not named
+    # A named file's articles as indexed, by content: one read again unchanged keeps its number
+    # (and its id, renamed `x~2` if a clash renamed it).
+    same = {(keys.paths[n], keys.hashes[n]): n for n in dropped}
+
     def owner(text: str) -> str | None:  # the article kept with this text, if any
         number = lookup.texts.get(text)
-        return keys.ids[number] if number is not None and number not in dropped else new_texts.get(text)
+        if number is not None and number not in dropped and number not in removed:
+            return keys.ids[number]
+        return new_texts.get(text)
 
     def taken(id_: str) -> bool:
         number = lookup.ids.get(id_)
-        return (number is not None and number not in dropped) or id_ in new_ids
+        return (number is not None and number not in dropped and number not in removed) or id_ in new_ids
 
     new_texts: dict[str, str] = {}
     new_ids: set[str] = set()
@@ -82,14 +90,11 @@ def read_named(
     fresh: list[Article] = []
     added = 0
     for article in kept:
-        number = lookup.ids.get(article.id)
-        if (
-            number in dropped
-            and keys.hashes[number] == article.content_hash
-            and keys.paths[number] == article.path
-        ):
+        number = same.pop((article.path, article.content_hash), None)
+        if number is not None and _same_id(keys.ids[number], article.id):
             back.append(number)
             continue
+        number = lookup.ids.get(article.id)
         copy = owner(article.text_hash)
         if copy is not None:
             skipped.append(Skipped(f"{article.path} [{article.id}]", f"duplicate text of article {copy}"))
@@ -110,8 +115,7 @@ def read_named(
         new_texts[article.text_hash] = article.id
         fresh.append(article)
         added += number not in dropped
-    # Articles removed since (`exclude`) go even when their files are not among `paths`.
-    gone = dropped.union(lookup.ids[i] for i in excluded if i in lookup.ids).difference(back)
+    gone = dropped.union(removed).difference(back)
     reused = np.arange(len(keys.ids), dtype=np.int64)
     if gone:
         reused = np.delete(reused, sorted(gone))
@@ -120,3 +124,9 @@ def read_named(
     else:
         files = {p: s for p, s in {**before, **changes}.items() if s is not None}
     return Named(fresh, reused, files, skipped, added)
+
+
+def _same_id(indexed: str, read: str) -> bool:
+    """Whether an article read as `read` is the one indexed as `indexed`: the same id, or the id a
+    clash with another file's article renamed it to (`x~2`)."""
+    return indexed == read or (indexed.startswith(f"{read}~") and indexed[len(read) + 1 :].isdigit())

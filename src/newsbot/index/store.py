@@ -32,9 +32,10 @@ from newsbot.corpus.scope import GUILDS, Scope
 from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings, norms
-from newsbot.index.catalog import Articles, FileState, Keys, Spliced
+from newsbot.index.catalog import Articles, FileState, Spliced
 from newsbot.index.disk import flushed_together, write_file
 from newsbot.index.filestates import Files
+from newsbot.index.keys import Keys
 from newsbot.index.memo import Memo
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
