@@ -28,14 +28,19 @@ def first_seen(segments: list[Segment], dead: IntArray, n_terms: int) -> IntArra
     return first
 
 
-_FIRST_LIVE: dict[tuple[str, bytes], IntArray] = {}  # a few segments' answers with dead passages
+# Per (segment, its dead passages): the terms first seen in a dead one and their first live
+# positions (`never`: none left). Only those few differ from the segment's own first positions,
+# so the answers of many segments are kept (a 10M index has 40 segments, all with dead passages
+# after a reindex: keeping the whole arrays of four recomputed the rest at every addition).
+_FIRST_LIVE: dict[tuple[str, bytes], tuple[IntArray, IntArray]] = {}
+_KEPT = 256
 _FIRST_FEW = 16  # postings decoded first when looking for a term's first live passage
 
 
 def _first_live(segment: Segment, dead: IntArray) -> IntArray:
     """Each term's first position among `segment`'s passages that are not `dead` (local numbers),
     `never` where it has none. With dead passages, finding the next live one costs a lookup per
-    term first seen in a dead passage (~2,000 after a 1% reindex at 215k, ~60 ms): kept for the
+    term first seen in a dead passage (~2,000 after a 1% reindex at 215k, ~45 ms): kept for the
     next versions, which share the segment and its dead passages until the next reindex."""
     never = np.iinfo(np.int64).max
     forward, seen = segment.forward, segment.inverted.first
@@ -45,12 +50,23 @@ def _first_live(segment: Segment, dead: IntArray) -> IntArray:
         return local
     key = (segment.name, hashlib.blake2b(np.sort(dead).astype(np.int64).tobytes()).digest())
     known = _FIRST_LIVE.get(key)
-    if known is not None:
-        return known
+    if known is None:
+        known = _FIRST_LIVE[key] = _moved(segment, dead, local)
+        if len(_FIRST_LIVE) > _KEPT:
+            _FIRST_LIVE.pop(next(iter(_FIRST_LIVE)))
+    lost, positions = known
+    local[lost] = positions
+    return local
+
+
+def _moved(segment: Segment, dead: IntArray, local: IntArray) -> tuple[IntArray, IntArray]:
+    """The terms `local` (first positions) puts in a `dead` passage, and their first positions
+    in a live one (`never`: none)."""
+    never = np.iinfo(np.int64).max
     gone = np.zeros(segment.n_passages, dtype=bool)
     gone[dead] = True
     present = np.flatnonzero(local < never)
-    passage = np.searchsorted(forward.indptr, local[present], "right") - 1
+    passage = np.searchsorted(segment.forward.indptr, local[present], "right") - 1
     lost = present[gone[passage]]  # first seen in a dead passage: where is the next live one?
     postings = segment.inverted.postings
     after = np.full(len(lost), -1, dtype=np.int64)
@@ -62,13 +78,10 @@ def _first_live(segment: Segment, dead: IntArray) -> IntArray:
             live = docs[~gone[docs]]
         if len(live):
             after[i] = live[0]
-    local[lost] = never
+    positions = np.full(len(lost), never, dtype=np.int64)
     found = after >= 0
-    local[lost[found]] = _positions(segment, lost[found], after[found])
-    if len(_FIRST_LIVE) >= 4:
-        _FIRST_LIVE.pop(next(iter(_FIRST_LIVE)))
-    _FIRST_LIVE[key] = local
-    return local
+    positions[found] = _positions(segment, lost[found], after[found])
+    return lost, positions
 
 
 def _positions(segment: Segment, terms: IntArray, passages: IntArray) -> IntArray:
