@@ -25,19 +25,26 @@ from benchmarks.data import read_questions
 def timed(index: Any, analyzer: Any, questions: list[str], warmup: int) -> dict[str, Any]:
     """Per question, wall and CPU milliseconds of `answers.answer`; how many matched."""
     from newsbot.answers.answer import answer
+    from newsbot.errors import BadQuestion
+
+    def ask(question: str) -> bool | None:  # matched, or None: refused with a reason
+        try:
+            return answer(index, analyzer, question).matched
+        except BadQuestion:  # (only common words, say): `/ask` replies with the reason
+            return None
 
     for q in questions[:warmup]:
-        answer(index, analyzer, q)
-    wall, cpu, matched = [], [], 0
+        ask(q)
+    wall, cpu, outcomes = [], [], []
     for q in questions:
         began, began_cpu = time.perf_counter(), time.thread_time()
-        got = answer(index, analyzer, q)
+        outcomes.append(ask(q))
         cpu.append((time.thread_time() - began_cpu) * 1000)
         wall.append((time.perf_counter() - began) * 1000)
-        matched += got.matched
     return {
         "questions": len(questions),
-        "matched": matched,
+        "matched": outcomes.count(True),
+        "refused": outcomes.count(None),
         **{f"wall_p{q}_ms": float(np.percentile(wall, q)) for q in (50, 95, 99)},
         **{f"cpu_p{q}_ms": float(np.percentile(cpu, q)) for q in (50, 95, 99)},
     }

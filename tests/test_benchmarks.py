@@ -191,6 +191,6 @@ def test_whole_answers_are_timed_on_a_kept_index(tmp_path: Path) -> None:
     work = tmp_path / "work"
     changes.main(["prepare", "--articles", str(articles), "--work", str(work), "--scale", "215k"])
     out = ask.main([str(work / f"index-base-{FORMAT}"), "--questions", str(questions), "--warmup", "2"])
-    assert out["questions"] == 8 and out["passages"] > 40
+    assert out["questions"] == 8 and out["passages"] > 40 and out["refused"] == 0
     assert out["matched"] > 0  # the questions are made of the articles' words
     assert 0 < out["cpu_p50_ms"] <= out["cpu_p95_ms"] <= out["cpu_p99_ms"]
