@@ -151,10 +151,14 @@ def _contenders(scan: _Rough, k: int, per_article: int, slack: float) -> npt.NDA
     than the k-th result and cannot change the result.
     """
     want = PICKS_PER_RESULT * k * max(per_article, 1)
-    high = float(scan.rough.max()) * scan.reach  # no passage's scaled score is higher
+    high = float(scan.rough.max())
     bar = high * FIRST_CUT
+    docs, scores = scan.above(bar)
+    if len(scores) and float(scores.max()) * FIRST_CUT > bar:  # scaled up: as high a bar as then
+        bar = float(scores.max()) * FIRST_CUT
+        keep = scores >= np.float32(bar)
+        docs, scores = docs[keep], scores[keep]
     while True:
-        docs, scores = scan.above(bar)
         best = np.argpartition(-scores, want)[:want] if len(docs) > want else np.arange(len(docs))
         best = best[np.argsort(-scores[best], kind="stable")]
         picked = _pick(docs[best], scan.index.passage_article, k, per_article)
@@ -166,10 +170,11 @@ def _contenders(scan: _Rough, k: int, per_article: int, slack: float) -> npt.NDA
             return docs
         if len(best) < len(docs):
             want *= PICKS_GROWTH
-        elif bar <= 0:
+            continue
+        if bar <= 0:
             return docs
-        else:
-            bar = bar / CUT_STEP if bar > high * LAST_CUT else 0.0
+        bar = bar / CUT_STEP if bar > high * LAST_CUT else 0.0
+        docs, scores = scan.above(bar)
 
 
 def _ranked(
