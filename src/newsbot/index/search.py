@@ -119,14 +119,16 @@ class _Rough:
             low = np.float32(bar / self.reach) if self.reach > 0 else np.float32(np.inf)
         index = self.index
         docs = np.flatnonzero(self.rough >= low if bar > 0 else self.rough > 0)
-        if len(index.dead):
-            docs = docs[index.passage_article[docs] >= 0]
-        if index.masks(self.filters):
-            docs = docs[index.filter_mask(self.filters, docs)]
         scores = self.rough[docs]
         if self.factor is not None:
             scores = scores * self.factor[docs].astype(np.float32)
             keep = scores >= np.float32(bar) if bar > 0 else scores > 0
+            docs, scores = docs[keep], scores[keep]
+        if len(index.dead):
+            keep = index.passage_article[docs] >= 0
+            docs, scores = docs[keep], scores[keep]
+        if index.masks(self.filters):
+            keep = index.filter_mask(self.filters, docs)
             docs, scores = docs[keep], scores[keep]
         return docs, scores
 
