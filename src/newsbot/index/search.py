@@ -100,9 +100,9 @@ class _Rough:
     """The rough scores of the passages a query may return (live, let through by its filters),
     times their factor (in float32), worked out only for those above a bar.
 
-    Passages dead, filtered out or scaled are left alone in `rough` (passes over every passage
-    cost ~0.5 ms each at 2.1M passages): each bar is first applied to the unscaled rough scores,
-    lowered by the largest factor, and the few passages over it checked and scaled.
+    `rough` itself is left as added up, dead and filtered-out passages included, unscaled (each
+    pass over every passage costs ~0.5 ms at 2.1M): a bar is applied to it divided by the largest
+    factor, and only the passages over that are scaled and checked.
     """
 
     def __init__(self, index: Index, rough: Float32Array, filters: Filters, factor: FloatArray | None):
@@ -115,7 +115,7 @@ class _Rough:
         when `bar` is 0), ascending, with those scores."""
         if self.factor is None:
             low = np.float32(bar)
-        else:  # a float32 no higher than bar / reach: every passage scaled to `bar` is at or over it
+        else:  # rounded, but `reach` has room for that: every passage scaled to `bar` is at or over it
             low = np.float32(bar / self.reach) if self.reach > 0 else np.float32(np.inf)
         index = self.index
         docs = np.flatnonzero(self.rough >= low if bar > 0 else self.rough > 0)
