@@ -111,9 +111,31 @@ def test_the_answer_paths_k_with_ties_is_exact(index: Index) -> None:
     """k = 6, one passage per article, a recency-like prior: what `answers.answer` asks for."""
     days = np.asarray(index.passage_day, dtype=np.int64)
     factor = 1 + 0.5 * np.exp(-np.maximum(days.max() - days, 0) / 30.0)
+    factor.flags.writeable = False  # as the answers' prior: the search keeps its largest value
     rng = random.Random(3)
     for _ in range(150):
         query = _query(index, rng)
         assert index.search(query, 6, Filters(), 1, factor) == _reference(
             index, query, 6, Filters(), 1, factor
         )
+
+
+def test_a_factor_changed_between_searches_is_read_again(index: Index) -> None:
+    """The search keeps a factor's largest value only for an array that cannot change."""
+    factor = np.ones(index.n_passages)
+    query = index.term_ids(COMMON[:3] + MIDDLE[:2])
+    assert index.search(query, 5, Filters(), 1, factor) == _reference(index, query, 5, Filters(), 1, factor)
+    scores = index.scores(query)
+    low = (scores > 0) & (scores < np.median(scores[scores > 0]))
+    factor[low] = 40.0  # now the best: with the old largest value, they would be under the bar
+    assert index.search(query, 5, Filters(), 1, factor) == _reference(index, query, 5, Filters(), 1, factor)
+    kept = factor.copy()
+    kept.flags.writeable = False
+    assert index.search(query, 5, Filters(), 1, kept) == _reference(index, query, 5, Filters(), 1, kept)
+
+
+def test_filters_of_some_passages_are_those_of_all_there(index: Index) -> None:
+    rng = np.random.default_rng(5)
+    some = np.sort(rng.choice(index.n_passages, 80, replace=False))
+    for f in [Filters(), Filters(source="ledger"), Filters(since=date(2024, 6, 1), until=date(2024, 9, 30))]:
+        np.testing.assert_array_equal(index.filter_mask(f, some), index.filter_mask(f)[some])

@@ -97,6 +97,7 @@ def _prior(index: Index, reference: int, ranking: Ranking) -> FloatArray:
     fresh = (days > 0) & (age >= 0)
     decay = np.exp(-np.where(fresh, age, 0) / ranking.days)
     prior: FloatArray = 1.0 + ranking.boost * np.where(fresh, decay, 0.0)
+    prior.flags.writeable = False  # shared by every query of the day (the search keeps its largest)
     return prior
 
 

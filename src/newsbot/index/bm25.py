@@ -18,7 +18,7 @@ the average passage length move, and the search allows for the latter (`drift`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,49 +119,6 @@ class Postings:
         compact = self.inverted.postings
         docs = compact.docs(term)
         return docs, weigh(self.idf[term], compact.counts(term), self.norm[docs], self.k1)
-
-    def rough_postings(self, term: int, times: int = 1) -> tuple[IntArray, Float32Array]:
-        """The passages that contain `term` plus one (`Compact.docs_after`), ascending, and `times`
-        its weight in each, roughly.
-
-        Each rough weight is within `step[term] / 2` of the weight, so within
-        `spread[term] / 500` of it relatively (see `search.LEVEL_ERROR`), when the
-        passage norms are those the levels were made with (otherwise see `drift`).
-        """
-        compact = self.inverted.postings
-        if term >= compact.n_terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        start, end = int(compact.indptr[term]), int(compact.indptr[term + 1])
-        weights = self.inverted.level[start:end].astype(np.float32)
-        weights *= np.float32(self.step[term] * times)
-        return compact.docs_after(term), weights
-
-    def lookup(self, terms: list[int], docs: IntArray, known: Mapping[int, IntArray]) -> FloatArray:
-        """The exact weight of each of `terms` (rows) in each of `docs` (ascending passage ids;
-        columns), 0 where absent; `known`: the terms' passages plus one, from `rough_postings`."""
-        compact = self.inverted.postings
-        hits, posts, sizes = [], [], []
-        after = docs + 1
-        for t in terms:
-            mine = known[t]
-            if not len(mine):
-                sizes.append(0)
-                continue
-            at = np.searchsorted(mine, after)
-            np.minimum(at, len(mine) - 1, out=at)
-            hit = np.flatnonzero(mine[at] == after)
-            hits.append(hit)
-            posts.append(at[hit] + int(compact.indptr[t]))
-            sizes.append(len(hit))
-        weights = np.zeros((len(terms), len(docs)))
-        if hits:
-            rows = np.repeat(np.arange(len(terms)), sizes)
-            cols = np.concatenate(hits)
-            # Elementwise, so each weight is the same float as when computed term by term.
-            idf = self.idf[np.asarray(terms)[rows]]
-            tf = compact.tf_of(np.concatenate(posts))
-            weights[rows, cols] = weigh(idf, tf, self.norm[docs[cols]], self.k1)
-        return weights
 
 
 def weigh(idf: Any, tf: npt.NDArray[np.uint16], norm: FloatArray, k1: float) -> FloatArray:

@@ -95,6 +95,24 @@ class Compact:
             counts[wide] = self.big_tf[np.searchsorted(self.big_at, postings[wide])]
         return counts
 
+    def decode_into(self, term: int, out: IntArray, offset: int = 0) -> None:
+        """Write `offset` plus `docs_after(term)` into `out`, one per posting (the search decodes
+        a term's postings of every segment into one array, with the segments' first passages)."""
+        start = int(self.indptr[term])
+        gaps = self.gaps[start : int(self.indptr[term + 1])]
+        if not len(gaps):
+            return
+        out[:] = gaps  # then summed in place: as fast as a sum that widens, with room to fix gaps
+        a16, b16 = int(self.at16[term]), int(self.at16[term + 1])
+        if b16 > a16:
+            wide = self.gaps16[a16:b16].astype(np.int64)
+            a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
+            if b32 > a32:
+                wide[wide == 0] = self.gaps32[a32:b32]
+            out[np.flatnonzero(gaps == 0)] = wide
+        out[0] += offset
+        np.cumsum(out, out=out)
+
     @classmethod
     def encode(cls, indptr: IntArray, docs: Int32Array, tf: Counts) -> Compact:
         """The postings whose passages (ascending per term) are `docs`, with counts `tf`, term t

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.index.bm25 import Float32Array, FloatArray, IntArray, drift
+from newsbot.index.bm25 import Float32Array, FloatArray, drift
+from newsbot.index.rough import exact_weights, rough_scores
 from newsbot.records import Filters
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ FIRST_CUT = 0.5  # first look only at passages with over half the best rough sco
 CUT_STEP = 16  # then lower that bar this many times each round
 LAST_CUT = 1e-6  # below this share of the best rough score, take every scored passage
 FLOOR_SLACKS = 3  # the k-th's rough score less this many slacks: below it, none can be in the top k
+# A float32 product is within 2**-24 of the exact one (relatively); with the float32 factor's own
+# rounding and the bars' (see `_Rough.above`), 2**-18 is room to spare.
+REACH_ROOM = 1 + 2.0**-18
+KEEP_FACTORS = 8  # largest values of factors kept with the index (`_largest`)
 
 
 def search(
@@ -59,40 +64,14 @@ def search(
     repeats = Counter(weighed)
     if min(index.idf[list(repeats)]) < 0:  # negative weights (tiny corpora): no bounds to rely on
         return _search_all(index, term_ids, k, filters, per_article, factor)
-    # Passage p's rough score is at p + 1: the postings decode to passages plus one.
-    after = np.zeros(index.n_passages + 1, dtype=np.float32)
-    rough = after[1:]
-    slack = 0.0
-    decoded: list[dict[int, IntArray]] = []  # per segment, each term's passages + 1 (for `_lookup`)
-    for segment, postings in index.parts:
-        mine = after[segment.start : segment.end + 1]
-        decoded.append({})
-        for i, (t, n) in enumerate(repeats.items()):
-            docs, weights = postings.rough_postings(t, n)
-            if i:
-                np.add.at(mine, docs, weights)
-            else:  # all 0 so far: the same floats, faster
-                mine[docs] = weights
-            decoded[-1][t] = docs
-        # Quantizing (see `rough_postings`), levels made with another average length, float32
-        # sums (2**-24 a step) and a factor (two roundings), with room to spare.
-        moved = drift(segment.avgdl, index.avgdl)
-        slack = max(
-            slack,
-            float(postings.spread[list(repeats)].max()) * LEVEL_ERROR * (1 + moved)
-            + 2 * moved
-            + (len(weighed) + EXTRA_ROUNDINGS) * ROUNDING,
-        )
+    slack = _slack(index, list(repeats), len(weighed))
     if slack >= 1:  # a term's levels too coarse to bound (a part below half a unit): no pruning
         return _search_all(index, term_ids, k, filters, per_article, factor)
-    rough[index.dead] = 0.0
-    if index.masks(filters):
-        rough[~index.filter_mask(filters)] = 0.0
-    if factor is not None:
-        rough *= factor.astype(np.float32)
-    top = _contenders(index, rough, k, per_article, slack)
+    # Passage p's rough score is at p + 1: the postings decode to passages plus one.
+    after, decoded = rough_scores(index, repeats)
+    top = _contenders(_Rough(index, after[1:], filters, factor), k, per_article, slack)
     row = {t: i for i, t in enumerate(repeats)}
-    exact = _lookup(index, list(repeats), top, decoded)
+    exact = exact_weights(index, list(repeats), top, decoded)
     scores = np.zeros(len(top))
     for t in weighed:  # in query order, repeats included, like rank-bm25
         scores += exact[row[t]]
@@ -101,27 +80,71 @@ def search(
     return _ranked(index, top, scores, k, per_article)
 
 
-def _lookup(
-    index: Index, terms: list[int], passages: npt.NDArray[np.intp], decoded: list[dict[int, IntArray]]
-) -> FloatArray:
-    """The exact weight of each term (rows) in each of `passages` (ascending; columns), 0 where
-    absent; `decoded`: per segment, the terms' passages."""
-    if len(index.parts) == 1:
-        ((_, postings),) = index.parts
-        return postings.lookup(terms, passages, decoded[0])
-    cuts = np.searchsorted(passages, [s.start for s in index.segments[1:]])
-    pieces = [
-        postings.lookup(terms, part - segment.start, known)
-        for (segment, postings), part, known in zip(
-            index.parts, np.split(passages, cuts), decoded, strict=True
+def _slack(index: Index, terms: list[int], n_weighed: int) -> float:
+    """How far (relatively) a rough score can be from the exact one: quantizing (see
+    `rough_scores`), levels made with another average length, float32 sums (2**-24 a step) and a
+    factor (two roundings), with room to spare."""
+    slack = 0.0
+    for segment, postings in index.parts:
+        moved = drift(segment.avgdl, index.avgdl)
+        slack = max(
+            slack,
+            float(postings.spread[terms].max()) * LEVEL_ERROR * (1 + moved)
+            + 2 * moved
+            + (n_weighed + EXTRA_ROUNDINGS) * ROUNDING,
         )
-    ]
-    return np.concatenate(pieces, axis=1)
+    return slack
 
 
-def _contenders(
-    index: Index, rough: Float32Array, k: int, per_article: int, slack: float
-) -> npt.NDArray[np.intp]:
+class _Rough:
+    """The rough scores of the passages a query may return (live, let through by its filters),
+    times their factor (in float32), worked out only for those above a bar.
+
+    `rough` itself is left as added up, dead and filtered-out passages included, unscaled (each
+    pass over every passage costs ~0.5 ms at 2.1M): a bar is applied to it divided by the largest
+    factor, and only the passages over that are scaled and checked.
+    """
+
+    def __init__(self, index: Index, rough: Float32Array, filters: Filters, factor: FloatArray | None):
+        self.index, self.rough, self.filters, self.factor = index, rough, filters, factor
+        # A scaled score is at most its rough score times this (`largest`, with room for roundings).
+        self.reach = 1.0 if factor is None else _largest(index, factor) * REACH_ROOM
+
+    def above(self, bar: float) -> tuple[npt.NDArray[np.intp], Float32Array]:
+        """Every passage the query may return whose scaled rough score is at least `bar` (over 0
+        when `bar` is 0), ascending, with those scores."""
+        if self.factor is None:
+            low = np.float32(bar)
+        else:  # rounded, but `reach` has room for that: every passage scaled to `bar` is at or over it
+            low = np.float32(bar / self.reach) if self.reach > 0 else np.float32(np.inf)
+        index = self.index
+        docs = np.flatnonzero(self.rough >= low if bar > 0 else self.rough > 0)
+        scores = self.rough[docs]
+        if self.factor is not None:
+            scores = scores * self.factor[docs].astype(np.float32)
+            keep = scores >= np.float32(bar) if bar > 0 else scores > 0
+            docs, scores = docs[keep], scores[keep]
+        if len(index.dead):
+            keep = index.passage_article[docs] >= 0
+            docs, scores = docs[keep], scores[keep]
+        if index.masks(self.filters):
+            keep = index.filter_mask(self.filters, docs)
+            docs, scores = docs[keep], scores[keep]
+        return docs, scores
+
+
+def _largest(index: Index, factor: FloatArray) -> float:
+    """`factor`'s largest value; kept with the index while `factor` is, if it cannot change (the
+    answers' prior is one read-only array all day): a pass over it costs ~0.3 ms at 2.1M passages."""
+    if factor.flags.writeable or factor.base is not None:  # (a view: its base may change)
+        return float(factor.max())
+    kept = index.memo.get("largest_factor", id(factor), lambda: (factor, float(factor.max())), KEEP_FACTORS)
+    if kept[0] is not factor:  # another array at the same address (the memo holds its own: never)
+        return float(factor.max())
+    return kept[1]
+
+
+def _contenders(scan: _Rough, k: int, per_article: int, slack: float) -> npt.NDArray[np.intp]:
     """The passages (ascending) that can be in the top k: all with a score if fewer than k.
 
     Rough scores are within `slack` (relative) of the true ones. The k passages picked by
@@ -130,24 +153,30 @@ def _contenders(
     than the k-th result and cannot change the result.
     """
     want = PICKS_PER_RESULT * k * max(per_article, 1)
-    high = float(rough.max())
-    cut = high * FIRST_CUT
+    high = float(scan.rough.max())
+    bar = high * FIRST_CUT
+    docs, scores = scan.above(bar)
+    if len(scores) and float(scores.max()) * FIRST_CUT > bar:  # scaled up: as high a bar as then
+        bar = float(scores.max()) * FIRST_CUT
+        keep = scores >= np.float32(bar)
+        docs, scores = docs[keep], scores[keep]
     while True:
-        docs = np.flatnonzero(rough >= cut if cut > 0 else rough > 0)
-        best = docs[np.argpartition(-rough[docs], want)[:want]] if len(docs) > want else docs
-        best = best[np.argsort(-rough[best], kind="stable")]
-        picked = _pick(best, index.passage_article, k, per_article)
+        best = np.argpartition(-scores, want)[:want] if len(docs) > want else np.arange(len(docs))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        picked = _pick(docs[best], scan.index.passage_article, k, per_article)
         if len(picked) >= k:
-            floor = np.float32(float(rough[best[picked[k - 1]]]) * max(1 - FLOOR_SLACKS * slack, 0.0))
-            if floor >= cut:
-                return docs[rough[docs] >= floor]
-            return np.flatnonzero(rough >= floor) if floor > 0 else np.flatnonzero(rough > 0)
+            floor = np.float32(float(scores[best[picked[k - 1]]]) * max(1 - FLOOR_SLACKS * slack, 0.0))
+            if floor >= np.float32(bar):
+                return docs[scores >= floor]
+            docs, scores = scan.above(float(floor))
+            return docs
         if len(best) < len(docs):
             want *= PICKS_GROWTH
-        elif cut <= 0:
+            continue
+        if bar <= 0:
             return docs
-        else:
-            cut = cut / CUT_STEP if cut > high * LAST_CUT else 0.0
+        bar = bar / CUT_STEP if bar > high * LAST_CUT else 0.0
+        docs, scores = scan.above(bar)
 
 
 def _ranked(

@@ -191,21 +191,29 @@ class Index:
 
     def masks(self, filters: Filters) -> bool:
         """Whether `filter_mask` can exclude anything: a filter is set or servers own content."""
-        # Kept: per query, a pass over every passage's owner would cost ~30 us.
-        return filters.active or self.memo.get("owned", None, lambda: bool(self.passage_owner.any()), 1)
+        return filters.active or self._owned()
 
-    def filter_mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
-        mask = np.ones(self.n_passages, dtype=bool)
-        owner = self.passage_owner
-        if owner.any():  # other servers' content is never answered
+    def _owned(self) -> bool:
+        # Kept: per query, a pass over every passage's owner would cost ~30 us.
+        return self.memo.get("owned", None, lambda: bool(self.passage_owner.any()), 1)
+
+    def filter_mask(
+        self, filters: Filters, passages: npt.NDArray[np.intp] | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """Which passages (all, or these: the search asks about a few) `filters` lets through."""
+        at = slice(None) if passages is None else passages
+        mask = np.ones(self.n_passages if passages is None else len(passages), dtype=bool)
+        if self._owned():  # other servers' content is never answered
+            owner = self.passage_owner[at]
             mask &= (owner == 0) | (owner == (filters.guild or 0))
+        day = self.passage_day[at]
         if filters.since:
-            mask &= self.passage_day >= filters.since.toordinal()
+            mask &= day >= filters.since.toordinal()
         if filters.until:
-            mask &= (self.passage_day <= filters.until.toordinal()) & (self.passage_day > 0)
+            mask &= (day <= filters.until.toordinal()) & (day > 0)
         if filters.source:
             wanted = [i for i, s in enumerate(self.sources) if s.lower() == filters.source.lower()]
-            mask &= np.isin(self.passage_source, wanted)
+            mask &= np.isin(self.passage_source[at], wanted)
         return mask
 
     def article_of(self, passage: int) -> Article:
