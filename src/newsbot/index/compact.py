@@ -56,21 +56,26 @@ class Compact:
             return np.zeros(0, dtype=np.int64)
         start, end = int(self.indptr[term]), int(self.indptr[term + 1])
         gaps = self.gaps[start : end if first is None else min(end, start + first)]
-        a16, b16 = int(self.at16[term]), int(self.at16[term + 1])
-        if b16 == a16:
+        wide = self._wide(term, gaps)
+        if wide is None:
             return np.cumsum(gaps, dtype=np.int64)
         wider = gaps.astype(np.int64)
-        wide_at = gaps == 0
-        if first is not None:  # the wide gaps of the prefix only
-            b16 = a16 + int(np.count_nonzero(wide_at))
-        wide = self.gaps16[a16:b16].astype(np.int64)
-        a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
-        if first is not None:
-            b32 = a32 + int(np.count_nonzero(wide == 0))
-        if b32 > a32:
-            wide[wide == 0] = self.gaps32[a32:b32]
-        wider[wide_at] = wide
+        wider[wide[0]] = wide[1]
         return np.cumsum(wider, out=wider)
+
+    def _wide(self, term: int, gaps: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray] | None:
+        """Where `gaps` (the term's, or their start) hold 0 and the gaps of 256 or more that go
+        there; None when the term has none."""
+        a16, b16 = int(self.at16[term]), int(self.at16[term + 1])
+        if b16 == a16:
+            return None
+        at = np.flatnonzero(gaps == 0)
+        wide = self.gaps16[a16 : a16 + len(at)].astype(np.int64)
+        a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
+        if b32 > a32:
+            widest = wide == 0
+            wide[widest] = self.gaps32[a32 : a32 + int(np.count_nonzero(widest))]
+        return at, wide
 
     def counts(self, term: int) -> Counts:
         """The counts of `term` in each of its passages."""
@@ -103,13 +108,9 @@ class Compact:
         if not len(gaps):
             return
         out[:] = gaps  # then summed in place: as fast as a sum that widens, with room to fix gaps
-        a16, b16 = int(self.at16[term]), int(self.at16[term + 1])
-        if b16 > a16:
-            wide = self.gaps16[a16:b16].astype(np.int64)
-            a32, b32 = int(self.at32[term]), int(self.at32[term + 1])
-            if b32 > a32:
-                wide[wide == 0] = self.gaps32[a32:b32]
-            out[np.flatnonzero(gaps == 0)] = wide
+        wide = self._wide(term, gaps)
+        if wide is not None:
+            out[wide[0]] = wide[1]
         out[0] += offset
         np.cumsum(out, out=out)
 
