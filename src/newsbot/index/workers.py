@@ -149,30 +149,32 @@ class _Chunks(dict[str, int]):
     def learn(self, chunks: list[str]) -> None:
         """Number the chunks not met yet, in order of first occurrence, the plain words' stems
         looked up in a saved stem table all at once (a reindex's: one vectorised search instead
-        of a bisection and the analyzer's calls per word, about half the cost of a few hundred
-        articles' analysis)."""
+        of a bisection and the analyzer's calls per word, most of a few hundred articles'
+        analysis). A plain word is an ASCII letters-and-digits chunk, or one with dots after it
+        only (a sentence's last word): either way its one token (`TOKEN_PATTERN`)."""
         analyzer = self.analysis.analyzer
         table = analyzer.known_stems
         if not isinstance(table, Table):
             return
         new = [c for c in dict.fromkeys(chunks) if c not in self]
-        stopwords = analyzer.stopwords
-        plain = [
-            c
-            for c in new
-            if c.isalnum() and c.isascii() and c not in stopwords and len(c) <= MAX_TOKEN_LENGTH
-        ]
-        known = dict(zip(plain, table.get_many(plain), strict=True))
+        word_of = {c: w for c in new if (w := c.rstrip(".")).isalnum() and w.isascii()}
+        dropped = analyzer.stopwords
+        wanted = list({w for w in word_of.values() if w not in dropped and len(w) <= MAX_TOKEN_LENGTH})
+        known = dict(zip(wanted, table.get_many(wanted), strict=True))
         start, size, flat, term_id = self.start, self.size, self.flat, self.analysis.term_id
         for chunk in new:
-            stem = known.get(chunk)
-            if not stem:  # not a plain word, a stopword, or a word the table lacks: as ever
+            word = word_of.get(chunk)
+            stem = known.get(word) if word is not None else None
+            if word is None or (word in known and not stem):  # not plain, or the table lacks it
                 self.__missing__(chunk)
                 continue
-            self[chunk] = len(start)  # a plain word is its own one token: its stem is its term
+            self[chunk] = len(start)  # its term is the word's stem; a stopword or too long: none
             start.append(len(flat))
-            size.append(1)
-            flat.append(term_id(stem))
+            if stem:
+                size.append(1)
+                flat.append(term_id(stem))
+            else:
+                size.append(0)
 
     def count(
         self, chunks: list[str], end: str, n_passages: int
