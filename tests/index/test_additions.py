@@ -208,6 +208,22 @@ def test_a_renamed_article_read_again_unchanged_keeps_its_number_and_id(tmp_path
     assert [a.id for a in index.articles] == [a.id for a in previous.articles]
 
 
+def test_an_article_read_again_keeps_its_renamed_id_from_a_newcomer(tmp_path: Path) -> None:
+    """A new file named with the twin's file, and listed first, whose article also says `a1`:
+    the twin kept as it was keeps `a1~2`, so the newcomer is `a1~3` (never two `a1~2`)."""
+    root = _corpus(tmp_path, 4)
+    row = json.loads((root / "001.json").read_text())
+    (root / "twin.json").write_text(json.dumps({**row, "text": "said a twin volcano story of its own"}))
+    previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    (root / "aaa.json").write_text(json.dumps({**row, "text": "said a third story about another volcano"}))
+    (root / "twin.json").write_text((root / "twin.json").read_text())  # rewritten, the same
+    only = [root / "aaa.json", root / "twin.json"]
+    index, report = build_index(root, Analyzer(), previous=previous, target_words=30, only=only)
+    ids = [a.id for a in index.articles]
+    assert len(ids) == len(set(ids)) == 6 and ids[-2:] == ["a1~2", "a1~3"]
+    assert report.added == 1 and report.unchanged == 5
+
+
 def test_a_run_of_additions_extends_the_key_lookup_it_made_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

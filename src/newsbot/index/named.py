@@ -69,31 +69,35 @@ def read_named(
     kept, dupes = dedupe(found)
     skipped.extend(dupes)
 
-    removed = {lookup.ids[i] for i in excluded if i in lookup.ids}  # go even if their files are not named
     # A named file's articles as indexed, by content: one read again unchanged keeps its number
-    # (and its id, renamed `x~2` if a clash renamed it).
+    # (and its id, renamed `x~2` if a clash renamed it). Found first, so that what they keep is
+    # taken for the rest.
     same = {(keys.paths[n], keys.hashes[n]): n for n in dropped}
-
-    def owner(text: str) -> str | None:  # the article kept with this text, if any
-        number = lookup.texts.get(text)
-        if number is not None and number not in dropped and number not in removed:
-            return keys.ids[number]
-        return new_texts.get(text)
-
-    def taken(id_: str) -> bool:
-        number = lookup.ids.get(id_)
-        return (number is not None and number not in dropped and number not in removed) or id_ in new_ids
-
-    new_texts: dict[str, str] = {}
-    new_ids: set[str] = set()
-    back: list[int] = []  # dropped, yet the same article: its file was rewritten
-    fresh: list[Article] = []
-    added = 0
+    back: list[int] = []
+    rest: list[Article] = []
     for article in kept:
         number = same.pop((article.path, article.content_hash), None)
         if number is not None and _same_id(keys.ids[number], article.id):
             back.append(number)
-            continue
+        else:
+            rest.append(article)
+    # The indexed articles that go: the named files' (unless back) and those removed since
+    # (`exclude`), even when their files are not named. Their ids and texts are free.
+    gone = dropped.union(lookup.ids[i] for i in excluded if i in lookup.ids).difference(back)
+
+    def owner(text: str) -> str | None:  # the article kept with this text, if any
+        number = lookup.texts.get(text)
+        return keys.ids[number] if number is not None and number not in gone else new_texts.get(text)
+
+    def taken(id_: str) -> bool:
+        number = lookup.ids.get(id_)
+        return (number is not None and number not in gone) or id_ in new_ids
+
+    new_texts: dict[str, str] = {}
+    new_ids: set[str] = set()
+    fresh: list[Article] = []
+    added = 0
+    for article in rest:
         number = lookup.ids.get(article.id)
         copy = owner(article.text_hash)
         if copy is not None:
@@ -115,7 +119,6 @@ def read_named(
         new_texts[article.text_hash] = article.id
         fresh.append(article)
         added += number not in dropped
-    gone = dropped.union(removed).difference(back)
     reused = np.arange(len(keys.ids), dtype=np.int64)
     if gone:
         reused = np.delete(reused, sorted(gone))
