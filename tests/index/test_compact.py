@@ -40,15 +40,3 @@ def test_most_postings_take_a_byte_and_a_half() -> None:
     compact = Compact.encode(np.array([0, len(docs)]), docs, tf)
     stored = sum(getattr(compact, f).nbytes for f in ("gaps", "gaps16", "gaps32", "tf4", "big_at"))
     assert stored <= 1.5 * len(docs)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_decoding_into_an_array_gives_the_passages_plus_one_plus_an_offset(seed: int) -> None:
-    """What the search decodes each segment's postings with (wide gaps of 16 and 32 bits included)."""
-    indptr, docs, counts = _postings(seed)
-    compact = Compact.encode(indptr, np.concatenate(docs), np.concatenate(counts))
-    for term, d in enumerate(docs):
-        out = np.full(len(d) + 2, -7, dtype=np.int64)
-        compact.decode_into(term, out[1:-1], 1000 * term)
-        np.testing.assert_array_equal(out[1:-1], d.astype(np.int64) + 1 + 1000 * term)
-        assert out[0] == out[-1] == -7  # nothing written outside

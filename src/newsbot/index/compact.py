@@ -44,24 +44,21 @@ class Compact:
 
     def docs(self, term: int, first: int | None = None) -> IntArray:
         """The passages of `term`, ascending (int64: numpy indexes with those without a copy);
-        with `first`, only the first so many of them (the rest is not decoded)."""
-        docs = self.docs_after(term, first)
-        docs -= 1
-        return docs
-
-    def docs_after(self, term: int, first: int | None = None) -> IntArray:
-        """`docs` plus one: what the gaps add up to (the search offsets its array instead of
-        taking 1 from each)."""
+        with `first`, only the first so many of them (the rest is not decoded). The search
+        decodes all its terms' postings at once instead (`newsbot.index.rough`)."""
         if term >= self.n_terms:
             return np.zeros(0, dtype=np.int64)
         start, end = int(self.indptr[term]), int(self.indptr[term + 1])
         gaps = self.gaps[start : end if first is None else min(end, start + first)]
         wide = self._wide(term, gaps)
         if wide is None:
-            return np.cumsum(gaps, dtype=np.int64)
-        wider = gaps.astype(np.int64)
-        wider[wide[0]] = wide[1]
-        return np.cumsum(wider, out=wider)
+            docs = np.cumsum(gaps, dtype=np.int64)
+        else:
+            docs = gaps.astype(np.int64)
+            docs[wide[0]] = wide[1]
+            np.cumsum(docs, out=docs)
+        docs -= 1  # the first gap is from -1
+        return docs
 
     def _wide(self, term: int, gaps: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray] | None:
         """Where `gaps` (the term's, or their start) hold 0 and the gaps of 256 or more that go
@@ -99,20 +96,6 @@ class Compact:
         if len(wide):
             counts[wide] = self.big_tf[np.searchsorted(self.big_at, postings[wide])]
         return counts
-
-    def decode_into(self, term: int, out: IntArray, offset: int = 0) -> None:
-        """Write `offset` plus `docs_after(term)` into `out`, one per posting (the search decodes
-        a term's postings of every segment into one array, with the segments' first passages)."""
-        start = int(self.indptr[term])
-        gaps = self.gaps[start : int(self.indptr[term + 1])]
-        if not len(gaps):
-            return
-        out[:] = gaps  # then summed in place: as fast as a sum that widens, with room to fix gaps
-        wide = self._wide(term, gaps)
-        if wide is not None:
-            out[wide[0]] = wide[1]
-        out[0] += offset
-        np.cumsum(out, out=out)
 
     @classmethod
     def encode(cls, indptr: IntArray, docs: Int32Array, tf: Counts) -> Compact:
