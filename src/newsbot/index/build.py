@@ -31,7 +31,7 @@ from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Spliced
 from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
 from newsbot.index.coldread import ColdRead
-from newsbot.index.filestates import Files
+from newsbot.index.filestates import Files, changed
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.keys import Keys
 from newsbot.index.merge import Fresh, Numbers, assemble
@@ -195,10 +195,7 @@ class _Build:
         if before:
             listed_paths = set(listed.paths)
             changes.update(dict.fromkeys(p for p in before if p not in listed_paths))
-        if isinstance(before, Files):  # saved as the changes to the previous states
-            self.files = before.overlay(changes)
-        else:
-            self.files = {p: s for p, s in {**before, **changes}.items() if s is not None}
+        self.files = changed(before, changes)  # a saved index's: as the changes to its states
 
     def _reads(self, rels: list[str], sizes: list[int]) -> Generator[FileRead, None, None]:
         """`rels` read, in order: in worker processes when there is a lot to read (a cold build,

@@ -191,3 +191,13 @@ class Files(Mapping[str, FileState]):
         }
         write_file(folder / BASE, lambda fh: fh.write(json.dumps(data).encode()))
         write_file(folder / DELTA, lambda fh: fh.write(b"{}"))
+
+
+def changed(
+    before: Mapping[str, FileState], changes: Mapping[str, FileState | None]
+) -> Mapping[str, FileState]:
+    """The corpus files' states after `changes` (None: the file is gone): a saved index's `Files`
+    get them as an overlay (its base shared), a plain mapping a new dict."""
+    if isinstance(before, Files):
+        return before.overlay(changes)
+    return {p: s for p, s in {**before, **changes}.items() if s is not None}

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from newsbot.corpus.dedupe import dedupe
 from newsbot.corpus.read import read_file
 from newsbot.index.catalog import FileState
-from newsbot.index.filestates import Files
+from newsbot.index.filestates import changed
 from newsbot.index.keys import Keys
 from newsbot.records import Article, Skipped
 
@@ -122,11 +122,7 @@ def read_named(
     reused = np.arange(len(keys.ids), dtype=np.int64)
     if gone:
         reused = np.delete(reused, sorted(gone))
-    if isinstance(before, Files):
-        files: Mapping[str, FileState] = before.overlay(changes)
-    else:
-        files = {p: s for p, s in {**before, **changes}.items() if s is not None}
-    return Named(fresh, reused, files, skipped, added)
+    return Named(fresh, reused, changed(before, changes), skipped, added)
 
 
 def _same_id(indexed: str, read: str) -> bool:
