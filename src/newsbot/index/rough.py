@@ -1,17 +1,15 @@
 """The search's two passes over postings, a segment at a time, all query terms at once (see
 `newsbot.index.search`).
 
-First pass: the query terms' postings in a segment are decoded together, into one array of
-index-wide passages (plus one), and their rough weights added up per passage with one
-`np.add.at`; the segment's slice of the rough scores (1 MB for 250k passages) stays in the core's
-cache meanwhile. Second pass: the few passages still in the running are looked up in those arrays,
-for the exact weights. Term by term, a 12-term question over ten segments (the synthetic 2.1M)
-made about 2,000 numpy calls, ~10 us each: as long as decoding its 1.4M postings.
+First pass: the query terms' postings in a segment are decoded, into one array of index-wide
+passages (plus one), and their rough weights added up per passage, in one compiled loop
+(`newsbot.index.kernels`); the segment's slice of the rough scores (1 MB for 250k passages) stays
+in the core's cache meanwhile. Second pass: the few passages still in the running are looked up
+in those arrays, for the exact weights.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,47 +53,38 @@ def _add_segment(
 ) -> Decoded | None:
     """Decode the query terms' postings in one segment (passages from `start`) and add their
     rough weights to `after`; None when the segment has none."""
-    compact, level = postings.inverted.postings, postings.inverted.level
-    indptr, at16, at32 = compact.indptr, compact.at16, compact.at32
-    # Parts (row, term, times, first, end): first the biggest without wide gaps (the scores there
-    # are all 0 so far: set, not added, 10% faster), then those with wide gaps (searched for them).
-    wide: list[tuple[int, int, int, int, int]] = []
-    plain: list[tuple[int, int, int, int, int]] = []
+    compact, indptr = postings.inverted.postings, postings.inverted.postings.indptr
+    rows, terms, weights = [], [], []
     for row, (term, times) in enumerate(repeats.items()):
-        if term < len(indptr) - 1 and (first := int(indptr[term])) < (end := int(indptr[term + 1])):
-            (wide if at16[term + 1] > at16[term] else plain).append((row, term, times, first, end))
-    plain.sort(key=lambda part: part[3] - part[4])
-    parts, fresh = plain[:1] + wide + plain[1:], min(len(plain), 1)
-    if not parts:
+        if term < len(indptr) - 1 and indptr[term] < indptr[term + 1]:
+            rows.append(row)
+            terms.append(term)
+            weights.append(postings.step[term] * np.float32(times))
+    if not terms:
         return None
-    starts = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum([end - first for *_, first, end in parts], out=starts[1:])
-    bounds = starts.tolist()
-    # The gaps, each part's first from its segment's start (`Compact`): a gap of 256 or more is
-    # a 0 there, its value in `gaps16` (or `gaps32`).
-    docs = np.concatenate([compact.gaps[first:end] for *_, first, end in parts], dtype=np.int64)
-    if wide:
-        values = np.concatenate([compact.gaps16[at16[t] : at16[t + 1]] for _, t, *_ in wide], dtype=np.int64)
-        widest = [compact.gaps32[at32[t] : at32[t + 1]] for _, t, *_ in wide if at32[t + 1] > at32[t]]
-        if widest:
-            values[values == 0] = np.concatenate(widest)
-        docs[bounds[fresh] + np.flatnonzero(docs[bounds[fresh] : bounds[fresh + len(wide)]] == 0)] = values
-    # One running sum for all parts: each part's first gap less the sum of the part before.
-    if len(parts) > 1:
-        docs[starts[1:-1]] -= np.add.reduceat(docs[: bounds[-2]], starts[:-2])
-    docs[0] += start
-    np.cumsum(docs, out=docs)
-    weights = np.concatenate([level[first:end] for *_, first, end in parts], dtype=np.float32)
-    for (_, term, times, *_), a, b in zip(parts, bounds, bounds[1:], strict=False):
-        weights[a:b] *= np.float32(postings.step[term] * times)
-    after[docs[: bounds[fresh]]] = weights[: bounds[fresh]]
-    np.add.at(after, docs[bounds[fresh] :], weights[bounds[fresh] :])
+    at = np.asarray(terms, dtype=np.int64)
+    firsts, ends = indptr[at], indptr[at + 1]
+    starts = np.zeros(len(at) + 1, dtype=np.int64)
+    np.cumsum(ends - firsts, out=starts[1:])
+    docs = np.empty(int(starts[-1]), dtype=np.int64)
+    from newsbot.index.kernels import add_postings  # numba: loaded by the first search, not by every command
+
+    add_postings(
+        after,
+        docs,
+        start,
+        compact.gaps,
+        compact.gaps16,
+        compact.gaps32,
+        postings.inverted.level,
+        firsts,
+        ends,
+        compact.at16[at].astype(np.int64),
+        compact.at32[at].astype(np.int64),
+        np.asarray(weights, dtype=np.float32),
+    )
     return Decoded(
-        number=number,
-        docs=docs,
-        starts=starts,
-        rows=np.array([row for row, *_ in parts], dtype=np.int64),
-        firsts=np.array([first for *_, first, _ in parts], dtype=np.int64),
+        number=number, docs=docs, starts=starts, rows=np.asarray(rows, dtype=np.int64), firsts=firsts
     )
 
 
@@ -128,14 +117,14 @@ def exact_weights(index: Index, terms: list[int], passages: IntArray, decoded: l
 def _find(found: Decoded, wanted: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """Which of `wanted` (passages plus one, ascending) each part of `found` has: per hit, its
     row, its position in `wanted` and its posting's number in the segment."""
-    n = len(wanted)
-    at = np.concatenate(
-        [np.searchsorted(found.docs[a:b], wanted) for a, b in itertools.pairwise(found.starts.tolist())]
+    room = (len(found.starts) - 1) * len(wanted)
+    part, col, at = (
+        np.empty(room, dtype=np.int64),
+        np.empty(room, dtype=np.int64),
+        np.empty(room, dtype=np.int64),
     )
-    sizes = np.diff(found.starts)
-    hit = np.flatnonzero(at < np.repeat(sizes, n))
-    part = hit // n
-    at = at[hit] + found.starts[part]
-    same = found.docs[at] == wanted[hit % n]
-    hit, part, at = hit[same], part[same], at[same]
-    return found.rows[part], hit % n, at - found.starts[part] + found.firsts[part]
+    from newsbot.index.kernels import find_postings
+
+    hits = find_postings(found.docs, found.starts, np.ascontiguousarray(wanted), part, col, at)
+    part, col, at = part[:hits], col[:hits], at[:hits]
+    return found.rows[part], col, at + found.firsts[part]

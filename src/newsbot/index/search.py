@@ -52,7 +52,7 @@ def search(
     Exactly what scoring every passage (`scores`), multiplying each score by its passage's
     `factor` (a prior, 0 or at least 1e-30: float32 must hold it; one per passage) if given, and
     ranking by score, then passage order, gives. The query terms' 8-bit rough weights are first
-    added up per passage in float32 (`np.add.at`); these rough scores are within `slack` of the
+    added up per passage in float32 (`rough_scores`); these rough scores are within `slack` of the
     true ones, so only the few passages within about twice that of the k-th best can be in the
     top k. Those are then scored again with exact float64 weights, term by term in query order
     as rank-bm25 does, which gives its floats exactly (times `factor`, in float64).

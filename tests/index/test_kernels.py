@@ -1,0 +1,56 @@
+"""The compiled loops of the search against the plain decoding of `Compact`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from newsbot.index.compact import Compact
+from newsbot.index.kernels import add_postings, find_postings
+
+
+def _compact() -> tuple[Compact, list[np.ndarray]]:
+    """Three terms: small gaps, gaps of 256 and more, gaps of 65536 and more (and a first
+    passage far from 0), so every branch of the gap coding is read."""
+    passages = [
+        np.array([0, 1, 2, 5, 9]),
+        np.array([3, 300, 301, 1000, 70_000]),
+        np.array([66_000, 66_001, 200_000, 200_255, 400_000]),
+    ]
+    indptr = np.zeros(4, dtype=np.int64)
+    indptr[1:] = np.cumsum([len(p) for p in passages])
+    docs = np.concatenate(passages).astype(np.int32)
+    return Compact.encode(indptr, docs, np.ones(len(docs), dtype=np.uint16)), passages
+
+
+def test_add_postings_decodes_every_gap_and_adds_each_terms_weight() -> None:
+    compact, passages = _compact()
+    start = 7  # the segment's first passage, index-wide
+    level = np.arange(1, 16, dtype=np.uint8)  # per posting
+    terms = np.array([2, 0, 1], dtype=np.int64)  # any order, as the query has them
+    weights = np.array([0.5, 2.0, 0.25], dtype=np.float32)
+    firsts, ends = compact.indptr[terms], compact.indptr[terms + 1]
+    after = np.zeros(start + 400_001 + 1, dtype=np.float32)
+    docs = np.empty(int((ends - firsts).sum()), dtype=np.int64)
+    add_postings(
+        after, docs, start, compact.gaps, compact.gaps16, compact.gaps32, level, firsts, ends,
+        compact.at16[terms].astype(np.int64), compact.at32[terms].astype(np.int64), weights,
+    )  # fmt: skip
+
+    assert docs.tolist() == np.concatenate([passages[t] + start + 1 for t in terms]).tolist()
+    expected = np.zeros_like(after)
+    for term, weight in zip(terms, weights, strict=True):
+        first = int(compact.indptr[term])
+        for i, passage in enumerate(passages[term]):
+            expected[passage + start + 1] += np.float32(level[first + i]) * weight
+    assert np.array_equal(after, expected)
+
+
+def test_find_postings_finds_each_wanted_passage_in_each_part() -> None:
+    docs = np.array([1, 4, 9, 2, 4, 8, 9, 100], dtype=np.int64)
+    starts = np.array([0, 3, 7, 8], dtype=np.int64)  # parts [1, 4, 9], [2, 4, 8, 9], [100]
+    wanted = np.array([4, 9, 50], dtype=np.int64)
+    part, col, at = (np.empty(9, dtype=np.int64) for _ in range(3))
+    hits = find_postings(docs, starts, wanted, part, col, at)
+
+    found = list(zip(part[:hits].tolist(), col[:hits].tolist(), at[:hits].tolist(), strict=True))
+    assert found == [(0, 0, 1), (0, 1, 2), (1, 0, 1), (1, 1, 3)]
