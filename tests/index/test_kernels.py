@@ -30,7 +30,7 @@ def test_add_postings_decodes_every_gap_and_adds_each_terms_weight() -> None:
     weights = np.array([0.5, 2.0, 0.25], dtype=np.float32)
     firsts, ends = compact.indptr[terms], compact.indptr[terms + 1]
     after = np.zeros(start + 400_001 + 1, dtype=np.float32)
-    docs = np.empty(int((ends - firsts).sum()), dtype=np.int64)
+    docs = np.empty(int((ends - firsts).sum()), dtype=np.int32)
     add_postings(
         after, docs, start, compact.gaps, compact.gaps16, compact.gaps32, level, firsts, ends,
         compact.at16[terms].astype(np.int64), compact.at32[terms].astype(np.int64), weights,
@@ -46,7 +46,7 @@ def test_add_postings_decodes_every_gap_and_adds_each_terms_weight() -> None:
 
 
 def test_find_postings_finds_each_wanted_passage_in_each_part() -> None:
-    docs = np.array([1, 4, 9, 2, 4, 8, 9, 100], dtype=np.int64)
+    docs = np.array([1, 4, 9, 2, 4, 8, 9, 100], dtype=np.int32)
     starts = np.array([0, 3, 7, 8], dtype=np.int64)  # parts [1, 4, 9], [2, 4, 8, 9], [100]
     wanted = np.array([4, 9, 50], dtype=np.int64)
     part, col, at = (np.empty(9, dtype=np.int64) for _ in range(3))

@@ -16,7 +16,7 @@ from numba import njit
 @njit(cache=True, nogil=True)
 def add_postings(
     after: npt.NDArray[np.float32],
-    docs: npt.NDArray[np.int64],
+    docs: npt.NDArray[np.int32],
     start: int,
     gaps: npt.NDArray[np.uint8],
     gaps16: npt.NDArray[np.uint16],
@@ -52,7 +52,7 @@ def add_postings(
 
 @njit(cache=True, nogil=True)
 def find_postings(
-    docs: npt.NDArray[np.int64],
+    docs: npt.NDArray[np.int32],
     starts: npt.NDArray[np.int64],
     wanted: npt.NDArray[np.int64],
     part: npt.NDArray[np.int64],

@@ -10,13 +10,14 @@ in those arrays, for the exact weights.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from newsbot.index.bm25 import Float32Array, FloatArray, IntArray, Postings, weigh
+from newsbot.index.bm25 import Float32Array, FloatArray, Int32Array, IntArray, Postings, weigh
 
 if TYPE_CHECKING:
     from newsbot.index.store import Index
@@ -27,7 +28,7 @@ class Decoded:
     """The query terms' postings in one segment: `docs` holds each term's part in turn."""
 
     number: int  # the segment's number in `index.parts`
-    docs: IntArray  # index-wide passages plus one, ascending within each part
+    docs: Int32Array  # index-wide passages plus one, ascending within each part (see `_Room`)
     starts: IntArray  # part j is docs[starts[j]:starts[j + 1]]
     rows: IntArray  # per part: its term's row (position in the query's distinct terms)
     firsts: IntArray  # per part: the number of its first posting in the segment
@@ -41,15 +42,16 @@ def rough_scores(index: Index, repeats: Mapping[int, int]) -> tuple[Float32Array
     """
     after = np.zeros(index.n_passages + 1, dtype=np.float32)
     decoded = []
+    room = _Room.of_this_thread()
     for number, (segment, postings) in enumerate(index.parts):
-        found = _add_segment(after, number, segment.start, postings, repeats)
+        found = _add_segment(after, number, segment.start, postings, repeats, room)
         if found is not None:
             decoded.append(found)
     return after, decoded
 
 
 def _add_segment(
-    after: Float32Array, number: int, start: int, postings: Postings, repeats: Mapping[int, int]
+    after: Float32Array, number: int, start: int, postings: Postings, repeats: Mapping[int, int], room: _Room
 ) -> Decoded | None:
     """Decode the query terms' postings in one segment (passages from `start`) and add their
     rough weights to `after`; None when the segment has none."""
@@ -66,7 +68,7 @@ def _add_segment(
     firsts, ends = indptr[at], indptr[at + 1]
     starts = np.zeros(len(at) + 1, dtype=np.int64)
     np.cumsum(ends - firsts, out=starts[1:])
-    docs = np.empty(int(starts[-1]), dtype=np.int64)
+    docs = room.take(int(starts[-1]))
     from newsbot.index.kernels import add_postings  # numba: loaded by the first search, not by every command
 
     add_postings(
@@ -86,6 +88,37 @@ def _add_segment(
     return Decoded(
         number=number, docs=docs, starts=starts, rows=np.asarray(rows, dtype=np.int64), firsts=firsts
     )
+
+
+class _Room:
+    """Where a thread's searches decode postings: one buffer kept and handed out in pieces. A new
+    array per segment and query cost more than the decoding: at 2M passages a question decodes
+    ~1.5M postings, and each fresh page of an array that big is a page fault (~2,600 a question)."""
+
+    _threads = threading.local()
+
+    def __init__(self) -> None:
+        self.buffer: Int32Array = np.empty(1 << 16, dtype=np.int32)
+        self.used = 0
+
+    @classmethod
+    def of_this_thread(cls) -> _Room:
+        """This thread's room, emptied: what the last search took from it is no longer used."""
+        room: _Room | None = getattr(cls._threads, "room", None)
+        if room is None:
+            room = cls._threads.room = cls()
+        room.used = 0
+        return room
+
+    def take(self, n: int) -> Int32Array:
+        """`n` int32s nobody else uses until this thread's next search. When the buffer is full,
+        a bigger one replaces it: the pieces already handed out keep the old one alive."""
+        if self.used + n > len(self.buffer):
+            self.buffer = np.empty(max(2 * len(self.buffer), self.used + n), dtype=np.int32)
+            self.used = 0
+        piece = self.buffer[self.used : self.used + n]
+        self.used += n
+        return piece
 
 
 def exact_weights(index: Index, terms: list[int], passages: IntArray, decoded: list[Decoded]) -> FloatArray:
