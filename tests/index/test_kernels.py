@@ -27,22 +27,23 @@ def test_add_postings_decodes_every_gap_and_adds_each_terms_weight() -> None:
     start = 7  # the segment's first passage, index-wide
     level = np.arange(1, 16, dtype=np.uint8)  # per posting
     terms = np.array([2, 0, 1], dtype=np.int64)  # any order, as the query has them
-    weights = np.array([0.5, 2.0, 0.25], dtype=np.float32)
-    firsts, ends = compact.indptr[terms], compact.indptr[terms + 1]
+    times = np.array([1, 2, 1], dtype=np.float32)  # how often the query has each
+    step = np.array([2.0, 0.25, 0.5], dtype=np.float32)  # per term id
     after = np.zeros(start + 400_001 + 1, dtype=np.float32)
-    docs = np.empty(int((ends - firsts).sum()), dtype=np.int32)
-    add_postings(
-        after, docs, start, compact.gaps, compact.gaps16, compact.gaps32, level, firsts, ends,
-        compact.at16[terms].astype(np.int64), compact.at32[terms].astype(np.int64), weights,
+    docs = np.empty(sum(len(p) for p in passages), dtype=np.int32)
+    high = add_postings(
+        after, docs, start, terms, times, step, compact.indptr[terms], compact.indptr, compact.at16,
+        compact.at32, compact.gaps, compact.gaps16, compact.gaps32, level,
     )  # fmt: skip
 
     assert docs.tolist() == np.concatenate([passages[t] + start + 1 for t in terms]).tolist()
     expected = np.zeros_like(after)
-    for term, weight in zip(terms, weights, strict=True):
+    for term, repeat in zip(terms, times, strict=True):
         first = int(compact.indptr[term])
         for i, passage in enumerate(passages[term]):
-            expected[passage + start + 1] += np.float32(level[first + i]) * weight
+            expected[passage + start + 1] += np.float32(level[first + i]) * (step[term] * repeat)
     assert np.array_equal(after, expected)
+    assert high == expected.max() > 0
 
 
 def test_find_postings_finds_each_wanted_passage_in_each_part() -> None:

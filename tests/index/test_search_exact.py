@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from newsbot.index import merge
+from newsbot.index import merge, rough
 from newsbot.index.build import build_index
 from newsbot.index.store import Index
 from newsbot.records import Filters
@@ -105,6 +107,36 @@ def test_pruned_search_equals_scoring_every_passage(index: Index) -> None:
         assert index.search(query, k, f, per_article, factor) == _reference(
             index, query, k, f, per_article, factor
         ), (query, k, per_article, n % 4, f)
+
+
+def test_segments_shared_with_a_second_thread_give_the_same_results(
+    index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big searches add up half the segments in another thread (`rough._share`): every search
+    here is made to, and still equals scoring every passage."""
+    threads: set[str] = set()
+    share = rough._share
+
+    def watched(add: Callable[[list[int]], float], sizes: list[int]) -> float:
+        def noted(which: list[int]) -> float:
+            threads.add(threading.current_thread().name)
+            return add(which)
+
+        return share(noted, sizes)
+
+    monkeypatch.setattr(rough, "SHARED_POSTINGS", 0)
+    monkeypatch.setattr(rough, "_share", watched)
+    monkeypatch.setattr(rough.os, "cpu_count", lambda: 2)
+    rng = random.Random(31)
+    factor = 1 + 0.5 * np.random.default_rng(32).random(index.n_passages)
+    for n in range(200):
+        query = _query(index, rng)
+        k, per_article = rng.choice([1, 6, 10, 400]), rng.choice([0, 1])
+        chosen = None if n % 2 else factor
+        assert index.search(query, k, Filters(), per_article, chosen) == _reference(
+            index, query, k, Filters(), per_article, chosen
+        )
+    assert len(threads) == 2  # the segments were split between this thread and the helper
 
 
 def test_the_answer_paths_k_with_ties_is_exact(index: Index) -> None:

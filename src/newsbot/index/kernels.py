@@ -18,25 +18,32 @@ def add_postings(
     after: npt.NDArray[np.float32],
     docs: npt.NDArray[np.int32],
     start: int,
+    terms: npt.NDArray[np.int64],
+    times: npt.NDArray[np.float32],
+    step: npt.NDArray[np.float32],
+    firsts: npt.NDArray[np.int64],
+    indptr: npt.NDArray[np.int64],
+    at16: npt.NDArray[np.uint32],
+    at32: npt.NDArray[np.uint32],
     gaps: npt.NDArray[np.uint8],
     gaps16: npt.NDArray[np.uint16],
     gaps32: npt.NDArray[np.uint32],
     level: npt.NDArray[np.uint8],
-    firsts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    at16: npt.NDArray[np.int64],
-    at32: npt.NDArray[np.int64],
-    weights: npt.NDArray[np.float32],
-) -> None:
-    """For each part j (a term's postings firsts[j]:ends[j] in a segment whose passages start at
-    `start`): decode its passages plus one into `docs` (the parts in turn) and add
-    level * weights[j] to `after` at each. Gap coding as in `newsbot.index.compact.Compact`:
-    a 0 gap is the term's next `gaps16` entry (from at16[j]), itself 0 for the next `gaps32`."""
+) -> float:
+    """Decode the postings of `terms` in a segment whose passages start at `start` (term j's are
+    firsts[j]:indptr[terms[j] + 1]) into `docs`, as passages plus one, one term after the other;
+    add level * step * times[j] (float32) to `after` at each. Returns the largest sum made.
+
+    Gap coding as in `newsbot.index.compact.Compact`: a 0 gap is the term's next `gaps16` entry,
+    itself 0 for its next `gaps32` entry."""
     out = 0
-    for j in range(len(firsts)):
+    high = np.float32(0)
+    for j in range(len(terms)):
+        term = terms[j]
         doc = np.int64(start)
-        wide, widest, weight = at16[j], at32[j], weights[j]
-        for i in range(firsts[j], ends[j]):
+        wide, widest = np.int64(at16[term]), np.int64(at32[term])
+        weight = step[term] * times[j]
+        for i in range(firsts[j], indptr[term + 1]):
             gap = np.int64(gaps[i])
             if gap == 0:
                 gap = np.int64(gaps16[wide])
@@ -47,7 +54,10 @@ def add_postings(
             doc += gap
             docs[out] = doc
             out += 1
-            after[doc] += np.float32(level[i]) * weight
+            score = after[doc] + np.float32(level[i]) * weight
+            after[doc] = score
+            high = max(high, score)
+    return float(high)
 
 
 @njit(cache=True, nogil=True)

@@ -10,8 +10,10 @@ in those arrays, for the exact weights.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,8 @@ from newsbot.index.bm25 import Float32Array, FloatArray, Int32Array, IntArray, P
 
 if TYPE_CHECKING:
     from newsbot.index.store import Index
+
+SHARED_POSTINGS = 400_000  # from this many postings a question, two threads add them up (`_share`)
 
 
 @dataclass(frozen=True)
@@ -34,60 +38,82 @@ class Decoded:
     firsts: IntArray  # per part: the number of its first posting in the segment
 
 
-def rough_scores(index: Index, repeats: Mapping[int, int]) -> tuple[Float32Array, list[Decoded]]:
-    """Each passage's rough score (float32) at its number plus one, and the postings decoded.
+def rough_scores(index: Index, repeats: Mapping[int, int]) -> tuple[Float32Array, float, list[Decoded]]:
+    """Each passage's rough score (float32) at its number plus one, the largest of them, and the
+    postings decoded.
 
     `repeats`: each query term (idf > 0) with how many times the query has it. The rough weights
     are the 8-bit levels times the term's step in each segment (`Postings.step`), as float32.
+    With many postings to add up, the segments are shared with a second thread (`_share`).
     """
-    after = np.zeros(index.n_passages + 1, dtype=np.float32)
-    decoded = []
-    room = _Room.of_this_thread()
-    for number, (segment, postings) in enumerate(index.parts):
-        found = _add_segment(after, number, segment.start, postings, repeats, room)
-        if found is not None:
-            decoded.append(found)
-    return after, decoded
-
-
-def _add_segment(
-    after: Float32Array, number: int, start: int, postings: Postings, repeats: Mapping[int, int], room: _Room
-) -> Decoded | None:
-    """Decode the query terms' postings in one segment (passages from `start`) and add their
-    rough weights to `after`; None when the segment has none."""
-    compact, indptr = postings.inverted.postings, postings.inverted.postings.indptr
-    rows, terms, weights = [], [], []
-    for row, (term, times) in enumerate(repeats.items()):
-        if term < len(indptr) - 1 and indptr[term] < indptr[term + 1]:
-            rows.append(row)
-            terms.append(term)
-            weights.append(postings.step[term] * np.float32(times))
-    if not terms:
-        return None
-    at = np.asarray(terms, dtype=np.int64)
-    firsts, ends = indptr[at], indptr[at + 1]
-    starts = np.zeros(len(at) + 1, dtype=np.int64)
-    np.cumsum(ends - firsts, out=starts[1:])
-    docs = room.take(int(starts[-1]))
     from newsbot.index.kernels import add_postings  # numba: loaded by the first search, not by every command
 
-    add_postings(
-        after,
-        docs,
-        start,
-        compact.gaps,
-        compact.gaps16,
-        compact.gaps32,
-        postings.inverted.level,
-        firsts,
-        ends,
-        compact.at16[at].astype(np.int64),
-        compact.at32[at].astype(np.int64),
-        np.asarray(weights, dtype=np.float32),
-    )
-    return Decoded(
-        number=number, docs=docs, starts=starts, rows=np.asarray(rows, dtype=np.int64), firsts=firsts
-    )
+    after = np.zeros(index.n_passages + 1, dtype=np.float32)
+    terms = np.fromiter(repeats, dtype=np.int64, count=len(repeats))
+    times = np.fromiter(repeats.values(), dtype=np.float32, count=len(repeats))
+    room = _Room.of_this_thread()
+    decoded = [
+        d for n, (s, p) in enumerate(index.parts) if (d := _plan(n, s.start, p, terms, room)) is not None
+    ]
+    postings = [index.parts[found.number][1] for found in decoded]
+
+    def add(which: list[int]) -> float:
+        high = 0.0
+        for i in which:
+            found, inverted = decoded[i], postings[i].inverted
+            compact = inverted.postings
+            high = max(high, add_postings(
+                after, found.docs, index.segments[found.number].start, terms[found.rows], times[found.rows],
+                postings[i].step, found.firsts, compact.indptr, compact.at16, compact.at32,
+                compact.gaps, compact.gaps16, compact.gaps32, inverted.level,
+            ))  # fmt: skip
+        return high
+
+    return after, _share(add, [len(found.docs) for found in decoded]), decoded
+
+
+def _plan(number: int, start: int, postings: Postings, terms: IntArray, room: _Room) -> Decoded | None:
+    """Where the query terms' postings in one segment (passages from `start`) will be decoded; None
+    when the segment has none."""
+    indptr = postings.inverted.postings.indptr
+    rows = np.flatnonzero(terms < len(indptr) - 1)
+    firsts = indptr[terms[rows]]
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(indptr[terms[rows] + 1] - firsts, out=starts[1:])
+    if not starts[-1]:
+        return None
+    return Decoded(number=number, docs=room.take(int(starts[-1])), starts=starts, rows=rows, firsts=firsts)
+
+
+def _share(add: Callable[[list[int]], float], sizes: list[int]) -> float:
+    """`add` over all of `sizes`' segments, the largest of its results: in this thread alone, or,
+    with at least `SHARED_POSTINGS` to add, with a second thread taking about half of them (the
+    compiled loop lets go of the GIL; each segment writes only its own passages' scores).
+    Splitting costs ~0.1 ms, so small searches are not split."""
+    everything = list(range(len(sizes)))
+    if sum(sizes) < SHARED_POSTINGS or len(sizes) < 2 or (os.cpu_count() or 1) < 2:
+        return add(everything)
+    mine: list[int] = []
+    theirs: list[int] = []
+    load = [0, 0]
+    for i in sorted(everything, key=lambda i: -sizes[i]):  # the biggest first, each to the lighter side
+        side = 0 if load[0] <= load[1] else 1
+        (mine, theirs)[side].append(i)
+        load[side] += sizes[i]
+    other = _helper().submit(add, theirs)
+    return max(add(mine), other.result())
+
+
+_helpers: dict[int, ThreadPoolExecutor] = {}  # per process id: a forked child needs its own thread
+
+
+def _helper() -> ThreadPoolExecutor:
+    """The second thread of this process's searches (made on first use)."""
+    pid = os.getpid()
+    if pid not in _helpers:
+        _helpers.clear()
+        _helpers[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-search")
+    return _helpers[pid]
 
 
 class _Room:

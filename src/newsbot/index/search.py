@@ -68,8 +68,8 @@ def search(
     if slack >= 1:  # a term's levels too coarse to bound (a part below half a unit): no pruning
         return _search_all(index, term_ids, k, filters, per_article, factor)
     # Passage p's rough score is at p + 1: the postings decode to passages plus one.
-    after, decoded = rough_scores(index, repeats)
-    top = _contenders(_Rough(index, after[1:], filters, factor), k, per_article, slack)
+    after, high, decoded = rough_scores(index, repeats)
+    top = _contenders(_Rough(index, after[1:], high, filters, factor), k, per_article, slack)
     row = {t: i for i, t in enumerate(repeats)}
     exact = exact_weights(index, list(repeats), top, decoded)
     scores = np.zeros(len(top))
@@ -105,8 +105,10 @@ class _Rough:
     factor, and only the passages over that are scaled and checked.
     """
 
-    def __init__(self, index: Index, rough: Float32Array, filters: Filters, factor: FloatArray | None):
-        self.index, self.rough, self.filters, self.factor = index, rough, filters, factor
+    def __init__(
+        self, index: Index, rough: Float32Array, high: float, filters: Filters, factor: FloatArray | None
+    ):
+        self.index, self.rough, self.high, self.filters, self.factor = index, rough, high, filters, factor
         # A scaled score is at most its rough score times this (`largest`, with room for roundings).
         self.reach = 1.0 if factor is None else _largest(index, factor) * REACH_ROOM
 
@@ -153,7 +155,7 @@ def _contenders(scan: _Rough, k: int, per_article: int, slack: float) -> npt.NDA
     than the k-th result and cannot change the result.
     """
     want = PICKS_PER_RESULT * k * max(per_article, 1)
-    high = float(scan.rough.max())
+    high = scan.high
     bar = high * FIRST_CUT
     docs, scores = scan.above(bar)
     if len(scores) and float(scores.max()) * FIRST_CUT > bar:  # scaled up: as high a bar as then
