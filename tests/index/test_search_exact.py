@@ -126,7 +126,7 @@ def test_segments_shared_with_a_second_thread_give_the_same_results(
 
     monkeypatch.setattr(rough, "SHARED_POSTINGS", 0)
     monkeypatch.setattr(rough, "_share", watched)
-    monkeypatch.setattr(rough.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(rough, "_cores", lambda: 2)
     rng = random.Random(31)
     factor = 1 + 0.5 * np.random.default_rng(32).random(index.n_passages)
     for n in range(200):

@@ -10,6 +10,7 @@ in those arrays, for the exact weights.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -91,7 +92,7 @@ def _share(add: Callable[[list[int]], float], sizes: list[int]) -> float:
     compiled loop lets go of the GIL; each segment writes only its own passages' scores).
     Splitting costs ~0.1 ms, so small searches are not split."""
     everything = list(range(len(sizes)))
-    if sum(sizes) < SHARED_POSTINGS or len(sizes) < 2 or (os.cpu_count() or 1) < 2:
+    if sum(sizes) < SHARED_POSTINGS or len(sizes) < 2 or _cores() < 2:
         return add(everything)
     mine: list[int] = []
     theirs: list[int] = []
@@ -102,6 +103,12 @@ def _share(add: Callable[[list[int]], float], sizes: list[int]) -> float:
         load[side] += sizes[i]
     other = _helper().submit(add, theirs)
     return max(add(mine), other.result())
+
+
+@functools.cache
+def _cores() -> int:
+    """The machine's cores (`os.cpu_count` reads /sys: ~50 us, asked once)."""
+    return os.cpu_count() or 1
 
 
 _helpers: dict[int, ThreadPoolExecutor] = {}  # per process id: a forked child needs its own thread
