@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from newsbot.index import kernels
 from newsbot.index.compact import Compact
 from newsbot.index.kernels import add_postings, find_postings
 
@@ -55,3 +58,10 @@ def test_find_postings_finds_each_wanted_passage_in_each_part() -> None:
 
     found = list(zip(part[:hits].tolist(), col[:hits].tolist(), at[:hits].tolist(), strict=True))
     assert found == [(0, 0, 1), (0, 1, 2), (1, 0, 1), (1, 1, 3)]
+
+
+def test_a_function_whose_compiled_code_cannot_be_kept_is_still_compiled() -> None:
+    """Code from nowhere numba can keep a cache for (here: no file at all) compiles per process."""
+    namespace: dict[str, Any] = {}
+    exec("def twice(x):\n    return 2 * x\n", namespace)
+    assert kernels._compiled(namespace["twice"])(21) == 42

@@ -8,12 +8,25 @@ about 1.5M postings. The loop releases the GIL, so segments can be added up in t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+def _compiled(function: Callable[..., Any]) -> Any:
+    """`function` compiled on first call, without the GIL; the machine code kept beside this file
+    (or in the user's cache) for the next process. Where neither is writable (a read-only install
+    and home), each process compiles it again (~1 s) rather than failing."""
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def add_postings(
     after: npt.NDArray[np.float32],
     docs: npt.NDArray[np.int32],
@@ -60,7 +73,7 @@ def add_postings(
     return float(high)
 
 
-@njit(cache=True, nogil=True)
+@_compiled
 def find_postings(
     docs: npt.NDArray[np.int32],
     starts: npt.NDArray[np.int64],
