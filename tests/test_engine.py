@@ -1,6 +1,7 @@
 import json
 import logging
 import math
+import sys
 import threading
 from dataclasses import replace
 from datetime import date
@@ -23,6 +24,16 @@ def test_open_builds_when_missing_then_loads(settings: Settings) -> None:
     assert engine.ask("who was sanctioned?").matched
     again = Engine.open(settings, build_if_missing=False)
     assert again.version == engine.version
+
+
+def test_warm_loads_the_compiled_search_and_needs_no_index(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Engine.open(settings, build_if_missing=False).warm()  # no index yet: nothing to do, no error
+    monkeypatch.delitem(sys.modules, "newsbot.index.kernels")
+    engine = Engine.open(settings)
+    engine.warm()
+    assert "newsbot.index.kernels" in sys.modules
 
 
 def test_no_index_message(settings: Settings) -> None:

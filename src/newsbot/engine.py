@@ -154,6 +154,12 @@ class Engine:
     def reindexing(self) -> bool:
         return self._lock.locked()
 
+    def warm(self) -> None:
+        """Load the compiled search (numba, ~0.4 s a process) with one search, so that a running
+        bot's first question does not wait for it."""
+        if self._index is not None and self._index.n_live:
+            self._index.search([0], 1)
+
     def ask(self, question: str, k: int = 3, filters: Filters = Filters(), per_article: int = 1) -> Answer:
         """The best passages for a question (see `newsbot.answers.answer.answer`). A source filter
         names a source the asker can see, or is refused with the closest names."""

@@ -95,6 +95,7 @@ async def serve(settings: Settings) -> None:
         await login(bot, token)
         log.info("Opening the index (building it on first run)…")
         engine = await asyncio.to_thread(Engine.open, settings)
+        await asyncio.to_thread(engine.warm)
         # Rows the store cannot take (full disk, database down) wait in memory and are retried.
         querylog = BufferedQueryLog(await asyncio.to_thread(open_query_log, settings))
         bot.attach(engine, querylog)
