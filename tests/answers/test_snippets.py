@@ -76,6 +76,22 @@ def test_snippet_is_centred_on_the_answering_sentence() -> None:
     assert "Magnus Carlsen won" in snippet.text and len(snippet.text) < 420
 
 
+def test_snippet_grows_toward_the_neighbour_that_answers_better() -> None:
+    analyzer = default_analyzer()
+    asked = Asked.of("Who opened the bridge?", analyzer, {"bridg": 1.0, "open": 1.0})
+    text = (
+        "Alpha came first here. Bravo came second. Carlos Diaz opened the bridge. "
+        "Delta came fourth. Echo came fifth."
+    )
+    sentences = scored(text, analyzer, asked)
+    assert len(sentences) == 5
+    room = len("Bravo came second. Carlos Diaz opened the bridge.") + 2  # the best and one neighbour
+    before = window(sentences, [0.0, 0.2, 1.0, 0.0, 0.0], analyzer, asked.weights, limit=room)
+    assert before.text == "… Bravo came second. Carlos Diaz opened the bridge. …"
+    tie = window(sentences, [0.0, 0.0, 1.0, 0.0, 0.0], analyzer, asked.weights, limit=room)
+    assert tie.text == "… Carlos Diaz opened the bridge. Delta came fourth. …"  # after, on a tie
+
+
 LIONS = (
     "The Lions have played the most Thanksgiving Day games of any NFL team, 84 in all. "
     "Fans cheered the Lions in the stadium."

@@ -163,7 +163,9 @@ def window(
     weights: dict[str, float],
     limit: int | None = None,
 ) -> Snippet:
-    """The passage's text around its best sentence, up to `limit` (SNIPPET_CHARS) characters."""
+    """The passage's text around its best sentence, up to `limit` (SNIPPET_CHARS) characters,
+    grown toward the better-scoring neighbour first: the answer often sits beside the best
+    sentence, on either side (docs/quality.md, sixth round of issue 14)."""
     limit = limit or SNIPPET_CHARS
     texts = [s.text for s in sentences]
     fallback = [s.covered for s in sentences]  # no answering sentence: the densest one
@@ -171,15 +173,13 @@ def window(
     best = max(range(len(texts)), key=lambda i: (keys[i], -i))
     lo = hi = best
     size = len(texts[best])
-    while True:
-        grown = False
-        for j in (hi + 1, lo - 1):
-            if 0 <= j < len(texts) and size + len(texts[j]) + 1 <= limit:
-                size += len(texts[j]) + 1
-                lo, hi = min(lo, j), max(hi, j)
-                grown = True
-        if not grown:
+    while True:  # one sentence at a time, toward the neighbour that answers better (after on a tie)
+        fits = [j for j in (hi + 1, lo - 1) if 0 <= j < len(texts) and size + len(texts[j]) + 1 <= limit]
+        if not fits:
             break
+        j = max(fits, key=lambda j: (keys[j], j > hi))
+        size += len(texts[j]) + 1
+        lo, hi = min(lo, j), max(hi, j)
     body = " ".join(texts[lo : hi + 1])
     if len(body) > limit * 2:  # one enormous sentence: cut at a word
         body = body[: limit * 2].rsplit(" ", 1)[0] + " …"
