@@ -3,7 +3,7 @@
 import pytest
 
 from newsbot.answers.cues import full_name_words, question_kind
-from newsbot.answers.snippets import Asked, best_sentence, ranked, scored, window
+from newsbot.answers.snippets import Asked, best_sentence, ranked, scored, sentence, window
 from newsbot.text.analyzer import default_analyzer
 
 QUIZ = (
@@ -74,6 +74,36 @@ def test_snippet_is_centred_on_the_answering_sentence() -> None:
     shown = [scored(text, analyzer, asked)]
     snippet = window(shown[0], ranked(shown)[0], analyzer, asked.weights, limit=200)
     assert "Magnus Carlsen won" in snippet.text and len(snippet.text) < 420
+
+
+def test_snippet_grows_toward_the_neighbour_that_answers_better() -> None:
+    analyzer = default_analyzer()
+    asked = Asked.of("Who opened the bridge?", analyzer, {"bridg": 1.0, "open": 1.0})
+    text = (
+        "Alpha came first here. Bravo came second. Carlos Diaz opened the bridge. "
+        "Delta came fourth. Echo came fifth."
+    )
+    sentences = scored(text, analyzer, asked)
+    assert len(sentences) == 5
+    room = len("Bravo came second. Carlos Diaz opened the bridge.") + 2  # the best and one neighbour
+    before = window(sentences, [0.0, 0.2, 1.0, 0.0, 0.0], analyzer, asked.weights, limit=room)
+    assert before.text == "… Bravo came second. Carlos Diaz opened the bridge. …"
+    tie = window(sentences, [0.0, 0.0, 1.0, 0.0, 0.0], analyzer, asked.weights, limit=room)
+    assert tie.text == "… Carlos Diaz opened the bridge. Delta came fourth. …"  # after, on a tie
+
+
+def test_the_titles_vote_for_the_names_they_hold() -> None:
+    analyzer = default_analyzer()
+    question = "Which company bought the Kelby stadium?"
+    asked = Asked.of(question, analyzer, {t: 1.0 for t in analyzer.terms(question)})
+    shown = [
+        scored("Zenith staff watched as the Kelby stadium was bought this week.", analyzer, asked),
+        scored("Acme finally bought the Kelby stadium this week after long talks.", analyzer, asked),
+    ]
+    assert best_sentence(shown, ranked(shown)) == (0, 0)  # the first passage, by its rank
+    titles = [sentence(t, analyzer, asked) for t in ("Stadium news", "Acme buys Kelby stadium")]
+    assert best_sentence(shown, ranked(shown, titles)) == (1, 0)  # the name the title gives
+    assert best_sentence(shown, ranked(shown, titles[:1])) == (0, 0)  # a title naming nobody: no vote
 
 
 LIONS = (

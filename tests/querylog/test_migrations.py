@@ -64,11 +64,15 @@ def test_older_database_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
         q = store.get(7, 1)
         assert q.record.question == "old question?"
         assert q.record.filters == {"source": "cnn.com"}
-        assert q.record.shown == (Shown("art-1", 3, "A title", 9.5),)
+        assert q.record.shown == (Shown("art-1", 3, "A title", 9.5),)  # no second passage then
+        assert q.record.shown[0].second_passage_id is None
         assert q.record.message_id is None
         assert store.vote(1, 99, up=True).up == 1  # the new tables work on the old row
         new_id = store.record(QueryRecord("new?", "slash", "no_match", guild_id=7, message_id=5))
         assert store.get(7, new_id).record.message_id == 5  # the column m002 added
+        shown = (Shown("art-2", 8, "Another", 1.5, 9),)
+        with_second = store.record(QueryRecord("again?", "slash", "answered", guild_id=7, shown=shown))
+        assert store.get(7, with_second).record.shown == shown  # the column m003 added
     assert _applied(path) == [m.name for m in MIGRATIONS]
 
 

@@ -31,7 +31,7 @@ from newsbot.querylog import (
     write_csv,
 )
 from newsbot.querylog.postgres import PostgresQueryLog
-from newsbot.records import Answer, Citation, Filters, Hit, Snippet
+from newsbot.records import Answer, Citation, Filters, Hit, Quote, Snippet
 
 GUILD_A, GUILD_B = 111, 222
 NOW = datetime.now(UTC)
@@ -97,7 +97,7 @@ def test_record_then_get_round_trips_every_field(store: SqlQueryLog) -> None:
     r = rec(
         filters={"source": "cnn.com", "since": "2024-01-01"},
         latency_ms=12.5,
-        shown=(Shown("a-1", 3, "Title one", 7.25), Shown("b-2", 0, "Title two", 1.5)),
+        shown=(Shown("a-1", 3, "Title one", 7.25, 5), Shown("b-2", 0, "Title two", 1.5)),
         index_version="v9",
         message_id=777,
         created_at=NOW - timedelta(hours=1),
@@ -138,7 +138,10 @@ def test_from_answer() -> None:
         question="rail strike?",
         best_sentence=None,
         matched=True,
-        hits=(Hit(cite, passage_id=12, position=0, score=4.5, snippet=Snippet("x")),),
+        hits=(
+            Hit(cite, passage_id=12, position=0, score=4.5, snippet=Snippet("x")),
+            Hit(cite, 30, 1, 2.0, Snippet("y"), second=Quote(33, 4, Snippet("z"))),
+        ),
         index_version="idx-3",
         took_ms=8.25,
         filters=Filters(since=date(2024, 1, 1), source="Daily Ledger"),
@@ -155,7 +158,7 @@ def test_from_answer() -> None:
         3,
         "bo",
     )
-    assert r.shown == (Shown("art-7", 12, "Rail strike", 4.5),)
+    assert r.shown == (Shown("art-7", 12, "Rail strike", 4.5), Shown("art-7", 30, "Rail strike", 2.0, 33))
     assert r.filters == {"since": "2024-01-01", "source": "Daily Ledger"}
     assert (r.latency_ms, r.index_version) == (8.25, "idx-3")
     unmatched = replace(answer, matched=False, filters=Filters())
@@ -290,7 +293,9 @@ def test_export_csv_parses(store: SqlQueryLog) -> None:
     store.vote(first, 5, up=True)
     rows = list(csv.DictReader(io.StringIO(export_csv(store, None), newline="")))
     assert [r["id"] for r in rows] == [str(first), str(second)]  # oldest first
-    assert rows[0]["shown"] == '[{"article_id": "a", "passage_id": 1, "score": 2.0, "title": "T"}]'
+    assert rows[0]["shown"] == (
+        '[{"article_id": "a", "passage_id": 1, "score": 2.0, "second_passage_id": null, "title": "T"}]'
+    )
     assert (rows[0]["votes_up"], rows[0]["message_id"], rows[1]["guild_id"]) == ("1", "3", "")
     assert (rows[1]["outcome"], rows[1]["error"]) == ("error", "E42")
     assert [r["id"] for r in csv.DictReader(io.StringIO(export_csv(store, None, days=1)))] == [str(second)]

@@ -25,7 +25,7 @@ from newsbot.answers.ranking import (
     unmatched_names,
 )
 from newsbot.answers.second import second_passage
-from newsbot.answers.snippets import Asked, Scored, best_sentence, mark, ranked, scored, window
+from newsbot.answers.snippets import Asked, Scored, best_sentence, mark, ranked, scored, sentence, window
 from newsbot.answers.when import Period, search_filters
 from newsbot.errors import BadQuestion
 from newsbot.index.store import Index
@@ -104,7 +104,8 @@ def consider(
     asked = Asked.of(question, analyzer, weights)
     texts = [index.passage_text(p) for p, _, _ in stories]
     shown = [scored(text, analyzer, asked) for text in texts]
-    scores = ranked(shown)
+    titles = [sentence(index.article_of(p).title or "", analyzer, asked) for p, _, _ in stories]
+    scores = ranked(shown, titles)
     names_of = names(analyzer, question)
     other = second_passage(index, stories[0][0], weights, names_of, distinct) if stories else None
     second = (other, scored(index.passage_text(other), analyzer, asked)) if other is not None else None

@@ -39,6 +39,10 @@ FOCUS = 1.0  # extra weight of the terms of the question proper, after any pream
 # A sentence naming the voted answer only in part ("James", "the Lions") where another shown
 # sentence names it in full ("LeBron James", "Detroit Lions") gets this share of the vote.
 PARTIAL_NAME = 0.7
+# The shown articles' titles vote too (never headlines): a title names what its report is about, so
+# a name in the titles of the reports that hold the question is likelier the answer. A title's
+# vote is its share of the question, with the cue, times this.
+TITLE_VOTE = 2.0
 _URL = re.compile(r"https?://\S+")  # no word inside a link is marked: it would break it
 
 
@@ -121,14 +125,15 @@ def _support(passages: Sequence[Scored]) -> list[Counter[str]]:
     return [Counter({n: total[n] - 1 for n in names if total[n] > 1}) for names in per]
 
 
-def ranked(passages: Sequence[Scored]) -> list[list[float]]:
+def ranked(passages: Sequence[Scored], titles: Sequence[Sentence] = ()) -> list[list[float]]:
     """Every sentence's headline score, per passage (rank discount included).
 
     Then the vote: every possible answer word gets the scores of the sentences holding it, and a
     sentence holding the most voted one counts up to (1 + VOTE) times: several sentences naming
-    the same answer beside the question's words agree on it. A sentence naming it only in part,
-    where another names it in full, gets PARTIAL_NAME of its share: the headline names the answer
-    as the reports do."""
+    the same answer beside the question's words agree on it. `titles` (the passages' articles'
+    titles, in the same order) vote too, by TITLE_VOTE. A sentence naming the answer only in
+    part, where another names it in full, gets PARTIAL_NAME of its share: the headline names the
+    answer as the reports do."""
     support = _support(passages)
     out = []
     votes: dict[str, float] = {}
@@ -139,6 +144,10 @@ def ranked(passages: Sequence[Scored]) -> list[list[float]]:
             for word in s.answers:
                 votes[word] = votes.get(word, 0.0) + value
         out.append(values)
+    for n, title in enumerate(titles):
+        value = TITLE_VOTE * title.covered * (1 + CUE_BONUS * title.cue) * (1 - RANK_STEP * n)
+        for word in title.answers:
+            votes[word] = votes.get(word, 0.0) + value
     top = max(votes.values(), default=0.0)
     if top <= 0 or VOTE <= 0:
         return out
@@ -163,7 +172,9 @@ def window(
     weights: dict[str, float],
     limit: int | None = None,
 ) -> Snippet:
-    """The passage's text around its best sentence, up to `limit` (SNIPPET_CHARS) characters."""
+    """The passage's text around its best sentence, up to `limit` (SNIPPET_CHARS) characters,
+    grown toward the better-scoring neighbour first: the answer often sits beside the best
+    sentence, on either side (docs/quality.md, sixth round of issue 14)."""
     limit = limit or SNIPPET_CHARS
     texts = [s.text for s in sentences]
     fallback = [s.covered for s in sentences]  # no answering sentence: the densest one
@@ -171,15 +182,13 @@ def window(
     best = max(range(len(texts)), key=lambda i: (keys[i], -i))
     lo = hi = best
     size = len(texts[best])
-    while True:
-        grown = False
-        for j in (hi + 1, lo - 1):
-            if 0 <= j < len(texts) and size + len(texts[j]) + 1 <= limit:
-                size += len(texts[j]) + 1
-                lo, hi = min(lo, j), max(hi, j)
-                grown = True
-        if not grown:
+    while True:  # one sentence at a time, toward the neighbour that answers better (after on a tie)
+        fits = [j for j in (hi + 1, lo - 1) if 0 <= j < len(texts) and size + len(texts[j]) + 1 <= limit]
+        if not fits:
             break
+        j = max(fits, key=lambda j: (keys[j], j > hi))
+        size += len(texts[j]) + 1
+        lo, hi = min(lo, j), max(hi, j)
     body = " ".join(texts[lo : hi + 1])
     if len(body) > limit * 2:  # one enormous sentence: cut at a word
         body = body[: limit * 2].rsplit(" ", 1)[0] + " …"

@@ -66,3 +66,9 @@ def m002_feedback(db: Schema) -> None:
             created_at TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX flags_query ON flags (query_id)")
+
+
+@migration
+def m003_second_passage(db: Schema) -> None:
+    # A hit may quote a second passage of its article (`Hit.second`); older rows have none.
+    db.execute("ALTER TABLE shown ADD COLUMN second_passage_id INTEGER")

@@ -40,6 +40,7 @@ class Shown:
     passage_id: int
     title: str
     score: float
+    second_passage_id: int | None = None  # the article's other passage quoted under it (`Hit.second`)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,14 @@ class QueryRecord:
             user_name=user_name,
             filters={k: v for k, v in filters.items() if v is not None},
             shown=tuple(
-                Shown(h.citation.article_id, h.passage_id, h.citation.title, h.score) for h in answer.hits
+                Shown(
+                    h.citation.article_id,
+                    h.passage_id,
+                    h.citation.title,
+                    h.score,
+                    h.second.passage_id if h.second else None,
+                )
+                for h in answer.hits
             ),
             latency_ms=answer.took_ms,
             index_version=answer.index_version,
@@ -146,7 +154,13 @@ class LoggedQuery:
             "question": r.question,
             "filters": dict(r.filters),
             "shown": [
-                {"article_id": s.article_id, "passage_id": s.passage_id, "title": s.title, "score": s.score}
+                {
+                    "article_id": s.article_id,
+                    "passage_id": s.passage_id,
+                    "title": s.title,
+                    "score": s.score,
+                    "second_passage_id": s.second_passage_id,
+                }
                 for s in r.shown
             ],
             "latency_ms": r.latency_ms,

@@ -126,9 +126,18 @@ class SqlQueryLog:
             ).fetchone()["id"]
             # int() / float(): numpy scalars from the ranker would be stored as blobs.
             db.executemany(
-                "INSERT INTO shown VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO shown (query_id, rank, article_id, passage_id, title, score, second_passage_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (row_id, rank, _text(s.article_id), int(s.passage_id), _text(s.title), float(s.score))
+                    (
+                        row_id,
+                        rank,
+                        _text(s.article_id),
+                        int(s.passage_id),
+                        _text(s.title),
+                        float(s.score),
+                        None if s.second_passage_id is None else int(s.second_passage_id),
+                    )
                     for rank, s in enumerate(rec.shown)
                 ],
             )
@@ -378,7 +387,7 @@ def _hydrate(db: Db, rows: Iterable[Row]) -> list[LoggedQuery]:
         marks = ",".join("?" * len(ids))
         for s in db.execute(f"SELECT * FROM shown WHERE query_id IN ({marks}) ORDER BY query_id, rank", ids):
             shown.setdefault(s["query_id"], []).append(
-                Shown(s["article_id"], s["passage_id"], s["title"], s["score"])
+                Shown(s["article_id"], s["passage_id"], s["title"], s["score"], s["second_passage_id"])
             )
         for f in db.execute(f"SELECT * FROM flags WHERE query_id IN ({marks}) ORDER BY id", ids):
             flags.setdefault(f["query_id"], []).append(
