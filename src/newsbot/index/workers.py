@@ -318,12 +318,10 @@ def analysed(
     chars = sum(sizes)
     if workers is None:
         workers = min(cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
-    # Workers get four batches each, to share the work out, and so does a cold build (its
-    # chunks end with batches). A reindex analysed here: the fewer the better (each batch's
-    # learning of its chunks costs: 262 articles took 20% longer in four batches than in one),
-    # up to the size that bounds the memory.
-    alone = workers <= 1 and texts is None
-    size = _BATCH_CHARS if alone else max(min(_BATCH_CHARS, chars // (4 * workers) + 1), 1)
+    # Four batches a worker, and four when analysed here too: measured in a fresh process (the
+    # benchmark's 1% reindex), one batch of the 262 articles took ~28 ms more than four (fresh
+    # memory for all their chunks at once), though 20% less when the process had run one before.
+    size = max(min(_BATCH_CHARS, chars // (4 * workers) + 1), 1)
     bounds = [0]  # batch b: articles bounds[b]:bounds[b + 1]
     filled = 0
     for n, length in enumerate(sizes):
