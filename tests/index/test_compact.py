@@ -33,6 +33,21 @@ def test_postings_read_back_as_written(seed: int) -> None:
     assert len(compact.docs(len(docs))) == 0  # a term numbered after the postings were made
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_the_starts_of_many_terms_are_each_ones_docs(seed: int) -> None:
+    indptr, docs, counts = _postings(seed)
+    compact = Compact.encode(indptr, np.concatenate(docs), np.concatenate(counts))
+    rng = np.random.default_rng(seed)
+    terms = rng.integers(0, len(docs) + 2, 40)  # repeats, and terms past the postings
+    for first in (1, 3, 16, 2000):
+        found, bounds = compact.starts(terms, first)
+        assert len(bounds) == len(terms) + 1 and bounds[-1] == len(found)
+        for n, term in enumerate(terms.tolist()):
+            np.testing.assert_array_equal(found[bounds[n] : bounds[n + 1]], compact.docs(term, first))
+    found, bounds = compact.starts(np.zeros(0, dtype=np.int64), 16)
+    assert len(found) == 0 and bounds.tolist() == [0]
+
+
 def test_most_postings_take_a_byte_and_a_half() -> None:
     docs = np.arange(0, 30_000, 3, dtype=np.int32)
     tf = np.ones(len(docs), dtype=np.uint16)

@@ -1,6 +1,7 @@
 """`Table.of` sorts with numpy: the same arrays and extras as sorting (key, value) bytes in Python."""
 
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -32,3 +33,24 @@ def test_keys_with_nul_bytes_are_sorted_in_python() -> None:
     mapping = {"a\x00": 1, "a": 2, "\x00": 3}
     _same(Table.of(mapping, "int32"), Table._of_sorted_in_python(mapping, "int32"))
     assert Table.of(mapping, "int32")["a"] == 2
+
+
+def test_many_keys_at_once_are_each_ones_get(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    words = ["naïve", "ĳssel", "x" * 30, "zebra", "a\x00b", "ä" * 13] + [
+        "".join(rng.choices("abcé", k=rng.randint(1, 8))) for _ in range(300)
+    ]
+    stems = {w: w[: rng.randint(1, len(w))] for w in words[::2]}
+    stems["long"] = "y" * 30  # a value too long for the width
+    Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
+    for table in (
+        Table.open(tmp_path, "stems"),
+        Table.open(tmp_path, "stems").extended({"zebra": "z", "new": "n"}),
+    ):
+        asked = [*words, "long", "new", "absent", "", "x" * 30]
+        assert table.get_many(asked) == [table.get(w) for w in asked]
+        plain = [w for w in asked if w.isascii()]  # (encoded by numpy)
+        assert table.get_many(plain) == [table.get(w) for w in plain]
+        assert table.get_many([]) == []
+    numbers = {w: n for n, w in enumerate(words)}
+    assert Table.of(numbers, "int32").get_many([*words, "absent"]) == [*map(numbers.get, words), None]

@@ -77,10 +77,8 @@ def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path, monkeypatch:
     Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
     known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 12)
     slow: list[str] = []  # chunks analysed one by one
-    real = workers._Chunks.__missing__
-    monkeypatch.setattr(
-        workers._Chunks, "__missing__", lambda self, chunk: slow.append(chunk) or real(self, chunk)
-    )
+    real = Analyzer.chunk_terms
+    monkeypatch.setattr(Analyzer, "chunk_terms", lambda self, chunk: slow.append(chunk) or real(self, chunk))
     for batch, want in zip(batches, expected, strict=True):
         got = known.run(batch)
         assert got.new_terms == want.new_terms and got.term_ids.tolist() == want.term_ids.tolist()
@@ -112,6 +110,39 @@ def test_random_text_is_analysed_as_passage_by_passage() -> None:
     analysis = _Analysis(Analyzer(), 10)
     assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 10)
     assert all(result for result in analysed(_Analysis(Analyzer(), 10), batches[:1]))  # not all empty
+
+
+def test_random_text_with_a_stem_table_is_analysed_as_without(tmp_path: Path) -> None:
+    """Plain words, stopwords, last words of sentences, words the table lacks and odd chunks
+    mixed at random: the same term numbering, terms and counts as the stemmer's."""
+    rng = random.Random(16)
+    vocabulary = [
+        f"{rng.choice(['walk', 'run', 'sing', 'fish'])}{rng.choice(['', 'ing', 'ed', 's'])}{n}"
+        for n in range(60)
+    ]
+    vocabulary += ["the", "and", "u.s.", "don't", "naïve", "x" * 45, "3.14", "ing", "..."]
+    batches = [
+        [
+            (
+                " ".join(rng.choices(vocabulary, k=rng.randint(0, 4))),
+                " ".join(
+                    w + rng.choice(["", "", ".", "..", ","])
+                    for w in rng.choices(vocabulary, k=rng.randint(1, 60))
+                ),
+            )
+            for _ in range(rng.randint(1, 4))
+        ]
+        for _ in range(8)
+    ]
+    plain = _Analysis(Analyzer(), 10)
+    expected = [plain.run(batch) for batch in batches]
+    stems = {t: s for r in expected for t, s in r.stems.items() if rng.random() < 0.7}  # some lacking
+    Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
+    known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 10)
+    for batch, want in zip(batches, expected, strict=True):
+        got = known.run(batch)
+        assert got.new_terms == want.new_terms and got.term_ids.tolist() == want.term_ids.tolist()
+        assert got.counts.tolist() == want.counts.tolist() and got.lengths.tolist() == want.lengths.tolist()
 
 
 def _corpus(root: Path) -> list[str]:

@@ -129,7 +129,7 @@ class _Build:
     listed: Background[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
     before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
     keys: Keys = field(init=False)  # theirs
-    old: Mapping[str, int] = field(init=False)  # article id -> its number in `before`
+    old: Mapping[str, int] = field(default_factory=dict)  # a scan's: article id -> its number in `before`
     files: Mapping[str, FileState] = field(default_factory=dict)
     # Read, not excluded, in corpus order: an article read now (with its text), or the number of
     # a previous article from a file unchanged since.
@@ -149,12 +149,16 @@ class _Build:
     def __post_init__(self) -> None:
         self.before = self.previous.articles if self.previous else []
         self.keys = Keys.of(self.before)
-        self.old = self.keys.lookup.ids
 
     def read(self, excluded: set[str]) -> None:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
         self.tell("reading", 0, 0)  # listing the corpus is part of reading it
+        # A scan needs the ids' numbers only (made in C), not the whole `Keys.lookup` (unless made).
+        made = self.keys.__dict__.get("lookup")
+        self.old = (
+            made.ids if made is not None else dict(zip(self.keys.ids, range(len(self.keys.ids)), strict=True))
+        )
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
         states.noted()  # parsed while the corpus is listed

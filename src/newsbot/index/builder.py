@@ -57,10 +57,12 @@ class Builder:
         remap = self.remaps.setdefault(result.process, [])
         terms = result.new_terms
         # A saved vocabulary is searched for all of them at once (one by one costs ~10 us each).
-        known = (
+        known: list[int | None] = (
             self.base.get_many(terms) if isinstance(self.base, Table) else [self.base.get(t) for t in terms]
         )
-        remap.extend(self._term_id(t, i) for t, i in zip(terms, known, strict=True))
+        if None in known:  # terms new to the index (else all known: a reindex's, mostly)
+            known = [self._term_id(t, i) if i is None else i for t, i in zip(terms, known, strict=True)]
+        remap.extend(known)  # type: ignore[arg-type]  # (no None left)
         self.fwd_terms.append(np.array(remap, dtype=np.int32)[result.term_ids])
         self.fwd_counts.append(result.counts)
         self.lengths.append(result.lengths)

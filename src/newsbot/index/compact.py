@@ -60,6 +60,40 @@ class Compact:
         docs -= 1  # the first gap is from -1
         return docs
 
+    def starts(self, terms: npt.NDArray[np.integer[Any]], first: int) -> tuple[IntArray, IntArray]:
+        """`docs(t, first)` of each of `terms` at once, one after the other, and where each one's
+        run begins (CSR offsets, len(terms) + 1): numpy passes instead of a call per term (a
+        reindex asks this of ~2,000 terms, ~20 us each one at a time)."""
+        wanted = np.asarray(terms, dtype=np.int64)
+        inside = wanted < self.n_terms
+        wanted = np.where(inside, wanted, 0)
+        begin = self.indptr[wanted].astype(np.int64)
+        sizes = np.where(inside, np.minimum(self.indptr[wanted + 1] - begin, first), 0)
+        bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=bounds[1:])
+        owner = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+        gaps = self.gaps[begin[owner] + np.arange(int(bounds[-1]), dtype=np.int64) - bounds[owner]]
+        gaps = gaps.astype(np.int64)
+        zero = np.flatnonzero(gaps == 0)  # a wide gap: in gaps16 (or gaps32), in the term's order
+        if len(zero):
+            held = owner[zero]
+            before = np.zeros(len(gaps) + 1, dtype=np.int64)  # wide gaps before each position
+            np.cumsum(gaps == 0, out=before[1:])
+            wide = self.gaps16[self.at16[wanted[held]] + before[zero] - before[bounds[held]]].astype(np.int64)
+            widest = wide == 0
+            if widest.any():  # the same again, among the term's wide gaps: all of them are here
+                ahead = np.zeros(len(zero) + 1, dtype=np.int64)
+                np.cumsum(widest, out=ahead[1:])
+                run = np.searchsorted(zero, bounds[held])  # the term's first wide gap among `zero`
+                at = np.flatnonzero(widest)
+                wide[at] = self.gaps32[self.at32[wanted[held[at]]] + ahead[at] - ahead[run[at]]]
+            gaps[zero] = wide
+        summed = np.cumsum(gaps)
+        docs = summed - 1  # the first gap is from -1
+        if len(sizes):
+            docs -= np.concatenate([[0], summed])[bounds[:-1]][owner]
+        return docs, bounds
+
     def _wide(self, term: int, gaps: npt.NDArray[np.uint8]) -> tuple[IntArray, IntArray] | None:
         """Where `gaps` (the term's, or their start) hold 0 and the gaps of 256 or more that go
         there; None when the term has none."""

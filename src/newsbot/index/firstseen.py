@@ -70,12 +70,17 @@ def _moved(segment: Segment, dead: IntArray, local: IntArray) -> tuple[IntArray,
     lost = present[gone[passage]]  # first seen in a dead passage: where is the next live one?
     postings = segment.inverted.postings
     after = np.full(len(lost), -1, dtype=np.int64)
-    for i, t in enumerate(lost.tolist()):
-        docs = postings.docs(t, _FIRST_FEW)  # it is nearly always among the first few
+    # The first few postings of every such term, decoded together: the next live passage is
+    # nearly always among them.
+    docs, bounds = postings.starts(lost, _FIRST_FEW)
+    alive = np.flatnonzero(~gone[docs])
+    owner = np.searchsorted(bounds, alive, "right") - 1
+    terms, first = np.unique(owner, return_index=True)
+    after[terms] = docs[alive[first]]
+    sizes = np.diff(bounds)
+    for i in np.flatnonzero((after < 0) & (sizes == _FIRST_FEW)).tolist():  # past them: all read
+        docs = postings.docs(int(lost[i]))
         live = docs[~gone[docs]]
-        if not len(live) and len(docs) == _FIRST_FEW:
-            docs = postings.docs(t)
-            live = docs[~gone[docs]]
         if len(live):
             after[i] = live[0]
     positions = np.full(len(lost), never, dtype=np.int64)

@@ -10,8 +10,10 @@ cheap (`expect`): a damaged file raises `IndexCorrupt` naming it, never a numpy 
 
 from __future__ import annotations
 
+import itertools
 import json
 import mmap
+import operator
 import os
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -122,19 +124,25 @@ class Table(Mapping[str, Any]):
         return value.decode() if self._text else int(value)  # a numpy bytes is a bytes
 
     def get_many(self, keys: list[str]) -> list[Any]:
-        """`get` of each of `keys` (None when absent), in one search of the sorted keys."""
-        found: list[Any] = [self._extra.get(k) for k in keys]
-        asked = [i for i, v in enumerate(found) if v is None and len(keys[i].encode()) <= self.WIDTH]
-        if not asked or not len(self._keys):
+        """`get` of each of `keys` (None when absent), in one search of the sorted keys. No Python
+        runs per key but its encoding: a reindex asks ~25k words of its stem table."""
+        found: list[Any] = list(map(self._extra.get, keys)) if self._extra else [None] * len(keys)
+        if not keys or not len(self._keys):
             return found
-        wanted = np.array([keys[i].encode() for i in asked], dtype=f"S{self.WIDTH}")
+        ascii = "".join(keys).isascii()  # (most): encoded by numpy, a character a byte
+        encoded: list[Any] = keys if ascii else [k.encode() for k in keys]
+        fits = np.fromiter(map(len, encoded), dtype=np.int64, count=len(keys)) <= self.WIDTH
+        if self._extra:
+            fits &= np.fromiter(map(operator.is_, found, itertools.repeat(None)), dtype=bool, count=len(keys))
+        asked = np.flatnonzero(fits)
+        whole = np.array(encoded, dtype=f"U{self.WIDTH}" if ascii else object)  # (long ones cut: not asked)
+        wanted = whole[asked].astype(f"S{self.WIDTH}")
         at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
         hit = np.asarray(self._keys[at]) == wanted
         values = np.asarray(self._values[at[hit]])
-        decoded = [bytes(v).decode() for v in values] if self._text else values.tolist()
-        for i, value in zip(np.array(asked)[hit].tolist(), decoded, strict=True):
-            found[i] = value
-        return found
+        out = np.fromiter(found, dtype=object, count=len(found))  # (not nested: values may be lists)
+        out[asked[hit]] = _decoded(values) if self._text else values.tolist()
+        return out.tolist()  # type: ignore[no-any-return]
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key)
@@ -165,6 +173,14 @@ class Table(Mapping[str, Any]):
             **dict(zip((bytes(k).decode() for k in self._keys), values, strict=True)),
             **self._extra,
         }.items()
+
+
+def _decoded(values: npt.NDArray[np.bytes_]) -> list[str]:
+    """UTF-8 `values` as str: ASCII ones in one numpy cast, the rest one by one."""
+    try:
+        return values.astype(f"U{values.dtype.itemsize}").tolist()  # type: ignore[no-any-return]
+    except UnicodeDecodeError:
+        return [bytes(v).decode() for v in values]
 
 
 class Lazy(Sequence[T]):

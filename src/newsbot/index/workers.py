@@ -28,7 +28,7 @@ from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
 from newsbot.records import Article
-from newsbot.text.analyzer import MAX_TOKEN_LENGTH, Analyzer
+from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
 
 _PARALLEL_MIN_CHARS = 4_000_000  # less text than this is analysed in-process: workers would cost more
@@ -151,30 +151,39 @@ class _Chunks(dict[str, int]):
         looked up in a saved stem table all at once (a reindex's: one vectorised search instead
         of a bisection and the analyzer's calls per word, most of a few hundred articles'
         analysis). A plain word is an ASCII letters-and-digits chunk, or one with dots after it
-        only (a sentence's last word): either way its one token (`TOKEN_PATTERN`)."""
+        only (a sentence's last word): either way its one token (`TOKEN_PATTERN`). The rest
+        (punctuation, words the table lacks) go through the analyzer. No Python runs per chunk
+        beyond a few comprehensions: the term ids are given in order of first occurrence (as
+        `term_id` one by one would) and the flat arrays grow from numpy."""
         analyzer = self.analysis.analyzer
         table = analyzer.known_stems
         if not isinstance(table, Table):
             return
         new = [c for c in dict.fromkeys(chunks) if c not in self]
-        word_of = {c: w for c in new if (w := c.rstrip(".")).isalnum() and w.isascii()}
-        dropped = analyzer.stopwords
-        wanted = list({w for w in word_of.values() if w not in dropped and len(w) <= MAX_TOKEN_LENGTH})
-        known = dict(zip(wanted, table.get_many(wanted), strict=True))
-        start, size, flat, term_id = self.start, self.size, self.flat, self.analysis.term_id
-        for chunk in new:
-            word = word_of.get(chunk)
-            stem = known.get(word) if word is not None else None
-            if word is None or (word in known and not stem):  # not plain, or the table lacks it
-                self.__missing__(chunk)
-                continue
-            self[chunk] = len(start)  # its term is the word's stem; a stopword or too long: none
-            start.append(len(flat))
-            if stem:
-                size.append(1)
-                flat.append(term_id(stem))
-            else:
-                size.append(0)
+        if not new:
+            return
+        # A plain word's stem from the table; stopwords never have one there (the stemmer never
+        # sees them): a stem found for one would not be used either. Words past the table's
+        # width are not found, so none too long for a term (`MAX_TOKEN_LENGTH`) is.
+        words = [c.rstrip(".") for c in new]
+        plain = [w for w in dict.fromkeys(words) if w.isascii() and w.isalnum()]
+        known = {w: s or None for w, s in zip(plain, table.get_many(plain), strict=True)}
+        known.update(dict.fromkeys(analyzer.stopwords.intersection(known), ""))  # no term
+        stems = list(map(known.get, words))  # None: not plain, or not in the table
+        terms: list[tuple[str, ...]] = [(stem,) if stem else () for stem in stems]
+        for n in [n for n, stem in enumerate(stems) if stem is None]:
+            terms[n] = analyzer.chunk_terms(new[n])
+        met = list(itertools.chain.from_iterable(terms))
+        ids, numbered = self.analysis.ids, self.analysis.terms
+        unseen = [t for t in dict.fromkeys(met) if t not in ids]
+        ids.update(zip(unseen, range(len(numbered), len(numbered) + len(unseen)), strict=True))
+        numbered.extend(unseen)
+        sizes = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+        starts = len(self.flat) + np.cumsum(sizes) - sizes
+        self.update(zip(new, range(len(self.start), len(self.start) + len(new)), strict=True))
+        self.start.frombytes(starts.tobytes())
+        self.size.frombytes(sizes.tobytes())
+        self.flat.frombytes(np.fromiter(map(ids.__getitem__, met), dtype=np.int32, count=len(met)).tobytes())
 
     def count(
         self, chunks: list[str], end: str, n_passages: int
@@ -309,6 +318,9 @@ def analysed(
     chars = sum(sizes)
     if workers is None:
         workers = min(cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
+    # Four batches a worker, and four when analysed here too: measured in a fresh process (the
+    # benchmark's 1% reindex), one batch of the 262 articles took ~28 ms more than four (fresh
+    # memory for all their chunks at once), though 20% less when the process had run one before.
     size = max(min(_BATCH_CHARS, chars // (4 * workers) + 1), 1)
     bounds = [0]  # batch b: articles bounds[b]:bounds[b + 1]
     filled = 0
