@@ -35,6 +35,7 @@ def additions(work: Path, words: int, index_dir: Path) -> dict[str, Any]:
     base = [a for path in sources for a in read_articles(path)][:PER_ROUND]
     index = Index.load(index_dir)
     assert index is not None, f"no index under {index_dir}"
+    index.search([0], 1)  # the compiled search loaded (~0.4 s), as a bot does at start (`Engine.warm`)
     written: list[Path] = []
     rounds: list[dict[str, Any]] = []
     try:
