@@ -112,21 +112,26 @@ def _cores() -> int:
 
 
 _helpers: dict[int, ThreadPoolExecutor] = {}  # per process id: a forked child needs its own thread
+_making_helper = threading.Lock()
 
 
 def _helper() -> ThreadPoolExecutor:
-    """The second thread of this process's searches (made on first use)."""
+    """The second thread of this process's searches (made on first use; searches in several
+    threads share it, queueing their halves)."""
     pid = os.getpid()
-    if pid not in _helpers:
-        _helpers.clear()
-        _helpers[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-search")
-    return _helpers[pid]
+    with _making_helper:
+        if pid not in _helpers:
+            _helpers.clear()
+            _helpers[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-search")
+        return _helpers[pid]
 
 
 class _Room:
     """Where a thread's searches decode postings: one buffer kept and handed out in pieces. A new
     array per segment and query cost more than the decoding: at 2M passages a question decodes
-    ~1.5M postings, and each fresh page of an array that big is a page fault (~2,600 a question)."""
+    ~1.5M postings, and each fresh page of an array that big is a page fault (~2,600 a question).
+    The buffer keeps the size of the thread's biggest question: 4 bytes a posting (6 MB at 2M
+    passages, ~30 MB at 10M)."""
 
     _threads = threading.local()
 
