@@ -125,6 +125,7 @@ def test_segments_shared_with_a_second_thread_give_the_same_results(
         return share(noted, sizes)
 
     monkeypatch.setattr(rough, "SHARED_POSTINGS", 0)
+    monkeypatch.setattr(rough, "SHARED_VALUES", 0)
     monkeypatch.setattr(rough, "_share", watched)
     monkeypatch.setattr(rough, "_cores", lambda: 2)
     rng = random.Random(31)

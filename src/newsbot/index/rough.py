@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from newsbot.index.store import Index
 
 SHARED_POSTINGS = 400_000  # from this many postings a question, two threads add them up (`_share`)
+SHARED_VALUES = 1_000_000  # from this many passages, two threads find those over a bar (`over`)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,17 @@ def _share(add: Callable[[list[int]], float], sizes: list[int]) -> float:
         load[side] += sizes[i]
     other = _helper().submit(add, theirs)
     return max(add(mine), other.result())
+
+
+def over(values: Float32Array, low: np.float32, strict: bool = False) -> IntArray:
+    """`np.flatnonzero(values >= low)` (`> low` if `strict`): over many values (the rough scores
+    of a big index: ~0.7 ms at 2.1M), each half in its own thread."""
+    if len(values) < SHARED_VALUES or _cores() < 2:
+        return np.flatnonzero(values > low if strict else values >= low)
+    half = len(values) // 2
+    other = _helper().submit(lambda: np.flatnonzero(values[half:] > low if strict else values[half:] >= low))
+    mine = np.flatnonzero(values[:half] > low if strict else values[:half] >= low)
+    return np.concatenate([mine, other.result() + half])
 
 
 @functools.cache

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.index.bm25 import Float32Array, FloatArray, drift
-from newsbot.index.rough import exact_weights, rough_scores
+from newsbot.index.rough import exact_weights, over, rough_scores
 from newsbot.records import Filters
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class _Rough:
         else:  # rounded, but `reach` has room for that: every passage scaled to `bar` is at or over it
             low = np.float32(bar / self.reach) if self.reach > 0 else np.float32(np.inf)
         index = self.index
-        docs = np.flatnonzero(self.rough >= low if bar > 0 else self.rough > 0)
+        docs = over(self.rough, low, strict=bar <= 0)
         scores = self.rough[docs]
         if self.factor is not None:
             scores = scores * self.factor[docs].astype(np.float32)
