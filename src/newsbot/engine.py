@@ -29,6 +29,7 @@ from newsbot.index.bm25 import BM25Params
 from newsbot.index.build import build_index
 from newsbot.index.fingerprint import fingerprint
 from newsbot.index.keys import Keys
+from newsbot.index.search import warm
 from newsbot.index.store import Index
 from newsbot.records import Answer, Article, BuildReport, Filters, IndexStats
 from newsbot.settings import Settings
@@ -155,10 +156,10 @@ class Engine:
         return self._lock.locked()
 
     def warm(self) -> None:
-        """Load the compiled search (numba, ~0.4 s a process) with one search, so that a running
-        bot's first question does not wait for it."""
-        if self._index is not None and self._index.n_live:
-            self._index.search([0], 1)
+        """Load the compiled search (`newsbot.index.search.warm`), so that a running bot's first
+        question does not wait for it."""
+        if self._index is not None:
+            warm(self._index)
 
     def ask(self, question: str, k: int = 3, filters: Filters = Filters(), per_article: int = 1) -> Answer:
         """The best passages for a question (see `newsbot.answers.answer.answer`). A source filter

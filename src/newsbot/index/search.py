@@ -80,6 +80,13 @@ def search(
     return _ranked(index, top, scores, k, per_article)
 
 
+def warm(index: Index) -> None:
+    """Load the compiled search (numba, ~0.4 s in a process) by searching the rarest term: the
+    first question then does not wait for it."""
+    if index.n_live and len(index.idf):
+        search(index, [int(np.argmax(index.idf))], 1)
+
+
 def _slack(index: Index, terms: list[int], n_weighed: int) -> float:
     """How far (relatively) a rough score can be from the exact one: quantizing (see
     `rough_scores`), levels made with another average length, float32 sums (2**-24 a step) and a
