@@ -35,3 +35,11 @@ def test_an_extended_lookup_is_the_one_made_anew_and_leaves_its_base_as_it_was()
     assert base == before and base.in_file("feed.jsonl") == (0, 2)  # the older version reads its own
     added = base_keys.added([])  # made once, then carried: the same object's maps extended
     assert added.lookup == base and added.lookup is not base
+
+
+def test_numbers_are_the_lookups_whether_or_not_it_was_made() -> None:
+    keys = _keys(ROWS)
+    assert keys.numbers() == {r[0]: n for n, r in enumerate(ROWS)}  # the lookup not made for it
+    assert "lookup" not in keys.__dict__
+    made = keys.lookup
+    assert keys.numbers() is made.ids

@@ -154,11 +154,7 @@ class _Build:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
         self.tell("reading", 0, 0)  # listing the corpus is part of reading it
-        # A scan needs the ids' numbers only (made in C), not the whole `Keys.lookup` (unless made).
-        made = self.keys.__dict__.get("lookup")
-        self.old = (
-            made.ids if made is not None else dict(zip(self.keys.ids, range(len(self.keys.ids)), strict=True))
-        )
+        self.old = self.keys.numbers()
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
         states.noted()  # parsed while the corpus is listed

@@ -6,7 +6,7 @@ find which indexed articles it replaces or repeats, without parsing every line.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -81,6 +81,13 @@ class Keys:
         copies: a build against a million articles would otherwise spend seconds on them).
         Only builds ask for it, and they run one at a time (`Engine`'s lock, the writer lock)."""
         return KeyLookup.of(self)
+
+    def numbers(self) -> Mapping[str, int]:
+        """Each id's article number: the lookup's if made, else only that map (made in C; a scan
+        needs no more of the lookup)."""
+        if "lookup" in self.__dict__:
+            return self.lookup.ids
+        return dict(zip(self.ids, range(len(self.ids)), strict=True))
 
     def added(self, fresh: Sequence[Article]) -> Keys:
         """These keys and those of `fresh` after them."""
