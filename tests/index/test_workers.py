@@ -28,6 +28,7 @@ TRICKY = [
     ("Слово-word", "Кириллица-mixed text, naïve café-owners, e\u0301 combining a'\u0301b."),
     ("nul\x00 title", "A \x00 standalone nul, a\x00b inside, \x00\x00 and \x00\x00\x00 runs."),
     ("snake_case", "under_score x_y 42nd 3.14 1u.s. a.b.c.d. e.g., i.e. — dash – dash … end"),
+    ("spaces\xa0wide", "no-break\xa0space, em\u2003space, ideographic\u3000space, line\u2028sep\x85nel."),
     ("long", "x" * 50 + " " + "y" * 40 + " https://example.com/a-b_c?d=e#f"),
     ("Repeats", " ".join(["market"] * 30 + ["markets"] * 3 + ["the"] * 10)),
 ]
@@ -55,19 +56,27 @@ def analysed(analysis: _Analysis, batches: list[list[tuple[str, str]]]) -> list[
     return out
 
 
-def test_a_batch_has_the_terms_and_counts_of_each_passage_analysed_alone() -> None:
-    analysis = _Analysis(Analyzer(), 12)
+COMPILED = pytest.mark.parametrize("compiled", [False, True], ids=["dict", "compiled"])
+
+
+@COMPILED
+def test_a_batch_has_the_terms_and_counts_of_each_passage_analysed_alone(compiled: bool) -> None:
+    analysis = _Analysis(Analyzer(), 12, compiled=compiled)
     batches = [TRICKY[:4], TRICKY[4:], TRICKY]  # later batches meet known chunks
     assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 12)
 
 
-def test_term_ids_are_numbered_in_order_of_first_occurrence() -> None:
-    result = _Analysis(Analyzer(), 300).run([("Zebra yak", "Yak xylophone zebra walrus.")])
+@COMPILED
+def test_term_ids_are_numbered_in_order_of_first_occurrence(compiled: bool) -> None:
+    result = _Analysis(Analyzer(), 300, compiled=compiled).run([("Zebra yak", "Yak xylophone zebra walrus.")])
     assert result.new_terms == ["zebra", "yak", "xylophon", "walrus"]
     assert result.term_ids.tolist() == [0, 1, 2, 3] and result.counts.tolist() == [2, 2, 1, 1]
 
 
-def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@COMPILED
+def test_a_saved_stem_table_gives_the_same_analysis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
     """A reindex's analysis looks plain words up in the saved stems all at once: the same terms,
     counts and term numbering as the stemmer's, and the words the table lacks still stemmed."""
     batches = [TRICKY[:4], TRICKY[4:], TRICKY, [("Walrus", "Walruses and unheard-of xylophones, naïvely.")]]
@@ -75,7 +84,7 @@ def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path, monkeypatch:
     expected = [plain.run(batch) for batch in batches]
     stems = {t: s for r in expected for t, s in r.stems.items() if t not in ("walruses", "xylophones")}
     Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
-    known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 12)
+    known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 12, compiled=compiled)
     slow: list[str] = []  # chunks analysed one by one
     real = Analyzer.chunk_terms
     monkeypatch.setattr(Analyzer, "chunk_terms", lambda self, chunk: slow.append(chunk) or real(self, chunk))
@@ -90,9 +99,10 @@ def test_a_saved_stem_table_gives_the_same_analysis(tmp_path: Path, monkeypatch:
     assert "walruses" in slow and "u.s." in slow and "3.14" in slow
 
 
-def test_random_text_is_analysed_as_passage_by_passage() -> None:
+@COMPILED
+def test_random_text_is_analysed_as_passage_by_passage(compiled: bool) -> None:
     rng = random.Random(15)
-    alphabet = "abcAB.,'-_ \n\x00Σσé’“Жж\u0301İ0129"
+    alphabet = "abcAB.,'-_ \n\x00Σσé’“Жж\u0301İ0129\xa0\u2003\u3000\x85\u2028\x1f–…"
     words = ["the", "U.S.", "sanctions", "Mr.", "ΟΔΟΣ", "don't", "naïve", "e.g.", "x\x00y"]
 
     def word() -> str:
@@ -107,12 +117,14 @@ def test_random_text_is_analysed_as_passage_by_passage() -> None:
             text = " ".join(word() for _ in range(rng.randint(1, 80)))
             batch.append((title, text))
         batches.append(batch)
-    analysis = _Analysis(Analyzer(), 10)
+    analysis = _Analysis(Analyzer(), 10, compiled=compiled)
     assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 10)
-    assert all(result for result in analysed(_Analysis(Analyzer(), 10), batches[:1]))  # not all empty
+    fresh = _Analysis(Analyzer(), 10, compiled=compiled)
+    assert all(result for result in analysed(fresh, batches[:1]))  # not all empty
 
 
-def test_random_text_with_a_stem_table_is_analysed_as_without(tmp_path: Path) -> None:
+@COMPILED
+def test_random_text_with_a_stem_table_is_analysed_as_without(tmp_path: Path, compiled: bool) -> None:
     """Plain words, stopwords, last words of sentences, words the table lacks and odd chunks
     mixed at random: the same term numbering, terms and counts as the stemmer's."""
     rng = random.Random(16)
@@ -138,7 +150,7 @@ def test_random_text_with_a_stem_table_is_analysed_as_without(tmp_path: Path) ->
     expected = [plain.run(batch) for batch in batches]
     stems = {t: s for r in expected for t, s in r.stems.items() if rng.random() < 0.7}  # some lacking
     Table.of(stems, f"S{Table.WIDTH}").save(tmp_path, "stems")
-    known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 10)
+    known = _Analysis(Analyzer().knowing(Table.open(tmp_path, "stems")), 10, compiled=compiled)
     for batch, want in zip(batches, expected, strict=True):
         got = known.run(batch)
         assert got.new_terms == want.new_terms and got.term_ids.tolist() == want.term_ids.tolist()

@@ -17,13 +17,16 @@ from array import array
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from newsbot.corpus.read import FileRead, read_file
+from newsbot.index import chunktable
 from newsbot.index.background import cores
 from newsbot.index.chunks import TextSpill
+from newsbot.index.chunktable import ChunkTable
 from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
@@ -62,7 +65,9 @@ class _Analysis:
     their terms, passages and counts come from numpy, with no Python per word.
     """
 
-    def __init__(self, analyzer: Analyzer, target: int, shared: SharedStems | None = None) -> None:
+    def __init__(
+        self, analyzer: Analyzer, target: int, shared: SharedStems | None = None, compiled: bool = False
+    ) -> None:
         self.analyzer = copy.copy(analyzer)  # empty caches: it reports every word's stem
         self.shared = shared if not analyzer.known_stems else None  # (a cold build's)
         if self.shared is not None:  # the stems the other processes made are looked up first
@@ -71,7 +76,7 @@ class _Analysis:
         self.ids: dict[str, int] = {}
         self.terms: list[str] = []
         self.reported = 0
-        self.chunks = _Chunks(self)
+        self.chunks = _Chunks(self, compiled)
 
     def term_id(self, term: str) -> int:
         i = self.ids.get(term)
@@ -96,7 +101,12 @@ class _Analysis:
         while joined.count(end) != len(texts):  # the text has the separator: a longer one
             end += _END
             joined = " ".join(end if p is _END else p for p in parts)
-        term_ids, counts, lengths = self.chunks.count(_plain(joined.lower()).split(), end, len(texts))
+        plain = _plain(joined.lower())
+        if self.chunks.table is not None:
+            term_ids, counts, lengths = self.chunks.count_bytes(plain, end.encode(), len(texts))
+        else:
+            text = plain.decode("utf-8", "surrogatepass")
+            term_ids, counts, lengths = self.chunks.count(text.split(), end, len(texts))
         new_terms, self.reported = self.terms[self.reported :], len(self.terms)
         return Analysed(
             process=os.getpid(),
@@ -111,29 +121,38 @@ class _Analysis:
         )
 
 
-def _plain(text: str) -> str:
-    """`text` with ASCII punctuation (but dots) and the `_SPACES` as spaces: none of them is ever
-    part of a token (for `re` and `regex` alike), so tokens stay the same, and "sanctions," or
-    "(reuters)" are the chunks "sanctions" and "reuters", analysed once. Done on UTF-8 bytes,
-    where an ASCII byte is always that character."""
-    data = _SPACES.sub(b" ", text.encode("utf-8", "surrogatepass").translate(_TO_SPACE))
-    return data.decode("utf-8", "surrogatepass")
+def _plain(text: str) -> bytes:
+    """`text` in UTF-8 with ASCII punctuation (but dots), the `_SPACES` and every whitespace
+    character as spaces: none of them is ever part of a token (for `re` and `regex` alike), so
+    tokens stay the same, "sanctions," or "(reuters)" are the chunks "sanctions" and "reuters",
+    analysed once, and chunks are runs of bytes between spaces (as `str.split` would cut the
+    text). Done on UTF-8 bytes, where an ASCII byte is always that character."""
+    return _SPACES.sub(b" ", text.encode("utf-8", "surrogatepass").translate(_TO_SPACE))
 
 
 _TO_SPACE = bytes(b if b > 127 or chr(b).isalnum() or chr(b) in ".\x00" else 32 for b in range(256))
-# The commonest of `analyzer._PUNCTUATION` in UTF-8: – — ‘ ’ “ ” …
-_SPACES = re.compile(b"\xe2\x80[\x93\x94\x98\x99\x9c\x9d\xa6]")
+# The commonest of `analyzer._PUNCTUATION` in UTF-8 (– — ‘ ’ “ ” …) and the whitespace beyond
+# ASCII (U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000).
+_SPACES = re.compile(
+    b"\xe2\x80[\x80-\x8a\x93\x94\x98\x99\x9c\x9d\xa6\xa8\xa9\xaf]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x81\x9f|\xe3\x80\x80"
+)
 _END = "\x00"  # ends each passage in a batch's text; lowercasing and `split` leave it as it is
 _MAX_CHUNKS = 2_000_000  # distinct chunks remembered (~200 MB); then they are forgotten
 
 
 class _Chunks(dict[str, int]):
-    """chunk -> its number; a new chunk is analysed once (in `__missing__`), its terms' ids put
-    in `flat` (chunk c has flat[start[c]:start[c] + size[c]]). Number 0 is the passage end."""
+    """chunk -> its number; a new chunk is analysed once, its terms' ids put in `flat` (chunk c
+    has flat[start[c]:start[c] + size[c]]). Number 0 is the passage end.
 
-    def __init__(self, analysis: _Analysis) -> None:
+    With `compiled`, the chunks are numbered by a `ChunkTable` over the batch's UTF-8 bytes
+    (`count_bytes`: an analysis worker's, ~35 ns a chunk) and this dict stays empty; else by
+    this dict (`count`: ~120 ns a chunk with `str.split`, but no compiled code to load, which
+    costs a fresh process more than a small reindex's whole analysis)."""
+
+    def __init__(self, analysis: _Analysis, compiled: bool = False) -> None:
         super().__init__()
         self.analysis = analysis
+        self.table = ChunkTable() if compiled else None
         self.start = array("q", [0])
         self.size = array("q", [1])
         self.flat = array("i", [-1])
@@ -147,32 +166,40 @@ class _Chunks(dict[str, int]):
         return n
 
     def learn(self, chunks: list[str]) -> None:
-        """Number the chunks not met yet, in order of first occurrence, the plain words' stems
-        looked up in a saved stem table all at once (a reindex's: one vectorised search instead
-        of a bisection and the analyzer's calls per word, most of a few hundred articles'
-        analysis). A plain word is an ASCII letters-and-digits chunk, or one with dots after it
-        only (a sentence's last word): either way its one token (`TOKEN_PATTERN`). The rest
-        (punctuation, words the table lacks) go through the analyzer. No Python runs per chunk
-        beyond a few comprehensions: the term ids are given in order of first occurrence (as
-        `term_id` one by one would) and the flat arrays grow from numpy."""
-        analyzer = self.analysis.analyzer
-        table = analyzer.known_stems
-        if not isinstance(table, Table):
+        """Number the chunks not met yet, in order of first occurrence, at once when the plain
+        words' stems can be looked up in a saved stem table (a reindex's: see `_take`)."""
+        if not isinstance(self.analysis.analyzer.known_stems, Table):
             return
         new = [c for c in dict.fromkeys(chunks) if c not in self]
-        if not new:
-            return
-        # A plain word's stem from the table; stopwords never have one there (the stemmer never
-        # sees them): a stem found for one would not be used either. Words past the table's
-        # width are not found, so none too long for a term (`MAX_TOKEN_LENGTH`) is.
-        words = [c.rstrip(".") for c in new]
-        plain = [w for w in dict.fromkeys(words) if w.isascii() and w.isalnum()]
-        known = {w: s or None for w, s in zip(plain, table.get_many(plain), strict=True)}
-        known.update(dict.fromkeys(analyzer.stopwords.intersection(known), ""))  # no term
-        stems = list(map(known.get, words))  # None: not plain, or not in the table
-        terms: list[tuple[str, ...]] = [(stem,) if stem else () for stem in stems]
-        for n in [n for n, stem in enumerate(stems) if stem is None]:
-            terms[n] = analyzer.chunk_terms(new[n])
+        if new:
+            self.update(zip(new, range(len(self.start), len(self.start) + len(new)), strict=True))
+            self._take(new)
+
+    def _take(self, new: list[str]) -> None:
+        """The terms of `new`, chunks met for the first time, numbered from len(self.start) on.
+        With a saved stem table, the plain words' stems are looked up all at once (one
+        vectorised search instead of a bisection and the analyzer's calls per word, most of a
+        few hundred articles' analysis). A plain word is an ASCII letters-and-digits chunk, or
+        one with dots after it only (a sentence's last word): either way its one token
+        (`TOKEN_PATTERN`). The rest (punctuation, words the table lacks) go through the
+        analyzer. The term ids are given in order of first occurrence (as `term_id` one by one
+        would) and the flat arrays grow from numpy."""
+        analyzer = self.analysis.analyzer
+        table = analyzer.known_stems
+        if isinstance(table, Table):
+            # A plain word's stem from the table; stopwords never have one there (the stemmer
+            # never sees them): a stem found for one would not be used either. Words past the
+            # table's width are not found, so none too long for a term (`MAX_TOKEN_LENGTH`) is.
+            words = [c.rstrip(".") for c in new]
+            plain = [w for w in dict.fromkeys(words) if w.isascii() and w.isalnum()]
+            known = {w: s or None for w, s in zip(plain, table.get_many(plain), strict=True)}
+            known.update(dict.fromkeys(analyzer.stopwords.intersection(known), ""))  # no term
+            stems = list(map(known.get, words))  # None: not plain, or not in the table
+            terms: list[tuple[str, ...]] = [(stem,) if stem else () for stem in stems]
+            for n in [n for n, stem in enumerate(stems) if stem is None]:
+                terms[n] = analyzer.chunk_terms(new[n])
+        else:
+            terms = list(map(analyzer.chunk_terms, new))
         met = list(itertools.chain.from_iterable(terms))
         ids, numbered = self.analysis.ids, self.analysis.terms
         unseen = [t for t in dict.fromkeys(met) if t not in ids]
@@ -180,10 +207,22 @@ class _Chunks(dict[str, int]):
         numbered.extend(unseen)
         sizes = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
         starts = len(self.flat) + np.cumsum(sizes) - sizes
-        self.update(zip(new, range(len(self.start), len(self.start) + len(new)), strict=True))
         self.start.frombytes(starts.tobytes())
         self.size.frombytes(sizes.tobytes())
         self.flat.frombytes(np.fromiter(map(ids.__getitem__, met), dtype=np.int32, count=len(met)).tobytes())
+
+    def count_bytes(
+        self, data: bytes, end: bytes, n_passages: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], Int64s]:
+        """`count` for a text given as UTF-8 bytes (see `_plain`), numbered by the compiled table."""
+        assert self.table is not None
+        if len(self.table) >= _MAX_CHUNKS:  # bound the memory (the term ids stay)
+            self.table.clear()
+            del self.start[1:], self.size[1:], self.flat[1:]
+        numbers, new = self.table.number(data, end)
+        if new:
+            self._take([c.decode("utf-8", "surrogatepass") for c in new])
+        return self._expand(numbers, n_passages)
 
     def count(
         self, chunks: list[str], end: str, n_passages: int
@@ -199,6 +238,12 @@ class _Chunks(dict[str, int]):
             numbers = np.fromiter(map(self.__getitem__, chunks), dtype=np.int64, count=len(chunks))
         finally:
             del self[end]
+        return self._expand(numbers, n_passages)
+
+    def _expand(
+        self, numbers: npt.NDArray[np.integer[Any]], n_passages: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], Int64s]:
+        """Each passage's distinct term ids, counts and number of them, from its chunks' numbers."""
         start = np.frombuffer(self.start, dtype=np.int64)[numbers]
         size = np.frombuffer(self.size, dtype=np.int64)[numbers]
         # Each chunk's terms, in order: position i of the output reads flat[start + i - first].
@@ -232,7 +277,7 @@ _worker: _Analysis | None = None
 
 def _init_worker(analyzer: Analyzer, target: int, shared: int | None) -> None:
     global _worker
-    _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared))
+    _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared), compiled=True)
 
 
 def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
@@ -289,9 +334,12 @@ def files_read(root: Path, rels: list[str], workers: int | None = None) -> Gener
 
 
 def _import_stemmer() -> None:
-    """Import nltk's stemmer here (about a second) while the readers work: the analysis workers
-    forked after them then have it, instead of importing it each."""
+    """Import nltk's stemmer (about a second) and load the compiled chunk table here while the
+    readers work: the analysis workers forked after them then have both, instead of loading
+    them each."""
     import nltk.stem.snowball  # noqa: F401
+
+    chunktable.load()
 
 
 def _context() -> Context:
@@ -349,6 +397,8 @@ def analysed(
     # The workers take batches as they are ready for them (a pipe each), not all at once.
     # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`).
     context = _context()
+    if context.get_start_method() == "fork":
+        chunktable.load()  # inherited by the workers (done already when they read the corpus)
     with scratch() as file:
         shared = file.fileno() if context.get_start_method() == "fork" else None
         yield from ordered_map(
