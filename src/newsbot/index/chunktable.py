@@ -166,3 +166,4 @@ def load() -> None:
     """Load the compiled code (from numba's cache, or compiled): done before forking analysis
     workers, so that each need not."""
     ChunkTable().number(b"a", b"\x00")
+    _rehash(np.zeros(2, dtype=np.int32), np.zeros(1, dtype=np.uint64), 0)
