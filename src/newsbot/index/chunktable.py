@@ -104,6 +104,42 @@ def _rehash(slots: npt.NDArray[np.int32], hashes: npt.NDArray[np.uint64], n: int
         slots[s] = chunk
 
 
+@compiled
+def _count_terms(
+    numbers: npt.NDArray[np.int32],
+    start: npt.NDArray[np.int64],
+    size: npt.NDArray[np.int64],
+    flat: npt.NDArray[np.int32],
+    seen: npt.NDArray[np.int64],
+    terms: npt.NDArray[np.int32],
+    counts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+) -> int:
+    """Each passage's distinct terms in order of first occurrence and their counts, written to
+    `terms` and `counts`, and their number per passage to `lengths`, for chunks `numbers` whose
+    passages end with chunk 0 (chunk c's terms: flat[start[c]:start[c] + size[c]]). `seen`
+    (-1 for every term) keeps where each term went for the passage being counted. Returns how
+    many were written."""
+    passage, out, first = 0, 0, 0
+    for i in range(len(numbers)):
+        chunk = numbers[i]
+        if chunk == 0:
+            lengths[passage] = out - first
+            passage += 1
+            first = out
+            continue
+        for k in range(start[chunk], start[chunk] + size[chunk]):
+            term = flat[k]
+            at = seen[term]
+            if at >= first:
+                counts[at] += 1
+            else:
+                seen[term] = out
+                terms[out], counts[out] = term, 1
+                out += 1
+    return out
+
+
 class ChunkTable:
     """chunk (bytes without spaces) -> its number, from 1 in order of first sight; 0 is the
     batch's end marker. `number` gives a batch's numbers and the chunks it met first."""
@@ -162,8 +198,31 @@ def _grown(array: npt.NDArray[G], at_least: int) -> npt.NDArray[G]:
     return bigger
 
 
+def count_terms(
+    numbers: npt.NDArray[np.int32],
+    start: npt.NDArray[np.int64],
+    size: npt.NDArray[np.int64],
+    flat: npt.NDArray[np.int32],
+    n_terms: int,
+    n_passages: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each passage's distinct term ids in order of first occurrence, their counts, and the
+    number of them per passage, for a batch numbered by `ChunkTable.number` (its passages end
+    with chunk 0) whose chunks' terms (ids below `n_terms`) are in `flat` (see `_count_terms`):
+    one pass, no sort."""
+    room = int(size[numbers].sum())
+    terms = np.empty(room, dtype=np.int32)
+    counts = np.empty(room, dtype=np.int64)
+    lengths = np.zeros(n_passages, dtype=np.int64)
+    seen = np.full(n_terms, -1, dtype=np.int64)
+    written = _count_terms(numbers, start, size, flat, seen, terms, counts, lengths)
+    return terms[:written], counts[:written], lengths
+
+
 def load() -> None:
     """Load the compiled code (from numba's cache, or compiled): done before forking analysis
     workers, so that each need not."""
     ChunkTable().number(b"a", b"\x00")
     _rehash(np.zeros(2, dtype=np.int32), np.zeros(1, dtype=np.uint64), 0)
+    one = np.zeros(1, dtype=np.int64)
+    count_terms(np.zeros(1, dtype=np.int32), one, one, np.zeros(1, dtype=np.int32), 0, 1)

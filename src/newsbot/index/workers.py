@@ -26,7 +26,7 @@ from newsbot.corpus.read import FileRead, read_file
 from newsbot.index import chunktable
 from newsbot.index.background import cores
 from newsbot.index.chunks import TextSpill
-from newsbot.index.chunktable import ChunkTable
+from newsbot.index.chunktable import ChunkTable, count_terms
 from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
@@ -229,7 +229,9 @@ class _Chunks(dict[str, int]):
         numbers, new = self.table.number(data, end)
         if new:  # lowercased one by one: ~3x cheaper than the whole text (no other case is contextual)
             self._take([c.decode("utf-8", "surrogatepass").lower() for c in new])
-        return self._expand(numbers, n_passages)
+        start, size = np.frombuffer(self.start, dtype=np.int64), np.frombuffer(self.size, dtype=np.int64)
+        flat = np.frombuffer(self.flat, dtype=np.int32)
+        return count_terms(numbers, start, size, flat, len(self.analysis.terms), n_passages)
 
     def count(
         self, chunks: list[str], end: str, n_passages: int
