@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.corpus.read import FileRead, read_file
-from newsbot.index import chunktable
+from newsbot.index import chunktable, spacing
 from newsbot.index.background import cores
 from newsbot.index.chunks import TextSpill
 from newsbot.index.chunktable import ChunkTable, count_terms
@@ -90,8 +90,10 @@ class _Analysis:
         parts: list[str] = []
         texts: list[bytes] = []
         passages: list[int] = []
-        for title, text in batch:
-            pieces = split_passages(text, self.target)
+        texts_only = [text for _, text in batch]
+        plain = spacing.plain_spacing(texts_only) if self.chunks.table else [None] * len(batch)
+        for (title, text), spaced in zip(batch, plain, strict=True):
+            pieces = split_passages(text, self.target, spaced)
             for piece in pieces:
                 parts += (title, piece, _END)
                 texts.append(piece.encode("utf-8"))
@@ -348,7 +350,13 @@ def _import_stemmer() -> None:
     them each."""
     import nltk.stem.snowball  # noqa: F401
 
+    _load_compiled()
+
+
+def _load_compiled() -> None:
+    """The analysis workers' compiled code, loaded (from numba's cache) before they are forked."""
     chunktable.load()
+    spacing.load()
 
 
 def _context() -> Context:
@@ -407,7 +415,7 @@ def analysed(
     # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`).
     context = _context()
     if context.get_start_method() == "fork":
-        chunktable.load()  # inherited by the workers (done already when they read the corpus)
+        _load_compiled()  # inherited by the workers (done already when they read the corpus)
     with scratch() as file:
         shared = file.fileno() if context.get_start_method() == "fork" else None
         yield from ordered_map(

@@ -9,15 +9,16 @@ from newsbot.text.sentences import split_sentences
 TARGET_WORDS = 300  # a passage holds about this many words: a few news paragraphs
 
 
-def split_passages(text: str, target: int = TARGET_WORDS) -> list[str]:
+def split_passages(text: str, target: int = TARGET_WORDS, plain: bool | None = None) -> list[str]:
     """Paragraph-aware windows of about `target` words, cut only at sentence boundaries.
 
     Paragraphs are packed whole while they fit; a paragraph too long for one window is cut
     between sentences, and only a single sentence longer than a window is cut between words.
-    Windows do not overlap, so every word belongs to exactly one passage.
+    Windows do not overlap, so every word belongs to exactly one passage. `plain`: whether the
+    text's whitespace is known to need no normalising (see `_paragraphs`); None: find out.
     """
     units: list[tuple[str, int, bool]] = []  # (text, words, starts a paragraph)
-    for paragraph in _paragraphs(text):
+    for paragraph in _paragraphs(text, plain):
         words = paragraph.count(" ") + 1
         if words <= target:
             units.append((paragraph, words, True))
@@ -42,21 +43,29 @@ def split_passages(text: str, target: int = TARGET_WORDS) -> list[str]:
     return passages
 
 
-def _paragraphs(text: str) -> list[str]:
+def _paragraphs(text: str, plain: bool | None = None) -> list[str]:
     """The text's lines with their whitespace normalised (runs of it one space, none at the ends),
     empty ones dropped. Most texts need no normalising (single spaces, lines without a space at
     either end): then only the lines are split off, which costs a build far less than a split
     and a join per line."""
-    if (
+    if plain is None:
+        plain = not _odd_spacing(text)
+    if not plain:
+        return [p for p in (" ".join(line.split()) for line in text.split("\n")) if p]
+    return [line for line in text.split("\n") if line]
+
+
+def _odd_spacing(text: str) -> bool:
+    """Whitespace that `_paragraphs` must normalise (`newsbot.index.spacing` finds the same for
+    a batch of texts at once)."""
+    return (
         text[:1] == " "
         or text[-1:] == " "
         or "  " in text
         or " \n" in text
         or "\n " in text
         or _OTHER_SPACE.search(text) is not None
-    ):
-        return [p for p in (" ".join(line.split()) for line in text.split("\n")) if p]
-    return [line for line in text.split("\n") if line]
+    )
 
 
 # Whitespace for `str.split` other than the space and the newline.
