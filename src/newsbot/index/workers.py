@@ -90,10 +90,11 @@ class _Analysis:
         parts: list[str] = []
         texts: list[bytes] = []
         passages: list[int] = []
-        texts_only = [text for _, text in batch]
-        plain = spacing.plain_spacing(texts_only) if self.chunks.table else [None] * len(batch)
-        for (title, text), spaced in zip(batch, plain, strict=True):
-            pieces = split_passages(text, self.target, spaced)
+        spaced: list[bool | None] = [None] * len(batch)
+        if self.chunks.table is not None:  # (compiled: the whole batch's whitespace checked at once)
+            spaced = list(spacing.plain_spacing([text for _, text in batch]))
+        for (title, text), plain_spacing in zip(batch, spaced, strict=True):
+            pieces = split_passages(text, self.target, plain_spacing)
             for piece in pieces:
                 parts += (title, piece, _END)
                 texts.append(piece.encode("utf-8"))
