@@ -47,12 +47,13 @@ def _number_chunks(
     mask = np.uint64(len(slots) - 1)
     size = len(data)
     while pos < size:
-        if data[pos] == SPACE:
-            pos += 1
+        gap = _gap(data, pos, size)
+        if gap:
+            pos += gap
             continue
         first = pos
         h = _FNV_OFFSET
-        while pos < size and data[pos] != SPACE:
+        while pos < size and not _gap(data, pos, size):
             h = (h ^ np.uint64(data[pos])) * _FNV_PRIME
             pos += 1
         length = pos - first
@@ -84,6 +85,29 @@ def _number_chunks(
         written += 1
     state[0], state[1], state[2] = n, used, written
     return pos
+
+
+@compiled
+def _gap(data: npt.NDArray[np.uint8], pos: int, size: int) -> int:
+    """The length of the separator at data[pos] (0: none): a space, or in UTF-8 the commonest
+    of `analyzer._PUNCTUATION` (– — ‘ ’ “ ” …) or whitespace other than ASCII's (which
+    `workers._plain_ascii` made spaces already); the same as `workers._plain` replaces."""
+    c = data[pos]
+    if c == SPACE:
+        return 1
+    if c < 0xC2:
+        return 0
+    b = data[pos + 1] if pos + 1 < size else 0
+    if c == 0xC2:
+        return 2 if b == 0x85 or b == 0xA0 else 0
+    t = data[pos + 2] if pos + 2 < size else 0
+    if c == 0xE2 and b == 0x80:
+        wide = t <= 0x8A or t == 0xA8 or t == 0xA9 or t == 0xAF  # U+2000-U+200A, U+2028, U+2029, U+202F
+        quote = t == 0x93 or t == 0x94 or t == 0x98 or t == 0x99 or t == 0x9C or t == 0x9D or t == 0xA6
+        return 3 if (wide or quote) and t >= 0x80 else 0
+    if (c == 0xE2 and b == 0x81 and t == 0x9F) or (c == 0xE1 and b == 0x9A and t == 0x80):
+        return 3
+    return 3 if c == 0xE3 and b == 0x80 and t == 0x80 else 0
 
 
 @compiled

@@ -28,6 +28,10 @@ def _odd_spacing(
         k = first
         while not found and k < end:
             c = data[k]
+            if 32 < c < 0xC2:  # most: a letter, a digit, punctuation
+                before = c
+                k += 1
+                continue
             if c == 32:
                 found = before == 32 or before == 10
             elif c == 10:

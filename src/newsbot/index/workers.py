@@ -107,7 +107,7 @@ class _Analysis:
         if self.chunks.table is not None:
             # Chunks lowercased when first met (see `count_bytes`): the whole text only when
             # a capital sigma's case depends on what follows it, maybe in another chunk.
-            plain = _plain(joined.lower() if "Σ" in joined else joined)
+            plain = _plain_ascii(joined.lower() if "Σ" in joined else joined)
             term_ids, counts, lengths = self.chunks.count_bytes(plain, end.encode(), len(texts))
         else:
             text = _plain(joined.lower()).decode("utf-8", "surrogatepass")
@@ -132,11 +132,17 @@ def _plain(text: str) -> bytes:
     alike), so tokens stay the same, "sanctions," or "(reuters)" are the chunks "sanctions" and
     "reuters", analysed once, and chunks are runs of bytes between spaces (as `str.split` would
     cut the text). Done on UTF-8 bytes, where an ASCII byte is always that character."""
-    data = _SPACES.sub(b" ", text.encode("utf-8", "surrogatepass").translate(_TO_SPACE))
+    data = _SPACES.sub(b" ", _plain_ascii(text))
     for space in _OTHER_SPACES:
         if space in data:
             data = data.replace(space, b" ")
     return data
+
+
+def _plain_ascii(text: str) -> bytes:
+    """`_plain` but for the separators beyond ASCII, which the compiled `ChunkTable` finds
+    itself: replacing them here cost more than the rest of `_plain` and the numbering."""
+    return text.encode("utf-8", "surrogatepass").translate(_TO_SPACE)
 
 
 _TO_SPACE = bytes(b if b > 127 or chr(b).isalnum() or chr(b) in ".\x00" else 32 for b in range(256))
@@ -223,7 +229,7 @@ class _Chunks(dict[str, int]):
     def count_bytes(
         self, data: bytes, end: bytes, n_passages: int
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], Int64s]:
-        """`count` for a text given as UTF-8 bytes (see `_plain`), numbered by the compiled
+        """`count` for a text given as UTF-8 bytes (see `_plain_ascii`), numbered by the compiled
         table; its chunks need not be lowercase ("The" and "the" are two chunks, of one term)."""
         assert self.table is not None
         if len(self.table) >= _MAX_CHUNKS:  # bound the memory (the term ids stay)
