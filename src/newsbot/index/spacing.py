@@ -25,12 +25,12 @@ def _odd_spacing(
         first, end = bounds[i], bounds[i + 1]
         found = first < end and (data[first] == 32 or data[end - 1] == 32)
         before = 0
-        k = first
-        while not found and k < end:
+        for k in range(first, end):
+            if found:
+                break
             c = data[k]
-            if 32 < c < 0xC2:  # most: a letter, a digit, punctuation
+            if c > 32 and c < 0xC2:  # most: a letter, a digit, punctuation
                 before = c
-                k += 1
                 continue
             if c == 32:
                 found = before == 32 or before == 10
@@ -49,7 +49,6 @@ def _odd_spacing(
                     or (c == 0xE3 and b == 0x80 and t == 0x80)
                 )
             before = c
-            k += 1
         odd[i] = found
 
 
