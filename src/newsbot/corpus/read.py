@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -57,11 +58,12 @@ def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def read_file(path: Path, root: Path) -> FileRead:
+def read_file(path: Path, root: Path, rel: str | None = None) -> FileRead:
     """Read one corpus file into articles; never raises for bad content: every reader error
     (corrupt gzip, JSON nested too deeply, ...) becomes a skip note, so a build never dies on
-    one file."""
-    where = _rel(path, root)
+    one file. `rel`: its path as the corpus names it, when the caller knows it (a build's
+    listing: else worked out from `root`, a stat and a path's parsing a file)."""
+    where = _rel(path, root) if rel is None else rel
     try:
         read = _read_file(path, where)
     except RecursionError:
@@ -85,12 +87,13 @@ def _read_file(path: Path, where: str) -> FileRead:
         kind = suffix_of(path)
         if kind in (".jsonl", ".jsonl.gz"):
             return _read_jsonl(path, where, kind == ".jsonl.gz")
-        size = path.stat().st_size
-        if size == 0:
-            return FileRead((), (Skipped(where, "empty file"),))
-        if size > MAX_SINGLE_FILE:
-            return FileRead((), (Skipped(where, f"file too large ({size:,} bytes)"),))
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:  # one open for the size and the bytes
+            size = os.fstat(fh.fileno()).st_size
+            if size == 0:
+                return FileRead((), (Skipped(where, "empty file"),))
+            if size > MAX_SINGLE_FILE:
+                return FileRead((), (Skipped(where, f"file too large ({size:,} bytes)"),))
+            raw = fh.read(MAX_SINGLE_FILE)  # (a file growing meanwhile is cut, not read on)
         if b"\x00" in raw[:8192]:
             return FileRead((), (Skipped(where, "binary file, not text"),))
         text, note = decode(raw)

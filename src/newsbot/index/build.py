@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from newsbot.corpus.dedupe import dedupe_keys, text_key
 from newsbot.corpus.listing import Listing, listing
-from newsbot.corpus.read import FileRead, read_file
+from newsbot.corpus.read import FileRead
 from newsbot.index import scratch
 from newsbot.index.background import Background, small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
@@ -38,7 +38,7 @@ from newsbot.index.merge import Fresh, Numbers, assemble
 from newsbot.index.named import read_named
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
-from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed, files_read
+from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed, files_read, read_one
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
@@ -207,7 +207,7 @@ class _Build:
             yield from reads
 
     def _read(self, rel: str) -> tuple[tuple[Article, ...], tuple[Skipped, ...]]:
-        read = read_file(self.root if self.root.is_file() else self.root / rel, self.root)
+        read = read_one(self.root, self.root.is_file(), rel)
         return read.articles, read.skipped
 
     def read_only(self, paths: list[Path], excluded: set[str]) -> None:

@@ -310,21 +310,22 @@ def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
     return result
 
 
-_reading_root: Path | None = None
+_reading_root: tuple[Path, bool] | None = None  # the corpus, and whether it is one file
 
 
 def _init_reader(root: Path) -> None:
     global _reading_root
-    _reading_root = root
+    _reading_root = root, root.is_file()
 
 
 def _read_in_worker(rels: list[str]) -> list[FileRead]:
     assert _reading_root is not None
-    return [_read(_reading_root, rel) for rel in rels]
+    return [read_one(*_reading_root, rel) for rel in rels]
 
 
-def _read(root: Path, rel: str) -> FileRead:
-    return read_file(root if root.is_file() else root / rel, root)
+def read_one(root: Path, one_file: bool, rel: str) -> FileRead:
+    """`read_file` of the corpus file `rel` under `root` (or of `root`, when it is `one_file`)."""
+    return read_file(root, root) if one_file else read_file(root / rel, root, rel)
 
 
 def files_read(root: Path, rels: list[str], workers: int | None = None) -> Generator[FileRead, None, None]:
@@ -334,7 +335,8 @@ def files_read(root: Path, rels: list[str], workers: int | None = None) -> Gener
     workers = min(cores(), 8) if workers is None else workers
     tasks = [rels[i : i + _READ_FILES] for i in range(0, len(rels), _READ_FILES)]
     if workers <= 1 or len(tasks) <= 1:
-        yield from (_read(root, rel) for rel in rels)
+        one_file = root.is_file()
+        yield from (read_one(root, one_file, rel) for rel in rels)
         return
     context = _context()
     results = ordered_map(
