@@ -8,6 +8,7 @@ own terms). A cold build makes a segment of every `chunks.CHUNK_PASSAGES` passag
 from __future__ import annotations
 
 import tempfile
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -40,7 +41,9 @@ class Builder:
     text_lengths: list[np.ndarray] = field(default_factory=list)
     passages: list[int] = field(default_factory=list)  # per article
     stems: dict[str, str] = field(default_factory=dict)
-    remaps: dict[int, list[int]] = field(default_factory=dict)  # analysis process -> its term ids
+    # analysis process -> the index-wide id of each of its term ids (an array: made a numpy view
+    # per batch without a copy, where a list was converted whole each time)
+    remaps: dict[int, array[int]] = field(default_factory=dict)
     # A cold build's chunks (see `newsbot.index.chunks`): without `spill`, one segment at the end.
     spill: Spill | None = None
     chunk: int = CHUNK_PASSAGES
@@ -54,7 +57,7 @@ class Builder:
     def add(self, result: Analysed) -> None:
         """An analysed batch of articles, their term ids made index-wide."""
         self.stems.update(result.stems)
-        remap = self.remaps.setdefault(result.process, [])
+        remap = self.remaps.setdefault(result.process, array("i"))
         terms = result.new_terms
         # A saved vocabulary is searched for all of them at once (one by one costs ~10 us each).
         known: list[int | None] = (
@@ -63,7 +66,7 @@ class Builder:
         if None in known:  # terms new to the index (else all known: a reindex's, mostly)
             known = [self._term_id(t, i) if i is None else i for t, i in zip(terms, known, strict=True)]
         remap.extend(known)  # type: ignore[arg-type]  # (no None left)
-        self.fwd_terms.append(np.array(remap, dtype=np.int32)[result.term_ids])
+        self.fwd_terms.append(np.frombuffer(remap, dtype=np.int32)[result.term_ids])
         self.fwd_counts.append(result.counts)
         self.lengths.append(result.lengths)
         self.texts.write(result.text)
