@@ -296,6 +296,10 @@ _worker: _Analysis | None = None
 def _init_worker(analyzer: Analyzer, target: int, shared: int | None) -> None:
     global _worker
     _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared), compiled=True)
+    # The compiled code is loaded here, by each worker: loaded before the fork, it would be
+    # shared, but it would stay in the main process (+45-100 MB), whose peak bounds a build.
+    chunktable.load()
+    spacing.load()
 
 
 def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
@@ -359,14 +363,6 @@ def _import_stemmer() -> None:
     them each."""
     import nltk.stem.snowball  # noqa: F401
 
-    _load_compiled()
-
-
-def _load_compiled() -> None:
-    """The analysis workers' compiled code, loaded (from numba's cache) before they are forked."""
-    chunktable.load()
-    spacing.load()
-
 
 def _context() -> Context:
     """fork when this process runs no other thread; otherwise a clean server process (a bot)."""
@@ -423,8 +419,6 @@ def analysed(
     # The workers take batches as they are ready for them (a pipe each), not all at once.
     # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`).
     context = _context()
-    if context.get_start_method() == "fork":
-        _load_compiled()  # inherited by the workers (done already when they read the corpus)
     with scratch() as file:
         shared = file.fileno() if context.get_start_method() == "fork" else None
         yield from ordered_map(
