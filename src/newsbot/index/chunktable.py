@@ -244,8 +244,8 @@ def count_terms(
 
 
 def load() -> None:
-    """Load the compiled code (from numba's cache, or compiled): done before forking analysis
-    workers, so that each need not."""
+    """Load every compiled function (from numba's cache, or compiled) now, when an analysis
+    worker starts, rather than one at a time in its batches (the table's growth, say)."""
     ChunkTable().number(b"a", b"\x00")
     _rehash(np.zeros(2, dtype=np.int32), np.zeros(1, dtype=np.uint64), 0)
     one = np.zeros(1, dtype=np.int64)
