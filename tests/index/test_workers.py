@@ -6,6 +6,8 @@ import json
 import os
 import random
 import struct
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -229,3 +231,11 @@ def test_parallel_analysis_reports_the_stems_in_the_same_order(tmp_path: Path) -
     two, _ = build_index(root, Analyzer(), workers=2)
     assert list(two.stems.items()) == list(one.stems.items()) and len(one.stems) > 20
     assert list(two.terms) == list(one.terms)
+
+
+def test_numba_is_loaded_by_analysis_workers_only() -> None:
+    """A small reindex or a CLI command in a fresh process pays no compiled code's import
+    (~0.2 s): only analysis workers (and the search) load it."""
+    code = "import sys, newsbot.index.build, newsbot.cli; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

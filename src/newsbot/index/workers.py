@@ -17,22 +17,23 @@ from array import array
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from newsbot.corpus.read import FileRead, read_file
-from newsbot.index import chunktable, spacing
 from newsbot.index.background import cores
 from newsbot.index.chunks import TextSpill
-from newsbot.index.chunktable import ChunkTable, count_terms
 from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
+
+if TYPE_CHECKING:  # (imported when used: numba, which they load, costs a process 0.2 s)
+    from newsbot.index.chunktable import ChunkTable
 
 _PARALLEL_MIN_CHARS = 4_000_000  # less text than this is analysed in-process: workers would cost more
 _BATCH_CHARS = 4_000_000  # text per batch of articles handed to a worker
@@ -92,9 +93,11 @@ class _Analysis:
         passages: list[int] = []
         spaced: list[bool | None] = [None] * len(batch)
         if self.chunks.table is not None:  # (compiled: the whole batch's whitespace checked at once)
-            spaced = list(spacing.plain_spacing([text for _, text in batch]))
-        for (title, text), plain_spacing in zip(batch, spaced, strict=True):
-            pieces = split_passages(text, self.target, plain_spacing)
+            from newsbot.index.spacing import plain_spacing
+
+            spaced = list(plain_spacing([text for _, text in batch]))
+        for (title, text), as_is in zip(batch, spaced, strict=True):
+            pieces = split_passages(text, self.target, as_is)
             for piece in pieces:
                 parts += (title, piece, _END)
                 texts.append(piece.encode("utf-8"))
@@ -167,7 +170,15 @@ class _Chunks(dict[str, int]):
     def __init__(self, analysis: _Analysis, compiled: bool = False) -> None:
         super().__init__()
         self.analysis = analysis
-        self.table = ChunkTable() if compiled else None
+        self.table: ChunkTable | None = None
+        if compiled:
+            from newsbot.index import chunktable, spacing
+
+            # Every compiled function loaded (or compiled) now, on arrays of its own: compiling
+            # on views of `start` and the like would keep them exported, and they could not grow.
+            chunktable.load()
+            spacing.load()
+            self.table = chunktable.ChunkTable()
         self.start = array("q", [0])
         self.size = array("q", [1])
         self.flat = array("i", [-1])
@@ -238,6 +249,8 @@ class _Chunks(dict[str, int]):
         numbers, new = self.table.number(data, end)
         if new:  # lowercased one by one: ~3x cheaper than the whole text (no other case is contextual)
             self._take([c.decode("utf-8", "surrogatepass").lower() for c in new])
+        from newsbot.index.chunktable import count_terms
+
         start, size = np.frombuffer(self.start, dtype=np.int64), np.frombuffer(self.size, dtype=np.int64)
         flat = np.frombuffer(self.flat, dtype=np.int32)
         return count_terms(numbers, start, size, flat, len(self.analysis.terms), n_passages)
@@ -296,10 +309,8 @@ _worker: _Analysis | None = None
 def _init_worker(analyzer: Analyzer, target: int, shared: int | None) -> None:
     global _worker
     _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared), compiled=True)
-    # The compiled code is loaded here, by each worker: loaded before the fork, it would be
-    # shared, but it would stay in the main process (+45-100 MB), whose peak bounds a build.
-    chunktable.load()
-    spacing.load()
+    # (The compiled code is loaded by each worker, with its `_Chunks`: loaded before the fork,
+    # it would be shared, but it would stay in the main process, +45-100 MB at its peak.)
 
 
 def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
