@@ -193,13 +193,6 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
             f"Too much to index in one segment ({n_docs:,} passages, {len(terms):,} postings): "
             f"at most {_MAX_PASSAGES - 1:,} passages fit in 32-bit postings."
         )
-    df = np.bincount(terms, minlength=n_terms).astype(np.int64)
-    indptr = offsets(df)
-    order, docs = by_term(terms, forward.indptr, indptr)
-    first_seen = np.full(n_terms, len(order), dtype=np.int64)
-    has = df > 0
-    first_seen[has] = order[indptr[:-1][has]]  # stable sort: the first posting is the earliest
-
     per_doc = np.diff(forward.indptr)
     counts = np.asarray(forward.counts)
     # The 8-bit levels, from float32 parts (within 2**-20 of the exact ones: the search's slack
@@ -213,8 +206,16 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     parts /= np.take(unit, terms, out=spare)
     np.rint(parts, out=parts)
     np.minimum(parts, LEVEL_MAX, out=parts)
-    level = parts.astype(np.uint8)[order]
-    del parts, spare
+    in_forward = parts.astype(np.uint8)
+    del parts, spare  # before the postings' order is made: ~8 bytes a posting less at the peak
+    df = np.bincount(terms, minlength=n_terms).astype(np.int64)
+    indptr = offsets(df)
+    order, docs = by_term(terms, forward.indptr, indptr)
+    first_seen = np.full(n_terms, len(order), dtype=np.int64)
+    has = df > 0
+    first_seen[has] = order[indptr[:-1][has]]  # stable sort: the first posting is the earliest
+    level = in_forward[order]
+    del in_forward
     postings = Compact.encode(indptr, docs, counts[order])
     return Inverted(postings=postings, level=level, unit=unit, spread=spread, first=first_seen)
 
