@@ -262,7 +262,7 @@ class Index:
         return meta
 
     def _write_files(self, folder: Path) -> dict[str, Any]:
-        # The big files are written side by side: writes wait on the disk (and zlib, on a core).
+        # The big files are written side by side: writes wait on the disk (and zstd, on a core).
         with ThreadPoolExecutor(4) as pool:
             jobs = {s.name: [pool.submit(job) for job in s.save(folder)] for s in self.segments}
             arrays = [
