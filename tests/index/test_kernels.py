@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from newsbot.index import kernels
+from newsbot.index.bm25 import by_term, offsets
 from newsbot.index.compact import Compact
 from newsbot.index.kernels import add_postings, find_postings
 
@@ -65,3 +67,16 @@ def test_a_function_whose_compiled_code_cannot_be_kept_is_still_compiled() -> No
     namespace: dict[str, Any] = {}
     exec("def twice(x):\n    return 2 * x\n", namespace)
     assert kernels._compiled(namespace["twice"])(21) == 42
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_by_term_is_numpys_stable_sort_by_term(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    per = rng.integers(0, 30, 200)  # passages of 0 to 29 terms; term ids repeat across them
+    passages = offsets(per)
+    terms = rng.integers(0, 50, int(passages[-1])).astype(np.int32)
+    postings = offsets(np.bincount(terms, minlength=60))  # terms 50-59: no postings
+    order, docs = by_term(terms, passages, postings)
+    expected = np.argsort(terms, kind="stable")
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(docs, np.repeat(np.arange(len(per)), per)[expected])

@@ -9,7 +9,7 @@ import pytest
 
 from newsbot.errors import IndexCorrupt, NewsbotError
 from newsbot.index.build import build_index
-from newsbot.index.store import FORMAT, Index
+from newsbot.index.store import FORMAT, OLDEST, Index
 from newsbot.records import Filters
 from newsbot.text.analyzer import default_analyzer
 
@@ -179,11 +179,12 @@ def test_damaged_corpus_file_states_raise_when_read(corpus_dir: Path, tmp_path: 
         dict(saved.files)
 
 
-def test_an_index_of_another_format_is_not_loaded(corpus_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("other", [OLDEST - 1, FORMAT + 1])
+def test_an_index_of_another_format_is_not_loaded(corpus_dir: Path, tmp_path: Path, other: int) -> None:
     saved = built(corpus_dir).save(tmp_path / "idx")
     folder = tmp_path / "idx" / saved.version
     meta = json.loads((folder / "meta.json").read_text())
-    (folder / "meta.json").write_text(json.dumps({**meta, "format": FORMAT - 1}))
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": other}))
     assert Index.load(tmp_path / "idx") is None  # built again, as when there is none
 
 

@@ -36,7 +36,7 @@ LEVEL_MAX = 255  # the largest 8-bit level: a term's largest term-frequency part
 # Units and spreads are made a hair bigger than computed, so that float32 rounding never takes a
 # part past LEVEL_MAX units, nor a spread below the true one (the search's bounds rely on both).
 HAIR = 1 + 2.0**-18
-POSITION_BITS = 32  # `invert` sorts (term, forward position) pairs packed in one int64
+POSITION_BITS = 32  # forward positions are below 2**32 (postings are numbered in uint32)
 _MAX_PASSAGES = 1 << 25  # passages per segment (and postings below 2**32: see `compact`)
 
 
@@ -193,18 +193,6 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
             f"Too much to index in one segment ({n_docs:,} passages, {len(terms):,} postings): "
             f"at most {_MAX_PASSAGES - 1:,} passages fit in 32-bit postings."
         )
-    # Forward positions by term, then by passage: a stable sort, done as one sort of int64 keys.
-    order = terms.astype(np.int64)
-    order <<= POSITION_BITS
-    order |= np.arange(len(terms), dtype=np.int64)
-    order.sort()
-    order &= (1 << POSITION_BITS) - 1
-    df = np.bincount(terms, minlength=n_terms).astype(np.int64)
-    indptr = offsets(df)
-    first_seen = np.full(n_terms, len(order), dtype=np.int64)
-    has = df > 0
-    first_seen[has] = order[indptr[:-1][has]]  # stable sort: the first posting is the earliest
-
     per_doc = np.diff(forward.indptr)
     counts = np.asarray(forward.counts)
     # The 8-bit levels, from float32 parts (within 2**-20 of the exact ones: the search's slack
@@ -218,11 +206,40 @@ def invert(forward: Forward, n_terms: int, norm: FloatArray, k1: float) -> Inver
     parts /= np.take(unit, terms, out=spare)
     np.rint(parts, out=parts)
     np.minimum(parts, LEVEL_MAX, out=parts)
-    level = parts.astype(np.uint8)[order]
-    del parts, spare
-    docs = np.repeat(np.arange(n_docs, dtype=np.int32), per_doc)[order]
+    in_forward = parts.astype(np.uint8)
+    del parts, spare  # before the postings' order is made: ~8 bytes a posting less at the peak
+    df = np.bincount(terms, minlength=n_terms).astype(np.int64)
+    indptr = offsets(df)
+    order, docs = by_term(terms, forward.indptr, indptr)
+    first_seen = np.full(n_terms, len(order), dtype=np.int64)
+    has = df > 0
+    first_seen[has] = order[indptr[:-1][has]]  # stable sort: the first posting is the earliest
+    level = in_forward[order]
+    del in_forward
     postings = Compact.encode(indptr, docs, counts[order])
     return Inverted(postings=postings, level=level, unit=unit, spread=spread, first=first_seen)
+
+
+def by_term(
+    terms: npt.NDArray[np.integer[Any]], passages: npt.NDArray[np.integer[Any]], indptr: IntArray
+) -> tuple[IntArray, Int32Array]:
+    """A forward index's positions (passage d's terms are terms[passages[d]:passages[d + 1]]) by
+    term, then by position: the postings' order; and the passage of each. `indptr`: the postings'
+    CSR offsets (from each term's count)."""
+    # numba: imported by the first build or compaction, not by every command. In a build it is
+    # loaded already (the analysis' compiled chunk table), so this costs ~3 ms more, not ~0.3 s.
+    from newsbot.index import kernels
+
+    order = np.empty(len(terms), dtype=np.int64)
+    docs = np.empty(len(terms), dtype=np.int32)
+    kernels.by_term(
+        np.ascontiguousarray(terms, dtype=np.int32),
+        np.ascontiguousarray(passages, dtype=np.int64),
+        np.ascontiguousarray(indptr, dtype=np.int64),
+        order,
+        docs,
+    )
+    return order, docs
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:

@@ -12,14 +12,14 @@ from dataclasses import asdict
 from typing import Any
 
 from newsbot.index.bm25 import BM25Params
-from newsbot.index.store import FORMAT
+from newsbot.index.store import OLDEST
 from newsbot.text.analyzer import Analyzer, digest, word_list
 
 
 def fingerprint(analyzer: Analyzer, target_words: int, params: BM25Params) -> dict[str, Any]:
     """Everything that decides an index's terms, passages and weights (JSON-safe)."""
     return {
-        "format": FORMAT,
+        "format": OLDEST,  # not FORMAT: a format that only stores files otherwise re-analyses nothing
         **analyzer.fingerprint(),
         "abbreviations": digest(word_list("abbreviations.txt")),  # where sentences, so passages, end
         "passage_words": target_words,

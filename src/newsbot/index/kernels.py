@@ -1,9 +1,14 @@
-"""The search's inner loop, compiled (numba): decoding a segment's postings of the query terms and
-adding up their rough weights, one pass over each posting.
+"""Loops compiled with numba: the search's inner loop, and grouping a forward index by term.
 
-In numpy the same work took five passes (widening copy, wide gaps put back, running sum, weights,
-`np.add.at`), ~4 ns a posting: most of a query's time at 2M passages, where a question touches
-about 1.5M postings. The loop releases the GIL, so segments can be added up in threads.
+The search's: decoding a segment's postings of the query terms and adding up their rough
+weights, one pass over each posting. In numpy the same work took five passes (widening copy,
+wide gaps put back, running sum, weights, `np.add.at`), ~4 ns a posting: most of a query's time at
+2M passages, where a question touches about 1.5M postings. The loop releases the GIL, so segments
+can be added up in threads.
+
+`by_term` is the stable sort by term that inverting a segment needs, as a counting sort (each
+term's postings are already counted): one pass instead of numpy's sort of 35M int64 keys at 215k
+passages (~1.1 s).
 """
 
 from __future__ import annotations
@@ -103,3 +108,23 @@ def find_postings(
                 part[hits], col[hits], at[hits] = j, c, low - starts[j]
                 hits += 1
     return hits
+
+
+@_compiled
+def by_term(
+    terms: npt.NDArray[np.int32],
+    passages: npt.NDArray[np.int64],
+    postings: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64],
+    docs: npt.NDArray[np.int32],
+) -> None:
+    """Group forward positions by term, stably: term t's positions, ascending, go to
+    order[postings[t]:postings[t + 1]] (the term's postings, counted beforehand), and the passage
+    of each to `docs` at the same place. Passage d owns positions passages[d]:passages[d + 1]."""
+    at = postings[:-1].copy()  # where each term's next position goes
+    for d in range(len(passages) - 1):
+        for i in range(passages[d], passages[d + 1]):
+            slot = at[terms[i]]
+            order[slot] = i
+            docs[slot] = d
+            at[terms[i]] = slot + 1

@@ -1,15 +1,19 @@
 """Passage texts and forward indexes on disk, compressed in blocks: a query reads and inflates
 only the block of each passage it shows (a few per answer), so the texts take a third of the disk
-for ~50 us a passage.
+for ~30 us a passage.
 
-A block is `BLOCK` consecutive passages' UTF-8 texts, deflated together (zlib level 4: a build
-compresses ~200 MB of text in a few seconds, off the main thread). `text_offsets` (the
+A block is `BLOCK` consecutive passages' UTF-8 texts, compressed together as one zstd frame
+(level `LEVEL`, with a checksum: a 215k-passage build compresses its ~215 MB of text in ~1.1 s of
+CPU, in two threads, where zlib level 4 took 3.5 s for 1% less). `text_offsets` (the
 uncompressed offsets) still say where each passage starts within its block's text.
 
 A saved forward index (each passage's distinct term ids in order of first occurrence) is kept the
 same way, `FORWARD_BLOCK` passages a block, their int32 ids as four byte planes (low bytes first:
-the high ones are mostly 0), deflated: ~1.8 bytes a term id instead of 4. Its counts are not kept:
-the postings have them (`PackedForward.unpacked`).
+the high ones are mostly 0), compressed: ~1.8 bytes a term id instead of 4. Its counts are not
+kept: the postings have them (`PackedForward.unpacked`).
+
+Indexes of format 9 deflated their blocks with zlib; a block is read by its first bytes (zstd's
+frame magic or not), so their segments are read as they are, also once linked into a newer version.
 """
 
 from __future__ import annotations
@@ -24,15 +28,47 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import zstandard
 
 from newsbot.errors import IndexCorrupt
 from newsbot.index.tables import expect
 
 BLOCK = 16  # passages per compressed block of texts
-LEVEL = 4  # 7% smaller than level 1 for 1.4x its time (6: 9%, 2.2x); in two threads, on save
+# zstd levels, measured on a 215k-passage index's blocks (docs/performance.md): texts 93.9 MB for
+# 1.1 s of CPU at 3 (1: 95.9 MB, 0.8 s; 4: 93.1 MB, 1.8 s; zlib 4: 93.0 MB, 3.5 s); term ids
+# 31.2 MB for 0.18 s at 1 (3: 31.3 MB, 0.23 s; zlib 6: 31.2 MB, 1.0 s).
+LEVEL = 3
 FORWARD_BLOCK = 16  # passages per compressed block of term ids (64: 3% smaller, 4x slower to read)
-FORWARD_LEVEL = 6
+FORWARD_LEVEL = 1
 RECENT_BLOCKS = 256  # inflated blocks of term ids kept per segment (~5 KB each)
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # how every zstd frame starts (a zlib stream starts 0x?8)
+_CORRUPT = (OSError, ValueError, zlib.error, zstandard.ZstdError)
+
+# zstandard's compressors and decompressors are not thread-safe: one of each per thread
+# (queries read blocks from several), made on first use and kept (a context is a few 100 KB).
+_mine = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    made: dict[int, zstandard.ZstdCompressor] = _mine.__dict__.setdefault("compressors", {})
+    if level not in made:
+        made[level] = zstandard.ZstdCompressor(level=level, write_checksum=True, write_content_size=True)
+    return made[level]
+
+
+def compress(data: Any, level: int) -> bytes:
+    """One block, as a zstd frame (the GIL is let go meanwhile)."""
+    return _compressor(level).compress(data)
+
+
+def inflate(block: Any) -> bytes:
+    """A block as compressed by `compress` (a zstd frame) or by format 9 (zlib)."""
+    if bytes(block[:4]) != ZSTD_MAGIC:
+        return zlib.decompress(block)
+    decompressor = _mine.__dict__.get("decompressor")
+    if decompressor is None:
+        decompressor = _mine.decompressor = zstandard.ZstdDecompressor()
+    return decompressor.decompress(block)
 
 
 @dataclass(frozen=True)
@@ -47,8 +83,8 @@ class Packed:
         try:
             with self.path.open("rb") as fh:  # read, not mapped: mapped pages would stay in memory
                 fh.seek(start)
-                return zlib.decompress(fh.read(end - start))
-        except (OSError, zlib.error) as e:
+                return inflate(fh.read(end - start))
+        except _CORRUPT as e:
             raise IndexCorrupt(self.path, f"unreadable ({type(e).__name__}: {e})"[:200]) from e
 
     def unpacked(self) -> bytes:
@@ -56,9 +92,9 @@ class Packed:
         data = self.path.read_bytes()
         bounds = self.blocks.tolist()
         try:
-            return b"".join(zlib.decompress(data[a:b]) for a, b in itertools.pairwise(bounds))
-        except zlib.error as e:
-            raise IndexCorrupt(self.path, f"unreadable ({e})"[:200]) from e
+            return b"".join(inflate(data[a:b]) for a, b in itertools.pairwise(bounds))
+        except _CORRUPT as e:
+            raise IndexCorrupt(self.path, f"unreadable ({type(e).__name__}: {e})"[:200]) from e
 
 
 @dataclass(frozen=True)
@@ -103,8 +139,8 @@ class PackedForward:
     def _block(self, b: int) -> npt.NDArray[np.int32]:
         start, end = int(self.blocks[b]), int(self.blocks[b + 1])
         try:
-            planes = np.frombuffer(zlib.decompress(self.data[start:end]), dtype=np.uint8)
-        except (OSError, ValueError, zlib.error) as e:
+            planes = np.frombuffer(inflate(self.data[start:end]), dtype=np.uint8)
+        except _CORRUPT as e:
             raise IndexCorrupt(self.path, f"unreadable ({type(e).__name__}: {e})"[:200]) from e
         expect(self.path, len(planes) % 4 == 0, f"a block of {len(planes)} bytes")
         ids: npt.NDArray[np.int32] = np.ascontiguousarray(planes.reshape(4, -1).T).view("<i4").ravel()
@@ -129,18 +165,18 @@ class Packing:
     def _texts(self) -> tuple[list[bytes], npt.NDArray[np.int64]]:
         view = memoryview(self.texts) if len(self.texts) else memoryview(b"")
         cuts = list(itertools.pairwise(_cuts(self.offsets, BLOCK)))
-        # zlib lets go of the GIL: the two halves are compressed side by side.
+        # zstd lets go of the GIL: the two halves are compressed side by side.
         half = len(cuts) // 2
         with ThreadPoolExecutor(2) as pool:
             parts = pool.map(
-                lambda run: [zlib.compress(view[a:b], LEVEL) for a, b in run], [cuts[:half], cuts[half:]]
+                lambda run: [compress(view[a:b], LEVEL) for a, b in run], [cuts[:half], cuts[half:]]
             )
             return _bounded([block for part in parts for block in part])
 
     def _terms(self) -> tuple[list[bytes], npt.NDArray[np.int64]]:
         ids = np.asarray(self.texts).astype("<i4")
         planes = [
-            zlib.compress(ids[a:b].view(np.uint8).reshape(-1, 4).T.tobytes(), FORWARD_LEVEL)
+            compress(ids[a:b].view(np.uint8).reshape(-1, 4).T.tobytes(), FORWARD_LEVEL)
             for a, b in itertools.pairwise(_cuts(self.offsets, FORWARD_BLOCK))
         ]
         return _bounded(planes)

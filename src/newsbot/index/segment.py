@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.index.bm25 import POSITION_BITS, Forward, Int32Array, Inverted, offsets
+from newsbot.index.bm25 import Forward, Int32Array, Inverted, by_term, offsets
 from newsbot.index.compact import Compact
 from newsbot.index.disk import write_file
 from newsbot.index.packed import BLOCK, FORWARD_BLOCK, Packed, PackedForward, Packing
@@ -112,15 +112,11 @@ class Segment:
 
     def unpacked(self) -> Forward:
         """The forward index with counts (a saved one is inflated, its counts taken from the
-        postings: the same sort as `bm25.invert` says which posting is which term id)."""
+        postings: `bm25.by_term`, as `bm25.invert` ordered them, says which posting is which term id)."""
         if isinstance(self.forward, Forward):
             return self.forward
         terms = self.forward.all_terms()
-        order = terms.astype(np.int64)
-        order <<= POSITION_BITS
-        order |= np.arange(len(terms), dtype=np.int64)
-        order.sort()
-        order &= (1 << POSITION_BITS) - 1
+        order, _ = by_term(terms, self.forward.indptr, self.inverted.postings.indptr)
         counts = np.empty(len(terms), dtype=np.uint16)
         counts[order] = self.inverted.postings.all_counts()
         return Forward(indptr=np.asarray(self.forward.indptr), terms=terms, counts=counts)

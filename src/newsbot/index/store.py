@@ -50,12 +50,19 @@ from newsbot.index.tables import (
 )
 from newsbot.records import Article, Filters
 
+# 10: texts and term ids compressed with zstd (format 9's zlib blocks are still read, see
+# `newsbot.index.packed`: an upgrade extends a format-9 index, linking its segments as they are;
+# code older than 10 finds a format it does not know and builds again rather than misread zstd);
 # 9: article lines kept by row (`article_rows.npy`: a change appends lines, links the rest);
 # 8: compact postings, term ids deflated, no norms saved; 7: the corpus files' states as columns;
 # 6: article keys, corpus files as a base and changes; 5: file checksums; 4: sizes, analysis
 # fingerprint; 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit
 # weights. Another format is built again.
-FORMAT = 9
+FORMAT = 10
+# The oldest format opened and extended: its files are read as they are. Recorded as the analysis
+# fingerprint's format (what decides the terms and passages), so that reaching 10 re-analyses
+# nothing; raise it to FORMAT with a change older code's files cannot follow.
+OLDEST = 9
 _ARRAYS = (
     "df",
     "idf",
@@ -71,7 +78,7 @@ _ARRAYS = (
 
 _PER_PASSAGE = tuple(name for name in _ARRAYS if name.startswith("passage_"))
 
-__all__ = ["FORMAT", "FileState", "Index", "Memo"]
+__all__ = ["FORMAT", "OLDEST", "FileState", "Index", "Memo"]
 
 
 @dataclass(frozen=True)
@@ -255,7 +262,7 @@ class Index:
         return meta
 
     def _write_files(self, folder: Path) -> dict[str, Any]:
-        # The big files are written side by side: writes wait on the disk (and zlib, on a core).
+        # The big files are written side by side: writes wait on the disk (and zstd, on a core).
         with ThreadPoolExecutor(4) as pool:
             jobs = {s.name: [pool.submit(job) for job in s.save(folder)] for s in self.segments}
             arrays = [
@@ -345,7 +352,7 @@ class Index:
         path = folder / "meta.json"
         meta = read_json(path)
         expect(path, isinstance(meta, dict), "not a JSON object")
-        if meta.get("format") != FORMAT:
+        if meta.get("format") not in range(OLDEST, FORMAT + 1):
             return None
         return cls._read(folder, meta)
 
