@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import threading
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,32 +155,57 @@ class Packing:
     def __init__(self, texts: Any, offsets: npt.NDArray[np.int64], terms: bool = False) -> None:
         self.texts, self.offsets, self.terms = texts, offsets, terms
         self._lock = threading.Lock()
-        self._done: tuple[list[bytes], npt.NDArray[np.int64]] | None = None
+        self._done: tuple[list[memoryview], npt.NDArray[np.int64]] | None = None
 
-    def get(self) -> tuple[list[bytes], npt.NDArray[np.int64]]:
+    def get(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
+        """The blocks (one after the other in a few byte arrays, to be written in order) and where
+        each block starts and ends in them all."""
         with self._lock:
             if self._done is None:
                 self._done = self._terms() if self.terms else self._texts()
             return self._done
 
-    def _texts(self) -> tuple[list[bytes], npt.NDArray[np.int64]]:
+    def _texts(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
         view = memoryview(self.texts) if len(self.texts) else memoryview(b"")
         cuts = list(itertools.pairwise(_cuts(self.offsets, BLOCK)))
         # zstd lets go of the GIL: the two halves are compressed side by side.
         half = len(cuts) // 2
         with ThreadPoolExecutor(2) as pool:
-            parts = pool.map(
-                lambda run: [compress(view[a:b], LEVEL) for a, b in run], [cuts[:half], cuts[half:]]
-            )
-            return _bounded([block for part in parts for block in part])
+            runs = [cuts[:half], cuts[half:]]
+            parts = list(pool.map(lambda run: _packed((view[a:b] for a, b in run), LEVEL, _room(run)), runs))
+        return [part for part, _ in parts], _bounded([n for _, sizes in parts for n in sizes])
 
-    def _terms(self) -> tuple[list[bytes], npt.NDArray[np.int64]]:
+    def _terms(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
         ids = np.asarray(self.texts).astype("<i4")
-        planes = [
-            compress(ids[a:b].view(np.uint8).reshape(-1, 4).T.tobytes(), FORWARD_LEVEL)
-            for a, b in itertools.pairwise(_cuts(self.offsets, FORWARD_BLOCK))
-        ]
-        return _bounded(planes)
+        cuts = list(itertools.pairwise(_cuts(self.offsets, FORWARD_BLOCK)))
+        planes = (ids[a:b].view(np.uint8).reshape(-1, 4).T.tobytes() for a, b in cuts)
+        packed, sizes = _packed(planes, FORWARD_LEVEL, 4 * _room(cuts))
+        return [packed], _bounded(sizes)
+
+
+def _room(cuts: list[tuple[int, int]]) -> int:
+    """Room enough for these blocks compressed, whatever they hold (zstd's bound: a few bytes
+    more than the data), counted in the blocks' own units."""
+    return (cuts[-1][1] - cuts[0][0]) * 257 // 256 + 64 * len(cuts) + 1024 if cuts else 1024
+
+
+def _packed(blocks: Iterable[Any], level: int, room: int) -> tuple[memoryview, list[int]]:
+    """`blocks` compressed one after the other into one array made once (`room` bytes, of which
+    only those written become resident), and each one's size. Each frame is copied there and
+    dropped at once: kept as bytes objects (or in an array grown as it fills), zstd's frames
+    fragmented the compressing threads' malloc arenas: ~100 MB more of a build's peak RSS at 215k."""
+    out = np.empty(room, dtype=np.uint8)
+    sizes: list[int] = []
+    at = 0
+    for block in blocks:
+        frame = compress(block, level)
+        if at + len(frame) > len(out):  # doubled: pages never written are never resident
+            out = np.concatenate([out[:at], np.empty(max(len(out), len(frame)), dtype=np.uint8)])
+        out[at : at + len(frame)] = np.frombuffer(frame, dtype=np.uint8)
+        at += len(frame)
+        sizes.append(len(frame))
+        del frame
+    return out[:at].data, sizes
 
 
 def _cuts(offsets: npt.NDArray[np.int64], block: int) -> list[int]:
@@ -190,7 +216,7 @@ def _cuts(offsets: npt.NDArray[np.int64], block: int) -> list[int]:
     return cuts
 
 
-def _bounded(packed: list[bytes]) -> tuple[list[bytes], npt.NDArray[np.int64]]:
-    bounds = np.zeros(len(packed) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in packed], out=bounds[1:])
-    return packed, bounds
+def _bounded(sizes: list[int]) -> npt.NDArray[np.int64]:
+    bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    return bounds
