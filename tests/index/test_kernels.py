@@ -69,14 +69,15 @@ def test_a_function_whose_compiled_code_cannot_be_kept_is_still_compiled() -> No
     assert kernels._compiled(namespace["twice"])(21) == 42
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_by_term_is_numpys_stable_sort_by_term(seed: int) -> None:
+def test_by_term_is_numpys_stable_sort_by_term(seed: int, compiled: bool) -> None:
     rng = np.random.default_rng(seed)
     per = rng.integers(0, 30, 200)  # passages of 0 to 29 terms; term ids repeat across them
     passages = offsets(per)
     terms = rng.integers(0, 50, int(passages[-1])).astype(np.int32)
     postings = offsets(np.bincount(terms, minlength=60))  # terms 50-59: no postings
-    order, docs = by_term(terms, passages, postings)
+    order, docs = by_term(terms, passages, postings, compiled)
     expected = np.argsort(terms, kind="stable")
     np.testing.assert_array_equal(order, expected)
     np.testing.assert_array_equal(docs, np.repeat(np.arange(len(per)), per)[expected])

@@ -93,7 +93,7 @@ def _read_file(path: Path, where: str) -> FileRead:
                 return FileRead((), (Skipped(where, "empty file"),))
             if size > MAX_SINGLE_FILE:
                 return FileRead((), (Skipped(where, f"file too large ({size:,} bytes)"),))
-            raw = fh.read(MAX_SINGLE_FILE)  # (a file growing meanwhile is cut, not read on)
+            raw = fh.read(size)  # (a file growing meanwhile is cut, not read on)
         if b"\x00" in raw[:8192]:
             return FileRead((), (Skipped(where, "binary file, not text"),))
         text, note = decode(raw)
