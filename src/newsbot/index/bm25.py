@@ -230,12 +230,13 @@ def by_term(
     """A forward index's positions (passage d's terms are terms[passages[d]:passages[d + 1]]) by
     term, then by position: the postings' order; and the passage of each. `indptr`: the postings'
     CSR offsets (from each term's count). `compiled`: by the compiled counting sort, or by
-    numpy's sort of (term, position) keys (the same order); None: compiled for a big segment, or
-    where numba is loaded already. Loading it costs a fresh process ~0.3-0.45 s: more than
-    numpy's sort below a few million postings (a small reindex's, an addition's), less than it
-    for a cold build's (35M postings at 215k: ~1.1 s)."""
+    numpy's sort of (term, position) keys (the same order); None: compiled where numba is loaded
+    already (a bot, its reindexing child, an analysis worker). Elsewhere loading it would cost
+    ~0.3-0.45 s (more than the sort of a small reindex or an addition) and ~100 MB of RSS for
+    good: in a cold build's main process, whose peak bounds a build (1,869 MB at 10M), that is
+    too much for the ~1 s it saves at 215k."""
     if compiled is None:
-        compiled = len(terms) >= _COMPILED_SORT_FROM or "numba" in sys.modules
+        compiled = "numba" in sys.modules
     if not compiled:
         order = np.asarray(terms).astype(np.int64)
         order <<= POSITION_BITS
@@ -257,9 +258,6 @@ def by_term(
         docs,
     )
     return order, docs
-
-
-_COMPILED_SORT_FROM = 4_000_000  # postings
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
