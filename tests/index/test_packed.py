@@ -57,6 +57,14 @@ def test_a_damaged_block_is_index_corrupt(tmp_path: Path, at: int) -> None:
         texts.unpacked()
 
 
+def test_a_block_claiming_an_absurd_size_is_corrupt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged frame header's size is refused before anything that size is allocated."""
+    texts = _packed(tmp_path, TEXTS)
+    monkeypatch.setattr(packed, "MAX_INFLATED", 100)  # (the first block inflates to more)
+    with pytest.raises(IndexCorrupt, match="claims"):
+        texts.block(0)
+
+
 def test_a_format_9_index_opens_answers_and_merges_as_the_new_one(
     corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,9 @@ LEVEL = 3
 FORWARD_BLOCK = 16  # passages per compressed block of term ids (64: 3% smaller, 4x slower to read)
 FORWARD_LEVEL = 1
 RECENT_BLOCKS = 256  # inflated blocks of term ids kept per segment (~5 KB each)
+# Far more than a block inflates to (16 passages of a few KB; an article's text is at most 200k
+# characters): a frame claiming more is damaged.
+MAX_INFLATED = 1 << 28
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # how every zstd frame starts (a zlib stream starts 0x?8)
 _CORRUPT = (OSError, ValueError, zlib.error, zstandard.ZstdError)
 
@@ -66,6 +69,9 @@ def inflate(block: Any) -> bytes:
     """A block as compressed by `compress` (a zstd frame) or by format 9 (zlib)."""
     if bytes(block[:4]) != ZSTD_MAGIC:
         return zlib.decompress(block)
+    claimed = zstandard.frame_content_size(block)
+    if claimed > MAX_INFLATED:  # a damaged header: refused before its size is allocated
+        raise zstandard.ZstdError(f"a block claims {claimed:,} bytes")
     decompressor = _mine.__dict__.get("decompressor")
     if decompressor is None:
         decompressor = _mine.decompressor = zstandard.ZstdDecompressor()
