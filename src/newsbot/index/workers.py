@@ -130,16 +130,11 @@ class _Analysis:
 
 
 def _plain(text: str) -> bytes:
-    """`text` in UTF-8 with ASCII punctuation (but dots), the `_SPACES` and every
-    whitespace character as spaces: none of them is ever part of a token (for `re` and `regex`
-    alike), so tokens stay the same, "sanctions," or "(reuters)" are the chunks "sanctions" and
-    "reuters", analysed once, and chunks are runs of bytes between spaces (as `str.split` would
-    cut the text). Done on UTF-8 bytes, where an ASCII byte is always that character."""
-    data = _SPACES.sub(b" ", _plain_ascii(text))
-    for space in _OTHER_SPACES:
-        if space in data:
-            data = data.replace(space, b" ")
-    return data
+    """`text` in UTF-8 with ASCII punctuation (but dots) and the `_SPACES` as spaces: none of
+    them is ever part of a token (for `re` and `regex` alike), so tokens stay the same, and
+    "sanctions," or "(reuters)" are the chunks "sanctions" and "reuters", analysed once. Done on
+    UTF-8 bytes, where an ASCII byte is always that character."""
+    return _SPACES.sub(b" ", _plain_ascii(text))
 
 
 def _plain_ascii(text: str) -> bytes:
@@ -149,11 +144,9 @@ def _plain_ascii(text: str) -> bytes:
 
 
 _TO_SPACE = bytes(b if b > 127 or chr(b).isalnum() or chr(b) in ".\x00" else 32 for b in range(256))
-# The commonest of `analyzer._PUNCTUATION` in UTF-8 (– — ‘ ’ “ ” …) and the whitespace U+2000-U+200A,
-# U+2028, U+2029 and U+202F; one class after one prefix keeps the search as fast as `bytes.find`.
-_SPACES = re.compile(b"\xe2\x80[\x80-\x8a\x93\x94\x98\x99\x9c\x9d\xa6\xa8\xa9\xaf]")
-# The other whitespace beyond ASCII (rare: replaced only when found).
-_OTHER_SPACES = (b"\xc2\x85", b"\xc2\xa0", b"\xe1\x9a\x80", b"\xe2\x81\x9f", b"\xe3\x80\x80")
+# The commonest of `analyzer._PUNCTUATION` in UTF-8: – — ‘ ’ “ ” … (`chunktable._gap` finds
+# them, and the whitespace beyond ASCII, in the compiled numbering)
+_SPACES = re.compile(b"\xe2\x80[\x93\x94\x98\x99\x9c\x9d\xa6]")
 _END = "\x00"  # ends each passage in a batch's text; lowercasing and `split` leave it as it is
 _MAX_CHUNKS = 2_000_000  # distinct chunks remembered (~200 MB); then they are forgotten
 
