@@ -37,7 +37,7 @@ LEVEL_MAX = 255  # the largest 8-bit level: a term's largest term-frequency part
 # Units and spreads are made a hair bigger than computed, so that float32 rounding never takes a
 # part past LEVEL_MAX units, nor a spread below the true one (the search's bounds rely on both).
 HAIR = 1 + 2.0**-18
-POSITION_BITS = 32  # forward positions are below 2**32 (postings are numbered in uint32)
+POSITION_BITS = 32  # forward positions are below 2**32: `by_term` packs (term, position) in an int64
 _MAX_PASSAGES = 1 << 25  # passages per segment (and postings below 2**32: see `compact`)
 
 
@@ -231,10 +231,10 @@ def by_term(
     term, then by position: the postings' order; and the passage of each. `indptr`: the postings'
     CSR offsets (from each term's count). `compiled`: by the compiled counting sort, or by
     numpy's sort of (term, position) keys (the same order); None: compiled where numba is loaded
-    already (a bot, its reindexing child, an analysis worker). Elsewhere loading it would cost
-    ~0.3-0.45 s (more than the sort of a small reindex or an addition) and ~100 MB of RSS for
-    good: in a cold build's main process, whose peak bounds a build (1,869 MB at 10M), that is
-    too much for the ~1 s it saves at 215k."""
+    already (a bot reindexing in its own process, a compaction after searches). Elsewhere
+    loading it would cost ~0.3-0.45 s (more than the sort of a small reindex or an addition)
+    and ~100 MB of RSS for good: in a cold build's main process, whose peak bounds a build
+    (1,869 MB at 10M), that is too much for the ~1 s it saves at 215k."""
     if compiled is None:
         compiled = "numba" in sys.modules
     if not compiled:
