@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from newsbot.index import kernels
+from newsbot.index import bm25, kernels
 from newsbot.index.bm25 import by_term, offsets
 from newsbot.index.compact import Compact
 from newsbot.index.kernels import add_postings, find_postings
@@ -69,9 +69,15 @@ def test_a_function_whose_compiled_code_cannot_be_kept_is_still_compiled() -> No
     assert kernels._compiled(namespace["twice"])(21) == 42
 
 
+@pytest.mark.parametrize("halves", [False, True])  # numpy's sort: in one go, or halves merged
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_by_term_is_numpys_stable_sort_by_term(seed: int, compiled: bool) -> None:
+def test_by_term_is_numpys_stable_sort_by_term(
+    seed: int, compiled: bool, halves: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if halves:
+        monkeypatch.setattr(bm25, "_SORT_IN_TWO", 2)
+        monkeypatch.setattr(bm25, "cores", lambda: 2)
     rng = np.random.default_rng(seed)
     per = rng.integers(0, 30, 200)  # passages of 0 to 29 terms; term ids repeat across them
     passages = offsets(per)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.errors import NewsbotError
+from newsbot.index.background import cores
 from newsbot.index.compact import Compact
 
 IntArray = npt.NDArray[np.int64]
@@ -39,6 +41,7 @@ LEVEL_MAX = 255  # the largest 8-bit level: a term's largest term-frequency part
 HAIR = 1 + 2.0**-18
 POSITION_BITS = 32  # forward positions are below 2**32: `by_term` packs (term, position) in an int64
 _MAX_PASSAGES = 1 << 25  # passages per segment (and postings below 2**32: see `compact`)
+_SORT_IN_TWO = 1 << 20  # keys from which `_sort` uses two threads (their start costs ~0.1 ms)
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,7 @@ def by_term(
         order = np.asarray(terms).astype(np.int64)
         order <<= POSITION_BITS
         order |= np.arange(len(terms), dtype=np.int64)
-        order.sort()
+        _sort(order)
         order &= (1 << POSITION_BITS) - 1
         bounds: IntArray = np.asarray(passages, dtype=np.int64)
         per_doc: IntArray = bounds[1:] - bounds[:-1]
@@ -258,6 +261,20 @@ def by_term(
         docs,
     )
     return order, docs
+
+
+def _sort(keys: IntArray) -> None:
+    """Sort distinct `keys` in place. A big array is sorted as two halves side by side (numpy lets
+    go of the GIL while it sorts), then as a whole by timsort, which finds the two sorted runs and
+    merges them: 0.45 s for the 17.5M postings of the 215k-passage benchmark, where one stable sort
+    took 0.85 s and the default quicksort 1.17 s (docs/performance.md)."""
+    if len(keys) < _SORT_IN_TWO or cores() < 2:
+        keys.sort(kind="stable")
+        return
+    half = len(keys) // 2
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda part: part.sort(kind="stable"), (keys[:half], keys[half:])))
+    keys.sort(kind="stable")
 
 
 def _units(parts: Float32Array, terms: Int32Array, n_terms: int) -> tuple[Float32Array, Float32Array]:
