@@ -104,3 +104,18 @@ def test_non_latin_text_with_known_stems_needs_no_nltk() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("] ")[1].strip() == "False", done.stdout
     assert "'καλημέρα'" in done.stdout and "'١٢٣'" in done.stdout
+
+
+def test_the_stemmer_is_imported_without_scipy_and_scipy_still_imports_after() -> None:
+    # In a fresh process: nltk's import must not pull in scipy (0.55 s, 64 MB), and hiding it
+    # from nltk must leave it importable for anyone else.
+    code = (
+        "import importlib.util, sys\n"
+        "from newsbot.text.analyzer import snowball_english\n"
+        "print(snowball_english()('sanctioned'), 'scipy' in sys.modules)\n"
+        "if importlib.util.find_spec('scipy') is not None:\n"
+        "    import scipy.stats\n"
+        "print('scipy' not in sys.modules or hasattr(sys.modules['scipy'], 'stats'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["sanction", "False", "True"], done.stdout + done.stderr
