@@ -41,6 +41,7 @@ from newsbot.index.bm25 import (
 from newsbot.index.catalog import FileState
 from newsbot.index.chunks import CHUNK_PASSAGES
 from newsbot.index.firstseen import first_seen
+from newsbot.index.packed import Packing
 from newsbot.index.segment import Segment, Texts, text_array
 from newsbot.index.store import Index
 from newsbot.records import Article
@@ -111,6 +112,9 @@ def assemble(
         + [(fresh.forward, fresh.texts, fresh.text_offsets)]
     )
     if forward.n_docs:
+        # Its term ids are compressed for the save while it inverts (the other core is mostly
+        # idle then; the texts are not: they would be read into memory at the inversion's peak).
+        packed_terms = Packing(forward.terms, forward.indptr, terms=True).soon()
         segments.append(
             Segment(
                 name=f"{version}-{len(segments)}",
@@ -120,6 +124,7 @@ def assemble(
                 inverted=invert(forward, len(terms), norm[start:], params.k1),
                 texts=texts,
                 text_offsets=text_offsets,
+                packed_terms=packed_terms,
             )
         )
     idf = idf_table(df, len(lengths), params.epsilon, lambda: first_seen(segments, dead, len(terms)))

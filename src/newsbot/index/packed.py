@@ -163,6 +163,12 @@ class Packing:
         self._lock = threading.Lock()
         self._done: tuple[list[memoryview], npt.NDArray[np.int64]] | None = None
 
+    def soon(self) -> Packing:
+        """Start packing in a thread of its own, beside the caller's work (zstd lets go of the
+        GIL): `get` then waits for it instead of packing."""
+        threading.Thread(target=self.get, name="newsbot-packing", daemon=True).start()
+        return self
+
     def get(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
         """The blocks (one after the other in a few byte arrays, to be written in order) and where
         each block starts and ends in them all."""
@@ -182,7 +188,7 @@ class Packing:
         return [part for part, _ in parts], _bounded([n for _, sizes in parts for n in sizes])
 
     def _terms(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
-        ids = np.asarray(self.texts).astype("<i4")
+        ids = np.asarray(self.texts).astype("<i4", copy=False)
         cuts = list(itertools.pairwise(_cuts(self.offsets, FORWARD_BLOCK)))
         planes = (ids[a:b].view(np.uint8).reshape(-1, 4).T.tobytes() for a, b in cuts)
         packed, sizes = _packed(planes, FORWARD_LEVEL, 4 * _room(cuts))

@@ -78,6 +78,8 @@ class Segment:
     # file name -> (size, CRC-32), recorded when its files were written: checked before a later
     # version shares them, so a damaged file is never carried forward.
     sums: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    # Its forward index's blocks, maybe being compressed already (`Packing.soon`), for its first save.
+    packed_terms: Packing | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_passages(self) -> int:
@@ -160,7 +162,7 @@ class Segment:
         ]
         assert isinstance(self.forward, Forward)  # a segment not yet saved has it in memory
         texts = Packing(self.texts, self.text_offsets)
-        terms = Packing(self.forward.terms, self.forward.indptr, terms=True)
+        terms = self.packed_terms or Packing(self.forward.terms, self.forward.indptr, terms=True)
         fills.append(lambda fh: np.save(fh, texts.get()[1]))
         fills.append(lambda fh: np.save(fh, terms.get()[1]))
         fills.append(lambda fh: fh.writelines(texts.get()[0]))
