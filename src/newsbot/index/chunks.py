@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import struct
 import tempfile
 import weakref
 from dataclasses import replace
@@ -89,11 +90,13 @@ def grown(total: IntArray, part: IntArray) -> IntArray:
 
 
 class TextSpill:
-    """A cold build's article texts, written to an unnamed temporary file as the corpus is read and
-    read back a batch at a time for analysis: a build never holds the corpus' text in memory.
-    Keyed by content hash (the same hash, the same text), which survives renaming duplicates;
-    each text's place is one int under the hash's bytes (~100 bytes an article, not ~230: at
-    1.2M articles that is 150 MB)."""
+    """A cold build's article titles and texts, written to an unnamed temporary file as the corpus
+    is read and read back a batch at a time for analysis: a build never holds the corpus' text in
+    memory. Keyed by content hash (the same hash, the same text), which survives renaming
+    duplicates; each entry's place is one int under the hash's bytes (~100 bytes an article, not
+    ~230: at 1.2M articles that is 150 MB). An entry is the title's length (4 bytes), the title
+    and the text, in UTF-8: analysis processes forked by the build read their batches from the
+    file by its place (`entry`), so neither the texts nor the titles pass through this process."""
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `close`
@@ -101,31 +104,43 @@ class TextSpill:
         self.end = 0
 
     def put(self, article: Article) -> Article:
-        """`article` without its text, which is kept here."""
+        """`article` without its text, which is kept here (with its title)."""
         key = _key(article)
         if key not in self.at:
-            data = article.text.encode("utf-8", "surrogatepass")
-            self.file.write(data)
-            self.at[key] = self.end << _LENGTH_BITS | len(data)
-            self.end += len(data)
+            title = article.title.encode("utf-8", "surrogatepass")
+            text = article.text.encode("utf-8", "surrogatepass")
+            self.file.write(_TITLE.pack(len(title)))
+            self.file.write(title)
+            self.file.write(text)
+            size = _TITLE.size + len(title) + len(text)
+            self.at[key] = self.end << _LENGTH_BITS | size
+            self.end += size
         return replace(article, text="")
 
-    def size(self, article: Article) -> int:
-        return self.at[_key(article)] & _LENGTH_MASK
+    def place(self, article: Article) -> int:
+        """Where `article`'s entry is (see `entry`); its size is `place & PLACE_BYTES`."""
+        return self.at[_key(article)]
 
-    def text(self, article: Article) -> str:
+    def written(self) -> int:
+        """The file's descriptor, once all that was put is in it (for `entry`)."""
         self.file.flush()
-        place = self.at[_key(article)]
-        return os.pread(self.file.fileno(), place & _LENGTH_MASK, place >> _LENGTH_BITS).decode(
-            "utf-8", "surrogatepass"
-        )
+        return self.file.fileno()
 
     def close(self) -> None:
         self.file.close()
 
 
-_LENGTH_BITS = 32  # a text's bytes (a corpus caps texts far below 4 GB)
-_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
+def entry(fd: int, place: int) -> tuple[str, str]:
+    """The (title, text) at `place` of a `TextSpill`'s file (`fd`, shared by forking)."""
+    data = os.pread(fd, place & PLACE_BYTES, place >> _LENGTH_BITS)
+    end = _TITLE.size + _TITLE.unpack_from(data)[0]
+    title, text = data[_TITLE.size : end], data[end:]
+    return title.decode("utf-8", "surrogatepass"), text.decode("utf-8", "surrogatepass")
+
+
+_TITLE = struct.Struct("<I")
+_LENGTH_BITS = 32  # an entry's bytes (a corpus caps texts far below 4 GB)
+PLACE_BYTES = (1 << _LENGTH_BITS) - 1  # of a place: its entry's bytes
 
 
 def _key(article: Article) -> bytes:

@@ -17,14 +17,14 @@ from array import array
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.background import cores
-from newsbot.index.chunks import TextSpill
+from newsbot.index.chunks import PLACE_BYTES, TextSpill, entry
 from newsbot.index.processes import Context, ordered_map
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
@@ -299,23 +299,40 @@ class _Chunks(dict[str, int]):
 _worker: _Analysis | None = None
 
 
-def _init_worker(analyzer: Analyzer, target: int, shared: int | None) -> None:
-    global _worker
+# A batch of articles: their (title, text) pairs, or the places of those in the build's
+# `TextSpill` (see `analysed`), which a forked worker reads itself.
+Batch = list[tuple[str, str]] | list[int]
+_spilled: int | None = None  # the `TextSpill`'s file, in a forked worker
+
+
+def _init_worker(analyzer: Analyzer, target: int, shared: int | None, spilled: int | None) -> None:
+    global _worker, _spilled
     _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared), compiled=True)
+    _spilled = spilled
     # (The compiled code is loaded by each worker, with its `_Chunks`: loaded before the fork,
     # it would be shared, but it would stay in the main process, +45-100 MB at its peak.)
 
 
-def _analyse_in_worker(task: tuple[int, list[tuple[str, str]]]) -> Analysed:
+def _analyse_in_worker(task: tuple[int, Batch]) -> Analysed:
     assert _worker is not None
     number, batch = task
     shared = _worker.shared
     if shared is not None:
         shared.learn(number)
-    result = _worker.run(batch)
+    result = _worker.run(_pairs(batch, _spilled))
     if shared is not None:
         shared.tell(number, result.stems)
     return result
+
+
+def _pairs(batch: Batch, spilled: int | None) -> list[tuple[str, str]]:
+    if spilled is None:  # pairs already
+        return cast(list[tuple[str, str]], batch)
+    return [entry(spilled, cast(int, place)) for place in batch]
+
+
+def _places(bounds: list[int], places: list[int]) -> Iterator[Batch]:
+    return (places[lo:hi] for lo, hi in itertools.pairwise(bounds))
 
 
 _reading_root: tuple[Path, bool] | None = None  # the corpus, and whether it is one file
@@ -387,9 +404,10 @@ def analysed(
     texts: TextSpill | None = None,
 ) -> Generator[Analysed, None, None]:
     """The analysed batches of `articles`, in order: in worker processes when that pays. With
-    `texts`, the articles' texts are there (read a batch at a time, so that a big build never
-    holds them all)."""
-    sizes = [len(a.text) for a in articles] if texts is None else [texts.size(a) for a in articles]
+    `texts`, the articles' titles and texts are there (read a batch at a time, so that a big build
+    never holds them all; by forked workers themselves, so that they never pass through here)."""
+    places = None if texts is None else [texts.place(a) for a in articles]
+    sizes = [len(a.text) for a in articles] if places is None else [p & PLACE_BYTES for p in places]
     chars = sum(sizes)
     if workers is None:
         workers = min(cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
@@ -405,15 +423,14 @@ def analysed(
             filled = 0
         filled += length
     bounds.append(len(articles))
+    spilled = None if texts is None else texts.written()
 
     def batches() -> Iterator[list[tuple[str, str]]]:
         for lo, hi in itertools.pairwise(bounds):
-            part = articles[lo:hi]
-            yield (
-                [(a.title, a.text) for a in part]
-                if texts is None
-                else [(a.title, texts.text(a)) for a in part]
-            )
+            if places is None:
+                yield [(a.title, a.text) for a in articles[lo:hi]]
+            else:
+                yield _pairs(places[lo:hi], spilled)
 
     n_batches = len(bounds) - 1
     if workers <= 1 or n_batches <= 1:
@@ -422,15 +439,17 @@ def analysed(
             yield here.run(batch)
         return
     # The workers take batches as they are ready for them (a pipe each), not all at once.
-    # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`).
+    # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`), and
+    # read their batches from the texts' (both inherited open).
     context = _context()
+    forked = context.get_start_method() == "fork"
     with scratch() as file:
-        shared = file.fileno() if context.get_start_method() == "fork" else None
+        shared = file.fileno() if forked else None
         yield from ordered_map(
             context,
             min(workers, n_batches),
             _init_worker,
-            (analyzer, target, shared),
+            (analyzer, target, shared, spilled if forked else None),
             _analyse_in_worker,
-            enumerate(batches()),
+            enumerate(_places(bounds, places) if forked and places is not None else batches()),
         )
