@@ -12,7 +12,9 @@ import pytest
 
 import newsbot.index.merge as merge
 from newsbot.index.build import build_index
+from newsbot.index.chunks import PLACE_BYTES, TextSpill, entry
 from newsbot.index.store import Index
+from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from tests.index.test_merge import WORDS, _corpus, _write, assert_exact
 
@@ -81,3 +83,22 @@ def test_a_chunked_build_leaves_no_scratch_files(tmp_path: Path, monkeypatch: py
     gc.collect()
     assert not list((tmp_path / "scratch").iterdir())
     assert Index.load(tmp_path / "index") is not None
+
+
+def test_the_text_spill_gives_back_each_articles_title_and_text_by_its_place() -> None:
+    spill = TextSpill()
+    try:
+        first = Article(
+            id="a", title="Σίσυφος — “quoted”", text="Line one.\n\nΣ two \ud800 lone", content_hash="ab12"
+        )
+        second = Article(id="b", title="", text="x" * 70_000, content_hash="cd34")
+        copy = Article(id="c", title="other title", text="same text, same hash", content_hash="ab12")
+        kept = [spill.put(a) for a in (first, second, copy)]
+        assert [a.text for a in kept] == ["", "", ""]  # held by the spill, not the article
+        fd = spill.written()
+        assert entry(fd, spill.place(first)) == (first.title, first.text)
+        assert entry(fd, spill.place(second)) == ("", second.text)
+        assert spill.place(copy) == spill.place(first)  # one entry a content hash
+        assert spill.place(second) & PLACE_BYTES == 4 + 70_000
+    finally:
+        spill.close()
