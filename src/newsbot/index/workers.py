@@ -301,7 +301,7 @@ _worker: _Analysis | None = None
 
 # A batch of articles: their (title, text) pairs, or the places of those in the build's
 # `TextSpill` (see `analysed`), which a forked worker reads itself.
-Batch = list[tuple[str, str]] | list[int]
+Batch = list[tuple[str, str]] | Sequence[int]
 _spilled: int | None = None  # the `TextSpill`'s file, in a forked worker
 
 
@@ -331,7 +331,7 @@ def _pairs(batch: Batch, spilled: int | None) -> list[tuple[str, str]]:
     return [entry(spilled, cast(int, place)) for place in batch]
 
 
-def _places(bounds: list[int], places: list[int]) -> Iterator[Batch]:
+def _places(bounds: list[int], places: Sequence[int]) -> Iterator[Batch]:
     return (places[lo:hi] for lo, hi in itertools.pairwise(bounds))
 
 
@@ -406,8 +406,13 @@ def analysed(
     """The analysed batches of `articles`, in order: in worker processes when that pays. With
     `texts`, the articles' titles and texts are there (read a batch at a time, so that a big build
     never holds them all; by forked workers themselves, so that they never pass through here)."""
-    places = None if texts is None else [texts.place(a) for a in articles]
-    sizes = [len(a.text) for a in articles] if places is None else [p & PLACE_BYTES for p in places]
+    # (arrays: a big build's main process holds two ints a fresh article, 8 bytes each, not 36)
+    places: array[int] | None = None
+    if texts is None:
+        sizes = array("q", (len(a.text) for a in articles))
+    else:
+        places = array("q", map(texts.place, articles))
+        sizes = array("q", (place & PLACE_BYTES for place in places))
     chars = sum(sizes)
     if workers is None:
         workers = min(cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
