@@ -14,13 +14,11 @@ damaged index raises `IndexCorrupt` naming the file, and the engine builds it ag
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,10 +31,10 @@ from newsbot.errors import IndexCorrupt
 from newsbot.index import versions
 from newsbot.index.bm25 import BM25Params, FloatArray, Int32Array, IntArray, Postings, norms
 from newsbot.index.catalog import Articles, FileState, Spliced
-from newsbot.index.disk import flushed_together, write_file
 from newsbot.index.filestates import Files
 from newsbot.index.keys import Keys
 from newsbot.index.memo import Memo
+from newsbot.index.saving import ARRAYS, FORMAT, OLDEST, PER_PASSAGE, bytes_to_write, write_version
 from newsbot.index.search import search
 from newsbot.index.segment import Segment
 from newsbot.index.tables import (
@@ -49,34 +47,6 @@ from newsbot.index.tables import (
     read_json,
 )
 from newsbot.records import Article, Filters
-
-# 10: texts and term ids compressed with zstd (format 9's zlib blocks are still read, see
-# `newsbot.index.packed`: an upgrade extends a format-9 index, linking its segments as they are;
-# code older than 10 finds a format it does not know and builds again rather than misread zstd);
-# 9: article lines kept by row (`article_rows.npy`: a change appends lines, links the rest);
-# 8: compact postings, term ids deflated, no norms saved; 7: the corpus files' states as columns;
-# 6: article keys, corpus files as a base and changes; 5: file checksums; 4: sizes, analysis
-# fingerprint; 3: segments and dead passages; 2: one postings table of ids, counts and 16-bit
-# weights. Another format is built again.
-FORMAT = 10
-# The oldest format opened and extended: its files are read as they are. Recorded as the analysis
-# fingerprint's format (what decides the terms and passages), so that reaching 10 re-analyses
-# nothing; raise it to FORMAT with a change older code's files cannot follow.
-OLDEST = 9
-_ARRAYS = (
-    "df",
-    "idf",
-    "dead",
-    "article_start",
-    "article_end",
-    "passage_article",
-    "passage_position",
-    "passage_day",
-    "passage_source",
-    "passage_length",
-)
-
-_PER_PASSAGE = tuple(name for name in _ARRAYS if name.startswith("passage_"))
 
 __all__ = ["FORMAT", "OLDEST", "FileState", "Index", "Memo"]
 
@@ -236,12 +206,12 @@ class Index:
 
         A failed save (a full disk, say) removes its temporary folder, so it holds no space."""
         index_dir.mkdir(parents=True, exist_ok=True)
-        versions.ensure_space(index_dir, self._bytes_to_write())
+        versions.ensure_space(index_dir, bytes_to_write(self))
         for segment in self.segments:  # a damaged file is never carried into a new version
             segment.verify()
         tmp = versions.temporary(index_dir, self.version)
         try:
-            meta = self._write(tmp)
+            meta = write_version(self, tmp)
             os.replace(tmp, index_dir / self.version)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -254,53 +224,6 @@ class Index:
         versions.publish(index_dir, self.version)
         versions.prune(index_dir, keep)
         return saved
-
-    def _write(self, folder: Path) -> dict[str, Any]:
-        """Write every file into `folder`, flushed; return its meta.json (also written)."""
-        with flushed_together(folder):
-            meta = self._write_files(folder)
-        return meta
-
-    def _write_files(self, folder: Path) -> dict[str, Any]:
-        # The big files are written side by side: writes wait on the disk (and zstd, on a core).
-        with ThreadPoolExecutor(4) as pool:
-            jobs = {s.name: [pool.submit(job) for job in s.save(folder)] for s in self.segments}
-            arrays = [
-                pool.submit(_write_array, folder / f"{name}.npy", np.asarray(getattr(self, name)))
-                for name in _ARRAYS
-            ]
-            Articles.save(self.articles, folder)
-            Table.of(self.stems, f"S{Table.WIDTH}").save(folder, "stems")
-            Table.of(self.vocab, "int32").save(folder, "vocab")
-            Terms.of(self.terms).save(folder)
-            Files.save(self.files, folder)
-            sums = {name: dict(job.result() for job in done) for name, done in jobs.items()}
-            array_sums = dict(job.result() for job in arrays)
-        meta = {
-            "format": FORMAT,
-            "version": self.version,
-            "built_at": self.built_at,
-            "corpus": self.corpus,
-            "params": asdict(self.params),
-            "analysis": dict(self.analysis),
-            "sources": list(self.sources),
-            "avgdl": self.avgdl,
-            "passages": self.n_passages,
-            "terms": len(self.terms),
-            "articles": len(self.articles),
-            "segments": [s.meta(sums[s.name]) for s in self.segments],
-            "files": {n: list(s) for n, s in array_sums.items()},
-        }
-        write_file(folder / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
-        return meta
-
-    def _bytes_to_write(self) -> int:
-        """About what a save writes (shared segments are linked, not written), with a margin."""
-        arrays = sum(np.asarray(getattr(self, name)).nbytes for name in _ARRAYS)
-        fresh = sum(
-            int(s.text_offsets[-1]) + int(s.forward.indptr[-1]) * 8 for s in self.segments if s.folder is None
-        )
-        return int((arrays + fresh) * 1.2) + (1 << 20)
 
     def verify_files(self) -> None:
         """Raise IndexCorrupt naming the first saved file whose size or checksum differs from the
@@ -402,8 +325,8 @@ class Index:
 def _arrays(folder: Path, n_passages: int, n_terms: int, n_articles: int) -> dict[str, Any]:
     """The index-wide arrays, each checked to have as many entries as meta.json says."""
     lengths = {"df": n_terms, "idf": n_terms, "article_start": n_articles, "article_end": n_articles}
-    lengths.update(dict.fromkeys(_PER_PASSAGE, n_passages))
-    arrays = {name: load_array(folder / f"{name}.npy", lengths.get(name)) for name in _ARRAYS}
+    lengths.update(dict.fromkeys(PER_PASSAGE, n_passages))
+    arrays = {name: load_array(folder / f"{name}.npy", lengths.get(name)) for name in ARRAYS}
     dead = arrays["dead"]
     expect(folder / "dead.npy", not len(dead) or 0 <= int(dead[-1]) < n_passages, "passages out of range")
     return arrays
@@ -412,8 +335,3 @@ def _arrays(folder: Path, n_passages: int, n_terms: int, n_articles: int) -> dic
 def _same(segment: Segment | None, meta: dict[str, Any]) -> bool:
     """Whether `segment` is the one `meta` describes (a shared one: same name, same place)."""
     return segment is not None and (segment.start, segment.n_passages) == (meta["start"], meta["passages"])
-
-
-def _write_array(path: Path, array: npt.NDArray[Any]) -> tuple[str, tuple[int, int]]:
-    write_file(path, lambda fh: np.save(fh, array))
-    return path.name, checksum(path)
