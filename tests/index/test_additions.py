@@ -13,7 +13,7 @@ import pytest
 
 import newsbot.index.build as build
 import newsbot.index.named as named
-import newsbot.index.workers as workers
+import newsbot.index.readers as readers
 from newsbot.index.build import build_index
 from newsbot.index.keys import KeyLookup, Keys
 from newsbot.index.packed import Packed
@@ -64,9 +64,9 @@ def test_the_rest_of_the_corpus_is_not_looked_at(tmp_path: Path, monkeypatch: py
     previous = build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
     _write(root, 20, random.Random(5))
     read: list[Path] = []
-    real = workers.read_file
+    real = readers.read_file
     monkeypatch.setattr(build, "listing", lambda root: pytest.fail("the corpus was listed"))
-    for module in (workers, named):  # a scan's reading and the named files' reading
+    for module in (readers, named):  # a scan's reading and the named files' reading
         monkeypatch.setattr(module, "read_file", lambda path, *more: read.append(path) or real(path, *more))
     index, report = build_index(
         root, Analyzer(), previous=previous, target_words=30, only=[root / "020.json"]

@@ -63,7 +63,7 @@ def _scored(index: Index, query: list[str]) -> dict[tuple[str, int], float]:
 def test_unchanged_files_are_not_reread(corpus_dir: Path, monkeypatch) -> None:
     first, _ = build_index(corpus_dir, default_analyzer())
     read = []
-    import newsbot.index.workers as reading
+    import newsbot.index.readers as reading
 
     real = reading.read_file
     monkeypatch.setattr(reading, "read_file", lambda p, *more: read.append(p.name) or real(p, *more))

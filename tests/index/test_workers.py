@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 
 from newsbot.corpus.read import read_file
-from newsbot.index import build, workers
+from newsbot.index import build, readers
 from newsbot.index.build import build_index
+from newsbot.index.readers import files_read
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
-from newsbot.index.workers import _Analysis, files_read
+from newsbot.index.workers import _Analysis
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
 
@@ -174,7 +175,7 @@ def _corpus(root: Path) -> list[str]:
 
 
 def test_files_read_in_processes_as_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workers, "_READ_FILES", 2)  # several tasks for the 2 processes
+    monkeypatch.setattr(readers, "_READ_FILES", 2)  # several tasks for the 2 processes
     rels = _corpus(tmp_path / "corpus")
     root = tmp_path / "corpus"
     expected = [read_file(root / rel, root) for rel in rels]

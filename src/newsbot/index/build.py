@@ -36,9 +36,10 @@ from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.keys import Keys
 from newsbot.index.merge import Fresh, Numbers, assemble
 from newsbot.index.named import read_named
+from newsbot.index.readers import files_read, read_one
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
-from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed, files_read, read_one
+from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS

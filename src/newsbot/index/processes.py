@@ -10,6 +10,7 @@ worker has a pipe of its own whose far end dies with it, so a send or a receive 
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -168,3 +169,13 @@ class _Feeder:
 
     def join(self) -> None:
         self._thread.join()
+
+
+def start_context() -> Context:
+    """fork when this process runs no other thread; otherwise a clean server process (a bot)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import copy
 import itertools
-import multiprocessing
 import os
 import re
-import threading
 from array import array
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.background import cores
 from newsbot.index.chunks import PLACE_BYTES, TextSpill, entry
-from newsbot.index.processes import Context, ordered_map
+from newsbot.index.processes import ordered_map, start_context
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
 from newsbot.records import Article
@@ -37,7 +33,6 @@ if TYPE_CHECKING:  # (imported when used: numba, which they load, costs a proces
 
 _PARALLEL_MIN_CHARS = 4_000_000  # less text than this is analysed in-process: workers would cost more
 _BATCH_CHARS = 4_000_000  # text per batch of articles handed to a worker
-_READ_FILES = 256  # corpus files per task of `files_read`
 Int64s = npt.NDArray[np.int64]
 
 
@@ -335,67 +330,6 @@ def _places(bounds: list[int], places: Sequence[int]) -> Iterator[Batch]:
     return (places[lo:hi] for lo, hi in itertools.pairwise(bounds))
 
 
-_reading_root: tuple[Path, bool] | None = None  # the corpus, and whether it is one file
-
-
-def _init_reader(root: Path) -> None:
-    global _reading_root
-    _reading_root = root, root.is_file()
-
-
-def _read_in_worker(rels: list[str]) -> list[FileRead]:
-    assert _reading_root is not None
-    return [read_one(*_reading_root, rel) for rel in rels]
-
-
-def read_one(root: Path, one_file: bool, rel: str) -> FileRead:
-    """`read_file` of the corpus file `rel` under `root` (or of `root`, when it is `one_file`)."""
-    return read_file(root, root) if one_file else read_file(root / rel, root, rel)
-
-
-def files_read(root: Path, rels: list[str], workers: int | None = None) -> Generator[FileRead, None, None]:
-    """`read_file` of each corpus file `rels` (paths under `root`), in order, in worker processes:
-    reading is mostly JSON parsing, cleaning and hashing, one core's work for seconds when the
-    corpus is large (call it for that only: starting the processes costs more than a few files)."""
-    workers = min(cores(), 8) if workers is None else workers
-    tasks = [rels[i : i + _READ_FILES] for i in range(0, len(rels), _READ_FILES)]
-    if workers <= 1 or len(tasks) <= 1:
-        one_file = root.is_file()
-        yield from (read_one(root, one_file, rel) for rel in rels)
-        return
-    context = _context()
-    results = ordered_map(
-        context, min(workers, len(tasks)), _init_reader, (root,), _read_in_worker, iter(tasks)
-    )
-    try:
-        first = next(results)  # the readers have started
-        if context.get_start_method() == "fork":
-            _import_stemmer()
-        yield from first
-        for reads in results:
-            yield from reads
-    finally:
-        results.close()  # stopped early: the readers too
-
-
-def _import_stemmer() -> None:
-    """Import nltk's stemmer (a quarter of a second: `snowball_english`) here while the readers
-    work: the analysis workers forked after them then have it, instead of importing it each."""
-    from newsbot.text.analyzer import snowball_english
-
-    snowball_english()
-
-
-def _context() -> Context:
-    """fork when this process runs no other thread; otherwise a clean server process (a bot)."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("spawn")
-
-
 def analysed(
     articles: Sequence[Article],
     analyzer: Analyzer,
@@ -446,7 +380,7 @@ def analysed(
     # The workers take batches as they are ready for them (a pipe each), not all at once.
     # Forked workers share their stems through a scratch file (see `newsbot.index.sharing`), and
     # read their batches from the texts' (both inherited open).
-    context = _context()
+    context = start_context()
     forked = context.get_start_method() == "fork"
     with scratch() as file:
         shared = file.fileno() if forked else None
