@@ -117,9 +117,10 @@ class TextSpill:
             self.end += size
         return replace(article, text="")
 
-    def place(self, article: Article) -> int:
-        """Where `article`'s entry is (see `entry`); its size is `place & PLACE_BYTES`."""
-        return self.at[_key(article)]
+    def place(self, article: Article) -> tuple[int, int]:
+        """Where `article`'s entry starts in the file, and its bytes (see `entry`)."""
+        place = self.at[_key(article)]
+        return place >> _LENGTH_BITS, place & _LENGTH_MASK
 
     def written(self) -> int:
         """The file's descriptor, once all that was put is in it (for `entry`)."""
@@ -130,9 +131,10 @@ class TextSpill:
         self.file.close()
 
 
-def entry(fd: int, place: int) -> tuple[str, str]:
-    """The (title, text) at `place` of a `TextSpill`'s file (`fd`, shared by forking)."""
-    data = os.pread(fd, place & PLACE_BYTES, place >> _LENGTH_BITS)
+def entry(fd: int, start: int, size: int) -> tuple[str, str]:
+    """The (title, text) of the entry at `start` (`size` bytes) of a `TextSpill`'s file (`fd`,
+    shared by forking)."""
+    data = os.pread(fd, size, start)
     end = _TITLE.size + _TITLE.unpack_from(data)[0]
     title, text = data[_TITLE.size : end], data[end:]
     return title.decode("utf-8", "surrogatepass"), text.decode("utf-8", "surrogatepass")
@@ -140,7 +142,7 @@ def entry(fd: int, place: int) -> tuple[str, str]:
 
 _TITLE = struct.Struct("<I")
 _LENGTH_BITS = 32  # an entry's bytes (a corpus caps texts far below 4 GB)
-PLACE_BYTES = (1 << _LENGTH_BITS) - 1  # of a place: its entry's bytes
+_LENGTH_MASK = (1 << _LENGTH_BITS) - 1
 
 
 def _key(article: Article) -> bytes:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsbot.index.background import cores
-from newsbot.index.chunks import PLACE_BYTES, TextSpill, entry
+from newsbot.index.chunks import TextSpill, entry
 from newsbot.index.processes import ordered_map, start_context
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
@@ -294,9 +294,9 @@ class _Chunks(dict[str, int]):
 _worker: _Analysis | None = None
 
 
-# A batch of articles: their (title, text) pairs, or the places of those in the build's
-# `TextSpill` (see `analysed`), which a forked worker reads itself.
-Batch = list[tuple[str, str]] | Sequence[int]
+# A batch of articles: their (title, text) pairs, or where those are in the build's `TextSpill`
+# (the entries' starts, and their sizes: see `analysed`), which a forked worker reads itself.
+Batch = list[tuple[str, str]] | tuple[Sequence[int], Sequence[int]]
 _spilled: int | None = None  # the `TextSpill`'s file, in a forked worker
 
 
@@ -323,11 +323,12 @@ def _analyse_in_worker(task: tuple[int, Batch]) -> Analysed:
 def _pairs(batch: Batch, spilled: int | None) -> list[tuple[str, str]]:
     if spilled is None:  # pairs already
         return cast(list[tuple[str, str]], batch)
-    return [entry(spilled, cast(int, place)) for place in batch]
+    starts, sizes = cast(tuple[Sequence[int], Sequence[int]], batch)
+    return [entry(spilled, start, size) for start, size in zip(starts, sizes, strict=True)]
 
 
-def _places(bounds: list[int], places: Sequence[int]) -> Iterator[Batch]:
-    return (places[lo:hi] for lo, hi in itertools.pairwise(bounds))
+def _places(bounds: list[int], starts: Sequence[int], sizes: Sequence[int]) -> Iterator[Batch]:
+    return ((starts[lo:hi], sizes[lo:hi]) for lo, hi in itertools.pairwise(bounds))
 
 
 def analysed(
@@ -341,12 +342,14 @@ def analysed(
     `texts`, the articles' titles and texts are there (read a batch at a time, so that a big build
     never holds them all; by forked workers themselves, so that they never pass through here)."""
     # (arrays: a big build's main process holds two ints a fresh article, 8 bytes each, not 36)
-    places: array[int] | None = None
+    starts: array[int] | None = None
     if texts is None:
         sizes = array("q", (len(a.text) for a in articles))
     else:
-        places = array("q", map(texts.place, articles))
-        sizes = array("q", (place & PLACE_BYTES for place in places))
+        starts, sizes = array("q"), array("q")
+        for start, size in map(texts.place, articles):
+            starts.append(start)
+            sizes.append(size)
     chars = sum(sizes)
     if workers is None:
         workers = min(cores(), 8) if chars >= _PARALLEL_MIN_CHARS else 1
@@ -366,10 +369,10 @@ def analysed(
 
     def batches() -> Iterator[list[tuple[str, str]]]:
         for lo, hi in itertools.pairwise(bounds):
-            if places is None:
+            if starts is None:
                 yield [(a.title, a.text) for a in articles[lo:hi]]
             else:
-                yield _pairs(places[lo:hi], spilled)
+                yield _pairs((starts[lo:hi], sizes[lo:hi]), spilled)
 
     n_batches = len(bounds) - 1
     if workers <= 1 or n_batches <= 1:
@@ -390,5 +393,5 @@ def analysed(
             _init_worker,
             (analyzer, target, shared, spilled if forked else None),
             _analyse_in_worker,
-            enumerate(_places(bounds, places) if forked and places is not None else batches()),
+            enumerate(batches() if starts is None or not forked else _places(bounds, starts, sizes)),
         )
