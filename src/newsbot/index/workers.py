@@ -83,16 +83,13 @@ class _Analysis:
 
     def run(self, batch: list[tuple[str, str]]) -> Analysed:
         """Split (title, text) pairs into passages and count each passage's terms."""
+        if self.chunks.table is not None:
+            return self._run_compiled(batch)
         parts: list[str] = []
         texts: list[bytes] = []
         passages: list[int] = []
-        spaced: list[bool | None] = [None] * len(batch)
-        if self.chunks.table is not None:  # (compiled: the whole batch's whitespace checked at once)
-            from newsbot.index.spacing import plain_spacing
-
-            spaced = list(plain_spacing([text for _, text in batch]))
-        for (title, text), as_is in zip(batch, spaced, strict=True):
-            pieces = split_passages(text, self.target, as_is)
+        for title, text in batch:
+            pieces = split_passages(text, self.target)
             for piece in pieces:
                 parts += (title, piece, _END)
                 texts.append(piece.encode("utf-8"))
@@ -102,14 +99,48 @@ class _Analysis:
         while joined.count(end) != len(texts):  # the text has the separator: a longer one
             end += _END
             joined = " ".join(end if p is _END else p for p in parts)
-        if self.chunks.table is not None:
-            # Chunks lowercased when first met (see `count_bytes`): the whole text only when
-            # a capital sigma's case depends on what follows it, maybe in another chunk.
-            plain = _plain_ascii(joined.lower() if "Σ" in joined else joined)
-            term_ids, counts, lengths = self.chunks.count_bytes(plain, end.encode(), len(texts))
-        else:
-            text = _plain(joined.lower()).decode("utf-8", "surrogatepass")
-            term_ids, counts, lengths = self.chunks.count(text.split(), end, len(texts))
+        text = _plain(joined.lower()).decode("utf-8", "surrogatepass")
+        term_ids, counts, lengths = self.chunks.count(text.split(), end, len(texts))
+        return self._analysed(passages, texts, term_ids, counts, lengths)
+
+    def _run_compiled(self, batch: list[tuple[str, str]]) -> Analysed:
+        """`run` on UTF-8 bytes: most texts' passages cut by compiled code (`spacing.passages_of`),
+        the batch's chunks numbered by it (`ChunkTable`)."""
+        from newsbot.index.spacing import passages_of
+
+        bodies = [text.encode("utf-8", "surrogatepass") for _, text in batch]
+        packed, plain = passages_of(bodies, self.target)
+        parts: list[bytes] = []
+        texts: list[bytes] = []
+        passages: list[int] = []
+        for (title, text), pieces, as_is in zip(batch, packed, plain, strict=True):
+            if pieces is None:
+                pieces = [piece.encode("utf-8") for piece in split_passages(text, self.target, as_is)]
+            heading = title.encode("utf-8", "surrogatepass")
+            for piece in pieces:
+                parts += (heading, piece, _END_BYTE)
+            texts += pieces
+            passages.append(len(pieces))
+        joined = b" ".join(parts)
+        end = _END_BYTE
+        while joined.count(end) != len(texts):  # the text has the separator: a longer one
+            end += _END_BYTE
+            joined = b" ".join(end if p is _END_BYTE else p for p in parts)
+        # Chunks lowercased when first met (see `count_bytes`): the whole text only when a
+        # capital sigma's case depends on what follows it, maybe in another chunk.
+        if _SIGMA in joined:
+            joined = joined.decode("utf-8", "surrogatepass").lower().encode("utf-8", "surrogatepass")
+        term_ids, counts, lengths = self.chunks.count_bytes(joined.translate(_TO_SPACE), end, len(texts))
+        return self._analysed(passages, texts, term_ids, counts, lengths)
+
+    def _analysed(
+        self,
+        passages: list[int],
+        texts: list[bytes],
+        term_ids: npt.NDArray[np.int32],
+        counts: Int64s,
+        lengths: Int64s,
+    ) -> Analysed:
         new_terms, self.reported = self.terms[self.reported :], len(self.terms)
         return Analysed(
             process=os.getpid(),
@@ -143,6 +174,8 @@ _TO_SPACE = bytes(b if b > 127 or chr(b).isalnum() or chr(b) in ".\x00" else 32 
 # them, and the whitespace beyond ASCII, in the compiled numbering)
 _SPACES = re.compile(b"\xe2\x80[\x93\x94\x98\x99\x9c\x9d\xa6]")
 _END = "\x00"  # ends each passage in a batch's text; lowercasing and `split` leave it as it is
+_END_BYTE = _END.encode()
+_SIGMA = "Σ".encode()
 _MAX_CHUNKS = 2_000_000  # distinct chunks remembered (~200 MB); then they are forgotten
 
 
