@@ -165,7 +165,8 @@ def _plain(text: str) -> bytes:
 
 def _plain_ascii(text: str) -> bytes:
     """`_plain` but for the separators beyond ASCII, which the compiled `ChunkTable` finds
-    itself: replacing them here cost more than the rest of `_plain` and the numbering."""
+    itself: replacing them here cost more than the rest of `_plain` and the numbering. (A
+    worker's batch, bytes already, is translated the same way: `_run_compiled`.)"""
     return text.encode("utf-8", "surrogatepass").translate(_TO_SPACE)
 
 
