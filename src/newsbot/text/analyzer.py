@@ -200,7 +200,8 @@ def snowball_english() -> Callable[[str], str]:
     import scipy.stats where scipy is installed, for one test newsbot never runs: 0.55 of the
     0.8 s the import takes, and 64 MB. So scipy is hidden while nltk is first imported (unless
     imported already): nltk then keeps its own fallback for that test. Later imports of scipy
-    are unaffected."""
+    are unaffected (one by another thread in that quarter of a second would fail: newsbot's
+    code imports none)."""
     if "nltk" not in sys.modules and "scipy" not in sys.modules:
         sys.modules["scipy"] = None  # type: ignore[assignment]  # (import then raises ImportError)
         try:
