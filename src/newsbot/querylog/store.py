@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self, overload, runtime_checkable
 
 from newsbot.db import Database, Db, Row, iso
 from newsbot.errors import NewsbotError, NotFound
+from newsbot.querylog.hydrate import hydrate, votes_of
 from newsbot.querylog.records import (
     Flag,
     LoggedQuery,
@@ -24,7 +25,6 @@ from newsbot.querylog.records import (
     Outcome,
     QueryRecord,
     QuestionGroup,
-    Shown,
     Votes,
     group_questions,
     percentile,
@@ -33,7 +33,6 @@ from newsbot.querylog.records import (
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 3600.0
-_CHUNK = 500  # ids per `IN (...)`, well under SQLite's variable limit
 # Tables whose files still hold a forgotten user's rows until they are rewritten.
 _ERASED = ("queries", "shown", "votes", "flags")
 
@@ -176,7 +175,7 @@ class SqlQueryLog:
                 " voted_at = excluded.voted_at",
                 (row_id, user_id, int(up), iso(datetime.now(UTC))),
             )
-            return _votes(db, [row_id]).get(row_id, Votes())
+            return votes_of(db, [row_id]).get(row_id, Votes())
 
         return self.database.run(upsert, write=True)
 
@@ -231,13 +230,13 @@ class SqlQueryLog:
                 scope += f" AND q.{column} = ?"
                 params.append(value)
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at DESC, q.id DESC LIMIT ? OFFSET ?"
-        return self.database.run(lambda db: _hydrate(db, db.execute(sql, (*params, limit, offset))))
+        return self.database.run(lambda db: hydrate(db, db.execute(sql, (*params, limit, offset))))
 
     def get(self, guild_id: int | None, row_id: int) -> LoggedQuery:
         """One row; NotFound if it does not exist or belongs to another guild."""
 
         def read(db: Db) -> LoggedQuery:
-            return _hydrate(db, [self._require(db, guild_id, row_id)])[0]
+            return hydrate(db, [self._require(db, guild_id, row_id)])[0]
 
         return self.database.run(read)
 
@@ -300,7 +299,7 @@ class SqlQueryLog:
         """Every row of the window, oldest first."""
         scope, params = _scope(guild_id, _since(days))
         sql = f"SELECT * FROM queries q WHERE {scope} ORDER BY q.created_at, q.id"
-        return self.database.run(lambda db: _hydrate(db, db.execute(sql, params)))
+        return self.database.run(lambda db: hydrate(db, db.execute(sql, params)))
 
     def export_pages(
         self, guild_id: int | None, days: int | None = None, page: int = 500
@@ -314,7 +313,7 @@ class SqlQueryLog:
         after: tuple[str, int] = ("", 0)
         while True:
             args = (*params, *after, page)
-            rows = self.database.run(lambda db, args=args: _hydrate(db, db.execute(sql, args)))  # type: ignore[misc]
+            rows = self.database.run(lambda db, args=args: hydrate(db, db.execute(sql, args)))  # type: ignore[misc]
             if not rows:
                 return
             yield rows
@@ -362,59 +361,3 @@ def _scope(guild_id: int | None, since: datetime | None = None) -> tuple[str, li
 
 def _group(rows: Iterable[Row]) -> list[QuestionGroup]:
     return group_questions((r["question"], datetime.fromisoformat(r["created_at"])) for r in rows)
-
-
-def _votes(db: Db, ids: Sequence[int]) -> dict[int, Votes]:
-    marks = ",".join("?" * len(ids))
-    return {
-        r["query_id"]: Votes(int(r["up"]), int(r["n"] - r["up"]))
-        for r in db.execute(
-            f"SELECT query_id, SUM(up) AS up, COUNT(*) AS n FROM votes WHERE query_id IN ({marks})"
-            " GROUP BY query_id",
-            ids,
-        )
-    }
-
-
-def _hydrate(db: Db, rows: Iterable[Row]) -> list[LoggedQuery]:
-    """Rows of `queries` with their shown passages, votes and flags, in the given order."""
-    rows = list(rows)
-    shown: dict[int, list[Shown]] = {}
-    flags: dict[int, list[Flag]] = {}
-    votes: dict[int, Votes] = {}
-    for start in range(0, len(rows), _CHUNK):
-        ids = [r["id"] for r in rows[start : start + _CHUNK]]
-        marks = ",".join("?" * len(ids))
-        for s in db.execute(f"SELECT * FROM shown WHERE query_id IN ({marks}) ORDER BY query_id, rank", ids):
-            shown.setdefault(s["query_id"], []).append(
-                Shown(s["article_id"], s["passage_id"], s["title"], s["score"], s["second_passage_id"])
-            )
-        for f in db.execute(f"SELECT * FROM flags WHERE query_id IN ({marks}) ORDER BY id", ids):
-            flags.setdefault(f["query_id"], []).append(
-                Flag(f["moderator_id"], f["reason"], datetime.fromisoformat(f["created_at"]))
-            )
-        votes.update(_votes(db, ids))
-    return [
-        LoggedQuery(
-            id=r["id"],
-            record=QueryRecord(
-                question=r["question"],
-                interface=r["interface"],
-                outcome=r["outcome"],
-                guild_id=r["guild_id"],
-                channel_id=r["channel_id"],
-                user_id=r["user_id"],
-                user_name=r["user_name"],
-                filters=json.loads(r["filters"]),
-                shown=tuple(shown.get(r["id"], ())),
-                latency_ms=r["latency_ms"],
-                index_version=r["index_version"],
-                error=r["error"],
-                message_id=r["message_id"],
-                created_at=datetime.fromisoformat(r["created_at"]),
-            ),
-            votes=votes.get(r["id"], Votes()),
-            flags=tuple(flags.get(r["id"], ())),
-        )
-        for r in rows
-    ]
