@@ -14,7 +14,7 @@ import re
 from array import array
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import AnyStr, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -91,11 +91,7 @@ class _Analysis:
                 parts += (title, piece, _END)
                 texts.append(piece.encode("utf-8"))
             passages.append(len(pieces))
-        joined = " ".join(parts)
-        end = _END
-        while joined.count(end) != len(texts):  # the text has the separator: a longer one
-            end += _END
-            joined = " ".join(end if p is _END else p for p in parts)
+        joined, end = _joined(parts, " ", _END, len(texts))
         text = _plain(joined.lower()).decode("utf-8", "surrogatepass")
         term_ids, counts, lengths = self.chunks.count(text.split(), end, len(texts))
         return self._analysed(passages, texts, term_ids, counts, lengths)
@@ -118,11 +114,7 @@ class _Analysis:
                 parts += (heading, piece, _END_BYTE)
             texts += pieces
             passages.append(len(pieces))
-        joined = b" ".join(parts)
-        end = _END_BYTE
-        while joined.count(end) != len(texts):  # the text has the separator: a longer one
-            end += _END_BYTE
-            joined = b" ".join(end if p is _END_BYTE else p for p in parts)
+        joined, end = _joined(parts, b" ", _END_BYTE, len(texts))
         # Chunks lowercased when first met (see `count_bytes`): the whole text only when a
         # capital sigma's case depends on what follows it, maybe in another chunk.
         if _SIGMA in joined:
@@ -150,6 +142,16 @@ class _Analysis:
             text_lengths=np.array([len(t) for t in texts], dtype=np.int64),
             stems=self.analyzer.take_stems(),
         )
+
+
+def _joined(parts: list[AnyStr], space: AnyStr, end: AnyStr, n_passages: int) -> tuple[AnyStr, AnyStr]:
+    """`parts` joined by `space`, each passage ending with the separator `end` (that very object
+    among them), and the separator: made longer while a text holds it too."""
+    joined, marker = space.join(parts), end
+    while joined.count(marker) != n_passages:
+        marker += end
+        joined = space.join(marker if p is end else p for p in parts)
+    return joined, marker
 
 
 def _plain(text: str) -> bytes:
