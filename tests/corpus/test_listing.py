@@ -48,3 +48,20 @@ def test_listing_names_suffixes_as_scan_does(tmp_path: Path) -> None:
         "unsupported file type .gz",
         "unsupported file type .gz",
     ]
+
+
+def test_listing_follows_links_to_files_not_to_folders(tmp_path: Path) -> None:
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    corpus.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "far.txt").write_text("Title\nA body long enough.")
+    (elsewhere / "inner.md").write_text("T\nB")
+    (corpus / "a.txt").symlink_to(elsewhere / "far.txt")
+    (corpus / "b.txt").symlink_to(tmp_path / "missing.txt")  # broken: ignored
+    (corpus / "folder").symlink_to(elsewhere)  # not walked into (a loop could be endless)
+    (corpus / "real").mkdir()
+    (corpus / "real" / "c.txt").write_text("T\nB")
+    listed, notes = listing(corpus)
+    assert listed.paths == ["a.txt", "real/c.txt"] and notes == []
+    assert listed.sizes[0] == (elsewhere / "far.txt").stat().st_size  # the file's, not the link's
+    assert [f.relative_to(corpus).as_posix() for f in scan(corpus)[0]] == listed.paths

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from newsbot.corpus.read import SUFFIXES, suffix_of
 from newsbot.records import Skipped
@@ -19,7 +20,7 @@ def scan(root: Path) -> tuple[list[Path], list[Skipped]]:
     if root.is_file():
         return ([root], []) if suffix_of(root) in SUFFIXES else ([], [_unsupported(root, root)])
     found: list[Path] = []
-    skipped = _walk(str(root), "", lambda entry, rel: found.append(Path(entry.path)))
+    skipped = _walk(root, lambda rel, stat: found.append(root / rel))
     return found, skipped
 
 
@@ -34,47 +35,64 @@ class Listing:
 
 
 def listing(root: Path) -> tuple[Listing, list[Skipped]]:
-    """`scan` without a `Path` per file (26k of them cost 0.25 s), each file's stat taken from
-    its directory entry; a file gone between listing and stat is left out."""
-    out = Listing([], [], [])
+    """`scan` with each file's size and modification time, and no `Path` per file (26k of them
+    cost 0.25 s); a file gone meanwhile is left out."""
     if root.is_file():
         if suffix_of(root) not in SUFFIXES:
-            return out, [_unsupported(root, root)]
+            return Listing([], [], []), [_unsupported(root, root)]
         stat = root.stat()
         return Listing([root.name], [stat.st_size], [stat.st_mtime_ns]), []
+    out = Listing([], [], [])
+    paths, sizes, mtimes = out.paths.append, out.sizes.append, out.mtimes.append
 
-    def add(entry: os.DirEntry[str], rel: str) -> None:
-        try:
-            stat = entry.stat()
-        except FileNotFoundError:
-            return
-        out.paths.append(rel)
-        out.sizes.append(stat.st_size)
-        out.mtimes.append(stat.st_mtime_ns)
+    def add(rel: str, stat: os.stat_result) -> None:
+        paths(rel)
+        sizes(stat.st_size)
+        mtimes(stat.st_mtime_ns)
 
-    skipped = _walk(str(root), "", add)
-    return out, skipped
+    return out, _walk(root, add)
 
 
-def _walk(folder: str, prefix: str, found: Callable[[os.DirEntry[str], str], None]) -> list[Skipped]:
-    """Call `found(entry, path relative to the root)` for every corpus file under `folder`, sorted;
-    return the skip notes of the unsupported ones. os.scandir: a corpus is tens of thousands of files."""
+def _walk(root: Path, found: Callable[[str, os.stat_result], None]) -> list[Skipped]:
+    """Call `found(path relative to the root, its stat)` for every corpus file under `root`, in
+    order; return the skip notes of the unsupported ones. A corpus is tens of thousands of files,
+    and this is most of a small reindex's scan: one `stat` a name, relative to its folder's
+    descriptor (~0.08 s for 26k files, where `os.scandir` with a stat from each entry took 0.11)."""
     skipped: list[Skipped] = []
-    with os.scandir(folder) as listed:
-        entries = sorted(listed, key=lambda e: e.name)
-    for entry in entries:
-        name = entry.name
+    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _walk_folder(folder, "", found, skipped)
+    finally:
+        os.close(folder)
+    return skipped
+
+
+def _walk_folder(
+    folder: int, prefix: str, found: Callable[[str, os.stat_result], None], skipped: list[Skipped]
+) -> None:
+    names = os.listdir(folder)
+    names.sort()
+    for name in names:
         if name.startswith("."):
             continue
-        if entry.is_dir(follow_symlinks=False):
-            skipped += _walk(entry.path, f"{prefix}{name}/", found)
-        elif entry.is_file():
-            kind = _suffix(name)
-            if kind in SUFFIXES:
-                found(entry, prefix + name)
+        try:
+            stat = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            link = S_ISLNK(stat.st_mode)
+            if link:  # followed to a file, never to a folder
+                stat = os.stat(name, dir_fd=folder)
+        except FileNotFoundError:  # gone since listed, or a broken link
+            continue
+        if S_ISREG(stat.st_mode):
+            if name.lower().endswith(SUFFIXES):
+                found(prefix + name, stat)
             else:
-                skipped.append(Skipped(prefix + name, f"unsupported file type {kind or '(none)'}"))
-    return skipped
+                skipped.append(Skipped(prefix + name, f"unsupported file type {_suffix(name) or '(none)'}"))
+        elif S_ISDIR(stat.st_mode) and not link:
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+            try:
+                _walk_folder(inner, f"{prefix}{name}/", found, skipped)
+            finally:
+                os.close(inner)
 
 
 def _suffix(name: str) -> str:
