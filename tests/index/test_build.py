@@ -63,10 +63,10 @@ def _scored(index: Index, query: list[str]) -> dict[tuple[str, int], float]:
 def test_unchanged_files_are_not_reread(corpus_dir: Path, monkeypatch) -> None:
     first, _ = build_index(corpus_dir, default_analyzer())
     read = []
-    import newsbot.index.readers as reading
+    import newsbot.corpus.read as reading
 
-    real = reading.read_file
-    monkeypatch.setattr(reading, "read_file", lambda p, *more: read.append(p.name) or real(p, *more))
+    real = reading._read_file
+    monkeypatch.setattr(reading, "_read_file", lambda p, *more: read.append(p.name) or real(p, *more))
     touched = corpus_dir / "wire.jsonl"
     os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))
     _, report = build_index(corpus_dir, default_analyzer(), previous=first)

@@ -35,7 +35,7 @@ from newsbot.index.filestates import Files, changed
 from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.keys import Keys
 from newsbot.index.merge import Fresh, Numbers, assemble
-from newsbot.index.named import read_named
+from newsbot.index.named import Named, read_changed, read_named
 from newsbot.index.readers import files_read, read_one
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
@@ -92,7 +92,7 @@ def build_index(
         build.cold = ColdRead()  # the articles' metadata and files' states to scratch files too
     if previous is not None and only is not None:
         build.read_only(list(only), set(exclude))
-    else:
+    elif not build.read_changed(set(exclude)):
         build.read(set(exclude))
         build.sort_out()
     if previous is None or sum(len(a.text) for a in build.fresh) >= _PARALLEL_MIN_CHARS:
@@ -128,6 +128,7 @@ class _Build:
     previous: Index | None
     tell: Progress
     listed: Background[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
+    listed_now: tuple[Listing, list[Skipped]] | None = None  # and, once asked for, as listed
     before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
     keys: Keys = field(init=False)  # theirs
     old: Mapping[str, int] = field(default_factory=dict)  # a scan's: article id -> its number in `before`
@@ -159,7 +160,8 @@ class _Build:
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
         states.noted()  # parsed while the corpus is listed
-        listed, self.skipped = self.listed.result() if self.listed else listing(self.root)
+        listed, skipped = self._listing()
+        self.skipped = list(skipped)
         carried = states.carried(listed, self.old, self.keys.paths)
         ids, found, noted = self.keys.ids, self.found, states.noted()
         changes: dict[str, FileState | None] = {}
@@ -198,6 +200,23 @@ class _Build:
             changes.update(dict.fromkeys(p for p in before if p not in listed_paths))
         self.files = changed(before, changes)  # a saved index's: as the changes to its states
 
+    def _listing(self) -> tuple[Listing, list[Skipped]]:
+        if self.listed_now is None:
+            self.listed_now = self.listed.result() if self.listed else listing(self.root)
+        return self.listed_now
+
+    def read_changed(self, excluded: set[str]) -> bool:
+        """A scan's changes read as if named (`read_only`), when the previous index is at hand
+        and reading them alone decides as a scan of the whole corpus would (`read_changed`)."""
+        if self.previous is None or self.cold is not None or self.root.is_file():
+            return False
+        self.excluded = excluded
+        self.tell("reading", 0, 0)
+        got = read_changed(self.root, self.previous.files, self.keys, self._listing(), excluded, self.tell)
+        if got is not None:
+            self._take(got)
+        return got is not None
+
     def _reads(self, rels: list[str], sizes: list[int]) -> Generator[FileRead, None, None]:
         """`rels` read, in order: in worker processes when there is a lot to read (a cold build,
         a big reindex)."""
@@ -216,7 +235,9 @@ class _Build:
         to be as the previous index has it (see `named`)."""
         assert self.previous is not None
         self.excluded = excluded
-        got = read_named(self.root, self.previous.files, self.keys, paths, excluded, self.tell)
+        self._take(read_named(self.root, self.previous.files, self.keys, paths, excluded, self.tell))
+
+    def _take(self, got: Named) -> None:
         self.fresh, self.kept_numbers, self.files, self.added = got.fresh, got.kept, got.files, got.added
         self.skipped.extend(got.skipped)
         self.kept = len(self.kept_numbers) + len(self.fresh)

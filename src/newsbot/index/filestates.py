@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from newsbot.corpus.listing import Listing
 from newsbot.errors import IndexCorrupt
@@ -25,6 +28,7 @@ from newsbot.records import Skipped
 
 _DELTA_SHARE = 8  # the changes are folded into the base past 1/8 of its size
 BASE, DELTA = "files.json", "files-delta.json"
+Bools = npt.NDArray[np.bool_]
 
 
 def _state(row: Any) -> FileState:
@@ -104,33 +108,63 @@ class Files(Mapping[str, FileState]):
     def carried(
         self, listed: Listing, old: Mapping[str, int], owners: Sequence[str | None]
     ) -> list[list[int] | None]:
-        """Per listed file, the numbers of the previous articles it holds when it is unchanged
-        (same size and mtime) and each of its ids still names an article of its own (`old`: id
-        -> number, `owners`: number -> path), not a renamed duplicate's; else None. One tight
-        loop over 26k files: a call per file cost a scan 0.05-0.1 s."""
+        """Per listed file, the numbers of the previous articles it holds when it is `unchanged`,
+        else None."""
+        _, same, own = self.unchanged(listed, old, owners)
         base, delta = self._base(), self.delta
-        rows, sizes, mtimes, starts, ids = base.rows.get, base.sizes, base.mtimes, base.starts, base.ids
-        out: list[list[int] | None] = []
-        for rel, size, mtime in zip(listed.paths, listed.sizes, listed.mtimes, strict=True):
-            names: Sequence[str] | None = None
-            if rel in delta:
-                state = delta[rel]
-                if state is not None and state.size == size and state.mtime_ns == mtime:
-                    names = state.article_ids
-            else:
-                row = rows(rel)
-                if row is not None and sizes[row] == size and mtimes[row] == mtime:
-                    names = ids[starts[row] : starts[row + 1]]
-            if names is None:
-                out.append(None)
-            elif len(names) == 1:  # most files: one article
-                k = old.get(names[0])
-                out.append([k] if k is not None and owners[k] == rel else None)
-            else:
-                numbers = [old.get(i) for i in names]
-                mine = all(k is not None and owners[k] == rel for k in numbers)
-                out.append(cast(list[int], numbers) if mine else None)
+        out: list[list[int] | None] = [None] * len(listed.paths)
+        for n in np.flatnonzero(same & own).tolist():
+            rel = listed.paths[n]
+            state = delta.get(rel)
+            row = base.rows[rel] if state is None else -1
+            names = (
+                state.article_ids if state is not None else base.ids[base.starts[row] : base.starts[row + 1]]
+            )
+            out[n] = [old[i] for i in names]
         return out
+
+    def unchanged(
+        self, listed: Listing, old: Mapping[str, int], owners: Sequence[str | None]
+    ) -> tuple[Bools, Bools, Bools]:
+        """Per listed file, whether it has a saved state (`known`), whether it is as saved (`same`
+        size and mtime), and whether each of its ids names an indexed article of its `own` (`old`:
+        id -> number, `owners`: number -> path), not a renamed duplicate's: when both, its
+        articles are as the previous index has them.
+        Every file at once, by numpy over the base's columns (a scan's 26k files: ~5 ms, where a
+        Python loop took 40); only the changes since the base go through Python."""
+        base, delta = self._base(), self.delta
+        n_files, n_ids = len(listed.paths), len(base.ids)
+        rows = np.fromiter(map(base.rows.get, listed.paths, repeat(-1)), dtype=np.int64, count=n_files)
+        # Row by row of the base: whether each of its ids is an article whose path is that row's.
+        numbers = np.fromiter(map(old.get, base.ids, repeat(-1)), dtype=np.int64, count=n_ids)
+        rows_of = cast(Mapping[str | None, int], base.rows)  # (a path None is in no row)
+        owner_rows = np.fromiter(map(rows_of.get, owners, repeat(-2)), dtype=np.int64, count=len(owners))
+        owner_rows = np.append(owner_rows, -2)  # what the number -1 (no such article) finds
+        starts = np.array(base.starts, dtype=np.int64)
+        id_rows = np.repeat(np.arange(len(base.paths), dtype=np.int64), np.diff(starts))
+        strays = np.cumsum(np.concatenate([[0], (numbers < 0) | (owner_rows[numbers] != id_rows)]))
+        own_rows = strays[starts[1:]] == strays[starts[:-1]]
+        at = np.flatnonzero(rows >= 0)
+        same, own = np.zeros(n_files, dtype=bool), np.zeros(n_files, dtype=bool)
+        known = rows >= 0
+        sizes = np.array(base.sizes, dtype=np.int64)[rows[at]]
+        mtimes = np.array(base.mtimes, dtype=np.int64)[rows[at]]
+        same[at] = (sizes == np.array(listed.sizes, dtype=np.int64)[at]) & (
+            mtimes == np.array(listed.mtimes, dtype=np.int64)[at]
+        )
+        own[at] = own_rows[rows[at]]
+        if delta:  # these files' states are the delta's, not the base's
+            for n, rel in enumerate(listed.paths):
+                if rel in delta:
+                    state = delta[rel]
+                    known[n] = state is not None
+                    same[n] = state is not None and (state.size, state.mtime_ns) == (
+                        listed.sizes[n],
+                        listed.mtimes[n],
+                    )
+                    numbers_of = [old.get(i) for i in state.article_ids] if state is not None else []
+                    own[n] = all(k is not None and owners[k] == rel for k in numbers_of)
+        return known, same, own
 
     def noted(self) -> set[str]:
         """The paths that have skip notes (few): `notes` need not be asked of the others."""
