@@ -240,3 +240,51 @@ def test_numba_is_loaded_by_analysis_workers_only() -> None:
     code = "import sys, newsbot.index.build, newsbot.cli; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_small_reindex_forks_two_workers_without_compiled_code(tmp_path: Path) -> None:
+    """Text enough to share but not to pay for loading compiled code: two forked processes
+    analyse it the plain way (none when no core is spare), and the index is the one analysed
+    here. In a fresh process: one that runs other threads (pytest's, after other tests) forks none."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    rng = random.Random(7)
+    words = [f"{w}{s}" for w in ("harbour", "strike", "vote", "ship") for s in ("", "s", "ing")]
+    for n in range(12):
+        (root / f"a{n:02d}.txt").write_text(f"Title {n}\n{' '.join(rng.choices(words, k=300))}\n")
+    out = subprocess.run(
+        [sys.executable, "-c", _FORKING, str(root)], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout) == [[["fork", 2, False]], True, [], True]
+
+
+_FORKING = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from newsbot.index import workers
+from newsbot.index.build import build_index
+from newsbot.text.analyzer import Analyzer
+
+root = Path(sys.argv[1])
+previous = build_index(root, Analyzer(), workers=1)[0]
+for n in range(0, 12, 2):  # half the articles rewritten: a reindex with 6 to analyse
+    path = root / f"a{n:02d}.txt"
+    path.write_text(path.read_text() + f" new{n}")
+here, _ = build_index(root, Analyzer(), previous=previous, workers=1)
+started, real = [], workers.ordered_map
+def spy(context, processes, setup, args, work, tasks):
+    started.append((context.get_start_method(), processes, args[-1]))  # args[-1]: compiled
+    return real(context, processes, setup, args, work, tasks)
+workers.ordered_map, workers._FORKED_MIN_CHARS = spy, 1
+out = []
+for spare in (True, False):
+    workers.spare_core = lambda: spare
+    started.clear()
+    index, _ = build_index(root, Analyzer(), previous=previous)
+    same = list(index.terms) == list(here.terms) and list(index.stems.items()) == list(here.stems.items())
+    for query in (["harbour", "strike"], ["new4", "ship"]):
+        same = same and np.array_equal(index.scores(index.term_ids(query)), here.scores(here.term_ids(query)))
+    out += [list(map(list, started)), same]
+print(json.dumps(out))
+"""

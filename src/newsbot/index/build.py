@@ -39,7 +39,7 @@ from newsbot.index.named import Named, read_changed, read_named
 from newsbot.index.readers import files_read, read_one
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
-from newsbot.index.workers import _PARALLEL_MIN_CHARS, analysed
+from newsbot.index.workers import _FORKED_MIN_CHARS, _PARALLEL_MIN_CHARS, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
@@ -95,7 +95,7 @@ def build_index(
     elif not build.read_changed(set(exclude)):
         build.read(set(exclude))
         build.sort_out()
-    if previous is None or sum(len(a.text) for a in build.fresh) >= _PARALLEL_MIN_CHARS:
+    if previous is None or sum(len(a.text) for a in build.fresh) >= _FORKED_MIN_CHARS:
         checks_settled()  # workers are forked only from a process running no other thread
     chunks = chunk_passages if previous is None else None
     fresh = build.analyse(analyzer, target_words, workers, chunks, params)

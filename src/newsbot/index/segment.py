@@ -242,6 +242,7 @@ RECHECK = 3600.0
 # Checks started by `check_soon` and not yet asked for: key as above -> its (size, CRC-32).
 _pending: dict[tuple[int, ...], Future[tuple[int, int]]] = {}
 _lock = threading.Lock()
+_checkers: list[threading.Thread] = []  # the threads `check_soon` started (the live ones, and the last)
 
 
 def check_soon(segments: Iterable[Segment]) -> None:
@@ -263,15 +264,21 @@ def check_soon(segments: Iterable[Segment]) -> None:
                 _pending[key] = future
                 jobs.append((path, future))
     if jobs:
-        threading.Thread(target=_check_all, args=(jobs,), name="newsbot-checks", daemon=True).start()
+        thread = threading.Thread(target=_check_all, args=(jobs,), name="newsbot-checks", daemon=True)
+        with _lock:  # (started here: `checks_settled` joins only started threads)
+            _checkers[:] = [t for t in _checkers if t.is_alive()] + [thread]
+            thread.start()
 
 
 def checks_settled() -> None:
-    """Wait for the checks `check_soon` started (before forking worker processes, say)."""
+    """Wait for the checks `check_soon` started, and their threads' ends (before forking worker
+    processes: a fork is only made from a process running no other thread)."""
     with _lock:
-        futures = list(_pending.values())
+        futures, threads = list(_pending.values()), list(_checkers)
     for future in futures:
         future.exception()  # waits; the outcome is for `verify`
+    for thread in threads:
+        thread.join()
 
 
 def _check_all(jobs: list[tuple[Path, Future[tuple[int, int]]]]) -> None:
