@@ -6,6 +6,7 @@ find which indexed articles it replaces or repeats, without parsing every line.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +38,8 @@ class KeyLookup:
     @classmethod
     def of(cls, keys: Keys, start: int = 0, base: KeyLookup | None = None) -> KeyLookup:
         """The lookup of `keys`, or of its articles from `start` on added to (a copy of) `base`."""
+        if base is None and start == 0:
+            return cls._whole(keys)
         if base is None:
             ids, texts, paths, more = {}, {}, {}, {}
         else:  # copies: the base's version may still be read (its lists are never changed)
@@ -55,6 +58,24 @@ class KeyLookup:
                 if own is None:  # a base's list is copied once, never changed
                     own = grown[path] = more[path] = list(more.get(path, (first,)))
                 own.append(n)
+        return cls(ids, texts, paths, more)
+
+    @classmethod
+    def _whole(cls, keys: Keys) -> KeyLookup:
+        """`of` all of `keys`, its maps made by dict constructors in C (a Python loop over 26k
+        articles cost a reindex 13 ms): where the first article of a text or file counts, the
+        pairs are given last to first."""
+        numbers = range(len(keys.ids))
+        ids = dict(zip(keys.ids, numbers, strict=True))
+        texts = dict(zip(reversed(keys.text_hashes), reversed(numbers), strict=True))
+        texts.pop("", None)  # an older index's articles without a text key
+        paths = dict(zip(reversed(keys.paths), reversed(numbers), strict=True))
+        more: dict[str | None, list[int]] = {}
+        if len(paths) < len(numbers):  # files of several articles: each one's list
+            several = {p for p, count in Counter(keys.paths).items() if count > 1}
+            for n, path in enumerate(keys.paths):
+                if path in several:
+                    more.setdefault(path, []).append(n)
         return cls(ids, texts, paths, more)
 
     def in_file(self, path: str) -> tuple[int, ...]:

@@ -225,7 +225,7 @@ class _Passages:
             [np.where(live[:start], remap[owner[:start]], -1), remap[owner[moved]], fresh_article]
         ).astype(np.int32, copy=False)
         old_source = np.asarray(old.passage_source)
-        used = np.unique(old_source[live & (old_source >= 0)]).tolist()
+        used = np.flatnonzero(np.bincount(old_source[live & (old_source >= 0)])).tolist()  # (see `packed`)
         sources = sorted({old.sources[i] for i in used} | set(columns.sources))
         source_id = {s: i for i, s in enumerate(sources)}
         old_to_new = np.array([source_id.get(s, -1) for s in old.sources] + [-1], dtype=np.int32)
