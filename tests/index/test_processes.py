@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from newsbot.index.processes import WorkerDied, ordered_map
+from newsbot.index import processes
+from newsbot.index.processes import Beside, WorkerDied, ordered_map
 
 FORK = multiprocessing.get_context("fork")
 _offset = 0
@@ -115,3 +116,24 @@ def _first_within(results: Iterator[int], seconds: float) -> int:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, before)
+
+
+def _where() -> tuple[int, list[str]]:
+    return os.getpid(), ["a listing", "of sorts"]
+
+
+def _refuse() -> None:
+    raise PermissionError("no way in")
+
+
+def test_work_beside_runs_in_a_forked_process_or_else_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "start_context", lambda: FORK)  # as in a process of one thread
+    pid, listed = Beside(_where, "test-beside").result()
+    assert pid != os.getpid() and listed == ["a listing", "of sorts"]
+    with pytest.raises(PermissionError, match="no way in"):
+        Beside(_refuse, "test-beside").result()
+    with pytest.raises(WorkerDied, match="exit code -9"):
+        Beside(lambda: os.kill(os.getpid(), signal.SIGKILL), "test-beside").result()
+    assert multiprocessing.active_children() == []
+    monkeypatch.setattr(processes, "start_context", lambda: multiprocessing.get_context("forkserver"))
+    assert Beside(_where, "test-beside").result()[0] == os.getpid()  # other threads run: one more

@@ -25,7 +25,7 @@ from newsbot.corpus.dedupe import dedupe_keys, text_key
 from newsbot.corpus.listing import Listing, listing
 from newsbot.corpus.read import FileRead
 from newsbot.index import scratch
-from newsbot.index.background import Background, small_pages, spare_core
+from newsbot.index.background import small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Spliced
@@ -36,6 +36,7 @@ from newsbot.index.fingerprint import changes, fingerprint
 from newsbot.index.keys import Keys
 from newsbot.index.merge import Fresh, Numbers, assemble
 from newsbot.index.named import Named, read_changed, read_named
+from newsbot.index.processes import Beside
 from newsbot.index.readers import files_read, read_one
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
@@ -78,12 +79,12 @@ def build_index(
     elif analyzer.known_stems is not None:  # a new index's stem table gets every word's stem
         analyzer = analyzer.knowing({})
     beside = previous is not None and spare_core()  # else a save checks them, and this lists
+    # Listing waits on a stat per file: done meanwhile (forked first, while no thread runs), as
+    # the previous index's keys and file states are parsed here.
+    scan = beside and only is None
+    listed = Beside(lambda: listing(root), "newsbot-listing") if scan else None
     if beside and previous is not None:  # checked while this builds: a save shares intact files
         check_soon(previous.segments)
-    # Listing waits on a stat per file: done meanwhile, in a thread, while the previous index's
-    # keys and file states are parsed here.
-    scan = beside and only is None
-    listed = Background(lambda: listing(root), "newsbot-listing") if scan else None
     build = _Build(root, previous, progress or (lambda stage, done, total: None), listed)
     if only is None:  # not for a poller's few files: a build killed before left its scratch files
         scratch.remove_stale()
@@ -127,7 +128,7 @@ class _Build:
     root: Path
     previous: Index | None
     tell: Progress
-    listed: Background[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
+    listed: Beside[tuple[Listing, list[Skipped]]] | None = None  # the corpus, being listed
     listed_now: tuple[Listing, list[Skipped]] | None = None  # and, once asked for, as listed
     before: Sequence[Article] = field(init=False)  # the previous index's articles (parsed on demand)
     keys: Keys = field(init=False)  # theirs
@@ -212,7 +213,11 @@ class _Build:
             return False
         self.excluded = excluded
         self.tell("reading", 0, 0)
-        got = read_changed(self.root, self.previous.files, self.keys, self._listing(), excluded, self.tell)
+        before = self.previous.files
+        _ = self.keys.lookup  # made, and the saved states parsed, while the corpus is listed
+        if isinstance(before, Files):
+            before.noted()
+        got = read_changed(self.root, before, self.keys, self._listing(), excluded, self.tell)
         if got is not None:
             self._take(got)
         return got is not None

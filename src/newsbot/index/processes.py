@@ -14,13 +14,15 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from newsbot.errors import NewsbotError
+from newsbot.index.background import Background
 
 Context = ForkContext | ForkServerContext | SpawnContext
 T = TypeVar("T")
@@ -38,11 +40,29 @@ class _Failed:
     error: BaseException
 
 
+@contextmanager
+def _starting() -> Iterator[None]:
+    """Around starting processes: a Ctrl-C meanwhile must not reach them (a traceback each): it
+    waits, and they ignore it (`_started`)."""
+    blocked = threading.current_thread() is threading.main_thread()
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _started() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _serve(
     conn: Connection, setup: Callable[..., Any], args: tuple[Any, ...], work: Callable[[Any], Any]
 ) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _started()
     setup(*args)
     while True:
         try:
@@ -74,10 +94,7 @@ def ordered_map(
     results in the order of the tasks. Closing the generator early stops the workers at once."""
     workers: list[BaseProcess] = []
     conns: list[Connection] = []
-    blocked = threading.current_thread() is threading.main_thread()
-    if blocked:  # a Ctrl-C while they start must not reach them (a traceback each): it waits
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    with _starting():
         for _ in range(processes):
             ours, theirs = context.Pipe()
             process = context.Process(target=_serve, args=(theirs, setup, args, work), daemon=True)
@@ -85,9 +102,6 @@ def ordered_map(
             theirs.close()  # now only the worker holds that end: its death is seen here
             workers.append(process)
             conns.append(ours)
-    finally:
-        if blocked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     feeder = _Feeder(conns, tasks)
     try:
         for n in itertools.count():
@@ -118,7 +132,7 @@ def _receive(conn: Connection, worker: BaseProcess) -> Any:
     except (EOFError, ConnectionError):
         worker.join(5)
         raise WorkerDied(
-            f"An analysis process stopped unexpectedly (exit code {worker.exitcode}; -9 is often "
+            f"A process of the build stopped unexpectedly (exit code {worker.exitcode}; -9 is often "
             "the system running out of memory); the index is unchanged."
         ) from None
     if isinstance(result, _Failed):
@@ -169,6 +183,45 @@ class _Feeder:
 
     def join(self) -> None:
         self._thread.join()
+
+
+class Beside(Generic[T]):
+    """`work()` running beside this process, started at once; `result()` waits for it. In a
+    forked process where `start_context` forks (this process runs no other thread): that runs
+    in parallel with this interpreter, where a thread takes turns with it (a scan's listing,
+    26k stat calls, while the saved state is parsed here: 0.18 -> 0.15 s); else in a thread."""
+
+    def __init__(self, work: Callable[[], T], name: str) -> None:
+        self._thread: Background[T] | None = None
+        context = start_context()
+        if not isinstance(context, ForkContext):
+            self._thread = Background(work, name)
+            return
+        self._conn, theirs = context.Pipe(duplex=False)
+        self._process = context.Process(target=_give, args=(theirs, work), name=name, daemon=True)
+        with _starting():
+            self._process.start()
+        theirs.close()  # now only the process holds that end: its death is seen here
+
+    def result(self) -> T:
+        """Its outcome, or its error raised here."""
+        if self._thread is not None:
+            return self._thread.result()
+        try:
+            outcome = _receive(self._conn, self._process)
+        finally:
+            self._conn.close()
+            self._process.join()
+        return cast(T, outcome)
+
+
+def _give(conn: Connection, work: Callable[[], Any]) -> None:
+    _started()
+    try:
+        outcome: Any = work()
+    except BaseException as e:  # the parent raises it
+        outcome = _Failed(e)
+    conn.send(outcome)
 
 
 def start_context() -> Context:
