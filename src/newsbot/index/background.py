@@ -21,13 +21,21 @@ def cores() -> int:
 
 
 def spare_core() -> bool:
-    """Whether a core is likely idle (the last minute's load average, this process included, is
-    below the cores): work moved to a thread runs beside the interpreter's only then. On a busy
-    machine it would only take turns with it (measured: an addition 20-40% slower at load 8-10)."""
+    """Whether a core is likely idle: the last minute's load average, this process included, is
+    below the cores, or fewer tasks than cores can run right now, this one included (after a
+    burst of work, such as a benchmark's earlier phases, the average lags a minute behind). Work
+    moved beside the interpreter pays only then; on a busy machine it would only take turns with
+    it (measured: an addition 20-40% slower at load 8-10)."""
     try:
-        return os.getloadavg()[0] + 1 <= cores()
+        return os.getloadavg()[0] + 1 <= cores() or _runnable() < cores()
     except OSError:  # no load average here
         return False
+
+
+def _runnable() -> int:
+    """The tasks runnable now, machine-wide (`/proc/loadavg`'s fourth field: runnable/all)."""
+    with open("/proc/loadavg") as fh:
+        return int(fh.read().split()[3].split("/")[0])
 
 
 class Background(Generic[T]):

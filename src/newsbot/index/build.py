@@ -157,7 +157,7 @@ class _Build:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
         self.tell("reading", 0, 0)  # listing the corpus is part of reading it
-        self.old = self.keys.numbers()
+        self.old = self.old or self.keys.numbers()  # (made by `read_changed` when it was tried)
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
         states.noted()  # parsed while the corpus is listed
@@ -213,11 +213,10 @@ class _Build:
             return False
         self.excluded = excluded
         self.tell("reading", 0, 0)
-        before = self.previous.files
-        _ = self.keys.lookup  # made, and the saved states parsed, while the corpus is listed
+        before, self.old = self.previous.files, self.keys.numbers()  # made while the corpus is listed
         if isinstance(before, Files):
-            before.noted()
-        got = read_changed(self.root, before, self.keys, self._listing(), excluded, self.tell)
+            before.noted()  # (parsed, likewise)
+        got = read_changed(self.root, before, self.keys, self.old, self._listing(), excluded, self.tell)
         if got is not None:
             self._take(got)
         return got is not None

@@ -66,7 +66,7 @@ class KeyLookup:
         articles cost a reindex 13 ms): where the first article of a text or file counts, the
         pairs are given last to first."""
         numbers = range(len(keys.ids))
-        ids = dict(zip(keys.ids, numbers, strict=True))
+        ids = keys._numbers  # (never changed: an extended lookup copies its base's maps)
         texts = dict(zip(reversed(keys.text_hashes), reversed(numbers), strict=True))
         texts.pop("", None)  # an older index's articles without a text key
         paths = dict(zip(reversed(keys.paths), reversed(numbers), strict=True))
@@ -104,10 +104,14 @@ class Keys:
         return KeyLookup.of(self)
 
     def numbers(self) -> Mapping[str, int]:
-        """Each id's article number: the lookup's if made, else only that map (made in C; a scan
-        needs no more of the lookup)."""
+        """Each id's article number: the lookup's if made, else only that map (made in C, once; a
+        scan needs no more of the lookup, and the lookup made later shares it)."""
         if "lookup" in self.__dict__:
             return self.lookup.ids
+        return self._numbers
+
+    @cached_property
+    def _numbers(self) -> dict[str, int]:
         return dict(zip(self.ids, range(len(self.ids)), strict=True))
 
     def added(self, fresh: Sequence[Article]) -> Keys:

@@ -141,21 +141,23 @@ def read_changed(
     root: Path,
     before: Mapping[str, FileState],
     keys: Keys,
+    numbers: Mapping[str, int],
     listed: tuple[Listing, list[Skipped]],
     excluded: set[str],
     tell: Callable[[str, int, int], None],
 ) -> Named | None:
     """A scan's few changes read as named files: the listed files unlike their saved states
     (`Files.unchanged`), and those gone. Its bookkeeping then costs in proportion to them, not
-    to the corpus (the benchmark's 1% reindex: ~0.1 s less). None where a scan of the whole
-    corpus could decide otherwise, or would read in worker processes (`build` then does that):
+    to the corpus (the benchmark's 1% reindex: ~0.1 s less). `numbers`: each indexed id's
+    number (`Keys.numbers`; the whole `keys.lookup`, ~140 bytes an article, is made only once
+    this way is chosen). None where a scan of the whole corpus could decide otherwise, or would
+    read in worker processes (`build` then does that):
     - an unchanged file holds an article the index lacks or has renamed (a duplicate), unless
       removed (`excluded`): a change elsewhere may make it the one kept;
     - files are both new and gone: a moved article keeps its number in a scan;
     - the named files' articles clash with others (dropped or renamed as duplicates)."""
     files, notes = listed
     states = before if isinstance(before, Files) else Files(None, before)
-    numbers = keys.lookup.ids  # (made here, for `read_named`, as `keys.numbers()` would)
     known, same, own = states.unchanged(files, numbers, keys.paths)
     for n in np.flatnonzero(same & ~own).tolist():
         rel = files.paths[n]
