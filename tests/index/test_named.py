@@ -114,3 +114,26 @@ def test_a_corpus_holding_a_duplicate_is_scanned_whole(
     _write_json(root, "a.json", "x", "Harbour strike called off.")  # now b's text is the only copy
     index, _, named = _both_ways(tmp_path, root, monkeypatch)
     assert not named and sorted(a.id for a in index.articles) == ["x", "y", "z"]
+
+
+def test_many_changed_files_are_read_in_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsbot.index.named as named
+
+    root = _corpus(tmp_path, 40)
+    rng = random.Random(9)
+    build_index(root, Analyzer(), target_words=30)[0].save(tmp_path / "index")
+    for i in rng.sample(range(40), 20):
+        _write(root, i, rng, edit=1)
+    (root / "005.json").unlink()
+    monkeypatch.setattr(named, "_PARALLEL_MIN_CHARS", 1)  # (a 10M-passage corpus's 1%: 12k files)
+    calls: list[int] = []
+    real = named.files_read
+
+    def spied(root: Path, rels: list[str], workers: int | None = None) -> object:
+        calls.append(len(rels))
+        return real(root, rels, workers)
+
+    monkeypatch.setattr(named, "files_read", spied)
+    index, report, used = _both_ways(tmp_path, root, monkeypatch)
+    assert used and calls == [19] and report.removed == 1  # the gone file is not read
+    assert_exact(index, rng)

@@ -213,9 +213,13 @@ class _Build:
             return False
         self.excluded = excluded
         self.tell("reading", 0, 0)
-        before, self.old = self.previous.files, self.keys.numbers()  # made while the corpus is listed
+        # Made while the corpus is listed: the ids' numbers, and the whole lookup (`read_named`'s)
+        # where the listing runs in parallel with this interpreter; the saved states parsed.
+        if self.listed is not None and self.listed.forked:
+            _ = self.keys.lookup
+        before, self.old = self.previous.files, self.keys.numbers()
         if isinstance(before, Files):
-            before.noted()  # (parsed, likewise)
+            before.noted()
         got = read_changed(self.root, before, self.keys, self.old, self._listing(), excluded, self.tell)
         if got is not None:
             self._take(got)

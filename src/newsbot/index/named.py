@@ -8,7 +8,9 @@ elsewhere is skipped, and one whose id another file's article has gets a suffix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Generator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,10 +19,11 @@ import numpy.typing as npt
 
 from newsbot.corpus.dedupe import dedupe
 from newsbot.corpus.listing import Listing
-from newsbot.corpus.read import read_file
+from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.catalog import FileState
 from newsbot.index.filestates import Files, changed
 from newsbot.index.keys import Keys
+from newsbot.index.readers import files_read
 from newsbot.index.workers import _PARALLEL_MIN_CHARS
 from newsbot.records import Article, Skipped
 
@@ -56,19 +59,20 @@ def read_named(
     changes: dict[str, FileState | None] = {}
     found: list[Article] = []
     skipped: list[Skipped] = []
-    for n, (path, rel) in enumerate(rels.items()):
-        tell("reading", n, len(rels))
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            changes[rel] = None  # gone: its articles are removed
-            continue
-        read = read_file(path, root, rel)
-        changes[rel] = FileState(
-            stat.st_size, stat.st_mtime_ns, tuple(a.id for a in read.articles), read.skipped
-        )
-        found.extend(a for a in read.articles if a.id not in excluded)
-        skipped.extend(read.skipped)
+    stats = {rel: _stat(path) for path, rel in rels.items()}  # None: gone
+    size = sum(stat.st_size for stat in stats.values() if stat)
+    with closing(_reads(root, {rel: path for path, rel in rels.items() if stats[rel]}, size)) as reads:
+        for n, (rel, stat) in enumerate(stats.items()):
+            tell("reading", n, len(rels))
+            if stat is None:
+                changes[rel] = None  # gone: its articles are removed
+                continue
+            read = next(reads)
+            changes[rel] = FileState(
+                stat.st_size, stat.st_mtime_ns, tuple(a.id for a in read.articles), read.skipped
+            )
+            found.extend(a for a in read.articles if a.id not in excluded)
+            skipped.extend(read.skipped)
     kept, dupes = dedupe(found)
     skipped.extend(dupes)
     clashes = len(dupes)
@@ -131,6 +135,23 @@ def read_named(
     return Named(fresh, reused, changed(before, changes), skipped, added, clashes)
 
 
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+
+
+def _reads(root: Path, paths: dict[str, Path], size: int) -> Generator[FileRead, None, None]:
+    """The files `paths` (by their paths in the corpus) read, in order: in reader processes when
+    there is a lot to read (`size` bytes; a scan's 1% of a 10M-passage corpus is 12k files) and
+    they are all in the corpus folder."""
+    if size >= _PARALLEL_MIN_CHARS and len(paths) > 1 and all(p == root / rel for rel, p in paths.items()):
+        yield from files_read(root, list(paths))
+    else:
+        yield from (read_file(path, root, rel) for rel, path in paths.items())
+
+
 def _same_id(indexed: str, read: str) -> bool:
     """Whether an article read as `read` is the one indexed as `indexed`: the same id, or the id a
     clash with another file's article renamed it to (`x~2`)."""
@@ -146,12 +167,12 @@ def read_changed(
     excluded: set[str],
     tell: Callable[[str, int, int], None],
 ) -> Named | None:
-    """A scan's few changes read as named files: the listed files unlike their saved states
+    """A scan's changes read as named files: the listed files unlike their saved states
     (`Files.unchanged`), and those gone. Its bookkeeping then costs in proportion to them, not
     to the corpus (the benchmark's 1% reindex: ~0.1 s less). `numbers`: each indexed id's
     number (`Keys.numbers`; the whole `keys.lookup`, ~140 bytes an article, is made only once
-    this way is chosen). None where a scan of the whole corpus could decide otherwise, or would
-    read in worker processes (`build` then does that):
+    this way is chosen). None where a scan of the whole corpus could decide otherwise (`build`
+    then does that):
     - an unchanged file holds an article the index lacks or has renamed (a duplicate), unless
       removed (`excluded`): a change elsewhere may make it the one kept;
     - files are both new and gone: a moved article keeps its number in a scan;
@@ -173,8 +194,6 @@ def read_changed(
         listed_paths = set(files.paths)
         gone = [p for p in states if p not in listed_paths]
     if gone and not known[changes].all():
-        return None
-    if sum(files.sizes[n] for n in changes) >= _PARALLEL_MIN_CHARS:
         return None
     named = read_named(
         root,

@@ -194,7 +194,8 @@ class Beside(Generic[T]):
     def __init__(self, work: Callable[[], T], name: str) -> None:
         self._thread: Background[T] | None = None
         context = start_context()
-        if not isinstance(context, ForkContext):
+        self.forked = isinstance(context, ForkContext)  # (else this interpreter is shared with it)
+        if not self.forked:
             self._thread = Background(work, name)
             return
         self._conn, theirs = context.Pipe(duplex=False)
