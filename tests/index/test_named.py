@@ -118,6 +118,7 @@ def test_a_corpus_holding_a_duplicate_is_scanned_whole(
 
 def test_many_changed_files_are_read_in_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import newsbot.index.named as named
+    import newsbot.index.readers as readers
 
     root = _corpus(tmp_path, 40)
     rng = random.Random(9)
@@ -125,15 +126,22 @@ def test_many_changed_files_are_read_in_processes(tmp_path: Path, monkeypatch: p
     for i in rng.sample(range(40), 20):
         _write(root, i, rng, edit=1)
     (root / "005.json").unlink()
-    monkeypatch.setattr(named, "_PARALLEL_MIN_CHARS", 1)  # (a 10M-passage corpus's 1%: 12k files)
-    calls: list[int] = []
-    real = named.files_read
+    monkeypatch.setattr(readers, "_PARALLEL_MIN_CHARS", 1)  # (a 10M-passage corpus's 1%: 12k files)
+    calls: list[int] = []  # the named files' reads
+    in_processes: list[int] = []
+    real, real_files_read = named.read_many, readers.files_read
 
-    def spied(root: Path, rels: list[str], workers: int | None = None) -> object:
+    def spied(root: Path, rels: list[str], size: int) -> object:
         calls.append(len(rels))
-        return real(root, rels, workers)
+        return real(root, rels, size)
 
-    monkeypatch.setattr(named, "files_read", spied)
+    def spied_files_read(root: Path, rels: list[str], workers: int | None = None) -> object:
+        in_processes.append(len(rels))
+        return real_files_read(root, rels, workers)
+
+    monkeypatch.setattr(named, "read_many", spied)
+    monkeypatch.setattr(readers, "files_read", spied_files_read)
     index, report, used = _both_ways(tmp_path, root, monkeypatch)
     assert used and calls == [19] and report.removed == 1  # the gone file is not read
+    assert in_processes[0] == 19  # (then the whole scan's, which `_both_ways` compares with)
     assert_exact(index, rng)

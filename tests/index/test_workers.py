@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from newsbot.corpus.read import read_file
-from newsbot.index import build, readers
+from newsbot.index import readers
 from newsbot.index.build import build_index
 from newsbot.index.readers import files_read
 from newsbot.index.sharing import SharedStems, scratch
@@ -188,10 +188,12 @@ def test_a_build_reading_in_processes_is_the_same(tmp_path: Path, monkeypatch: p
     root = tmp_path / "corpus"
     _corpus(root)
     one, _ = build_index(root, Analyzer())
-    monkeypatch.setattr(build, "_PARALLEL_MIN_CHARS", 0)  # the corpus read by `files_read`
+    monkeypatch.setattr(readers, "_PARALLEL_MIN_CHARS", 0)  # the corpus read by `files_read`
     called: list[int] = []
-    real = build.files_read
-    monkeypatch.setattr(build, "files_read", lambda root, rels: called.append(len(rels)) or real(root, rels))
+    real = readers.files_read
+    monkeypatch.setattr(
+        readers, "files_read", lambda root, rels: called.append(len(rels)) or real(root, rels)
+    )
     two, report = build_index(root, Analyzer())
     assert called == [len(list(root.iterdir()))] and report.articles == 10
     assert [a.id for a in two.articles] == [a.id for a in one.articles]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +23,6 @@ import numpy.typing as npt
 
 from newsbot.corpus.dedupe import dedupe_keys, text_key
 from newsbot.corpus.listing import Listing, listing
-from newsbot.corpus.read import FileRead
 from newsbot.index import scratch
 from newsbot.index.background import small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
@@ -37,10 +36,10 @@ from newsbot.index.keys import Keys
 from newsbot.index.merge import Fresh, Numbers, assemble
 from newsbot.index.named import Named, read_changed, read_named
 from newsbot.index.processes import Beside
-from newsbot.index.readers import files_read, read_one
+from newsbot.index.readers import read_many, read_one
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
-from newsbot.index.workers import _FORKED_MIN_CHARS, _PARALLEL_MIN_CHARS, analysed
+from newsbot.index.workers import _FORKED_MIN_CHARS, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import TARGET_WORDS
@@ -168,7 +167,9 @@ class _Build:
         changes: dict[str, FileState | None] = {}
         total, reads = len(listed.paths), 0
         unread = [n for n, numbers in enumerate(carried) if numbers is None]
-        reads_of = self._reads([listed.paths[n] for n in unread], [listed.sizes[n] for n in unread])
+        reads_of = read_many(
+            self.root, [listed.paths[n] for n in unread], sum(listed.sizes[n] for n in unread)
+        )
         with closing(reads_of) as reading:
             for n, numbers in enumerate(carried):
                 rel = listed.paths[n]
@@ -224,15 +225,6 @@ class _Build:
         if got is not None:
             self._take(got)
         return got is not None
-
-    def _reads(self, rels: list[str], sizes: list[int]) -> Generator[FileRead, None, None]:
-        """`rels` read, in order: in worker processes when there is a lot to read (a cold build,
-        a big reindex)."""
-        if sum(sizes) < _PARALLEL_MIN_CHARS or len(rels) < 2:
-            yield from (FileRead(*self._read(rel)) for rel in rels)
-            return
-        with closing(files_read(self.root, rels)) as reads:
-            yield from reads
 
     def _read(self, rel: str) -> tuple[tuple[Article, ...], tuple[Skipped, ...]]:
         read = read_one(self.root, self.root.is_file(), rel)

@@ -23,8 +23,7 @@ from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.catalog import FileState
 from newsbot.index.filestates import Files, changed
 from newsbot.index.keys import Keys
-from newsbot.index.readers import files_read
-from newsbot.index.workers import _PARALLEL_MIN_CHARS
+from newsbot.index.readers import read_many
 from newsbot.records import Article, Skipped
 
 
@@ -143,11 +142,11 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 def _reads(root: Path, paths: dict[str, Path], size: int) -> Generator[FileRead, None, None]:
-    """The files `paths` (by their paths in the corpus) read, in order: in reader processes when
-    there is a lot to read (`size` bytes; a scan's 1% of a 10M-passage corpus is 12k files) and
-    they are all in the corpus folder."""
-    if size >= _PARALLEL_MIN_CHARS and len(paths) > 1 and all(p == root / rel for rel, p in paths.items()):
-        yield from files_read(root, list(paths))
+    """The files `paths` (by their paths in the corpus) read, in order: as a scan reads them
+    (`read_many`: in reader processes when there is a lot, a scan's 1% of a 10M-passage corpus
+    is 12k files) when they are all in the corpus folder."""
+    if all(p == root / rel for rel, p in paths.items()):
+        yield from read_many(root, list(paths), size)
     else:
         yield from (read_file(path, root, rel) for rel, path in paths.items())
 

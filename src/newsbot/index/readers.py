@@ -9,6 +9,7 @@ from pathlib import Path
 from newsbot.corpus.read import FileRead, read_file
 from newsbot.index.background import cores
 from newsbot.index.processes import ordered_map, start_context
+from newsbot.index.workers import _PARALLEL_MIN_CHARS
 
 _READ_FILES = 256  # corpus files per task of `files_read`
 _reading_root: tuple[Path, bool] | None = None  # the corpus, and whether it is one file
@@ -27,6 +28,16 @@ def _read_in_worker(rels: list[str]) -> list[FileRead]:
 def read_one(root: Path, one_file: bool, rel: str) -> FileRead:
     """`read_file` of the corpus file `rel` under `root` (or of `root`, when it is `one_file`)."""
     return read_file(root, root) if one_file else read_file(root / rel, root, rel)
+
+
+def read_many(root: Path, rels: list[str], size: int) -> Generator[FileRead, None, None]:
+    """`read_one` of each of `rels`, in order: in reader processes (`files_read`) when there is a
+    lot to read (`size`: the files' bytes; a cold build, a big reindex), else here."""
+    if size < _PARALLEL_MIN_CHARS or len(rels) < 2:
+        one_file = root.is_file()
+        yield from (read_one(root, one_file, rel) for rel in rels)
+    else:
+        yield from files_read(root, rels)
 
 
 def files_read(root: Path, rels: list[str], workers: int | None = None) -> Generator[FileRead, None, None]:
