@@ -156,7 +156,7 @@ class _Build:
         """Every corpus file's articles: those of unchanged files as the previous index has them."""
         self.excluded = excluded
         self.tell("reading", 0, 0)  # listing the corpus is part of reading it
-        self.old = self.old or self.keys.numbers()  # (made by `read_changed` when it was tried)
+        self.old = self.keys.numbers()
         before: Mapping[str, FileState] = self.previous.files if self.previous else {}
         states = before if isinstance(before, Files) else Files(None, before)
         states.noted()  # parsed while the corpus is listed
