@@ -5,7 +5,7 @@ import random
 import re
 from pathlib import Path
 
-from newsbot.corpus.dedupe import dedupe, dedupe_keys, text_key
+from newsbot.corpus.dedupe import content_hash, dedupe, dedupe_keys, text_key
 from newsbot.corpus.read import clean, looks_binary, read_file
 from newsbot.index.build import build_index
 from newsbot.records import Article
@@ -27,6 +27,17 @@ def test_txt_title_is_first_nonempty_line(tmp_path: Path) -> None:
     assert article.id == "a" and article.title == "Big title"
     assert article.text.strip().startswith("Body line one.")
     assert article.content_hash and article.text_hash
+
+
+def test_the_content_hash_stays_what_saved_indexes_hold(tmp_path: Path) -> None:
+    """A reader makes the article with its hash (`hash_of`): the same as `content_hash` of it,
+    and as every earlier release made it (else a reindex would re-analyse every article)."""
+    path = tmp_path / "h.json"
+    fields = {"id": "h1", "title": "Café “talks”", "text": "Body — ünïcode.\nLine two.", "source": "Wire"}
+    fields |= {"url": "https://example.com/a", "author": "A. Writer", "date": "2024-02-03"}
+    path.write_text(json.dumps(fields, ensure_ascii=False))
+    (article,) = read(path).articles
+    assert article.content_hash == content_hash(article) == "3354562ecd59cc7492ca93fb44f18acd9114ccee"
 
 
 def test_md_front_matter(tmp_path: Path) -> None:

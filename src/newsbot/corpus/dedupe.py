@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 
@@ -22,14 +23,14 @@ _TO_BLANK = bytes.maketrans(_ASCII_SPACES, b" " * len(_ASCII_SPACES))
 
 def content_hash(article: Article) -> str:
     """A hash of everything an answer shows, so a reindex can skip unchanged articles."""
-    fields = [
-        article.title,
-        article.text,
-        article.source,
-        article.url,
-        article.author,
-        article.date.isoformat() if article.date else None,
-    ]
+    return hash_of(article.title, article.text, article.source, article.url, article.author, article.date)
+
+
+def hash_of(
+    title: str, text: str, source: str | None, url: str | None, author: str | None, day: date | None
+) -> str:
+    """`content_hash` of an article with these fields (a reader makes the article with it)."""
+    fields = [title, text, source, url, author, day.isoformat() if day else None]
     return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
 
 
