@@ -12,10 +12,7 @@ import pytest
 
 import newsbot.index.merge as merge
 from newsbot.index.build import build_index
-from newsbot.index.chunks import TextSpill, entry
 from newsbot.index.store import Index
-from newsbot.index.workers import analysed
-from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from tests.index.test_merge import WORDS, _corpus, _write, assert_exact
 
@@ -84,51 +81,3 @@ def test_a_chunked_build_leaves_no_scratch_files(tmp_path: Path, monkeypatch: py
     gc.collect()
     assert not list((tmp_path / "scratch").iterdir())
     assert Index.load(tmp_path / "index") is not None
-
-
-def test_the_text_spill_gives_back_each_articles_title_and_text_by_its_place() -> None:
-    spill = TextSpill()
-    try:
-        first = Article(
-            id="a", title="Σίσυφος — “quoted”", text="Line one.\n\nΣ two \ud800 lone", content_hash="ab12"
-        )
-        second = Article(id="b", title="", text="x" * 70_000, content_hash="cd34")
-        copy = Article(id="c", title="other title", text="same text, same hash", content_hash="ab12")
-        kept = [spill.put(a) for a in (first, second, copy)]
-        assert [a.text for a in kept] == ["", "", ""]  # held by the spill, not the article
-        fd = spill.written()
-        assert entry(fd, *spill.place(first)) == (first.title, first.text)
-        assert entry(fd, *spill.place(second)) == ("", second.text)
-        assert spill.place(copy) == spill.place(first)  # one entry a content hash
-        assert spill.place(second)[1] == 4 + 70_000
-    finally:
-        spill.close()
-
-
-def test_entries_past_4_gb_of_text_are_read_back_by_forked_workers() -> None:
-    # A corpus of ~13 GB of text (the benchmark's 10M passages) puts entries past 2**32 bytes:
-    # their places must not overflow on the way to the workers (they did, as one packed int64).
-    # The file is made sparse: the first 5 GiB are a hole, not written.
-    spill = TextSpill()
-    try:
-        spill.file.seek(5 << 30)
-        spill.end = 5 << 30
-        articles = [
-            spill.put(
-                Article(
-                    id=f"a{n}",
-                    title=f"Title {n}",
-                    text=f"Words of article {n}. " * 40,
-                    content_hash=f"{n:04x}",
-                )
-            )
-            for n in range(12)
-        ]
-        assert spill.place(articles[-1])[0] > 1 << 32
-        here = list(analysed(articles, Analyzer(), 30, 1, spill))
-        forked = list(analysed(articles, Analyzer(), 30, 2, spill))
-        assert len(forked) > 1  # several batches, in two processes
-        assert b"".join(a.text for a in forked) == b"".join(a.text for a in here)
-        assert b"".join(a.text for a in here).count(b"Words of article 11.") == 40
-    finally:
-        spill.close()

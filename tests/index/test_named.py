@@ -135,9 +135,9 @@ def test_many_changed_files_are_read_in_processes(tmp_path: Path, monkeypatch: p
         calls.append(len(rels))
         return real(root, rels, size)
 
-    def spied_files_read(root: Path, rels: list[str], workers: int | None = None) -> object:
+    def spied_files_read(root: Path, rels: list[str], spill: object = None) -> object:
         in_processes.append(len(rels))
-        return real_files_read(root, rels, workers)
+        return real_files_read(root, rels, spill=spill)  # type: ignore[arg-type]
 
     monkeypatch.setattr(named, "read_many", spied)
     monkeypatch.setattr(readers, "files_read", spied_files_read)

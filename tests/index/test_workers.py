@@ -9,17 +9,19 @@ import struct
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from newsbot.corpus.read import read_file
+from newsbot.corpus.read import FileRead, read_file
 from newsbot.index import readers
 from newsbot.index.build import build_index
 from newsbot.index.readers import files_read
 from newsbot.index.sharing import SharedStems, scratch
 from newsbot.index.tables import Table
+from newsbot.index.textspill import TextSpill
 from newsbot.index.workers import _Analysis
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -68,6 +70,18 @@ def test_a_batch_has_the_terms_and_counts_of_each_passage_analysed_alone(compile
     analysis = _Analysis(Analyzer(), 12, compiled=compiled)
     batches = [TRICKY[:4], TRICKY[4:], TRICKY]  # later batches meet known chunks
     assert analysed(analysis, batches) == reference(Analyzer(), [p for b in batches for p in b], 12)
+
+
+@COMPILED
+def test_a_batch_in_utf8_is_analysed_as_its_text(compiled: bool) -> None:
+    """Spilled texts reach a worker in UTF-8 (see `chunks.entry`): the same analysis as the strings',
+    odd spacing (left to `split_passages`) included."""
+    batch = [*TRICKY, ("odd  spacing", "Two  spaces \tand a tab.\n\nAnd a line.")]
+    utf8 = [(t.encode("utf-8", "surrogatepass"), x.encode("utf-8", "surrogatepass")) for t, x in batch]
+    want = _Analysis(Analyzer(), 12, compiled=compiled).run(batch)
+    got = _Analysis(Analyzer(), 12, compiled=compiled).run(utf8)
+    assert (got.new_terms, got.passages, got.text) == (want.new_terms, want.passages, want.text)
+    assert got.term_ids.tolist() == want.term_ids.tolist() and got.counts.tolist() == want.counts.tolist()
 
 
 @COMPILED
@@ -189,13 +203,16 @@ def test_a_build_reading_in_processes_is_the_same(tmp_path: Path, monkeypatch: p
     _corpus(root)
     one, _ = build_index(root, Analyzer())
     monkeypatch.setattr(readers, "_PARALLEL_MIN_CHARS", 0)  # the corpus read by `files_read`
-    called: list[int] = []
+    called: list[tuple[int, bool]] = []
     real = readers.files_read
-    monkeypatch.setattr(
-        readers, "files_read", lambda root, rels: called.append(len(rels)) or real(root, rels)
-    )
+
+    def spied(root: Path, rels: list[str], spill: TextSpill | None = None) -> Iterator[FileRead]:
+        called.append((len(rels), spill is not None))
+        return real(root, rels, spill=spill)
+
+    monkeypatch.setattr(readers, "files_read", spied)
     two, report = build_index(root, Analyzer())
-    assert called == [len(list(root.iterdir()))] and report.articles == 10
+    assert called == [(len(list(root.iterdir())), True)] and report.articles == 10  # texts spilled there
     assert [a.id for a in two.articles] == [a.id for a in one.articles]
     assert [two.passage_text(p) for p in range(two.n_passages)] == [
         one.passage_text(p) for p in range(one.n_passages)

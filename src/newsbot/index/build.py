@@ -28,7 +28,7 @@ from newsbot.index.background import small_pages, spare_core
 from newsbot.index.bm25 import BM25Params
 from newsbot.index.builder import Builder
 from newsbot.index.catalog import Articles, FileState, Spliced
-from newsbot.index.chunks import CHUNK_PASSAGES, Spill, TextSpill
+from newsbot.index.chunks import CHUNK_PASSAGES, Spill
 from newsbot.index.coldread import ColdRead
 from newsbot.index.filestates import Files, changed
 from newsbot.index.fingerprint import changes, fingerprint
@@ -39,6 +39,7 @@ from newsbot.index.processes import Beside
 from newsbot.index.readers import read_many, read_one
 from newsbot.index.segment import check_soon, checks_settled
 from newsbot.index.store import Index
+from newsbot.index.textspill import TextSpill
 from newsbot.index.workers import _FORKED_MIN_CHARS, analysed
 from newsbot.records import Article, BuildReport, Skipped
 from newsbot.text.analyzer import Analyzer
@@ -144,7 +145,7 @@ class _Build:
     kept: int = 0  # articles after duplicates are dropped
     excluded: set[str] = field(default_factory=set)  # removed ids
     kept_numbers: npt.NDArray[np.int64] | None = None  # with `read_only`: the previous articles kept
-    spill: TextSpill | None = None  # where `read` puts the texts (a cold build's: see `chunks`)
+    spill: TextSpill | None = None  # where `read` puts the texts (a cold build's: see `textspill`)
     cold: ColdRead | None = None  # and, with it, the articles and files' states (see `coldread`)
     cold_notes: list[Skipped] = field(default_factory=list)  # its dedupe's, for `sort_out`
 
@@ -168,7 +169,7 @@ class _Build:
         total, reads = len(listed.paths), 0
         unread = [n for n, numbers in enumerate(carried) if numbers is None]
         reads_of = read_many(
-            self.root, [listed.paths[n] for n in unread], sum(listed.sizes[n] for n in unread)
+            self.root, [listed.paths[n] for n in unread], sum(listed.sizes[n] for n in unread), self.spill
         )
         with closing(reads_of) as reading:
             for n, numbers in enumerate(carried):

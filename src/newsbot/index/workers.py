@@ -21,9 +21,9 @@ import numpy.typing as npt
 
 from newsbot.index.background import cores, spare_core
 from newsbot.index.chunknumbers import Chunks
-from newsbot.index.chunks import TextSpill, entry
 from newsbot.index.processes import ordered_map, start_context
 from newsbot.index.sharing import SharedStems, scratch
+from newsbot.index.textspill import TextSpill, entry
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -84,14 +84,14 @@ class _Analysis:
             self.terms.append(term)
         return i
 
-    def run(self, batch: list[tuple[str, str]]) -> Analysed:
+    def run(self, batch: Sequence[Pair]) -> Analysed:
         """Split (title, text) pairs into passages and count each passage's terms."""
         if self.chunks.table is not None:
-            return self._run_compiled(batch)
+            return self._run_compiled([(_utf8(title), _utf8(text)) for title, text in batch])
         parts: list[str] = []
         texts: list[bytes] = []
         passages: list[int] = []
-        for title, text in batch:
+        for title, text in ((_str(title), _str(text)) for title, text in batch):
             pieces = split_passages(text, self.target)
             for piece in pieces:
                 parts += (title, piece, _END)
@@ -102,20 +102,19 @@ class _Analysis:
         term_ids, counts, lengths = self.chunks.count(text.split(), end, len(texts))
         return self._analysed(passages, texts, term_ids, counts, lengths)
 
-    def _run_compiled(self, batch: list[tuple[str, str]]) -> Analysed:
-        """`run` on UTF-8 bytes: most texts' passages cut by compiled code (`spacing.passages_of`),
-        the batch's chunks numbered by it (`ChunkTable`)."""
+    def _run_compiled(self, batch: list[tuple[bytes, bytes]]) -> Analysed:
+        """`run` on UTF-8 (title, text) pairs: most texts' passages cut by compiled code
+        (`spacing.passages_of`), the batch's chunks numbered by it (`ChunkTable`)."""
         from newsbot.index.spacing import passages_of
 
-        bodies = [text.encode("utf-8", "surrogatepass") for _, text in batch]
-        packed, plain = passages_of(bodies, self.target)
+        packed, plain = passages_of([text for _, text in batch], self.target)
         parts: list[bytes] = []
         texts: list[bytes] = []
         passages: list[int] = []
-        for (title, text), pieces, as_is in zip(batch, packed, plain, strict=True):
+        for (heading, text), pieces, as_is in zip(batch, packed, plain, strict=True):
             if pieces is None:
-                pieces = [piece.encode("utf-8") for piece in split_passages(text, self.target, as_is)]
-            heading = title.encode("utf-8", "surrogatepass")
+                cut = split_passages(_str(text), self.target, as_is)
+                pieces = [piece.encode("utf-8") for piece in cut]
             for piece in pieces:
                 parts += (heading, piece, _END_BYTE)
             texts += pieces
@@ -160,6 +159,14 @@ def _joined(parts: list[AnyStr], space: AnyStr, end: AnyStr, n_passages: int) ->
     return joined, marker
 
 
+def _utf8(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+
+
+def _str(text: str | bytes) -> str:
+    return text if isinstance(text, str) else text.decode("utf-8", "surrogatepass")
+
+
 def _plain(text: str) -> bytes:
     """`text` in UTF-8 with ASCII punctuation (but dots) and the `_SPACES` as spaces: none of
     them is ever part of a token (for `re` and `regex` alike), so tokens stay the same, and
@@ -185,14 +192,22 @@ _SIGMA = "Σ".encode()
 _worker: _Analysis | None = None
 
 
+# An article's title and text: as strings, or in UTF-8 as a `TextSpill` keeps them (a worker
+# with compiled code analyses bytes: a spilled text is never decoded there only to be encoded).
+Pair = tuple[str, str] | tuple[bytes, bytes]
 # A batch of articles: their (title, text) pairs, or where those are in the build's `TextSpill`
-# (the entries' starts, and their sizes: see `analysed`), which a forked worker reads itself.
-Batch = list[tuple[str, str]] | tuple[Sequence[int], Sequence[int]]
-_spilled: int | None = None  # the `TextSpill`'s file, in a forked worker
+# (the entries' files, starts and sizes: see `analysed`), which a forked worker reads itself.
+Places = tuple[Sequence[int], Sequence[int], Sequence[int]]
+Batch = Sequence[Pair] | Places
+_spilled: tuple[int, ...] | None = None  # the `TextSpill`'s files, in a forked worker
 
 
 def _init_worker(
-    analyzer: Analyzer, target: int, shared: int | None, spilled: int | None, compiled: bool = True
+    analyzer: Analyzer,
+    target: int,
+    shared: int | None,
+    spilled: tuple[int, ...] | None,
+    compiled: bool = True,
 ) -> None:
     global _worker, _spilled
     _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared), compiled)
@@ -213,15 +228,15 @@ def _analyse_in_worker(task: tuple[int, Batch]) -> Analysed:
     return result
 
 
-def _pairs(batch: Batch, spilled: int | None) -> list[tuple[str, str]]:
+def _pairs(batch: Batch, spilled: tuple[int, ...] | None) -> Sequence[Pair]:
     if spilled is None:  # pairs already
-        return cast(list[tuple[str, str]], batch)
-    starts, sizes = cast(tuple[Sequence[int], Sequence[int]], batch)
-    return [entry(spilled, start, size) for start, size in zip(starts, sizes, strict=True)]
+        return cast(Sequence[Pair], batch)
+    return [entry(spilled, place) for place in zip(*cast(Places, batch), strict=True)]
 
 
-def _places(bounds: list[int], starts: Sequence[int], sizes: Sequence[int]) -> Iterator[Batch]:
-    return ((starts[lo:hi], sizes[lo:hi]) for lo, hi in itertools.pairwise(bounds))
+def _places(bounds: list[int], places: Places) -> Iterator[Places]:
+    files, starts, sizes = places
+    return ((files[lo:hi], starts[lo:hi], sizes[lo:hi]) for lo, hi in itertools.pairwise(bounds))
 
 
 def analysed(
@@ -234,15 +249,17 @@ def analysed(
     """The analysed batches of `articles`, in order: in worker processes when that pays. With
     `texts`, the articles' titles and texts are there (read a batch at a time, so that a big build
     never holds them all; by forked workers themselves, so that they never pass through here)."""
-    # (arrays: a big build's main process holds two ints a fresh article, 8 bytes each, not 36)
-    starts: array[int] | None = None
+    # (arrays: a big build's main process holds three ints a fresh article, 18 bytes, not 36 each)
+    places: Places | None = None
     if texts is None:
         sizes = array("q", (len(a.text) for a in articles))
     else:
-        starts, sizes = array("q"), array("q")
-        for start, size in map(texts.place, articles):
+        files, starts, sizes = array("H"), array("q"), array("q")
+        for number, start, size in map(texts.place, articles):
+            files.append(number)
             starts.append(start)
             sizes.append(size)
+        places = files, starts, sizes
     chars = sum(sizes)
     light = False  # workers without compiled code, for less text than pays for loading it
     if workers is None and chars >= _PARALLEL_MIN_CHARS:
@@ -264,12 +281,12 @@ def analysed(
     bounds.append(len(articles))
     spilled = None if texts is None else texts.written()
 
-    def batches() -> Iterator[list[tuple[str, str]]]:
+    def batches() -> Iterator[Sequence[Pair]]:
+        if places is not None:
+            yield from (_pairs(batch, spilled) for batch in _places(bounds, places))
+            return
         for lo, hi in itertools.pairwise(bounds):
-            if starts is None:
-                yield [(a.title, a.text) for a in articles[lo:hi]]
-            else:
-                yield _pairs((starts[lo:hi], sizes[lo:hi]), spilled)
+            yield [(a.title, a.text) for a in articles[lo:hi]]
 
     n_batches = len(bounds) - 1
     if workers <= 1 or n_batches <= 1:
@@ -282,6 +299,7 @@ def analysed(
     # read their batches from the texts' (both inherited open).
     context = start_context()
     forked = context.get_start_method() == "fork"
+    tasks: Iterator[Batch] = batches() if places is None or not forked else _places(bounds, places)
     with scratch() as file:
         shared = file.fileno() if forked else None
         yield from ordered_map(
@@ -290,5 +308,5 @@ def analysed(
             _init_worker,
             (analyzer, target, shared, spilled if forked else None, not light),
             _analyse_in_worker,
-            enumerate(batches() if starts is None or not forked else _places(bounds, starts, sizes)),
+            enumerate(tasks),
         )
