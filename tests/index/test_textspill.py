@@ -3,22 +3,31 @@ back by place, by this process or by forked analysis workers."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from newsbot.index import readers
+from newsbot.index.processes import start_context
 from newsbot.index.readers import files_read
-from newsbot.index.textspill import ReaderTexts, TextSpill, entry
-from newsbot.index.workers import analysed
+from newsbot.index.textspill import ReaderTexts, TextSpill, entry, move_into, write_new
+from newsbot.index.workers import Analysed, analysed
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 
 
 def utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
+
+
+def passages(results: list[Analysed]) -> bytes:
+    """The passages' texts of analysed batches: a forked worker with a spill wrote them to a file."""
+    assert all(bool(r.text_file) == (r.text == b"") for r in results)
+    return b"".join(Path(r.text_file).read_bytes() if r.text_file else r.text for r in results)
 
 
 def test_the_text_spill_gives_back_each_articles_title_and_text_by_its_place() -> None:
@@ -101,7 +110,7 @@ def test_reader_processes_spill_the_texts_of_a_cold_build(
         assert [entry(fds, spill.place(a)) for a in got] == [(utf8(a.title), utf8(a.text)) for a in want]
         here = list(analysed(want, Analyzer(), 30, 1))
         forked = list(analysed([spill.put(a) for a in got], Analyzer(), 30, 2, spill))
-        assert len(forked) > 1 and b"".join(x.text for x in forked) == b"".join(x.text for x in here)
+        assert len(forked) > 1 and passages(forked) == passages(here)
     finally:
         spill.close()
 
@@ -129,7 +138,31 @@ def test_entries_past_4_gb_of_text_are_read_back_by_forked_workers() -> None:
         here = list(analysed(articles, Analyzer(), 30, 1, spill))
         forked = list(analysed(articles, Analyzer(), 30, 2, spill))
         assert len(forked) > 1  # several batches, in two processes
-        assert b"".join(a.text for a in forked) == b"".join(a.text for a in here)
-        assert b"".join(a.text for a in here).count(b"Words of article 11.") == 40
+        # Forked (as a build is, unless other threads run): each batch's passages in a file.
+        assert all(bool(r.text_file) == (start_context().get_start_method() == "fork") for r in forked)
+        assert passages(forked) == passages(here)
+        assert passages(here).count(b"Words of article 11.") == 40
     finally:
         spill.close()
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "copied here"])
+def test_a_workers_passages_are_moved_into_the_builders_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "not between these file systems")
+
+    if not kernel:  # not Linux, or a file system that cannot: copied through this process
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    batch = tmp_path / "passages-1-0"
+    write_new(batch, "Texte — ünïcode ".encode() * 5000)
+    with pytest.raises(FileExistsError):  # each batch its own new file
+        write_new(batch, b"again")
+    with tempfile.TemporaryFile() as out:
+        out.write(b"before|")
+        assert move_into(batch, out) == len("Texte — ünïcode ".encode()) * 5000
+        out.write(b"|after")
+        out.seek(0)
+        assert out.read() == b"before|" + "Texte — ünïcode ".encode() * 5000 + b"|after"
+    assert not batch.exists()

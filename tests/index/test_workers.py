@@ -293,7 +293,7 @@ for n in range(0, 12, 2):  # half the articles rewritten: a reindex with 6 to an
 here, _ = build_index(root, Analyzer(), previous=previous, workers=1)
 started, real = [], workers.ordered_map
 def spy(context, processes, setup, args, work, tasks):
-    started.append((context.get_start_method(), processes, args[-1]))  # args[-1]: compiled
+    started.append((context.get_start_method(), processes, args[4]))  # args[4]: compiled
     return real(context, processes, setup, args, work, tasks)
 workers.ordered_map, workers._FORKED_MIN_CHARS = spy, 1
 out = []

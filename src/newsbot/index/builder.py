@@ -11,6 +11,7 @@ import tempfile
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -20,6 +21,7 @@ from newsbot.index.chunks import CHUNK_PASSAGES, Spill, grown
 from newsbot.index.merge import Fresh
 from newsbot.index.segment import Segment, Texts
 from newsbot.index.tables import Table
+from newsbot.index.textspill import move_into
 from newsbot.index.workers import Analysed
 from newsbot.records import Article
 
@@ -69,7 +71,10 @@ class Builder:
         self.fwd_terms.append(np.frombuffer(remap, dtype=np.int32)[result.term_ids])
         self.fwd_counts.append(result.counts)
         self.lengths.append(result.lengths)
-        self.texts.write(result.text)
+        if result.text_file is None:
+            self.texts.write(result.text)
+        else:
+            move_into(Path(result.text_file), self.texts)
         self.text_lengths.append(result.text_lengths)
         self.passages.extend(result.passages)
 

@@ -14,6 +14,7 @@ import re
 from array import array
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import AnyStr, cast
 
 import numpy as np
@@ -23,7 +24,7 @@ from newsbot.index.background import cores, spare_core
 from newsbot.index.chunknumbers import Chunks
 from newsbot.index.processes import ordered_map, start_context
 from newsbot.index.sharing import SharedStems, scratch
-from newsbot.index.textspill import TextSpill, entry
+from newsbot.index.textspill import TextSpill, entry, write_new
 from newsbot.records import Article
 from newsbot.text.analyzer import Analyzer
 from newsbot.text.passages import split_passages
@@ -52,6 +53,9 @@ class Analysed:
     text: bytes  # the passages' UTF-8 texts, concatenated
     text_lengths: Int64s
     stems: dict[str, str]  # token -> stem of the words met (a saved index keeps them)
+    # Or the file they are in, instead (`text` is empty): a cold build's workers write them to
+    # one a batch, which the builder moves into its own (`textspill.move_into`), not piped here.
+    text_file: str | None = None
 
 
 class _Analysis:
@@ -200,6 +204,7 @@ Pair = tuple[str, str] | tuple[bytes, bytes]
 Places = tuple[Sequence[int], Sequence[int], Sequence[int]]
 Batch = Sequence[Pair] | Places
 _spilled: tuple[int, ...] | None = None  # the `TextSpill`'s files, in a forked worker
+_passages: Path | None = None  # and its folder, where the worker writes each batch's passages
 
 
 def _init_worker(
@@ -208,10 +213,11 @@ def _init_worker(
     shared: int | None,
     spilled: tuple[int, ...] | None,
     compiled: bool = True,
+    passages: Path | None = None,
 ) -> None:
-    global _worker, _spilled
+    global _worker, _spilled, _passages
     _worker = _Analysis(analyzer, target, None if shared is None else SharedStems(shared), compiled)
-    _spilled = spilled
+    _spilled, _passages = spilled, passages
     # (The compiled code is loaded by each worker, with its `Chunks`: loaded before the fork,
     # it would be shared, but it would stay in the main process, +45-100 MB at its peak.)
 
@@ -225,6 +231,10 @@ def _analyse_in_worker(task: tuple[int, Batch]) -> Analysed:
     result = _worker.run(_pairs(batch, _spilled))
     if shared is not None:
         shared.tell(number, result.stems)
+    if _passages is not None:
+        path = _passages / f"passages-{os.getpid()}-{number}"
+        write_new(path, result.text)
+        result.text, result.text_file = b"", str(path)
     return result
 
 
@@ -300,13 +310,14 @@ def analysed(
     context = start_context()
     forked = context.get_start_method() == "fork"
     tasks: Iterator[Batch] = batches() if places is None or not forked else _places(bounds, places)
+    passages = texts.folder() if texts is not None and forked else None
     with scratch() as file:
         shared = file.fileno() if forked else None
         yield from ordered_map(
             context,
             min(workers, n_batches),
             _init_worker,
-            (analyzer, target, shared, spilled if forked else None, not light),
+            (analyzer, target, shared, spilled if forked else None, not light, passages),
             _analyse_in_worker,
             enumerate(tasks),
         )
