@@ -117,7 +117,10 @@ class Builder:
         """The passages of `articles` (analysed, texts dropped): those not yet in a chunk's
         segment joined, the builder left empty."""
         per_article = np.array(self.passages, dtype=np.int64)
-        firsts = np.repeat(np.cumsum(per_article) - per_article, per_article)
+        # Each passage's place in its article, in 32 bits, made before the last chunk is joined:
+        # at 10M passages its temporaries in 64 bits took ~240 MB at the build's peak.
+        positions = np.arange(int(per_article.sum()), dtype=np.int32)
+        positions -= np.repeat((np.cumsum(per_article) - per_article).astype(np.int32), per_article)
         forward, texts, text_offsets = self._part()
         return Fresh(
             articles=articles,
@@ -125,7 +128,7 @@ class Builder:
             forward=forward,
             texts=texts,
             text_offsets=text_offsets,
-            positions=(np.arange(len(firsts)) - firsts).astype(np.int32),
+            positions=positions,
             new_terms=self.new_terms,
             stems=self.stems,
             done=tuple(self.done),
