@@ -123,20 +123,17 @@ def test_entries_past_4_gb_of_text_are_read_back_by_forked_workers() -> None:
     try:
         spill.file.seek(5 << 30)
         spill.end = 5 << 30
-        articles = [
-            spill.put(
-                Article(
-                    id=f"a{n}",
-                    title=f"Title {n}",
-                    text=f"Words of article {n}. " * 40,
-                    content_hash=f"{n:04x}",
-                )
+        texts = [
+            Article(
+                id=f"a{n}", title=f"Title {n}", text=f"Words of article {n}. " * 40, content_hash=f"{n:04x}"
             )
             for n in range(12)
         ]
+        articles = [spill.put(a) for a in texts]
         assert spill.place(articles[-1])[1] > 1 << 32
-        here = list(analysed(articles, Analyzer(), 30, 1, spill))
+        here = list(analysed(texts, Analyzer(), 30, 1))  # the texts themselves
         forked = list(analysed(articles, Analyzer(), 30, 2, spill))
+        assert spill.at == {}  # the places were taken, not kept through the analysis
         assert len(forked) > 1  # several batches, in two processes
         # Forked (as a build is, unless other threads run): each batch's passages in a file.
         assert all(bool(r.text_file) == (start_context().get_start_method() == "fork") for r in forked)

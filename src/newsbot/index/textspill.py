@@ -15,6 +15,7 @@ import os
 import shutil
 import struct
 import tempfile
+from array import array
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -82,13 +83,25 @@ class TextSpill:
         spot = place >> _SIZE_BITS
         return spot >> _START_BITS, spot & _START_MASK, place & _SIZE_MASK
 
+    def take_places(self, articles: Sequence[Article]) -> tuple[array[int], array[int], array[int]]:
+        """The places of `articles` as three arrays (files, starts, sizes: 18 bytes an article),
+        the places kept here then dropped: a build's analysis asks once, as it starts, and the
+        dict (~100 bytes an article, ~120 MB at 10M passages) is not held through it."""
+        files, starts, sizes = array("H"), array("q"), array("q")
+        for number, start, size in map(self.place, articles):
+            files.append(number)
+            starts.append(start)
+            sizes.append(size)
+        self.at = {}
+        return files, starts, sizes
+
     def written(self) -> tuple[int, ...]:
         """The files' descriptors, by number, once all that was put is in them (for `entry`)."""
         self.file.flush()
         return (self.file.fileno(), *self.fds)
 
     def close(self) -> None:
-        self.at = {}  # ~100 bytes an article (~120 MB at 10M passages), not kept for the indexing
+        self.at = {}
         self.file.close()
         for fd in self.fds:
             os.close(fd)

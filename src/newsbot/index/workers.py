@@ -258,18 +258,15 @@ def analysed(
 ) -> Generator[Analysed, None, None]:
     """The analysed batches of `articles`, in order: in worker processes when that pays. With
     `texts`, the articles' titles and texts are there (read a batch at a time, so that a big build
-    never holds them all; by forked workers themselves, so that they never pass through here)."""
+    never holds them all; by forked workers themselves, so that they never pass through here),
+    and their places are taken from it (`TextSpill.take_places`: it keeps them no longer)."""
     # (arrays: a big build's main process holds three ints a fresh article, 18 bytes, not 36 each)
     places: Places | None = None
     if texts is None:
         sizes = array("q", (len(a.text) for a in articles))
     else:
-        files, starts, sizes = array("H"), array("q"), array("q")
-        for number, start, size in map(texts.place, articles):
-            files.append(number)
-            starts.append(start)
-            sizes.append(size)
-        places = files, starts, sizes
+        places = texts.take_places(articles)
+        sizes = places[2]
     chars = sum(sizes)
     light = False  # workers without compiled code, for less text than pays for loading it
     if workers is None and chars >= _PARALLEL_MIN_CHARS:
