@@ -1,12 +1,13 @@
 """The compiled chunk table numbers chunks as a dict numbering them in order of first sight
-would, whatever it has to grow, and a batch's text is cut where `str.split` would cut it."""
+would, whatever it has to grow, and a batch's text is cut where `str.split` would cut it; a
+batch's postings are ranked among their term's."""
 
 import random
 import sys
 
 import numpy as np
 
-from newsbot.index.chunktable import ChunkTable
+from newsbot.index.chunktable import ChunkTable, rank_terms
 from newsbot.index.workers import _plain, _plain_ascii
 
 
@@ -80,3 +81,18 @@ def test_the_table_cuts_text_where_plain_puts_spaces() -> None:
         cut = _plain(text).decode("utf-8", "surrogatepass").split()
         chunks = [c.encode("utf-8", "surrogatepass") for c in cut]
         assert new == list(dict.fromkeys(chunks)) and len(numbers) == len(chunks), repr(text)
+
+
+def test_each_position_is_ranked_among_the_earlier_positions_of_its_term() -> None:
+    rng = np.random.default_rng(3)
+    tally = np.zeros(40, dtype=np.int32)
+    for _ in range(3):  # the tally is left as it was given, ready for the next batch
+        terms = rng.integers(0, 40, 5_000).astype(np.int32)
+        seen: dict[int, int] = {}
+        want = []
+        for term in terms.tolist():
+            want.append(seen.get(term, 0))
+            seen[term] = want[-1] + 1
+        ranks = rank_terms(terms, tally)
+        assert ranks.dtype == np.uint16 and ranks.tolist() == want
+        assert not tally.any()

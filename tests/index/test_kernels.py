@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,31 @@ def test_by_term_is_numpys_stable_sort_by_term(
     terms = rng.integers(0, 50, int(passages[-1])).astype(np.int32)
     postings = offsets(np.bincount(terms, minlength=60))  # terms 50-59: no postings
     order, docs = by_term(terms, passages, postings, compiled)
+    expected = np.argsort(terms, kind="stable")
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(docs, np.repeat(np.arange(len(per)), per)[expected])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_postings_placed_from_their_batches_ranks_are_in_the_sorts_order(seed: int) -> None:
+    """The analysis ranks each batch's postings among their term's (`ranked`): placed from
+    those, without a sort, they are in the order of the sort, empty passages anywhere."""
+    rng = np.random.default_rng(seed)
+    per = rng.integers(0, 30, 300)
+    per[[0, 1, 150, 298, 299]] = 0  # passages without terms at batches' ends too
+    passages = offsets(per)
+    terms = rng.integers(0, 50, int(passages[-1])).astype(np.int32)
+    postings = offsets(np.bincount(terms, minlength=60))
+    cuts = [0, *sorted(rng.choice(np.arange(1, 300), 7, replace=False).tolist()), 300]
+    ranked = []
+    for first, end in itertools.pairwise(cuts):
+        seen: dict[int, int] = {}
+        ranks = []
+        for term in terms[passages[first] : passages[end]].tolist():
+            ranks.append(seen.get(term, 0))
+            seen[term] = ranks[-1] + 1
+        ranked.append((end - first, np.array(ranks, dtype=np.uint16)))
+    order, docs = by_term(terms, passages, postings, compiled=False, ranked=tuple(ranked))
     expected = np.argsort(terms, kind="stable")
     np.testing.assert_array_equal(order, expected)
     np.testing.assert_array_equal(docs, np.repeat(np.arange(len(per)), per)[expected])

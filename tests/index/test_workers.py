@@ -91,6 +91,23 @@ def test_term_ids_are_numbered_in_order_of_first_occurrence(compiled: bool) -> N
     assert result.term_ids.tolist() == [0, 1, 2, 3] and result.counts.tolist() == [2, 2, 1, 1]
 
 
+def test_compiled_analysis_ranks_each_posting_among_its_terms_in_the_batch() -> None:
+    """The ranks a cold build places its postings by (see `bm25.by_term`): each of a passage's
+    distinct terms counted among the batch's earlier passages that have it; the plain analysis,
+    for small batches, leaves them to a sort."""
+    analysis = _Analysis(Analyzer(), 12, compiled=True)
+    for batch in [TRICKY[:4], TRICKY]:
+        result = analysis.run(batch)
+        seen: dict[int, int] = {}
+        want = []
+        for term in result.term_ids.tolist():
+            want.append(seen.get(term, 0))
+            seen[term] = want[-1] + 1
+        assert result.ranks is not None and result.ranks.tolist() == want
+    assert _Analysis(Analyzer(), 12).run(TRICKY).ranks is None
+    assert analysis.chunks.ranks(result.term_ids, 65_537) is None  # past what 16 bits rank
+
+
 @COMPILED
 def test_a_saved_stem_table_gives_the_same_analysis(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool

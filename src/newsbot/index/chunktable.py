@@ -164,6 +164,20 @@ def _count_terms(
     return out
 
 
+@compiled
+def _rank_terms(
+    terms: npt.NDArray[np.int32], tally: npt.NDArray[np.int32], ranks: npt.NDArray[np.uint16]
+) -> None:
+    """Each of `terms`' rank among the same term's earlier positions, into `ranks`; `tally`
+    (zero for every term) counts them, and is left zero again."""
+    for i in range(len(terms)):
+        term = terms[i]
+        ranks[i] = tally[term]
+        tally[term] += 1
+    for i in range(len(terms)):
+        tally[terms[i]] = 0
+
+
 class ChunkTable:
     """chunk (bytes without spaces) -> its number, from 1 in order of first sight; 0 is the
     batch's end marker. `number` gives a batch's numbers and the chunks it met first."""
@@ -243,6 +257,15 @@ def count_terms(
     return terms[:written], counts[:written], lengths
 
 
+def rank_terms(terms: npt.NDArray[np.int32], tally: npt.NDArray[np.int32]) -> npt.NDArray[np.uint16]:
+    """Each position's rank among the batch's positions of the same term (see `bm25.by_term`),
+    for a batch of at most 65,536 passages (a term is at most once in a passage); `tally`: zeros,
+    one per term id, as they are left."""
+    ranks = np.empty(len(terms), dtype=np.uint16)
+    _rank_terms(terms, tally, ranks)
+    return ranks
+
+
 def load() -> None:
     """Load every compiled function (from numba's cache, or compiled) now, when an analysis
     worker starts, rather than one at a time in its batches (the table's growth, say)."""
@@ -250,3 +273,4 @@ def load() -> None:
     _rehash(np.zeros(2, dtype=np.int32), np.zeros(1, dtype=np.uint64), 0)
     one = np.zeros(1, dtype=np.int64)
     count_terms(np.zeros(1, dtype=np.int32), one, one, np.zeros(1, dtype=np.int32), 0, 1)
+    rank_terms(np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int32))

@@ -19,7 +19,7 @@ import hashlib
 import secrets
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,13 +115,14 @@ def assemble(
         # Its term ids are compressed for the save while it inverts (the other core is mostly
         # idle then; the texts are not: they would be read into memory at the inversion's peak).
         packed_terms = Packing(forward.terms, forward.indptr, terms=True).soon()
+        inverted = invert(forward, len(terms), norm[start:], params.k1)
         segments.append(
             Segment(
                 name=f"{version}-{len(segments)}",
                 start=start,
                 avgdl=avgdl,
-                forward=forward,
-                inverted=invert(forward, len(terms), norm[start:], params.k1),
+                forward=replace(forward, ranked=None),  # (its ranks were for the inversion only)
+                inverted=inverted,
                 texts=texts,
                 text_offsets=text_offsets,
                 packed_terms=packed_terms,

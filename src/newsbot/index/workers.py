@@ -56,6 +56,9 @@ class Analysed:
     # Or the file they are in, instead (`text` is empty): a cold build's workers write them to
     # one a batch, which the builder moves into its own (`textspill.move_into`), not piped here.
     text_file: str | None = None
+    # Each of `term_ids`' rank among the batch's of the same term (compiled analysis only: see
+    # `bm25.by_term`), or None.
+    ranks: npt.NDArray[np.uint16] | None = None
 
 
 class _Analysis:
@@ -129,7 +132,8 @@ class _Analysis:
         if _SIGMA in joined:
             joined = joined.decode("utf-8", "surrogatepass").lower().encode("utf-8", "surrogatepass")
         term_ids, counts, lengths = self.chunks.count_bytes(joined.translate(_TO_SPACE), end, len(texts))
-        return self._analysed(passages, texts, term_ids, counts, lengths)
+        ranks = self.chunks.ranks(term_ids, len(texts))
+        return self._analysed(passages, texts, term_ids, counts, lengths, ranks)
 
     def _analysed(
         self,
@@ -138,6 +142,7 @@ class _Analysis:
         term_ids: npt.NDArray[np.int32],
         counts: Int64s,
         lengths: Int64s,
+        ranks: npt.NDArray[np.uint16] | None = None,
     ) -> Analysed:
         new_terms, self.reported = self.terms[self.reported :], len(self.terms)
         return Analysed(
@@ -150,6 +155,7 @@ class _Analysis:
             text=b"".join(texts),
             text_lengths=np.array([len(t) for t in texts], dtype=np.int64),
             stems=self.analyzer.take_stems(),
+            ranks=ranks,
         )
 
 
