@@ -38,10 +38,11 @@ class Builder:
     fwd_terms: list[np.ndarray] = field(default_factory=list)
     fwd_counts: list[np.ndarray] = field(default_factory=list)
     # The batches' ranks (`Analysed.ranks`), so that a segment's postings are placed, not sorted:
-    # one after the other in one array (held as many, they were ~2 MB of the allocator's heap
-    # each, whose holes left a 215k build ~65 MB bigger after), and each batch's passages and
-    # postings; None once a batch came without them.
-    ranks: array[int] = field(default_factory=lambda: array("H"))
+    # one after the other in an unnamed temporary file, mapped when the segment is made (an
+    # array a batch took 2 bytes a posting of the build's memory, and left holes in the
+    # allocator's heap that kept a 215k build ~100 MB bigger after its inversion), and each
+    # batch's passages and postings; None once a batch came without them.
+    ranks: BinaryIO = field(default_factory=tempfile.TemporaryFile)
     ranked: list[tuple[int, int]] | None = field(default_factory=list)
     # The passages' texts go to an unnamed temporary file as they come: a big build need not hold
     # them in memory (they are read back, mapped, only to be saved).
@@ -80,7 +81,7 @@ class Builder:
             self.ranked = None
         else:
             self.ranked.append((len(result.lengths), len(result.ranks)))
-            self.ranks.frombytes(result.ranks.tobytes())
+            self.ranks.write(result.ranks.tobytes())
         self.lengths.append(result.lengths)
         if result.text_file is None:
             self.texts.write(result.text)
@@ -104,6 +105,7 @@ class Builder:
             self.flushed += forward.n_docs
             self.pending = 0
             self.texts = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `_part`
+            self.ranks = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `_part`
 
     def _part(self) -> tuple[Forward, Texts, np.ndarray]:
         """The passages added since the last chunk, joined; each part freed once joined, so that
@@ -119,10 +121,13 @@ class Builder:
         self.texts.close()  # the map keeps the data
         ranked: Ranked | None = None
         if self.ranked is not None:
-            ranks = np.frombuffer(self.ranks, dtype=np.uint16)  # (the array is kept by the views)
+            self.ranks.flush()
+            empty = np.zeros(0, np.uint16)
+            ranks = np.memmap(self.ranks, dtype=np.uint16, mode="r") if self.ranks.tell() else empty
             ends = np.cumsum([size for _, size in self.ranked]).tolist()
             ranked = tuple((n, ranks[e - size : e]) for (n, size), e in zip(self.ranked, ends, strict=True))
-        self.ranks, self.ranked = array("H"), []
+        self.ranks.close()  # (the map keeps the data)
+        self.ranked = []
         forward = Forward(
             indptr=offsets(joined(self.lengths, np.int64)),
             terms=joined(self.fwd_terms, np.int32),
