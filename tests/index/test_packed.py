@@ -1,8 +1,11 @@
 """Compressed blocks: zstd frames now, format 9's zlib blocks still read (an upgrade extends an
-index without rebuilding it), damage reported as IndexCorrupt."""
+index without rebuilding it), damage reported as IndexCorrupt; a build's mapped texts let go as
+they are packed."""
 
+import threading
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,6 +36,36 @@ def test_blocks_are_zstd_frames_that_round_trip(tmp_path: Path) -> None:
     assert texts.path.read_bytes().startswith(ZSTD_MAGIC)
     assert texts.unpacked() == "".join(TEXTS).encode()
     assert texts.block(0).startswith(b"first passage" + "héllo".encode())
+
+
+def _resident(array: Any) -> int:
+    """Bytes of the mapping that holds `array` resident in this process (/proc/self/smaps)."""
+    address = array.ctypes.data
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        first = line.split()[0]
+        if "-" in first and ":" not in first:
+            start, end = (int(x, 16) for x in first.split("-"))
+            inside = start <= address < end
+        elif inside and line.startswith("Rss:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("mapping not found")
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux's /proc/self/smaps")
+def test_a_mapped_files_pages_are_let_go_as_it_is_packed(tmp_path: Path) -> None:
+    """A build's texts are a mapped file, packed while the segment inverts: the pages packed are
+    dropped from the process as it goes (a few MB at a time), and still read the same after."""
+    text = np.random.default_rng(0).integers(97, 123, 64 << 20, dtype=np.uint8).tobytes()
+    (tmp_path / "texts").write_bytes(text)
+    texts = np.memmap(tmp_path / "texts", dtype=np.uint8, mode="r")
+    offsets = np.arange(0, len(text) + 1, 4096, dtype=np.int64)  # passages of 4 KB
+    assert int(texts[::4096].astype(np.int64).sum()) > 0 and _resident(texts) >= 60 << 20  # read in
+    blocks, bounds = Packing(texts, offsets).get()
+    assert _resident(texts) <= 17 << 20  # what each half packed last: under 8 MB (`_LET_GO`) each
+    assert bytes(texts[: 1 << 20]) == text[: 1 << 20]
+    (tmp_path / "texts.bin").write_bytes(b"".join(blocks))
+    assert Packed(tmp_path / "texts.bin", bounds).unpacked() == text
 
 
 def test_zlib_blocks_of_format_9_are_read(tmp_path: Path) -> None:
@@ -70,10 +103,10 @@ def test_a_format_9_index_opens_answers_and_merges_as_the_new_one(
 ) -> None:
     index, _ = build_index(corpus_dir, default_analyzer())
     new = index.save(tmp_path / "new")
-    with monkeypatch.context() as old_code:  # saved as format 9 saved it: zlib blocks
+    with monkeypatch.context() as old_code:  # built and saved as format 9 saved it: zlib blocks
         old_code.setattr(packed, "compress", lambda data, level: zlib.compress(data, 4))
         old_code.setattr(store, "FORMAT", 9)
-        index.save(tmp_path / "old")
+        build_index(corpus_dir, default_analyzer())[0].save(tmp_path / "old")  # (packed as it builds)
     old = Index.load(tmp_path / "old")
     assert old is not None
     segment = old.segments[0]
@@ -95,3 +128,13 @@ def test_a_format_9_index_opens_answers_and_merges_as_the_new_one(
     assert resaved.passage_text(0) == new.passage_text(0)
     meta = (tmp_path / "old" / resaved.version / "meta.json").read_text()
     assert f'"format": {FORMAT}' in meta
+
+
+def test_a_packing_started_beside_is_waited_for_before_a_fork() -> None:
+    """A build's texts are packed in a thread while it inverts; a build that was not saved may
+    leave it running, and worker processes are forked only from a process running no other."""
+    offsets = np.arange(0, 4_000_001, 4_000, dtype=np.int64)
+    packing = Packing(b"x" * 4_000_000, offsets).soon()
+    packed.settled()
+    assert not any(t.name == "newsbot-packing" and t.is_alive() for t in threading.enumerate())
+    assert packing.get()[1][-1] > 0

@@ -112,9 +112,11 @@ def assemble(
         + [(fresh.forward, fresh.texts, fresh.text_offsets)]
     )
     if forward.n_docs:
-        # Its term ids are compressed for the save while it inverts (the other core is mostly
-        # idle then; the texts are not: they would be read into memory at the inversion's peak).
+        # Its term ids and texts are compressed for the save while it inverts: the other core is
+        # mostly idle then. (A cold build's texts are a mapped file, whose pages are let go as
+        # they are compressed: read into memory, they were ~300 MB of a 215k build's peak.)
         packed_terms = Packing(forward.terms, forward.indptr, terms=True).soon()
+        packed_texts = Packing(texts, text_offsets).soon()
         inverted = invert(forward, len(terms), norm[start:], params.k1)
         segments.append(
             Segment(
@@ -126,6 +128,7 @@ def assemble(
                 texts=texts,
                 text_offsets=text_offsets,
                 packed_terms=packed_terms,
+                packed_texts=packed_texts,
             )
         )
     idf = idf_table(df, len(lengths), params.epsilon, lambda: first_seen(segments, dead, len(terms)))

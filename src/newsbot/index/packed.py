@@ -19,9 +19,10 @@ frame magic or not), so their segments are read as they are, also once linked in
 from __future__ import annotations
 
 import itertools
+import mmap
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ BLOCK = 16  # passages per compressed block of texts
 LEVEL = 3
 FORWARD_BLOCK = 16  # passages per compressed block of term ids (64: 3% smaller, 4x slower to read)
 FORWARD_LEVEL = 1
+_LET_GO = 8 << 20  # bytes of a mapped file's texts packed between letting their pages go
 RECENT_BLOCKS = 256  # inflated blocks of term ids kept per segment (~5 KB each)
 # Far more than a block inflates to (16 passages of a few KB; an article's text is at most 200k
 # characters): a frame claiming more is damaged.
@@ -155,6 +157,19 @@ class PackedForward:
         return ids.astype(np.int32, copy=False)
 
 
+_started: list[threading.Thread] = []  # `Packing.soon`'s threads (see `settled`)
+_started_lock = threading.Lock()
+
+
+def settled() -> None:
+    """Wait for the packings started beside the caller (before forking worker processes, which
+    is done only from a process running no other thread: a build not saved left one)."""
+    with _started_lock:
+        threads = list(_started)
+    for thread in threads:
+        thread.join()
+
+
 class Packing:
     """The compressed blocks of some texts (or forward term ids), made once, by whichever save
     job asks first."""
@@ -167,7 +182,10 @@ class Packing:
     def soon(self) -> Packing:
         """Start packing in a thread of its own, beside the caller's work (zstd lets go of the
         GIL): `get` then waits for it instead of packing."""
-        threading.Thread(target=self.get, name="newsbot-packing", daemon=True).start()
+        thread = threading.Thread(target=self.get, name="newsbot-packing", daemon=True)
+        with _started_lock:
+            _started[:] = [t for t in _started if t.is_alive()] + [thread]
+            thread.start()
         return self
 
     def get(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
@@ -185,7 +203,7 @@ class Packing:
         half = len(cuts) // 2
         with ThreadPoolExecutor(2) as pool:
             runs = [cuts[:half], cuts[half:]]
-            parts = list(pool.map(lambda run: _packed((view[a:b] for a, b in run), LEVEL, _room(run)), runs))
+            parts = list(pool.map(lambda r: _packed(_let_go(self.texts, view, r), LEVEL, _room(r)), runs))
         return [part for part, _ in parts], _bounded([n for _, sizes in parts for n in sizes])
 
     def _terms(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:
@@ -194,6 +212,23 @@ class Packing:
         planes = (ids[a:b].view(np.uint8).reshape(-1, 4).T.tobytes() for a, b in cuts)
         packed, sizes = _packed(planes, FORWARD_LEVEL, 4 * _room(cuts))
         return [packed], _bounded(sizes)
+
+
+def _let_go(texts: Any, view: memoryview, run: list[tuple[int, int]]) -> Iterator[memoryview]:
+    """The blocks of `run`, from `view` of `texts`. Where `texts` maps a file (a build's texts:
+    see `Builder`), the pages of the blocks passed are dropped from this process every few MB:
+    a shared read-only mapping reads them again from the file if asked, so nothing is lost, and
+    a build that packs them does not hold them all in memory."""
+    base = getattr(texts, "base", None)
+    mapped = base if isinstance(base, mmap.mmap) else None
+    page = mmap.PAGESIZE
+    done = run[0][0] // page * page if run else 0
+    for a, b in run:
+        yield view[a:b]
+        if mapped is not None and b - done >= _LET_GO:
+            upto = b // page * page
+            mapped.madvise(mmap.MADV_DONTNEED, done, upto - done)
+            done = upto
 
 
 def _room(cuts: list[tuple[int, int]]) -> int:

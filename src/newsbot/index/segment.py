@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from newsbot.index import packed
 from newsbot.index.bm25 import Forward, Int32Array, Inverted, by_term, offsets
 from newsbot.index.compact import Compact
 from newsbot.index.disk import write_file
@@ -78,8 +79,10 @@ class Segment:
     # file name -> (size, CRC-32), recorded when its files were written: checked before a later
     # version shares them, so a damaged file is never carried forward.
     sums: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
-    # Its forward index's blocks, maybe being compressed already (`Packing.soon`), for its first save.
+    # Its forward index's and texts' blocks, maybe being compressed already (`Packing.soon`), for
+    # its first save.
     packed_terms: Packing | None = field(default=None, compare=False, repr=False)
+    packed_texts: Packing | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_passages(self) -> int:
@@ -161,7 +164,7 @@ class Segment:
             for file, (part, name) in _ARRAYS.items()
         ]
         assert isinstance(self.forward, Forward)  # a segment not yet saved has it in memory
-        texts = Packing(self.texts, self.text_offsets)
+        texts = self.packed_texts or Packing(self.texts, self.text_offsets)
         terms = self.packed_terms or Packing(self.forward.terms, self.forward.indptr, terms=True)
         fills.append(lambda fh: np.save(fh, texts.get()[1]))
         fills.append(lambda fh: np.save(fh, terms.get()[1]))
@@ -271,14 +274,16 @@ def check_soon(segments: Iterable[Segment]) -> None:
 
 
 def checks_settled() -> None:
-    """Wait for the checks `check_soon` started, and their threads' ends (before forking worker
-    processes: a fork is only made from a process running no other thread)."""
+    """Wait for the checks `check_soon` started, and their threads' ends, and for any packing
+    started beside (before forking worker processes: a fork is only made from a process running
+    no other thread)."""
     with _lock:
         futures, threads = list(_pending.values()), list(_checkers)
     for future in futures:
         future.exception()  # waits; the outcome is for `verify`
     for thread in threads:
         thread.join()
+    packed.settled()
 
 
 def _check_all(jobs: list[tuple[Path, Future[tuple[int, int]]]]) -> None:
