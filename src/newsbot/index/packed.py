@@ -221,7 +221,8 @@ def _let_go(texts: Any, view: memoryview, run: list[tuple[int, int]]) -> Iterato
     a build that packs them does not hold them all in memory."""
     base = getattr(texts, "base", None)
     read_only = isinstance(texts, np.ndarray) and not texts.flags.writeable  # (not copy-on-write)
-    mapped = base if isinstance(base, mmap.mmap) and read_only else None
+    can = read_only and hasattr(mmap, "MADV_DONTNEED")  # (not on every system)
+    mapped = base if isinstance(base, mmap.mmap) and can else None
     page = mmap.PAGESIZE
     done = run[0][0] // page * page if run else 0
     for a, b in run:
