@@ -14,6 +14,7 @@ from newsbot.errors import IndexCorrupt
 from newsbot.index import packed, store
 from newsbot.index.build import build_index
 from newsbot.index.packed import ZSTD_MAGIC, Packed, Packing
+from newsbot.index.segment import checks_settled
 from newsbot.index.store import FORMAT, Index
 from newsbot.text.analyzer import default_analyzer
 
@@ -135,6 +136,6 @@ def test_a_packing_started_beside_is_waited_for_before_a_fork() -> None:
     leave it running, and worker processes are forked only from a process running no other."""
     offsets = np.arange(0, 4_000_001, 4_000, dtype=np.int64)
     packing = Packing(b"x" * 4_000_000, offsets).soon()
-    packed.settled()
+    checks_settled()
     assert not any(t.name == "newsbot-packing" and t.is_alive() for t in threading.enumerate())
     assert packing.get()[1][-1] > 0

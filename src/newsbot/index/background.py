@@ -38,6 +38,27 @@ def _runnable() -> int:
         return int(fh.read().split()[3].split("/")[0])
 
 
+_beside: list[threading.Thread] = []  # the threads `beside` started (the live ones, and the last)
+_beside_lock = threading.Lock()
+
+
+def beside(work: Callable[[], object], name: str) -> None:
+    """Run `work` in a daemon thread started now, beside the caller's, for `settled` to wait for."""
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    with _beside_lock:  # (started here: `settled` joins only started threads)
+        _beside[:] = [t for t in _beside if t.is_alive()] + [thread]
+        thread.start()
+
+
+def settled() -> None:
+    """Wait for the threads `beside` started (before forking worker processes, which is done
+    only from a process running no other thread)."""
+    with _beside_lock:
+        threads = list(_beside)
+    for thread in threads:
+        thread.join()
+
+
 class Background(Generic[T]):
     """`work()` running in a daemon thread, started at once; `result()` waits for it."""
 

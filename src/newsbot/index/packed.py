@@ -33,6 +33,7 @@ import numpy.typing as npt
 import zstandard
 
 from newsbot.errors import IndexCorrupt
+from newsbot.index.background import beside
 from newsbot.index.tables import expect
 
 BLOCK = 16  # passages per compressed block of texts
@@ -157,19 +158,6 @@ class PackedForward:
         return ids.astype(np.int32, copy=False)
 
 
-_started: list[threading.Thread] = []  # `Packing.soon`'s threads (see `settled`)
-_started_lock = threading.Lock()
-
-
-def settled() -> None:
-    """Wait for the packings started beside the caller (before forking worker processes, which
-    is done only from a process running no other thread: a build not saved left one)."""
-    with _started_lock:
-        threads = list(_started)
-    for thread in threads:
-        thread.join()
-
-
 class Packing:
     """The compressed blocks of some texts (or forward term ids), made once, by whichever save
     job asks first."""
@@ -181,11 +169,9 @@ class Packing:
 
     def soon(self) -> Packing:
         """Start packing in a thread of its own, beside the caller's work (zstd lets go of the
-        GIL): `get` then waits for it instead of packing."""
-        thread = threading.Thread(target=self.get, name="newsbot-packing", daemon=True)
-        with _started_lock:
-            _started[:] = [t for t in _started if t.is_alive()] + [thread]
-            thread.start()
+        GIL): `get` then waits for it instead of packing. (A fork waits for it: see
+        `background.settled`; a build not saved leaves it running.)"""
+        beside(self.get, "newsbot-packing")
         return self
 
     def get(self) -> tuple[list[memoryview], npt.NDArray[np.int64]]:

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.index import packed
+from newsbot.index.background import beside, settled
 from newsbot.index.bm25 import Forward, Int32Array, Inverted, by_term, offsets
 from newsbot.index.compact import Compact
 from newsbot.index.disk import write_file
@@ -245,7 +245,6 @@ RECHECK = 3600.0
 # Checks started by `check_soon` and not yet asked for: key as above -> its (size, CRC-32).
 _pending: dict[tuple[int, ...], Future[tuple[int, int]]] = {}
 _lock = threading.Lock()
-_checkers: list[threading.Thread] = []  # the threads `check_soon` started (the live ones, and the last)
 
 
 def check_soon(segments: Iterable[Segment]) -> None:
@@ -267,23 +266,18 @@ def check_soon(segments: Iterable[Segment]) -> None:
                 _pending[key] = future
                 jobs.append((path, future))
     if jobs:
-        thread = threading.Thread(target=_check_all, args=(jobs,), name="newsbot-checks", daemon=True)
-        with _lock:  # (started here: `checks_settled` joins only started threads)
-            _checkers[:] = [t for t in _checkers if t.is_alive()] + [thread]
-            thread.start()
+        beside(partial(_check_all, jobs), "newsbot-checks")
 
 
 def checks_settled() -> None:
-    """Wait for the checks `check_soon` started, and their threads' ends, and for any packing
-    started beside (before forking worker processes: a fork is only made from a process running
-    no other thread)."""
+    """Wait for the checks `check_soon` started, and for every thread started beside this one
+    (theirs, a packing's: `background.settled`) to end, before forking worker processes: a
+    fork is only made from a process running no other thread."""
     with _lock:
-        futures, threads = list(_pending.values()), list(_checkers)
+        futures = list(_pending.values())
     for future in futures:
         future.exception()  # waits; the outcome is for `verify`
-    for thread in threads:
-        thread.join()
-    packed.settled()
+    settled()
 
 
 def _check_all(jobs: list[tuple[Path, Future[tuple[int, int]]]]) -> None:
