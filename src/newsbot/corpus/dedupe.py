@@ -34,13 +34,14 @@ def hash_of(
     return hashlib.sha1(json.dumps(fields).encode()).hexdigest()
 
 
-def text_key(text: str) -> str:
-    """A key under which two copies of the same text collide (case and spacing ignored).
+def text_key(text: str, utf8: bytes | None = None) -> str:
+    """A key under which two copies of the same text collide (case and spacing ignored);
+    `utf8`: the text in UTF-8, when at hand.
 
     It is the sha1 of `" ".join(text.lower().split())`, computed on the UTF-8 bytes: splitting a
     long text into words and lowering it character by character was the slowest part of reading.
     """
-    data = text.encode()
+    data = text.encode() if utf8 is None else utf8
     others = data.translate(None, _ASCII).decode()  # the non-ASCII characters, usually few
     if others.lower() == others:
         data = data.lower()  # only ASCII letters change case: bytes.lower does exactly that

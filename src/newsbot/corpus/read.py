@@ -98,7 +98,9 @@ def _read_file(path: Path, where: str) -> FileRead:
         if b"\x00" in raw[:8192]:
             return FileRead((), (Skipped(where, "binary file, not text"),))
         text, note = decode(raw)
-        if looks_binary(text):
+        # Clean UTF-8: the file's bytes are the text's own (no encoding it again to count).
+        utf8 = None if note else raw[3:] if raw.startswith(_BOM) else raw
+        if looks_binary(text, utf8):
             return FileRead((), (Skipped(where, "binary file, not text"),))
         notes = [Skipped(where, note, repaired=True)] if note else []
         if kind == ".json":
@@ -111,20 +113,23 @@ def _read_file(path: Path, where: str) -> FileRead:
         return FileRead((), (Skipped(where, f"cannot read: {exc.strerror or exc}"),))
 
 
+_HEAD = 65536  # characters `looks_binary` checks
+_BOM = "\ufeff".encode()
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ufffd]")
 _NOT_TEXT_ASCII = bytes(b for b in range(128) if _NOT_TEXT.match(chr(b)))
 _NOT_TEXT_C1 = re.compile(b"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8 (found by their first byte)
 
 
-def looks_binary(text: str) -> bool:
+def looks_binary(text: str, utf8: bytes | None = None) -> bool:
     """Control characters and undecodable bytes in more than 2% of the first 64k characters:
-    binary data without NUL bytes (an image, an archive), which would index as mojibake."""
-    head = text[:65536]
+    binary data without NUL bytes (an image, an archive), which would index as mojibake.
+    `utf8`: the text in UTF-8, when at hand."""
+    head = text[:_HEAD]
     if not head:
         return False
     # Counted on UTF-8 bytes (an ASCII byte is that character; U+0080-U+009F are \xc2 and a
     # byte, U+FFFD three): a regex over every character cost reading ~10%.
-    data = head.encode("utf-8", "surrogatepass")
+    data = utf8 if utf8 is not None and len(text) <= _HEAD else head.encode("utf-8", "surrogatepass")
     bad = len(data) - len(data.translate(None, _NOT_TEXT_ASCII))
     if not head.isascii():
         bad += len(_NOT_TEXT_C1.findall(data)) + data.count("\ufffd".encode())
@@ -296,7 +301,7 @@ def _from_objects(items: Iterable[tuple[str, Any]], path: str, notes: list[Skipp
 def make_article(fields: dict[str, Any], where: str, path: str) -> tuple[Article | None, list[Skipped]]:
     """Validate and clean one article's fields; repair what can be repaired."""
     notes: list[Skipped] = []
-    text = clean(_str(fields.get("text") or fields.get("body") or fields.get("content")))
+    text, utf8 = _cleaned(_str(fields.get("text") or fields.get("body") or fields.get("content")))
     title = clean(_str(fields.get("title")))
     title = " ".join(title.split())
     if not text.strip():
@@ -304,7 +309,7 @@ def make_article(fields: dict[str, Any], where: str, path: str) -> tuple[Article
             return None, [Skipped(where, "no title and no text")]
         return None, [Skipped(where, "no body text")]
     if len(text) > MAX_TEXT_CHARS:
-        text = text[:MAX_TEXT_CHARS].rsplit(" ", 1)[0]
+        text, utf8 = text[:MAX_TEXT_CHARS].rsplit(" ", 1)[0], None
         notes.append(Skipped(where, f"text truncated to {MAX_TEXT_CHARS:,} characters", True))
     if not title:
         first = text.strip().split("\n", 1)[0]
@@ -328,13 +333,18 @@ def make_article(fields: dict[str, Any], where: str, path: str) -> tuple[Article
         author=author,
         path=path,
         content_hash=hash_of(title, text, source, url, author, day),
-        text_hash=text_key(text),
+        text_hash=text_key(text, utf8),
     )
     return article, notes
 
 
 def clean(text: str) -> str:
-    """Drop control characters (keeping newlines and tabs) and normalise line ends.
+    """Drop control characters (keeping newlines and tabs) and normalise line ends."""
+    return _cleaned(text)[0]
+
+
+def _cleaned(text: str) -> tuple[str, bytes | None]:
+    """`clean(text)`, and its UTF-8 when that was made on the way (for `text_key`).
 
     Texts rarely hold control characters: a byte-level check finds that much faster than the
     regex, which then runs only when there is something to drop.
@@ -343,8 +353,8 @@ def clean(text: str) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     data = text.encode("utf-8", "surrogatepass")
     if len(data.translate(None, _CONTROL_BYTES)) == len(data):
-        return text
-    return _CONTROL.sub("", text)
+        return text, data
+    return _CONTROL.sub("", text), None
 
 
 def parse_article_date(value: Any) -> tuple[date | None, str | None]:

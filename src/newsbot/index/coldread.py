@@ -36,19 +36,33 @@ from newsbot.index.tables import Lazy
 from newsbot.records import Article, Skipped
 
 
+_FLUSH = 4096  # a `_Column`'s items written at once
+
+
 class _Column:
-    """One JSON array written an item at a time to a scratch file, joined into an object later."""
+    """One JSON array written to a scratch file as its items come, joined into an object later.
+    Items are written `_FLUSH` at a time: one `json.dumps` an item cost a cold build's main
+    process ~0.3 s at 215k passages (nine columns, a few items each a file)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file: IO[bytes] = path.open("wb")
-        self.count = 0
+        self.items: list[Any] = []
+        self.written = False
 
     def add(self, value: Any) -> None:
-        self.file.write((b", " if self.count else b"") + json.dumps(value).encode())
-        self.count += 1
+        self.items.append(value)
+        if len(self.items) >= _FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.items:
+            chunk = json.dumps(self.items)[1:-1].encode()  # "a, b, c": as the whole array has them
+            self.file.write(b", " + chunk if self.written else chunk)
+            self.items, self.written = [], True
 
     def close(self) -> None:
+        self._flush()
         self.file.close()
 
 
