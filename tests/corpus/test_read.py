@@ -165,6 +165,7 @@ def test_text_key_is_the_hash_of_lowered_words() -> None:
     for text in samples:
         expected = hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()
         assert text_key(text) == expected, repr(text)
+        assert text_key(text, text.encode()) == expected, repr(text)  # its UTF-8 at hand (a reader's)
 
 
 def test_clean_drops_control_characters_in_any_text() -> None:
@@ -204,7 +205,24 @@ def test_looks_binary_counts_what_its_pattern_matches() -> None:
         head = text[:65536]
         expected = bool(head) and len(pattern.findall(head)) > len(head) * 0.02
         assert looks_binary(text) == expected, repr(text)
+        assert looks_binary(text, text.encode("utf-8", "surrogatepass")) == expected, repr(text)
     assert looks_binary("\x80" * 10 + "a" * 100) and not looks_binary("\x80" + "a" * 100)
+
+
+def test_a_file_decides_the_same_with_or_without_its_bom_and_past_the_checked_head(tmp_path: Path) -> None:
+    # `looks_binary` counts on the file's own bytes when they are the text's UTF-8 (a BOM aside).
+    body = "Storm \u2019s path " * 3 + "\x01\x02\x03" * 4
+    for name, raw in [
+        ("plain.txt", body.encode()),
+        ("bom.txt", "\ufeff".encode() + body.encode()),
+        ("long.txt", ("Title\n\n" + "x" * 66_000 + "\x01" * 2_000).encode()),  # past the head: unchecked
+        ("binary.txt", "\ufeff".encode() + b"\x01\x02\x7f\xc2\x80" * 50 + b"tail"),
+    ]:
+        (tmp_path / name).write_bytes(raw)
+    assert reasons(read(tmp_path / "plain.txt")) == ["binary file, not text"]
+    assert reasons(read(tmp_path / "bom.txt")) == ["binary file, not text"]
+    assert read(tmp_path / "long.txt").articles
+    assert reasons(read(tmp_path / "binary.txt")) == ["binary file, not text"]
 
 
 def test_surrogate_escapes_are_found_in_either_case(tmp_path: Path) -> None:
