@@ -19,6 +19,21 @@ def test_giant_sentence_cut_at_words() -> None:
     words = " ".join(f"w{i}" for i in range(25))
     parts = split_passages(words, target=10)
     assert [len(p.split()) for p in parts] == [10, 10, 5]
+    # A sentence of exactly a window's words stays whole; one word more is cut.
+    assert split_passages("Lead. W0 " + " ".join(f"w{i}" for i in range(1, 10)), target=10)[1].count(" ") == 9
+    assert [len(p.split()) for p in split_passages(" ".join(f"w{i}" for i in range(11)), target=10)] == [10, 1]
+
+
+def test_a_long_line_is_cut_where_its_sentences_end() -> None:
+    # One line longer than a window: its sentences found without line ends to split at, the
+    # acronym rules read past the period ("U.S. The" ends one, "U.S. Capitol" does not).
+    line = "He moved to the U.S. The rest followed. Mr. Lee saw the U.S. Capitol today. Then he left."
+    assert split_passages(line, target=7) == [
+        "He moved to the U.S.",
+        "The rest followed.",
+        "Mr. Lee saw the U.S. Capitol today.",
+        "Then he left.",
+    ]
 
 
 def test_every_word_kept_once_on_real_article() -> None:

@@ -77,7 +77,7 @@ def _join(pieces: list[str]) -> str:
 
 
 def _cut_words(sentence: str, target: int) -> list[str]:
-    words = sentence.split(" ")
-    if len(words) <= target:
+    if sentence.count(" ") < target:  # most: no list of its words made
         return [sentence]
+    words = sentence.split(" ")
     return [" ".join(words[i : i + target]) for i in range(0, len(words), target)]

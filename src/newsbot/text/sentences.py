@@ -9,6 +9,9 @@ from newsbot.text.analyzer import word_list
 _ABBREVIATIONS = word_list("abbreviations.txt")
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then space.
 _END = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
+_LINE_ENDS = re.compile(r"\n\s*\n|\r?\n")  # paragraph breaks and line ends
+_ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_NEXT_WORD = re.compile(r"[\"'“‘]?(\w+)")
 _OPENERS = "\"'“‘(["
 _STARTERS = frozenset(
     [  # words that typically open a sentence
@@ -60,7 +63,8 @@ def split_sentences(text: str) -> list[str]:
     acronym is followed by a typical sentence opener ("... in the U.S. The next day").
     """
     sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n|\r?\n", text):
+    # (A build splits long single lines: the regex scanning one for a line end cost a third.)
+    for paragraph in _LINE_ENDS.split(text) if "\n" in text else [text]:
         paragraph = paragraph.strip()
         if paragraph:
             sentences.extend(_split_paragraph(paragraph))
@@ -74,9 +78,7 @@ def _split_paragraph(paragraph: str) -> list[str]:
         after = paragraph[match.end() : match.end() + 1]
         if not after or not (after.isupper() or after.isdigit() or after in _OPENERS):
             continue
-        if match.group(1) == "." and not _period_ends(
-            paragraph[start : match.start()], paragraph[match.end() :]
-        ):
+        if match.group(1) == "." and not _period_ends(paragraph[start : match.start()], paragraph, match.end()):
             continue
         piece = paragraph[start : match.end()].strip()
         if piece:
@@ -88,15 +90,16 @@ def _split_paragraph(paragraph: str) -> list[str]:
     return out
 
 
-def _period_ends(before: str, after: str) -> bool:
-    """Whether a period after `before` ends the sentence, given the text `after` it."""
+def _period_ends(before: str, paragraph: str, after: int) -> bool:
+    """Whether a period after `before` ends the sentence, given what follows it in `paragraph`
+    from `after` on (not sliced off: that copied the rest of a long paragraph at every period)."""
     word = before.rsplit(None, 1)[-1] if before.strip() else ""
     word = word.lstrip(_OPENERS)
     if not word:
         return True
     if len(word) == 1 and word.isalpha() and word.isupper():
         return False  # an initial
-    if "." in word and re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):
-        next_word = re.match(r"[\"'“‘]?(\w+)", after)
+    if "." in word and _ACRONYM.fullmatch(word):
+        next_word = _NEXT_WORD.match(paragraph, after)
         return next_word is not None and next_word.group(1).lower() in _STARTERS
     return word.lower() not in _ABBREVIATIONS
