@@ -37,8 +37,29 @@ def test_scipy_imported_already_stays() -> None:
     assert inside is scipy and sys.modules["scipy"] is scipy
 
 
+def test_overlapping_blocks_hide_it_until_the_last_ends() -> None:
+    # Threads may overlap (the bot's feed threads stem while its first search loads numba).
+    code = (
+        "import sys, threading\n"
+        "from newsbot.imports import without_scipy\n"
+        "inner, outer = threading.Event(), threading.Event()\n"
+        "def other():\n"
+        "    with without_scipy():\n"
+        "        inner.set(); outer.wait()\n"
+        "        print(sys.modules.get('scipy', 0) is None)\n"
+        "t = threading.Thread(target=other); t.start(); inner.wait()\n"
+        "with without_scipy():\n"
+        "    pass\n"
+        "print(sys.modules.get('scipy', 0) is None)\n"
+        "outer.set(); t.join()\n"
+        "print('scipy' in sys.modules)\n"
+    )
+    assert _run(code) == ["True", "True", "False"]
+
+
 def test_compiled_code_loads_without_scipy() -> None:
     # numba would import scipy.linalg (where installed) when its first function loads.
+    pytest.importorskip("scipy")
     code = (
         "import sys\n"
         "from newsbot.index import chunktable\n"

@@ -128,6 +128,21 @@ def test_huge_text_truncated_and_control_chars_removed(tmp_path: Path) -> None:
     assert "truncated" in r.skipped[0].reason
 
 
+def test_the_text_key_is_the_kept_texts_after_cleaning_or_truncating(tmp_path: Path) -> None:
+    # (A reader hands `text_key` the UTF-8 that cleaning made: only of a text kept as it was.)
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"id": "c", "title": "T", "text": "Bell \x07 rang \x1b here"})
+        + "\n"
+        + json.dumps({"id": "t", "title": "T", "text": "Word " * 50_000})
+        + "\n"
+        + json.dumps({"id": "p", "title": "T", "text": "Plain \u2019text\r\nhere"})
+        + "\n"
+    )
+    articles = read(tmp_path / "a.jsonl").articles
+    assert articles[0].text == "Bell  rang  here" and len(articles[1].text) <= 200_000
+    assert all(a.text_hash == text_key(a.text) for a in articles)
+
+
 def test_huge_single_file_skipped(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("newsbot.corpus.read.MAX_SINGLE_FILE", 10)
     (tmp_path / "big.txt").write_text("Title\n" + "x" * 100)
@@ -214,7 +229,7 @@ def test_a_file_decides_the_same_with_or_without_its_bom_and_past_the_checked_he
     body = "Storm \u2019s path " * 3 + "\x01\x02\x03" * 4
     for name, raw in [
         ("plain.txt", body.encode()),
-        ("bom.txt", "\ufeff".encode() + body.encode()),
+        ("bom.txt", "\ufeff".encode() + body.encode()),  # (its BOM never counts as bad either way)
         ("long.txt", ("Title\n\n" + "x" * 66_000 + "\x01" * 2_000).encode()),  # past the head: unchecked
         ("binary.txt", "\ufeff".encode() + b"\x01\x02\x7f\xc2\x80" * 50 + b"tail"),
     ]:

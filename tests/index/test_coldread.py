@@ -12,7 +12,7 @@ import pytest
 
 from newsbot.index.build import build_index
 from newsbot.index.catalog import Articles
-from newsbot.index.coldread import ColdArticles
+from newsbot.index.coldread import _FLUSH, ColdArticles, _Column, _write_object
 from newsbot.index.keys import Keys
 from newsbot.index.store import Index
 from newsbot.text.analyzer import Analyzer
@@ -119,3 +119,14 @@ def test_the_scratch_folder_stays_while_the_files_states_need_it(
     del files
     gc.collect()
     assert not [p for p in (tmp_path / "scratch").iterdir() if p.name.startswith("newsbot-read-")]
+
+
+@pytest.mark.parametrize("n", [0, 1, _FLUSH - 1, _FLUSH, 2 * _FLUSH + 1])
+def test_columns_written_in_pieces_read_as_whole_arrays(tmp_path: Path, n: int) -> None:
+    items = [f"id-{i}" if i % 2 else i for i in range(n)]
+    columns = {"a": _Column(tmp_path / "a.json"), "b": _Column(tmp_path / "b.json")}
+    for item in items:
+        columns["a"].add(item)
+    columns["b"].add("one")
+    _write_object(tmp_path / "out.json", columns, {"notes": {}})
+    assert json.loads((tmp_path / "out.json").read_text()) == {"a": items, "b": ["one"], "notes": {}}

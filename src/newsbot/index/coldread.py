@@ -35,7 +35,6 @@ from newsbot.index.keys import _KEYS
 from newsbot.index.tables import Lazy
 from newsbot.records import Article, Skipped
 
-
 _FLUSH = 4096  # a `_Column`'s items written at once
 
 
@@ -62,8 +61,10 @@ class _Column:
             self.items, self.written = [], True
 
     def close(self) -> None:
-        self._flush()
-        self.file.close()
+        try:
+            self._flush()
+        finally:
+            self.file.close()
 
 
 def _write_object(path: Path, columns: dict[str, _Column], tail: dict[str, Any]) -> None:

@@ -78,7 +78,9 @@ def _split_paragraph(paragraph: str) -> list[str]:
         after = paragraph[match.end() : match.end() + 1]
         if not after or not (after.isupper() or after.isdigit() or after in _OPENERS):
             continue
-        if match.group(1) == "." and not _period_ends(paragraph[start : match.start()], paragraph, match.end()):
+        if match.group(1) == "." and not _period_ends(
+            paragraph[start : match.start()], paragraph, match.end()
+        ):
             continue
         piece = paragraph[start : match.end()].strip()
         if piece:
