@@ -6,6 +6,7 @@ or repaired yields a `Skipped` with a one-line reason.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import json
@@ -99,7 +100,7 @@ def _read_file(path: Path, where: str) -> FileRead:
             return FileRead((), (Skipped(where, "binary file, not text"),))
         text, note = decode(raw)
         # Clean UTF-8: the file's bytes are the text's own (no encoding it again to count).
-        utf8 = None if note else raw[3:] if raw.startswith(_BOM) else raw
+        utf8 = None if note else raw.removeprefix(codecs.BOM_UTF8)
         if looks_binary(text, utf8):
             return FileRead((), (Skipped(where, "binary file, not text"),))
         notes = [Skipped(where, note, repaired=True)] if note else []
@@ -114,7 +115,6 @@ def _read_file(path: Path, where: str) -> FileRead:
 
 
 _HEAD = 65536  # characters `looks_binary` checks
-_BOM = "\ufeff".encode()
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ufffd]")
 _NOT_TEXT_ASCII = bytes(b for b in range(128) if _NOT_TEXT.match(chr(b)))
 _NOT_TEXT_C1 = re.compile(b"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8 (found by their first byte)
